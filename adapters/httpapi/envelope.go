@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"wxbackend/domain"
+)
+
+// envelope is every response body. Code and Status always hold the same
+// number: the seed's clients read success from status and errors from code.
+type envelope struct {
+	Code   int    `json:"code"`
+	Status int    `json:"status"`
+	Msg    string `json:"msg"`
+	Data   any    `json:"data"`
+}
+
+func asDomain(err error, target **domain.Error) bool { return errors.As(err, target) }
+
+// writeOK answers code 0 with data.
+func writeOK(w http.ResponseWriter, data any) {
+	writeEnvelope(w, http.StatusOK, envelope{Code: 0, Status: 0, Msg: "ok", Data: data})
+}
+
+// writeError answers err by the outcome table and logs it with the request id:
+// server faults at error level with their cause, client mistakes at debug.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	o, msg := outcomeOf(err)
+	level := slog.LevelDebug
+	if o.fault {
+		level = slog.LevelError
+	}
+	log.LogAttrs(r.Context(), level, "request failed",
+		slog.String("request_id", requestID(r.Context())),
+		slog.String("path", r.URL.Path),
+		slog.Int("code", o.code),
+		slog.String("kind", domain.KindOf(err).String()),
+		slog.String("error", err.Error()))
+	writeEnvelope(w, o.status, envelope{Code: o.code, Status: o.code, Msg: msg, Data: nil})
+}
+
+func writeEnvelope(w http.ResponseWriter, status int, e envelope) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep avatar URLs' '&' readable
+	if err := enc.Encode(e); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"code":10,"status":10,"msg":"internal error","data":null}` + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"wxbackend/domain"
+)
+
+// fields are a request body's string parameters, whatever its encoding.
+type fields map[string]string
+
+// get returns the first non-empty value among names (aliases of one parameter).
+func (f fields) get(names ...string) string {
+	for _, n := range names {
+		if v := f[n]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// readFields reads a POST body: JSON (wx.request's default) or a URL-encoded
+// form (when the page sets that header). Unknown fields are ignored; a known
+// field of another type than string is malformed. An empty body is no fields.
+func readFields(r *http.Request, maxBody int64, known ...string) (fields, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, domain.ErrTooLarge
+		}
+		return nil, domain.Wrap(domain.KindInvalidInput, err)
+	}
+	if len(body) == 0 {
+		return fields{}, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt := ""
+	if ct != "" {
+		if mt, _, err = mime.ParseMediaType(ct); err != nil {
+			return nil, domain.ErrUnsupportedMedia
+		}
+	}
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json") || (mt == "" && looksJSON(body)):
+		return jsonFields(body, known)
+	case mt == "application/x-www-form-urlencoded" || mt == "":
+		return formFields(body, known)
+	default:
+		return nil, domain.ErrUnsupportedMedia
+	}
+}
+
+func looksJSON(body []byte) bool {
+	s := strings.TrimLeft(string(body[:min(len(body), 16)]), " \t\r\n")
+	return strings.HasPrefix(s, "{")
+}
+
+var errNotObject = domain.Malformed("body", "not a JSON object")
+
+func jsonFields(body []byte, known []string) (fields, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		return nil, errNotObject
+	}
+	f := make(fields, len(known))
+	for _, name := range known {
+		v, ok := raw[name]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, domain.Malformed(name, "must be a string")
+		}
+		f[name] = s
+	}
+	return f, nil
+}
+
+func formFields(body []byte, known []string) (fields, error) {
+	q, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, domain.Malformed("body", "not a URL-encoded form")
+	}
+	f := make(fields, len(known))
+	for _, name := range known {
+		if v := q[name]; len(v) > 0 {
+			f[name] = v[0]
+		}
+	}
+	return f, nil
+}
+
+// token returns the request's token from "Authorization: Bearer" or the body's
+// token field. Both present and different is a malformed request.
+func token(r *http.Request, f fields) (string, error) {
+	header := ""
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, value, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return "", domain.Wrap(domain.KindUnauthenticated, errors.New("authorization is not a bearer token"))
+		}
+		header = strings.TrimSpace(value)
+	}
+	body := f["token"]
+	if header != "" && body != "" && header != body {
+		return "", domain.Malformed("token", "the Authorization header and the body name different tokens")
+	}
+	if header != "" {
+		return header, nil
+	}
+	return body, nil
+}

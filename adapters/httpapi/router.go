@@ -1,0 +1,180 @@
+// Package httpapi is the HTTP adapter: the contract's routes, on chi, in front
+// of the app's use cases.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"wxbackend/app"
+	"wxbackend/domain"
+)
+
+// Options configure the HTTP adapter.
+type Options struct {
+	// MaxBodyBytes caps a request body; larger ones get code 11 (413).
+	MaxBodyBytes int64
+	// ReadyTimeout bounds the store checks of /readyz.
+	ReadyTimeout time.Duration
+}
+
+// handler serves the routes.
+type handler struct {
+	svc  *app.Service
+	log  *slog.Logger
+	opts Options
+}
+
+// NewRouter returns the HTTP handler of every route of the contract.
+func NewRouter(svc *app.Service, log *slog.Logger, o Options) http.Handler {
+	h := &handler{svc: svc, log: log, opts: o}
+	r := chi.NewRouter()
+	r.Use(withRequestID, h.recoverer, h.accessLog)
+	r.NotFound(h.notFound)
+	r.MethodNotAllowed(h.methodNotAllowed)
+
+	// The seed tutorial's routes, with and without their trailing slash.
+	for _, p := range []string{"/login/", "/login"} {
+		r.Post(p, h.seedLogin)
+	}
+	for _, p := range []string{"/getinfo/", "/getinfo"} {
+		r.Post(p, h.seedGetInfo)
+	}
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Post("/login", h.login)
+		r.Post("/userinfo", h.userInfo)
+		r.Get("/me", h.me)
+		r.Post("/logout", h.logout)
+	})
+
+	r.Get("/healthz", h.healthz)
+	r.Get("/readyz", h.readyz)
+	return r
+}
+
+// Body parameters of each route.
+var (
+	loginFields    = []string{"code"}
+	userInfoFields = []string{"encryptedData", "encrypedData", "iv", "rawData", "signature", "token"}
+	tokenFields    = []string{"token"}
+)
+
+func (h *handler) seedLogin(w http.ResponseWriter, r *http.Request) {
+	res, ok := h.doLogin(w, r)
+	if ok {
+		writeOK(w, loginJSON{Token: res.Token.Reveal(), ExpiresIn: int64(res.ExpiresIn / time.Second)})
+	}
+}
+
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	res, ok := h.doLogin(w, r)
+	if ok {
+		u := profileOf(res.User)
+		writeOK(w, loginJSON{Token: res.Token.Reveal(), ExpiresIn: int64(res.ExpiresIn / time.Second), User: &u})
+	}
+}
+
+func (h *handler) doLogin(w http.ResponseWriter, r *http.Request) (app.LoginResult, bool) {
+	f, err := readFields(r, h.opts.MaxBodyBytes, loginFields...)
+	if err == nil {
+		var res app.LoginResult
+		if res, err = h.svc.Login(r.Context(), f["code"]); err == nil {
+			return res, true
+		}
+	}
+	writeError(w, r, h.log, err)
+	return app.LoginResult{}, false
+}
+
+func (h *handler) seedGetInfo(w http.ResponseWriter, r *http.Request) {
+	if u, ok := h.doUserInfo(w, r); ok {
+		writeOK(w, seedProfileOf(u))
+	}
+}
+
+func (h *handler) userInfo(w http.ResponseWriter, r *http.Request) {
+	if u, ok := h.doUserInfo(w, r); ok {
+		writeOK(w, profileOf(u))
+	}
+}
+
+func (h *handler) doUserInfo(w http.ResponseWriter, r *http.Request) (domain.User, bool) {
+	u, err := func() (domain.User, error) {
+		f, err := readFields(r, h.opts.MaxBodyBytes, userInfoFields...)
+		if err != nil {
+			return domain.User{}, err
+		}
+		tok, err := token(r, f)
+		if err != nil {
+			return domain.User{}, err
+		}
+		return h.svc.SaveUserInfo(r.Context(), tok, app.EncryptedUserInfo{
+			EncryptedData: f.get("encryptedData", "encrypedData"),
+			IV:            f["iv"],
+			RawData:       f["rawData"],
+			Signature:     f["signature"],
+		})
+	}()
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return domain.User{}, false
+	}
+	return u, true
+}
+
+func (h *handler) me(w http.ResponseWriter, r *http.Request) {
+	tok, err := token(r, fields{})
+	if err == nil {
+		var u domain.User
+		if u, err = h.svc.Me(r.Context(), tok); err == nil {
+			writeOK(w, profileOf(u))
+			return
+		}
+	}
+	writeError(w, r, h.log, err)
+}
+
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	f, err := readFields(r, h.opts.MaxBodyBytes, tokenFields...)
+	if err == nil {
+		var tok string
+		if tok, err = token(r, f); err == nil {
+			if err = h.svc.Logout(r.Context(), tok); err == nil {
+				writeOK(w, nil)
+				return
+			}
+		}
+	}
+	writeError(w, r, h.log, err)
+}
+
+// healthz says the process is up and serving.
+func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeOK(w, map[string]string{"status": "up"})
+}
+
+// readyz says whether the stores answer, for load balancers.
+func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.ReadyTimeout)
+	defer cancel()
+	if err := h.svc.Ready(ctx); err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	writeOK(w, map[string]string{"status": "ready"})
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.log.DebugContext(r.Context(), "no route", slog.String("request_id", requestID(r.Context())), slog.String("path", r.URL.Path))
+	writeEnvelope(w, http.StatusNotFound, envelope{Code: 1, Status: 1, Msg: "no such route"})
+}
+
+func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	h.log.DebugContext(r.Context(), "method not allowed", slog.String("request_id", requestID(r.Context())), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	writeEnvelope(w, http.StatusMethodNotAllowed, envelope{Code: 1, Status: 1, Msg: "method not allowed"})
+}

@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// ServerOptions are the http.Server's limits, against slow and idle clients.
+type ServerOptions struct {
+	Addr              string
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+}
+
+// Server serves a handler; Start binds at once so a taken port fails start-up.
+type Server struct {
+	srv *http.Server
+	log *slog.Logger
+	ln  net.Listener
+}
+
+// NewServer returns a server of h; it does not listen until Start.
+func NewServer(h http.Handler, log *slog.Logger, o ServerOptions) *Server {
+	return &Server{log: log, srv: &http.Server{
+		Addr:              o.Addr,
+		Handler:           h,
+		ReadHeaderTimeout: o.ReadHeaderTimeout,
+		ReadTimeout:       o.ReadTimeout,
+		WriteTimeout:      o.WriteTimeout,
+		IdleTimeout:       o.IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
+}
+
+// Start listens and serves in the background.
+func (s *Server) Start(context.Context) error {
+	ln, err := net.Listen("tcp", s.srv.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.log.Info("listening", slog.String("addr", ln.Addr().String()))
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("server stopped", slog.String("error", err.Error()))
+		}
+	}()
+	return nil
+}
+
+// Stop stops accepting and waits for in-flight requests until ctx ends.
+func (s *Server) Stop(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// Addr returns the address the server listens on, once started.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}

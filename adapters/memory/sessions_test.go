@@ -1,0 +1,18 @@
+package memory_test
+
+import (
+	"testing"
+	"time"
+
+	"wxbackend/adapters/memory"
+	"wxbackend/ports"
+	"wxbackend/ports/porttest"
+)
+
+func TestSessionStore_Contract(t *testing.T) {
+	porttest.TestSessionStore(t, porttest.SessionHarness{
+		New:    func(*testing.T) ports.SessionStore { return memory.NewSessionStore(10 * time.Millisecond) },
+		Now:    time.Now,
+		Elapse: func(time.Duration) {},
+	})
+}

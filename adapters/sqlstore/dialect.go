@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"embed"
+	"io/fs"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// dialect is what differs between databases: the driver, the migrations, and
+// the one statement that has no common SQL (insert unless present).
+type dialect struct {
+	name       string // the config's name for it
+	driver     string // database/sql driver name
+	goose      goose.Dialect
+	insertUser string // inserts a user, doing nothing if (app_id, open_id) exists
+
+	prepareDSN     func(string) (string, error) // adds the settings the adapter relies on
+	defaultMaxOpen int
+}
+
+// dialects are the supported databases, by config name.
+var dialects = map[string]dialect{
+	sqlite.name: sqlite,
+}
+
+func (d dialect) migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations/"+d.name)
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
+}
+
+const insertColumns = `INSERT INTO wx_users (app_id, open_id, union_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`
+
+var sqlite = dialect{
+	name:       "sqlite",
+	driver:     "sqlite",
+	goose:      goose.DialectSQLite3,
+	insertUser: insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
+	prepareDSN: prepareSQLiteDSN,
+	// One writer at a time is SQLite's rule; a few connections let reads run
+	// beside it without queueing many writers on the busy timeout.
+	defaultMaxOpen: 4,
+}
+
+// rebind turns the ? placeholders of q into the driver's.
+func (d dialect) rebind(q string) string {
+	return sqlx.Rebind(sqlx.BindType(d.driver), q)
+}

@@ -1,0 +1,138 @@
+// Package sqlstore stores users in SQL databases with jmoiron/sqlx: SQLite (the
+// embedded default), MySQL/MariaDB and PostgreSQL. The SQL is shared except
+// where a dialect differs; migrations are embedded per dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"wxbackend/domain"
+)
+
+// UserRepo implements ports.UserRepo on a SQL database.
+type UserRepo struct {
+	db *sqlx.DB
+	d  dialect
+	q  queries
+}
+
+// queries are the statements, bound to the dialect's placeholders once.
+type queries struct {
+	get, insert, setUnion, update string
+}
+
+const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country, created_at, updated_at`
+
+func newUserRepo(db *sqlx.DB, d dialect) *UserRepo {
+	return &UserRepo{db: db, d: d, q: queries{
+		get:      d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
+		insert:   d.rebind(d.insertUser),
+		setUnion: d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
+		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
+			union_id = CASE WHEN ? = '' THEN union_id ELSE ? END, updated_at = ? WHERE app_id = ? AND open_id = ?`),
+	}}
+}
+
+// row is a wx_users row.
+type row struct {
+	ID        int64     `db:"id"`
+	AppID     string    `db:"app_id"`
+	OpenID    string    `db:"open_id"`
+	UnionID   string    `db:"union_id"`
+	NickName  string    `db:"nick_name"`
+	AvatarURL string    `db:"avatar_url"`
+	Gender    int       `db:"gender"`
+	Language  string    `db:"language"`
+	City      string    `db:"city"`
+	Province  string    `db:"province"`
+	Country   string    `db:"country"`
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+func (r row) user() domain.User {
+	return domain.User{
+		ID: r.ID, AppID: r.AppID, OpenID: r.OpenID, UnionID: r.UnionID,
+		Profile: domain.Profile{
+			NickName: r.NickName, AvatarURL: r.AvatarURL, Gender: r.Gender, Language: r.Language,
+			City: r.City, Province: r.Province, Country: r.Country,
+		},
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+// dbTime is how times are stored: UTC, to the microsecond every database keeps.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Get implements ports.UserRepo.
+func (r *UserRepo) Get(ctx context.Context, key domain.UserKey) (domain.User, error) {
+	var rw row
+	err := r.db.GetContext(ctx, &rw, r.q.get, key.AppID, key.OpenID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.User{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return domain.User{}, r.fail("get user", err)
+	}
+	return rw.user(), nil
+}
+
+// EnsureUser implements ports.UserRepo. A returning user costs one SELECT.
+func (r *UserRepo) EnsureUser(ctx context.Context, key domain.UserKey, unionID string, now time.Time) (domain.User, error) {
+	unionID = domain.CleanID(unionID)
+	u, err := r.Get(ctx, key)
+	if domain.KindOf(err) == domain.KindNotFound {
+		t := dbTime(now)
+		if _, err := r.db.ExecContext(ctx, r.q.insert, key.AppID, key.OpenID, unionID, t, t); err != nil {
+			return domain.User{}, r.fail("insert user", err)
+		}
+		u, err = r.Get(ctx, key)
+	}
+	if err != nil {
+		return domain.User{}, err
+	}
+	if unionID != "" && u.UnionID != unionID {
+		if _, err := r.db.ExecContext(ctx, r.q.setUnion, unionID, key.AppID, key.OpenID); err != nil {
+			return domain.User{}, r.fail("set unionid", err)
+		}
+		u.UnionID = unionID
+	}
+	return u, nil
+}
+
+// UpdateProfile implements ports.UserRepo.
+// The profile is sanitized first (domain.Profile.Sanitized), so every
+// database stores the same text whatever it is given.
+func (r *UserRepo) UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) (domain.User, error) {
+	p, unionID = p.Sanitized(), domain.CleanID(unionID)
+	res, err := r.db.ExecContext(ctx, r.q.update,
+		p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+		unionID, unionID, dbTime(now), key.AppID, key.OpenID)
+	if err != nil {
+		return domain.User{}, r.fail("update profile", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return domain.User{}, domain.ErrNotFound
+	}
+	return r.Get(ctx, key)
+}
+
+// Ping implements ports.UserRepo.
+func (r *UserRepo) Ping(ctx context.Context) error {
+	if err := r.db.PingContext(ctx); err != nil {
+		return r.fail("ping", err)
+	}
+	return nil
+}
+
+// fail wraps a database error: unavailable when the database could not be
+// reached or did not answer in time, internal otherwise.
+func (r *UserRepo) fail(op string, err error) error {
+	return domain.Wrap(classify(err), fmt.Errorf("%s %s: %w", r.d.name, op, err))
+}

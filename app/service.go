@@ -1,0 +1,239 @@
+// Package app holds the use cases of wxbackend (log in, save user info, me, log
+// out), written against the ports only.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"wxbackend/domain"
+	"wxbackend/ports"
+)
+
+// Options tunes the use cases.
+type Options struct {
+	// SessionTTL is how long a token lives after login.
+	SessionTTL time.Duration
+	// WatermarkMaxAge, when positive, is the oldest watermark accepted.
+	WatermarkMaxAge time.Duration
+	// LoginReplayWindow is how long the result of a login code is kept, so that
+	// a client retrying the same code gets the same session instead of WeChat's
+	// "code been used". Zero keeps none.
+	LoginReplayWindow time.Duration
+}
+
+// Deps are the ports the use cases need.
+type Deps struct {
+	Sessions  ports.SessionStore
+	Users     ports.UserRepo
+	Decrypter ports.Decrypter
+	WeChat    ports.WeChat
+	Clock     ports.Clock
+	Tokens    ports.TokenSource
+}
+
+// Service runs the use cases. It is safe for concurrent use.
+type Service struct {
+	Deps
+	opts   Options
+	logins *loginFlights
+}
+
+// New returns a Service. Every dependency is required.
+func New(d Deps, o Options) (*Service, error) {
+	if d.Sessions == nil || d.Users == nil || d.Decrypter == nil || d.WeChat == nil || d.Clock == nil || d.Tokens == nil {
+		return nil, errors.New("app: every dependency is required")
+	}
+	if o.SessionTTL <= 0 {
+		return nil, errors.New("app: SessionTTL must be positive")
+	}
+	return &Service{Deps: d, opts: o, logins: newLoginFlights(o.LoginReplayWindow)}, nil
+}
+
+// LoginResult is what a successful login hands the client.
+type LoginResult struct {
+	Token     domain.Token
+	ExpiresIn time.Duration
+	User      domain.User
+}
+
+// maxCodeLen bounds a login code; WeChat's are 32 characters.
+const maxCodeLen = 128
+
+// Login exchanges a wx.login code for a session. The same code sent again while
+// the first exchange runs, or within the replay window after, gets the same
+// session: WeChat is asked once.
+func (s *Service) Login(ctx context.Context, code string) (LoginResult, error) {
+	if code == "" {
+		return LoginResult{}, domain.Missing("code")
+	}
+	if len(code) > maxCodeLen || !printableASCII(code) {
+		return LoginResult{}, domain.Malformed("code", "not a wx.login code")
+	}
+	res, err := s.logins.do(ctx, code, s.login)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if res.fresh {
+		return res.LoginResult, nil
+	}
+	// A replayed result: the session may have been logged out since.
+	sess, err := s.Sessions.Get(ctx, res.Token.Digest())
+	if err != nil {
+		return LoginResult{}, err
+	}
+	res.ExpiresIn = sess.ExpiresAt.Sub(s.Clock.Now()).Truncate(time.Second)
+	return res.LoginResult, nil
+}
+
+func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
+	ws, err := s.WeChat.Code2Session(ctx, code)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if ws.OpenID == "" || len(ws.OpenID) > domain.MaxIDLen || len(ws.UnionID) > domain.MaxIDLen || ws.SessionKey.IsZero() {
+		return LoginResult{}, domain.Wrap(domain.KindUpstream, errors.New("jscode2session answer lacks openid or session_key"))
+	}
+	now := s.Clock.Now()
+	key := domain.UserKey{AppID: s.WeChat.AppID(), OpenID: ws.OpenID}
+	user, err := s.Users.EnsureUser(ctx, key, domain.CleanID(ws.UnionID), now)
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("ensure user: %w", err)
+	}
+	tok, err := s.Tokens.NewToken()
+	if err != nil {
+		return LoginResult{}, domain.Wrap(domain.KindInternal, fmt.Errorf("new token: %w", err))
+	}
+	sess := domain.Session{
+		AppID:     key.AppID,
+		OpenID:    key.OpenID,
+		UnionID:   user.UnionID,
+		Key:       ws.SessionKey,
+		ExpiresAt: now.Add(s.opts.SessionTTL),
+	}
+	if err := s.Sessions.Create(ctx, tok.Digest(), sess); err != nil {
+		return LoginResult{}, fmt.Errorf("create session: %w", err)
+	}
+	return LoginResult{Token: tok, ExpiresIn: s.opts.SessionTTL, User: user}, nil
+}
+
+// EncryptedUserInfo is what a client sends from wx.getUserInfo.
+type EncryptedUserInfo struct {
+	EncryptedData string
+	IV            string
+	RawData       string // optional; checked against Signature when both are set
+	Signature     string
+}
+
+// SaveUserInfo decrypts the user's profile with the session's key, checks it,
+// and saves it. Nothing is written unless every check passes.
+func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUserInfo) (domain.User, error) {
+	if in.EncryptedData == "" {
+		return domain.User{}, domain.Missing("encryptedData")
+	}
+	if in.IV == "" {
+		return domain.User{}, domain.Missing("iv")
+	}
+	sess, err := s.session(ctx, token)
+	if err != nil {
+		return domain.User{}, err
+	}
+	plain, err := s.Decrypter.Decrypt(sess.Key, in.EncryptedData, in.IV)
+	if err != nil {
+		return domain.User{}, err
+	}
+	info, err := domain.ParseUserInfo(plain)
+	if err != nil {
+		return domain.User{}, err
+	}
+	now := s.Clock.Now()
+	if err := domain.CheckUserInfo(sess, info, now, s.opts.WatermarkMaxAge); err != nil {
+		return domain.User{}, err
+	}
+	if in.RawData != "" && in.Signature != "" {
+		if err := domain.VerifySignature(in.RawData, in.Signature, sess.Key); err != nil {
+			return domain.User{}, err
+		}
+	}
+	unionID := info.UnionID
+	if unionID == "" {
+		unionID = sess.UnionID
+	}
+	user, err := s.Users.UpdateProfile(ctx, sess.User(), info.Profile.Sanitized(), domain.CleanID(unionID), now)
+	return user, userErr(err, "update profile")
+}
+
+// Me returns the session's user.
+func (s *Service) Me(ctx context.Context, token string) (domain.User, error) {
+	sess, err := s.session(ctx, token)
+	if err != nil {
+		return domain.User{}, err
+	}
+	user, err := s.Users.Get(ctx, sess.User())
+	return user, userErr(err, "get user")
+}
+
+// Logout ends the session of token at once.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	tok, err := domain.ParseToken(token)
+	if err != nil {
+		return err
+	}
+	if _, err := s.session(ctx, token); err != nil {
+		return err
+	}
+	if err := s.Sessions.Delete(ctx, tok.Digest()); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// Ready reports whether every store answers.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.Sessions.Ping(ctx); err != nil {
+		return fmt.Errorf("session store: %w", err)
+	}
+	if err := s.Users.Ping(ctx); err != nil {
+		return fmt.Errorf("user store: %w", err)
+	}
+	return nil
+}
+
+// session returns the live session of a raw token.
+func (s *Service) session(ctx context.Context, raw string) (domain.Session, error) {
+	tok, err := domain.ParseToken(raw)
+	if err != nil {
+		return domain.Session{}, err
+	}
+	sess, err := s.Sessions.Get(ctx, tok.Digest())
+	if err != nil {
+		return domain.Session{}, err
+	}
+	if sess.Expired(s.Clock.Now()) {
+		return domain.Session{}, domain.ErrUnauthenticated
+	}
+	return sess, nil
+}
+
+// userErr turns a vanished user into an invalid session: logging in again
+// recreates the user.
+func userErr(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	if domain.KindOf(err) == domain.KindNotFound {
+		return domain.Wrap(domain.KindUnauthenticated, fmt.Errorf("%s: %w", op, err))
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,123 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"time"
+)
+
+// TokenBytes is the entropy of a session token: 256 bits.
+const TokenBytes = 32
+
+// tokenLen is the length of a token's text: unpadded URL-safe base64 of TokenBytes.
+var tokenLen = base64.RawURLEncoding.EncodedLen(TokenBytes)
+
+const redacted = "[redacted]"
+
+// Token is the opaque bearer credential a client holds. Its String, LogValue and
+// JSON forms are redacted so that a token cannot reach a log by accident; Reveal
+// returns the text for the one place that hands it to the client.
+type Token struct{ s string }
+
+// NewToken makes a token from TokenBytes of randomness.
+func NewToken(random [TokenBytes]byte) Token {
+	return Token{s: base64.RawURLEncoding.EncodeToString(random[:])}
+}
+
+// ParseToken checks that s has the shape of a token (length and alphabet) without
+// looking it up. A malformed token is unauthenticated, as an unknown one is.
+func ParseToken(s string) (Token, error) {
+	if s == "" {
+		return Token{}, &Error{Kind: KindUnauthenticated, Msg: ErrUnauthenticated.Msg, Err: errMissingToken}
+	}
+	if len(s) != tokenLen {
+		return Token{}, &Error{Kind: KindUnauthenticated, Msg: ErrUnauthenticated.Msg, Err: errTokenShape}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return Token{}, &Error{Kind: KindUnauthenticated, Msg: ErrUnauthenticated.Msg, Err: errTokenShape}
+		}
+	}
+	return Token{s: s}, nil
+}
+
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+const (
+	errMissingToken = constError("no token")
+	errTokenShape   = constError("token is malformed")
+)
+
+// Reveal returns the token's text. Call it only to hand the token to its owner.
+func (t Token) Reveal() string { return t.s }
+
+// IsZero reports whether t holds no token.
+func (t Token) IsZero() bool { return t.s == "" }
+
+// Digest returns the SHA-256 of the token, the only form in which stores keep it.
+func (t Token) Digest() TokenDigest { return sha256.Sum256([]byte(t.s)) }
+
+func (Token) String() string                    { return redacted }
+func (Token) LogValue() slog.Value              { return slog.StringValue(redacted) }
+func (Token) MarshalJSON() ([]byte, error)      { return []byte(`"` + redacted + `"`), nil }
+func (Token) GoString() string                  { return redacted }
+func (d TokenDigest) String() string            { return base64.RawURLEncoding.EncodeToString(d[:8]) + "…" }
+func (SessionKey) String() string               { return redacted }
+func (SessionKey) GoString() string             { return redacted }
+func (SessionKey) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (SessionKey) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// TokenDigest is the SHA-256 of a token. A store keyed by digests yields no
+// usable token if it is dumped.
+type TokenDigest [sha256.Size]byte
+
+// SessionKey is the key WeChat gives for one user of one app at each login, as
+// the base64 text WeChat sends (16 bytes once decoded). Its printed forms are
+// redacted; Base64 and Bytes are for the decrypter, the signature check and the
+// session store's encoding only.
+type SessionKey struct{ b64 string }
+
+// SessionKeyBytes is the size of a decoded session key (AES-128).
+const SessionKeyBytes = 16
+
+// ParseSessionKey validates the base64 text of a session key.
+func ParseSessionKey(b64 string) (SessionKey, error) {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) != SessionKeyBytes {
+		return SessionKey{}, &Error{Kind: KindUpstream, Msg: ErrUpstream.Msg, Err: constError("session_key is not 16 bytes of base64")}
+	}
+	return SessionKey{b64: b64}, nil
+}
+
+// Base64 returns the key as WeChat sent it.
+func (k SessionKey) Base64() string { return k.b64 }
+
+// Bytes returns the decoded key. It is valid by construction.
+func (k SessionKey) Bytes() []byte {
+	raw, _ := base64.StdEncoding.DecodeString(k.b64)
+	return raw
+}
+
+// IsZero reports whether k holds no key.
+func (k SessionKey) IsZero() bool { return k.b64 == "" }
+
+// Session is what the server keeps for a logged-in client. The session key is
+// the user's newest: a store returns, for every live token of a user, the key of
+// that user's latest login, since WeChat replaces the key at every wx.login.
+type Session struct {
+	AppID     string
+	OpenID    string
+	UnionID   string
+	Key       SessionKey
+	ExpiresAt time.Time
+}
+
+// User returns the key of the session's user.
+func (s Session) User() UserKey { return UserKey{AppID: s.AppID, OpenID: s.OpenID} }
+
+// Expired reports whether the session is past its expiry at now.
+func (s Session) Expired(now time.Time) bool { return !now.Before(s.ExpiresAt) }

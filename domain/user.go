@@ -1,0 +1,87 @@
+package domain
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// UserKey identifies a user: WeChat's openid is unique per app only.
+type UserKey struct {
+	AppID  string
+	OpenID string
+}
+
+// Profile is what a user shares through wx.getUserInfo.
+type Profile struct {
+	NickName  string
+	AvatarURL string
+	Gender    int // 0 unknown, 1 male, 2 female, as WeChat sends it
+	Language  string
+	City      string
+	Province  string
+	Country   string
+}
+
+// User is a stored user: identity, profile and bookkeeping times (UTC).
+type User struct {
+	ID        int64
+	AppID     string
+	OpenID    string
+	UnionID   string
+	Profile   Profile
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Key returns the user's identity.
+func (u User) Key() UserKey { return UserKey{AppID: u.AppID, OpenID: u.OpenID} }
+
+// Field widths, in characters (Unicode code points), shared by every database
+// schema. Longer values are cut at the last whole character that fits: WeChat's
+// data is authentic, so refusing a user for a long nickname would help no one.
+const (
+	MaxIDLen       = 64 // appid, openid, unionid
+	MaxNickNameLen = 100
+	MaxAvatarURLen = 1024
+	MaxLanguageLen = 35
+	MaxPlaceLen    = 100 // city, province, country
+)
+
+// Sanitized returns the profile fit for storage on every database: NUL
+// characters removed (PostgreSQL rejects them in text), invalid UTF-8 replaced
+// with U+FFFD, each field cut by whole characters to its width, and a gender
+// outside 0..2 recorded as unknown.
+func (p Profile) Sanitized() Profile {
+	p.NickName = cleanText(p.NickName, MaxNickNameLen)
+	p.AvatarURL = cleanText(p.AvatarURL, MaxAvatarURLen)
+	p.Language = cleanText(p.Language, MaxLanguageLen)
+	p.City = cleanText(p.City, MaxPlaceLen)
+	p.Province = cleanText(p.Province, MaxPlaceLen)
+	p.Country = cleanText(p.Country, MaxPlaceLen)
+	if p.Gender < 0 || p.Gender > 2 {
+		p.Gender = 0
+	}
+	return p
+}
+
+// CleanID returns an identifier (openid, unionid) fit for storage, by the same
+// rules as profile text.
+func CleanID(s string) string { return cleanText(s, MaxIDLen) }
+
+// cleanText drops NULs, repairs invalid UTF-8 and keeps at most max runes.
+func cleanText(s string, max int) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 && len(s) <= max {
+		return s // fast path: every rune takes at least one byte
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	n := 0
+	for i := range s {
+		if n == max {
+			return s[:i]
+		}
+		n++
+	}
+	return s
+}

@@ -1,0 +1,304 @@
+// Package portfake has in-memory fakes of every port, for tests of the core
+// that need no disk, network or clock. The fakes pass the same contract suites
+// (ports/porttest) as the real adapters, so tests that use them test the truth.
+package portfake
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"wxbackend/domain"
+	"wxbackend/ports"
+)
+
+// Clock is a settable clock, safe for concurrent use.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now implements ports.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Tokens makes distinct, predictable tokens.
+type Tokens struct {
+	mu sync.Mutex
+	n  uint64
+}
+
+// NewToken implements ports.TokenSource.
+func (t *Tokens) NewToken() (domain.Token, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n++
+	var b [domain.TokenBytes]byte
+	for i := 0; i < 8; i++ {
+		b[i] = byte(t.n >> (8 * i))
+	}
+	return domain.NewToken(b), nil
+}
+
+// Sessions is a SessionStore in a map, with expiry read from a clock. Err, when
+// set, is returned by every call (a store that is down).
+type Sessions struct {
+	Clock ports.Clock
+
+	mu     sync.Mutex
+	tokens map[domain.TokenDigest]tokenEntry
+	keys   map[domain.UserKey]domain.SessionKey
+	unions map[domain.UserKey]string
+	Err    error
+}
+
+type tokenEntry struct {
+	user      domain.UserKey
+	expiresAt time.Time
+}
+
+// NewSessions returns an empty store on clock.
+func NewSessions(clock ports.Clock) *Sessions {
+	return &Sessions{Clock: clock, tokens: map[domain.TokenDigest]tokenEntry{},
+		keys: map[domain.UserKey]domain.SessionKey{}, unions: map[domain.UserKey]string{}}
+}
+
+// Create implements ports.SessionStore.
+func (s *Sessions) Create(_ context.Context, id domain.TokenDigest, sess domain.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	u := sess.User()
+	s.tokens[id] = tokenEntry{user: u, expiresAt: sess.ExpiresAt}
+	s.keys[u] = sess.Key
+	if sess.UnionID != "" {
+		s.unions[u] = sess.UnionID
+	}
+	return nil
+}
+
+// Get implements ports.SessionStore.
+func (s *Sessions) Get(_ context.Context, id domain.TokenDigest) (domain.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return domain.Session{}, s.Err
+	}
+	e, ok := s.tokens[id]
+	if !ok || !s.Clock.Now().Before(e.expiresAt) {
+		return domain.Session{}, domain.ErrUnauthenticated
+	}
+	return domain.Session{AppID: e.user.AppID, OpenID: e.user.OpenID, UnionID: s.unions[e.user],
+		Key: s.keys[e.user], ExpiresAt: e.expiresAt}, nil
+}
+
+// Delete implements ports.SessionStore.
+func (s *Sessions) Delete(_ context.Context, id domain.TokenDigest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	delete(s.tokens, id)
+	return nil
+}
+
+// Ping implements ports.SessionStore.
+func (s *Sessions) Ping(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Err
+}
+
+// Len returns the number of stored tokens, expired ones included.
+func (s *Sessions) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tokens)
+}
+
+// SetErr makes every call fail with err (nil: work again).
+func (s *Sessions) SetErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Err = err
+}
+
+// Users is a UserRepo in a map. Err, when set, is returned by every call.
+type Users struct {
+	mu    sync.Mutex
+	users map[domain.UserKey]domain.User
+	next  int64
+	Err   error
+	// Writes counts the calls that changed something.
+	Writes int
+}
+
+// NewUsers returns an empty repo.
+func NewUsers() *Users { return &Users{users: map[domain.UserKey]domain.User{}} }
+
+// EnsureUser implements ports.UserRepo.
+func (r *Users) EnsureUser(_ context.Context, key domain.UserKey, unionID string, now time.Time) (domain.User, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Err != nil {
+		return domain.User{}, r.Err
+	}
+	unionID = domain.CleanID(unionID)
+	u, ok := r.users[key]
+	if !ok {
+		r.next++
+		now = now.UTC().Truncate(time.Microsecond)
+		u = domain.User{ID: r.next, AppID: key.AppID, OpenID: key.OpenID, UnionID: unionID, CreatedAt: now, UpdatedAt: now}
+		r.Writes++
+	} else if unionID != "" && u.UnionID != unionID {
+		u.UnionID = unionID
+		r.Writes++
+	}
+	r.users[key] = u
+	return u, nil
+}
+
+// Get implements ports.UserRepo.
+func (r *Users) Get(_ context.Context, key domain.UserKey) (domain.User, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Err != nil {
+		return domain.User{}, r.Err
+	}
+	u, ok := r.users[key]
+	if !ok {
+		return domain.User{}, domain.ErrNotFound
+	}
+	return u, nil
+}
+
+// UpdateProfile implements ports.UserRepo.
+func (r *Users) UpdateProfile(_ context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) (domain.User, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Err != nil {
+		return domain.User{}, r.Err
+	}
+	u, ok := r.users[key]
+	if !ok {
+		return domain.User{}, domain.ErrNotFound
+	}
+	u.Profile = p.Sanitized()
+	unionID = domain.CleanID(unionID)
+	if unionID != "" {
+		u.UnionID = unionID
+	}
+	u.UpdatedAt = now.UTC().Truncate(time.Microsecond)
+	r.users[key] = u
+	r.Writes++
+	return u, nil
+}
+
+// Ping implements ports.UserRepo.
+func (r *Users) Ping(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.Err
+}
+
+// SetErr makes every call fail with err (nil: work again).
+func (r *Users) SetErr(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Err = err
+}
+
+// WriteCount returns how many calls changed something.
+func (r *Users) WriteCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.Writes
+}
+
+// WeChat answers login codes from a table. Calls counts exchanges per code.
+type WeChat struct {
+	App string
+
+	mu    sync.Mutex
+	codes map[string]codeAnswer
+	calls map[string]int
+	// Hook, when set, runs at the start of every exchange (to block or count).
+	Hook func(code string)
+}
+
+type codeAnswer struct {
+	session ports.WeChatSession
+	err     error
+}
+
+// NewWeChat returns a fake for app with no codes.
+func NewWeChat(app string) *WeChat {
+	return &WeChat{App: app, codes: map[string]codeAnswer{}, calls: map[string]int{}}
+}
+
+// AddCode makes code log in openID with the session key keyB64 (and unionID).
+// A code works once; a second exchange answers like WeChat's 40163.
+func (w *WeChat) AddCode(code, openID, unionID, keyB64 string) {
+	key, err := domain.ParseSessionKey(keyB64)
+	if err != nil {
+		panic(fmt.Sprintf("portfake: bad session key: %v", err))
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.codes[code] = codeAnswer{session: ports.WeChatSession{OpenID: openID, UnionID: unionID, SessionKey: key}}
+}
+
+// FailCode makes code fail with err.
+func (w *WeChat) FailCode(code string, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.codes[code] = codeAnswer{err: err}
+}
+
+// Calls returns how many times code was exchanged.
+func (w *WeChat) Calls(code string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.calls[code]
+}
+
+// AppID implements ports.WeChat.
+func (w *WeChat) AppID() string { return w.App }
+
+// Code2Session implements ports.WeChat.
+func (w *WeChat) Code2Session(_ context.Context, code string) (ports.WeChatSession, error) {
+	if w.Hook != nil {
+		w.Hook(code)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls[code]++
+	a, ok := w.codes[code]
+	if !ok {
+		return ports.WeChatSession{}, domain.Wrap(domain.KindBadCode, fmt.Errorf("errcode 40029"))
+	}
+	if a.err != nil {
+		return ports.WeChatSession{}, a.err
+	}
+	if w.calls[code] > 1 {
+		return ports.WeChatSession{}, domain.Wrap(domain.KindBadCode, fmt.Errorf("errcode 40163"))
+	}
+	return a.session, nil
+}

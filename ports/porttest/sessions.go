@@ -1,0 +1,189 @@
+package porttest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"wxbackend/domain"
+	"wxbackend/ports"
+)
+
+// SessionHarness gives the suite a store and its notion of time.
+type SessionHarness struct {
+	// New returns an empty store, closed by t.Cleanup.
+	New func(t *testing.T) ports.SessionStore
+	// Now is the store's clock.
+	Now func() time.Time
+	// Elapse lets d pass for the store: a fake clock advances; a real store
+	// needs nothing, as the suite polls until the wall clock has moved on.
+	Elapse func(d time.Duration)
+}
+
+// TestSessionStore runs the SessionStore contract against h.
+func TestSessionStore(t *testing.T, h SessionHarness) {
+	session := func(t *testing.T, openID string, ttl time.Duration) domain.Session {
+		return domain.Session{AppID: "wxapp0000000000001", OpenID: openID, UnionID: "union-" + openID,
+			Key: randomKey(t), ExpiresAt: h.Now().Add(ttl)}
+	}
+
+	t.Run("CreatedSessionIsReturned", func(t *testing.T) {
+		st := h.New(t)
+		s := session(t, uniqueID(t, "o"), time.Hour)
+		id := randomDigest(t)
+		if err := st.Create(ctx(t), id, s); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Get(ctx(t), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.AppID != s.AppID || got.OpenID != s.OpenID || got.UnionID != s.UnionID || got.Key.Base64() != s.Key.Base64() {
+			t.Fatalf("got session %+v of key %q, want %+v of key %q", got, got.Key.Base64(), s, s.Key.Base64())
+		}
+		if d := got.ExpiresAt.Sub(s.ExpiresAt); d < -time.Second || d > time.Second {
+			t.Fatalf("expiry %v, want %v", got.ExpiresAt, s.ExpiresAt)
+		}
+	})
+
+	t.Run("UnknownTokenIsUnauthenticated", func(t *testing.T) {
+		st := h.New(t)
+		_, err := st.Get(ctx(t), randomDigest(t))
+		wantKind(t, err, domain.KindUnauthenticated)
+	})
+
+	t.Run("DeleteRevokesAtOnceAndOnlyThatToken", func(t *testing.T) {
+		st := h.New(t)
+		open := uniqueID(t, "o")
+		a, b := randomDigest(t), randomDigest(t)
+		for _, id := range []domain.TokenDigest{a, b} {
+			if err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Delete(ctx(t), a); err != nil {
+			t.Fatal(err)
+		}
+		_, err := st.Get(ctx(t), a)
+		wantKind(t, err, domain.KindUnauthenticated)
+		if _, err := st.Get(ctx(t), b); err != nil {
+			t.Fatalf("the user's other token: %v", err)
+		}
+		if err := st.Delete(ctx(t), randomDigest(t)); err != nil {
+			t.Fatalf("deleting an unknown token: %v", err)
+		}
+	})
+
+	t.Run("ExpiredSessionIsGone", func(t *testing.T) {
+		st := h.New(t)
+		id := randomDigest(t)
+		ttl := 300 * time.Millisecond
+		if err := st.Create(ctx(t), id, session(t, uniqueID(t, "o"), ttl)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Get(ctx(t), id); err != nil {
+			t.Fatalf("before expiry: %v", err)
+		}
+		h.Elapse(ttl)
+		eventually(t, 5*time.Second, "session expires", func() bool {
+			_, err := st.Get(ctx(t), id)
+			return domain.KindOf(err) == domain.KindUnauthenticated
+		})
+	})
+
+	t.Run("ReloginGivesEveryLiveTokenTheNewestKey", func(t *testing.T) {
+		st := h.New(t)
+		open := uniqueID(t, "o")
+		first, second := session(t, open, time.Hour), session(t, open, time.Hour)
+		other := session(t, uniqueID(t, "o"), time.Hour)
+		a, b, c := randomDigest(t), randomDigest(t), randomDigest(t)
+		for _, step := range []struct {
+			id domain.TokenDigest
+			s  domain.Session
+		}{{a, first}, {c, other}, {b, second}} {
+			if err := st.Create(ctx(t), step.id, step.s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range []domain.TokenDigest{a, b} {
+			got, err := st.Get(ctx(t), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Key.Base64() != second.Key.Base64() {
+				t.Fatalf("token %v decrypts with an old key after re-login", id)
+			}
+		}
+		got, err := st.Get(ctx(t), c)
+		if err != nil || got.Key.Base64() != other.Key.Base64() {
+			t.Fatalf("another user's key changed: %v", err)
+		}
+	})
+
+	t.Run("ReloginWithoutUnionIDKeepsTheKnownOne", func(t *testing.T) {
+		st := h.New(t)
+		open := uniqueID(t, "o")
+		first, second := session(t, open, time.Hour), session(t, open, time.Hour)
+		second.UnionID = ""
+		a, b := randomDigest(t), randomDigest(t)
+		if err := st.Create(ctx(t), a, first); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Create(ctx(t), b, second); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Get(ctx(t), b)
+		if err != nil || got.UnionID != first.UnionID {
+			t.Fatalf("unionid %q (err %v), want %q", got.UnionID, err, first.UnionID)
+		}
+	})
+
+	t.Run("ConcurrentLoginsOfOneUserAgreeOnOneKey", func(t *testing.T) {
+		st := h.New(t)
+		open := uniqueID(t, "o")
+		const n = 50
+		ids := make([]domain.TokenDigest, n)
+		keys := make(map[string]bool, n)
+		sessions := make([]domain.Session, n)
+		for i := range ids {
+			ids[i] = randomDigest(t)
+			sessions[i] = session(t, open, time.Hour)
+			keys[sessions[i].Key.Base64()] = true
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range ids {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				errs <- st.Create(ctx(t), ids[i], sessions[i])
+			}(i)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var key string
+		for _, id := range ids {
+			got, err := st.Get(ctx(t), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if key == "" {
+				key = got.Key.Base64()
+			}
+			if got.Key.Base64() != key || !keys[key] {
+				t.Fatal("concurrent logins left the user's tokens with different keys")
+			}
+		}
+	})
+
+	t.Run("PingAnswers", func(t *testing.T) {
+		if err := h.New(t).Ping(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,250 @@
+package porttest
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"wxbackend/domain"
+	"wxbackend/ports"
+)
+
+// TestUserRepo runs the UserRepo contract against the repo newRepo returns.
+// Cases use identifiers of their own, so one database may serve them all.
+func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	t0 := time.Date(2026, 11, 24, 8, 30, 0, 123456789, time.UTC)
+	newKey := func(t *testing.T) domain.UserKey {
+		return domain.UserKey{AppID: uniqueID(t, "wx")[:18], OpenID: uniqueID(t, "oGZUI0")}
+	}
+
+	t.Run("EnsureCreatesThenReturnsTheSameUser", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		u, err := r.EnsureUser(ctx(t), key, "", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.ID == 0 || u.Key() != key || !u.CreatedAt.Equal(t0.Truncate(time.Microsecond)) || !u.UpdatedAt.Equal(u.CreatedAt) {
+			t.Fatalf("created %+v", u)
+		}
+		again, err := r.EnsureUser(ctx(t), key, "", t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.ID != u.ID || !again.CreatedAt.Equal(u.CreatedAt) {
+			t.Fatalf("second ensure returned %+v, want %+v", again, u)
+		}
+		got, err := r.Get(ctx(t), key)
+		if err != nil || got.ID != u.ID {
+			t.Fatalf("get: %+v, %v", got, err)
+		}
+	})
+
+	t.Run("OpenIDIsUniquePerApp", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		other := domain.UserKey{AppID: uniqueID(t, "wx")[:18], OpenID: key.OpenID}
+		a, err := r.EnsureUser(ctx(t), key, "", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := r.EnsureUser(ctx(t), other, "", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.ID == b.ID {
+			t.Fatal("one openid in two apps is two users")
+		}
+	})
+
+	t.Run("ConcurrentFirstLoginsMakeOneUser", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		const n = 50
+		ids := make(chan int64, n)
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				u, err := r.EnsureUser(ctx(t), key, "", t0)
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids <- u.ID
+			}()
+		}
+		wg.Wait()
+		close(ids)
+		close(errs)
+		for err := range errs {
+			t.Fatalf("a concurrent first login failed: %v", err)
+		}
+		var first int64
+		for id := range ids {
+			if first == 0 {
+				first = id
+			}
+			if id != first {
+				t.Fatalf("concurrent first logins made users %d and %d", first, id)
+			}
+		}
+	})
+
+	t.Run("UnionIDIsRecordedAndKept", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		u, err := r.EnsureUser(ctx(t), key, "oUnion1", t0)
+		if err != nil || u.UnionID != "oUnion1" {
+			t.Fatalf("unionid %q, %v", u.UnionID, err)
+		}
+		u, err = r.EnsureUser(ctx(t), key, "", t0)
+		if err != nil || u.UnionID != "oUnion1" {
+			t.Fatalf("login without unionid lost it: %q, %v", u.UnionID, err)
+		}
+		u, err = r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "n"}, "", t0)
+		if err != nil || u.UnionID != "oUnion1" {
+			t.Fatalf("profile update without unionid lost it: %q, %v", u.UnionID, err)
+		}
+		u, err = r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "n"}, "oUnion2", t0)
+		if err != nil || u.UnionID != "oUnion2" {
+			t.Fatalf("profile update with a unionid: %q, %v", u.UnionID, err)
+		}
+	})
+
+	t.Run("ProfileUpdateChangesOnlyProfileAndUpdateTime", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		created, err := r.EnsureUser(ctx(t), key, "u1", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := domain.Profile{NickName: "Band", AvatarURL: "http://wx.qlogo.cn/mmopen/vi_32/a.png?x=1&y=2", Gender: 1,
+			Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN"}
+		later := t0.Add(90 * time.Minute)
+		u, err := r.UpdateProfile(ctx(t), key, p, "", later)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Get(ctx(t), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []domain.User{u, got} {
+			if v.Profile != p {
+				t.Fatalf("profile %+v, want %+v", v.Profile, p)
+			}
+			if v.ID != created.ID || v.Key() != key || v.UnionID != "u1" || !v.CreatedAt.Equal(created.CreatedAt) {
+				t.Fatalf("update changed identity or creation: %+v, was %+v", v, created)
+			}
+			if !v.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
+				t.Fatalf("updated at %v, want %v", v.UpdatedAt, later)
+			}
+		}
+	})
+
+	t.Run("TextRoundTripsByteExact", func(t *testing.T) {
+		r := newRepo(t)
+		for name, s := range map[string]string{
+			"emoji":       "Band 🎸😀🇨🇳",
+			"zwj":         "👩‍👩‍👧‍👦 family, 🧑🏽‍💻 coder, 🏳️‍🌈",
+			"cjk":         "微信用户 广州 중국어 日本語テキスト",
+			"rtl":         "مرحبا שלום \u202eevil\u202c",
+			"combining":   "e\u0301 n\u0303 Z\u0351\u0352\u0357",
+			"sql":         `'; DROP TABLE wx_users; -- " \ %_ $1 ?`,
+			"control":     "tab\tnew\nline\r\x7f",
+			"supplement":  "𠀀𪚥 𝄞 \U0010FFFD",
+			"max runes":   strings.Repeat("😀", domain.MaxNickNameLen),
+			"blank edges": "  spaced  ",
+		} {
+			t.Run(name, func(t *testing.T) {
+				key := newKey(t)
+				if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+					t.Fatal(err)
+				}
+				p := domain.Profile{NickName: s, City: s, Province: "p", Country: "c", Language: "zh_CN"}
+				if utf8.RuneCountInString(s) > domain.MaxPlaceLen {
+					p.City = "c"
+				}
+				if _, err := r.UpdateProfile(ctx(t), key, p, "", t0); err != nil {
+					t.Fatal(err)
+				}
+				got, err := r.Get(ctx(t), key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Profile.NickName != p.NickName || got.Profile.City != p.City {
+					t.Fatalf("stored %q / %q, want %q / %q", got.Profile.NickName, got.Profile.City, p.NickName, p.City)
+				}
+			})
+		}
+	})
+
+	t.Run("OverlongTextIsCutByWholeCharacters", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		nick := strings.Repeat("😀", domain.MaxNickNameLen) + "🎸tail"
+		city := strings.Repeat("广", domain.MaxPlaceLen+5)
+		u, err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: nick, City: city}, "", t0)
+		if err != nil {
+			t.Fatalf("over-long text: %v", err)
+		}
+		got, err := r.Get(ctx(t), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantNick := strings.Repeat("😀", domain.MaxNickNameLen)
+		wantCity := strings.Repeat("广", domain.MaxPlaceLen)
+		for _, p := range []domain.Profile{u.Profile, got.Profile} {
+			if p.NickName != wantNick || p.City != wantCity {
+				t.Fatalf("stored %d/%d runes, want %d/%d", utf8.RuneCountInString(p.NickName),
+					utf8.RuneCountInString(p.City), domain.MaxNickNameLen, domain.MaxPlaceLen)
+			}
+		}
+	})
+
+	t.Run("NULAndInvalidUTF8AreCleaned", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "a\x00b\x00", City: "x\xffy"}, "", t0); err != nil {
+			t.Fatalf("NUL or invalid UTF-8: %v", err)
+		}
+		got, err := r.Get(ctx(t), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Profile.NickName != "ab" || got.Profile.City != "x\uFFFDy" {
+			t.Fatalf("stored %q / %q, want %q / %q", got.Profile.NickName, got.Profile.City, "ab", "x\uFFFDy")
+		}
+	})
+
+	t.Run("UnknownUserIsNotFound", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		_, err := r.Get(ctx(t), key)
+		wantKind(t, err, domain.KindNotFound)
+		_, err = r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "x"}, "", t0)
+		wantKind(t, err, domain.KindNotFound)
+		_, err = r.Get(ctx(t), key)
+		wantKind(t, err, domain.KindNotFound) // the failed update created nothing
+	})
+
+	t.Run("PingAnswers", func(t *testing.T) {
+		if err := newRepo(t).Ping(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
