@@ -79,8 +79,12 @@ func (s *Service) Login(ctx context.Context, code string) (LoginResult, error) {
 	if res.fresh {
 		return res.LoginResult, nil
 	}
-	// A replayed result: the session may have been logged out since.
+	// A replayed result: the session may have been logged out since, and then
+	// the code is as used as WeChat would say it is.
 	sess, err := s.Sessions.Get(ctx, res.Token.Digest())
+	if domain.KindOf(err) == domain.KindUnauthenticated {
+		return LoginResult{}, domain.Wrap(domain.KindBadCode, errors.New("login code already used by a logged-out session"))
+	}
 	if err != nil {
 		return LoginResult{}, err
 	}

@@ -258,9 +258,9 @@ func oneOf(s string, options ...string) bool {
 func (c Config) String() string {
 	var lines []string
 	for _, s := range c.settings() {
-		v := s.value.String()
-		if s.secret {
-			v = redact(s.value.(*secretValue).Reveal())
+		v := s.value.String() // a Secret prints as [redacted]
+		if s.name == "db-dsn" {
+			v = redactDSN(c.DB.DSN.Reveal())
 		}
 		lines = append(lines, EnvName(s.name)+"="+v)
 	}
@@ -268,8 +268,9 @@ func (c Config) String() string {
 	return strings.Join(lines, "\n")
 }
 
-// redact hides a secret; for a DSN, only its password, so the rest can be checked.
-func redact(v string) string {
+// redactDSN hides a DSN's password, so the rest can still be checked; a DSN
+// whose shape it does not know is hidden whole.
+func redactDSN(v string) string {
 	if v == "" {
 		return ""
 	}

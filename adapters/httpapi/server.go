@@ -16,18 +16,21 @@ type ServerOptions struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
+	// ShutdownTimeout bounds how long Stop waits for in-flight requests.
+	ShutdownTimeout time.Duration
 }
 
 // Server serves a handler; Start binds at once so a taken port fails start-up.
 type Server struct {
-	srv *http.Server
-	log *slog.Logger
-	ln  net.Listener
+	srv  *http.Server
+	log  *slog.Logger
+	ln   net.Listener
+	stop time.Duration
 }
 
 // NewServer returns a server of h; it does not listen until Start.
 func NewServer(h http.Handler, log *slog.Logger, o ServerOptions) *Server {
-	return &Server{log: log, srv: &http.Server{
+	return &Server{log: log, stop: o.ShutdownTimeout, srv: &http.Server{
 		Addr:              o.Addr,
 		Handler:           h,
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
@@ -55,8 +58,21 @@ func (s *Server) Start(context.Context) error {
 	return nil
 }
 
-// Stop stops accepting and waits for in-flight requests until ctx ends.
-func (s *Server) Stop(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+// Stop stops accepting and waits for in-flight requests to finish, for at most
+// the shutdown timeout (or until ctx ends), then closes what is left.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.stop > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.stop)
+		defer cancel()
+	}
+	s.log.Info("shutting down: draining in-flight requests")
+	if err := s.srv.Shutdown(ctx); err != nil {
+		s.srv.Close()
+		return err
+	}
+	return nil
+}
 
 // Addr returns the address the server listens on, once started.
 func (s *Server) Addr() string {

@@ -156,6 +156,7 @@ var HTTP = fx.Module("http",
 				ReadTimeout:       cfg.HTTP.ReadTimeout,
 				WriteTimeout:      cfg.HTTP.WriteTimeout,
 				IdleTimeout:       cfg.HTTP.IdleTimeout,
+				ShutdownTimeout:   cfg.HTTP.ShutdownTimeout,
 			})
 		},
 	),

@@ -5,7 +5,9 @@ package portfake
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -301,4 +303,33 @@ func (w *WeChat) Code2Session(_ context.Context, code string) (ports.WeChatSessi
 		return ports.WeChatSession{}, domain.Wrap(domain.KindBadCode, fmt.Errorf("errcode 40163"))
 	}
 	return a.session, nil
+}
+
+// Decrypter is a transparent stand-in for the AES decrypter: Seal wraps a
+// payload with the key's text, and Decrypt opens only what was sealed under the
+// same key, so tests can tell old keys from new without real cryptography.
+type Decrypter struct{}
+
+// IV is an iv the fake accepts.
+const IV = "AAAAAAAAAAAAAAAAAAAAAA=="
+
+// Seal returns plain "encrypted" under key.
+func (Decrypter) Seal(key domain.SessionKey, plain string) string {
+	return base64.StdEncoding.EncodeToString([]byte(key.Base64() + "|" + plain))
+}
+
+// Decrypt implements ports.Decrypter.
+func (Decrypter) Decrypt(key domain.SessionKey, encryptedData, iv string) ([]byte, error) {
+	if iv != IV {
+		return nil, domain.Malformed("iv", "must be 16 bytes of base64")
+	}
+	raw, err := base64.StdEncoding.DecodeString(encryptedData)
+	if err != nil {
+		return nil, domain.Malformed("encryptedData", "not base64")
+	}
+	prefix := key.Base64() + "|"
+	if !strings.HasPrefix(string(raw), prefix) {
+		return nil, domain.ErrUndecryptable
+	}
+	return raw[len(prefix):], nil
 }

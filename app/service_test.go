@@ -1,0 +1,307 @@
+package app_test
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"wxbackend/app"
+	"wxbackend/domain"
+	"wxbackend/ports/portfake"
+)
+
+const (
+	appID = "wx4f4bc4dec97d474b"
+	key1  = "tiihtNczf5v6AKRyjwEUhQ=="
+	key2  = "HyVFkGl5F5OQWJZZaNzBBg=="
+)
+
+type world struct {
+	svc      *app.Service
+	clock    *portfake.Clock
+	sessions *portfake.Sessions
+	users    *portfake.Users
+	wechat   *portfake.WeChat
+	dec      portfake.Decrypter
+}
+
+func newWorld(t *testing.T, o app.Options) *world {
+	t.Helper()
+	w := &world{clock: portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)), users: portfake.NewUsers(), wechat: portfake.NewWeChat(appID)}
+	w.sessions = portfake.NewSessions(w.clock)
+	if o.SessionTTL == 0 {
+		o.SessionTTL = time.Hour
+	}
+	svc, err := app.New(app.Deps{Sessions: w.sessions, Users: w.users, Decrypter: w.dec, WeChat: w.wechat,
+		Clock: w.clock, Tokens: &portfake.Tokens{}}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.svc = svc
+	return w
+}
+
+func (w *world) login(t *testing.T, code, openID, keyB64 string) string {
+	t.Helper()
+	w.wechat.AddCode(code, openID, "", keyB64)
+	res, err := w.svc.Login(context.Background(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Token.Reveal()
+}
+
+func (w *world) payload(t *testing.T, keyB64, openID, nick string) app.EncryptedUserInfo {
+	t.Helper()
+	k, err := domain.ParseSessionKey(keyB64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := fmt.Sprintf(`{"openId":%q,"nickName":%q,"gender":1,"city":"广州","unionId":"oUnion","watermark":{"appid":%q,"timestamp":%d}}`,
+		openID, nick, appID, w.clock.Now().Unix())
+	return app.EncryptedUserInfo{EncryptedData: w.dec.Seal(k, plain), IV: portfake.IV}
+}
+
+func wantKind(t *testing.T, err error, k domain.Kind) {
+	t.Helper()
+	if domain.KindOf(err) != k || err == nil {
+		t.Fatalf("got %v (kind %v), want kind %v", err, domain.KindOf(err), k)
+	}
+}
+
+func TestLogin_CreatesUserAndSession(t *testing.T) {
+	w := newWorld(t, app.Options{SessionTTL: 2 * time.Hour})
+	w.wechat.AddCode("c1", "o1", "u1", key1)
+	res, err := w.svc.Login(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExpiresIn != 2*time.Hour || res.User.OpenID != "o1" || res.User.UnionID != "u1" || res.User.AppID != appID {
+		t.Fatalf("got %+v", res)
+	}
+	me, err := w.svc.Me(context.Background(), res.Token.Reveal())
+	if err != nil || me.ID != res.User.ID {
+		t.Fatalf("me: %+v, %v", me, err)
+	}
+}
+
+func TestLogin_RejectsBadCodes(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	_, err := w.svc.Login(context.Background(), "")
+	wantKind(t, err, domain.KindInvalidInput)
+	_, err = w.svc.Login(context.Background(), "has space")
+	wantKind(t, err, domain.KindInvalidInput)
+	_, err = w.svc.Login(context.Background(), "unknown")
+	wantKind(t, err, domain.KindBadCode)
+	w.wechat.FailCode("busy", domain.Wrap(domain.KindUpstream, errors.New("errcode -1")))
+	_, err = w.svc.Login(context.Background(), "busy")
+	wantKind(t, err, domain.KindUpstream)
+	if w.sessions.Len() != 0 {
+		t.Fatal("a failed login stored a session")
+	}
+}
+
+func TestLogin_ReusedCodeIsRejectedWithoutReplayWindow(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	w.login(t, "c1", "o1", key1)
+	_, err := w.svc.Login(context.Background(), "c1")
+	wantKind(t, err, domain.KindBadCode)
+}
+
+func TestLogin_RetriedCodeGetsTheSameSession(t *testing.T) {
+	w := newWorld(t, app.Options{LoginReplayWindow: time.Minute})
+	first := w.login(t, "c1", "o1", key1)
+	again, err := w.svc.Login(context.Background(), "c1")
+	if err != nil || again.Token.Reveal() != first {
+		t.Fatalf("a retry got %v, %v", again.Token.Reveal() == first, err)
+	}
+	if n := w.wechat.Calls("c1"); n != 1 {
+		t.Fatalf("WeChat asked %d times", n)
+	}
+	if err := w.svc.Logout(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.svc.Login(context.Background(), "c1")
+	wantKind(t, err, domain.KindBadCode) // the code's session is gone: the code is used
+}
+
+func TestLogin_ConcurrentSameCodeAsksWeChatOnce(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	w.wechat.AddCode("tap", "o1", "", key1)
+	const n = 8
+	entered := make(chan struct{}, n)
+	release := make(chan struct{})
+	w.wechat.Hook = func(string) { entered <- struct{}{}; <-release }
+	tokens := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := w.svc.Login(context.Background(), "tap")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens <- res.Token.Reveal()
+		}()
+	}
+	<-entered // one exchange is under way; the others must be waiting on it
+	time.AfterFunc(50*time.Millisecond, func() { close(release) })
+	wg.Wait()
+	close(tokens)
+	var first string
+	for tok := range tokens {
+		if first == "" {
+			first = tok
+		}
+		if tok != first {
+			t.Fatal("a double tap got two sessions")
+		}
+	}
+	if calls := w.wechat.Calls("tap"); calls != 1 {
+		t.Fatalf("WeChat asked %d times", calls)
+	}
+}
+
+func TestSaveUserInfo_SavesTheProfile(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	tok := w.login(t, "c1", "o1", key1)
+	u, err := w.svc.SaveUserInfo(context.Background(), tok, w.payload(t, key1, "o1", "Band 🎸"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Profile.NickName != "Band 🎸" || u.Profile.City != "广州" || u.Profile.Gender != 1 || u.UnionID != "oUnion" {
+		t.Fatalf("saved %+v", u)
+	}
+	me, err := w.svc.Me(context.Background(), tok)
+	if err != nil || me.Profile != u.Profile {
+		t.Fatalf("me: %+v, %v", me, err)
+	}
+}
+
+func TestSaveUserInfo_AfterReloginOnlyTheNewestKeyDecrypts(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	old := w.login(t, "c1", "o1", key1)
+	fresh := w.login(t, "c2", "o1", key2) // WeChat rotated the key
+	before := w.users.WriteCount()
+	_, err := w.svc.SaveUserInfo(context.Background(), old, w.payload(t, key1, "o1", "stale"))
+	wantKind(t, err, domain.KindUndecryptable)
+	for _, tok := range []string{old, fresh} {
+		if _, err := w.svc.SaveUserInfo(context.Background(), tok, w.payload(t, key2, "o1", "new")); err != nil {
+			t.Fatalf("a live token with the newest key: %v", err)
+		}
+	}
+	if w.users.WriteCount() != before+2 {
+		t.Fatal("the rejected payload wrote")
+	}
+}
+
+func TestSaveUserInfo_RejectsAndWritesNothing(t *testing.T) {
+	w := newWorld(t, app.Options{WatermarkMaxAge: time.Hour})
+	tok := w.login(t, "c1", "o1", key1)
+	k1, _ := domain.ParseSessionKey(key1)
+	seal := func(plain string) app.EncryptedUserInfo {
+		return app.EncryptedUserInfo{EncryptedData: w.dec.Seal(k1, plain), IV: portfake.IV}
+	}
+	now := w.clock.Now().Unix()
+	good := w.payload(t, key1, "o1", "Band")
+	badSig := good
+	badSig.RawData, badSig.Signature = `{"nickName":"Band"}`, "0000000000000000000000000000000000000000"
+	cases := []struct {
+		name  string
+		token string
+		in    app.EncryptedUserInfo
+		kind  domain.Kind
+	}{
+		{"no encryptedData", tok, app.EncryptedUserInfo{IV: portfake.IV}, domain.KindInvalidInput},
+		{"no iv", tok, app.EncryptedUserInfo{EncryptedData: "x"}, domain.KindInvalidInput},
+		{"no token", "", good, domain.KindUnauthenticated},
+		{"unknown token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", good, domain.KindUnauthenticated},
+		{"bad iv", tok, app.EncryptedUserInfo{EncryptedData: good.EncryptedData, IV: "x"}, domain.KindInvalidInput},
+		{"wrong key", tok, w.payload(t, key2, "o1", "x"), domain.KindUndecryptable},
+		{"not JSON", tok, seal("not json"), domain.KindUndecryptable},
+		{"no watermark", tok, seal(`{"nickName":"x"}`), domain.KindWatermark},
+		{"another app", tok, seal(fmt.Sprintf(`{"watermark":{"appid":"wxOther","timestamp":%d}}`, now)), domain.KindWatermark},
+		{"too old", tok, seal(fmt.Sprintf(`{"watermark":{"appid":%q,"timestamp":%d}}`, appID, now-7200)), domain.KindWatermark},
+		{"another user", tok, w.payload(t, key1, "o2", "x"), domain.KindWatermark},
+		{"bad signature", tok, badSig, domain.KindSignature},
+	}
+	before := w.users.WriteCount()
+	for _, c := range cases {
+		_, err := w.svc.SaveUserInfo(context.Background(), c.token, c.in)
+		if domain.KindOf(err) != c.kind || err == nil {
+			t.Errorf("%s: %v, want kind %v", c.name, err, c.kind)
+		}
+	}
+	if w.users.WriteCount() != before {
+		t.Fatal("a rejected request wrote")
+	}
+}
+
+func TestSaveUserInfo_ChecksAMatchingSignature(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	tok := w.login(t, "c1", "o1", key1)
+	in := w.payload(t, key1, "o1", "Band")
+	in.RawData = `{"nickName":"Band"}`
+	sum := sha1.Sum([]byte(in.RawData + key1))
+	in.Signature = hex.EncodeToString(sum[:])
+	if _, err := w.svc.SaveUserInfo(context.Background(), tok, in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSession_ExpiresAfterTTL(t *testing.T) {
+	w := newWorld(t, app.Options{SessionTTL: time.Hour})
+	tok := w.login(t, "c1", "o1", key1)
+	w.clock.Advance(time.Hour)
+	_, err := w.svc.Me(context.Background(), tok)
+	wantKind(t, err, domain.KindUnauthenticated)
+}
+
+func TestLogout_EndsTheSessionAtOnce(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	tok := w.login(t, "c1", "o1", key1)
+	other := w.login(t, "c2", "o1", key1)
+	if err := w.svc.Logout(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.svc.Me(context.Background(), tok)
+	wantKind(t, err, domain.KindUnauthenticated)
+	wantKind(t, w.svc.Logout(context.Background(), tok), domain.KindUnauthenticated)
+	if _, err := w.svc.Me(context.Background(), other); err != nil {
+		t.Fatalf("the user's other session: %v", err)
+	}
+}
+
+func TestStoresDown_AreUnavailable(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	tok := w.login(t, "c1", "o1", key1)
+	down := domain.Wrap(domain.KindUnavailable, errors.New("connection refused"))
+	w.users.SetErr(down)
+	_, err := w.svc.SaveUserInfo(context.Background(), tok, w.payload(t, key1, "o1", "x"))
+	wantKind(t, err, domain.KindUnavailable)
+	wantKind(t, w.svc.Ready(context.Background()), domain.KindUnavailable)
+	w.users.SetErr(nil)
+	w.sessions.SetErr(down)
+	_, err = w.svc.Me(context.Background(), tok)
+	wantKind(t, err, domain.KindUnavailable)
+	w.wechat.AddCode("c9", "o9", "", key1)
+	_, err = w.svc.Login(context.Background(), "c9")
+	wantKind(t, err, domain.KindUnavailable)
+	w.sessions.SetErr(nil)
+	if err := w.svc.Ready(context.Background()); err != nil {
+		t.Fatalf("recovered stores: %v", err)
+	}
+}
+
+func TestNew_RequiresEveryDependency(t *testing.T) {
+	if _, err := app.New(app.Deps{}, app.Options{SessionTTL: time.Hour}); err == nil {
+		t.Fatal("accepted no dependencies")
+	}
+}

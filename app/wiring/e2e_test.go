@@ -1,0 +1,364 @@
+package wiring_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/fx"
+
+	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/httpapi"
+	"wxbackend/app/wiring"
+	"wxbackend/config"
+	"wxbackend/domain"
+)
+
+const (
+	appID     = "wx4f4bc4dec97d474b"
+	appSecret = "e2e-app-secret-that-must-not-leak"
+)
+
+// syncBuffer collects log output from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fakeWeChat serves jscode2session in WeChat's wire format for codes it issued.
+type fakeWeChat struct {
+	mu    sync.Mutex
+	codes map[string][2]string // code → openid, session_key
+	used  map[string]bool
+	// hold, when set, is waited on before answering (a slow WeChat).
+	hold chan struct{}
+	// held is told of each request that waits on hold.
+	held chan struct{}
+}
+
+func newFakeWeChat(t *testing.T) (*fakeWeChat, string) {
+	w := &fakeWeChat{codes: map[string][2]string{}, used: map[string]bool{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		hold, held := w.hold, w.held
+		w.mu.Unlock()
+		if hold != nil {
+			held <- struct{}{}
+			<-hold
+		}
+		q := r.URL.Query()
+		rw.Header().Set("Content-Type", "text/plain")
+		if r.URL.Path != "/sns/jscode2session" || q.Get("appid") != appID || q.Get("secret") != appSecret {
+			fmt.Fprint(rw, `{"errcode":40125,"errmsg":"invalid appsecret"}`)
+			return
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		c, ok := w.codes[q.Get("js_code")]
+		switch {
+		case !ok:
+			fmt.Fprint(rw, `{"errcode":40029,"errmsg":"invalid code"}`)
+		case w.used[q.Get("js_code")]:
+			fmt.Fprint(rw, `{"errcode":40163,"errmsg":"code been used"}`)
+		default:
+			w.used[q.Get("js_code")] = true
+			fmt.Fprintf(rw, `{"session_key":%q,"openid":%q}`, c[1], c[0])
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return w, srv.URL
+}
+
+func (w *fakeWeChat) issue(code, openID, key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.codes[code] = [2]string{openID, key}
+}
+
+// server is a running wxbackend.
+type server struct {
+	base   string
+	logs   *syncBuffer
+	wechat *fakeWeChat
+	cfg    config.Config
+	app    *fx.App
+}
+
+func startServer(t *testing.T, db config.DB, logLevel string) *server {
+	t.Helper()
+	wx, wxURL := newFakeWeChat(t)
+	cfg := config.Default()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.WeChat.AppID, cfg.WeChat.AppSecret, cfg.WeChat.BaseURL = appID, appSecret, wxURL
+	cfg.DB = db
+	cfg.Log.Level = logLevel
+	logs := &syncBuffer{}
+	var srv *httpapi.Server
+	a := fx.New(wiring.Options(cfg, logs), fx.Populate(&srv))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.Start(ctx); err != nil {
+		t.Fatalf("start: %v\n%s", err, logs)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = a.Stop(ctx) // a test may have stopped it already
+	})
+	return &server{base: "http://" + srv.Addr(), logs: logs, wechat: wx, cfg: cfg, app: a}
+}
+
+type envelope struct {
+	Code   int             `json:"code"`
+	Status int             `json:"status"`
+	Msg    string          `json:"msg"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// post sends body as JSON (a map) or as a raw form string, as a mini-program would.
+func (s *server) post(t *testing.T, path string, body any, header ...string) (envelope, string) {
+	t.Helper()
+	var req *http.Request
+	switch b := body.(type) {
+	case map[string]string:
+		js, _ := json.Marshal(b)
+		req, _ = http.NewRequest("POST", s.base+path, bytes.NewReader(js))
+		req.Header.Set("Content-Type", "application/json")
+	case string:
+		req, _ = http.NewRequest("POST", s.base+path, strings.NewReader(b))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return s.send(t, req)
+}
+
+func (s *server) send(t *testing.T, req *http.Request) (envelope, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var raw bytes.Buffer
+	_, _ = raw.ReadFrom(resp.Body)
+	var e envelope
+	if err := json.Unmarshal(raw.Bytes(), &e); err != nil {
+		t.Fatalf("%s: not an envelope: %q", req.URL.Path, raw.String())
+	}
+	return e, raw.String()
+}
+
+// encryptedUserInfo is what wx.getUserInfo returns for profile under key.
+func encryptedUserInfo(t *testing.T, key, openID, nick string) (data, iv string) {
+	t.Helper()
+	k, err := domain.ParseSessionKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := json.Marshal(map[string]any{
+		"openId": openID, "nickName": nick, "gender": 2, "language": "zh_CN", "city": "Guangzhou",
+		"province": "Guangdong", "country": "CN", "avatarUrl": "https://thirdwx.qlogo.cn/mmopen/vi_32/x/132",
+		"watermark": map[string]any{"appid": appID, "timestamp": time.Now().Unix()},
+	})
+	var ivb [16]byte
+	copy(ivb[:], openID+nick)
+	data, err = crypto.Encrypt(k, ivb, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, base64.StdEncoding.EncodeToString(ivb[:])
+}
+
+func sqliteDB(t *testing.T) config.DB {
+	db := config.Default().DB
+	db.DSN = config.Secret("file:" + filepath.Join(t.TempDir(), "e2e.db"))
+	return db
+}
+
+// storedNick reads a user's nickname straight from the database.
+func storedNick(t *testing.T, driver, dsn, openID string) string {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := "SELECT nick_name FROM wx_users WHERE app_id = ? AND open_id = ?"
+	if driver == "postgres" {
+		q = "SELECT nick_name FROM wx_users WHERE app_id = $1 AND open_id = $2"
+	}
+	var nick string
+	if err := db.QueryRow(q, appID, openID).Scan(&nick); err != nil {
+		t.Fatal(err)
+	}
+	return nick
+}
+
+// runFlow logs in and uploads the profile through the seed or v1 routes, with
+// a JSON or a form body, and checks the row in the database.
+func runFlow(t *testing.T, s *server, seed, form bool, driver, dsn string) {
+	t.Helper()
+	openID := fmt.Sprintf("oE2E-%v-%v-%d", seed, form, time.Now().UnixNano())
+	key := base64.StdEncoding.EncodeToString([]byte(openID)[len(openID)-16:])
+	code := "code-" + openID
+	s.wechat.issue(code, openID, key)
+	loginPath, infoPath := "/api/v1/login", "/api/v1/userinfo"
+	if seed {
+		loginPath, infoPath = "/login/", "/getinfo/"
+	}
+	var e envelope
+	if form {
+		e, _ = s.post(t, loginPath, "code="+url.QueryEscape(code))
+	} else {
+		e, _ = s.post(t, loginPath, map[string]string{"code": code})
+	}
+	if e.Code != 0 || e.Status != 0 {
+		t.Fatalf("login: %+v", e)
+	}
+	var login struct{ Token string }
+	_ = json.Unmarshal(e.Data, &login)
+
+	nick := "Band 🎸👩‍👩‍👧 微信"
+	data, iv := encryptedUserInfo(t, key, openID, nick)
+	field := "encryptedData"
+	if seed {
+		field = "encrypedData" // the seed client's spelling
+	}
+	if form {
+		// Sent as some clients do: without URL-encoding, so '+' arrives as ' '.
+		e, _ = s.post(t, infoPath, field+"="+data+"&iv="+iv+"&token="+login.Token)
+	} else {
+		e, _ = s.post(t, infoPath, map[string]string{field: data, "iv": iv, "token": login.Token})
+	}
+	if e.Code != 0 || e.Status != 0 || e.Msg != "ok" {
+		t.Fatalf("userinfo: %+v", e)
+	}
+	var p map[string]any
+	_ = json.Unmarshal(e.Data, &p)
+	wantKey := "nickName"
+	if seed {
+		wantKey = "name"
+	}
+	if p[wantKey] != nick {
+		t.Fatalf("answered %v, want %s %q", p, wantKey, nick)
+	}
+	if got := storedNick(t, driver, dsn, openID); got != nick {
+		t.Fatalf("database holds %q, want %q", got, nick)
+	}
+}
+
+func TestE2E_SQLiteAndMemory(t *testing.T) {
+	db := sqliteDB(t)
+	s := startServer(t, db, "info")
+	for _, seed := range []bool{true, false} {
+		for _, form := range []bool{false, true} {
+			t.Run(fmt.Sprintf("seed=%v/form=%v", seed, form), func(t *testing.T) {
+				runFlow(t, s, seed, form, "sqlite", db.DSN.Reveal())
+			})
+		}
+	}
+}
+
+func TestE2E_NoSecretInLogsOrResponses(t *testing.T) {
+	db := sqliteDB(t)
+	s := startServer(t, db, "debug")
+	const key = "c2VjcmV0LXNlc3Mta2V5IQ=="
+	s.wechat.issue("c-secret", "oSecret", key)
+	var seen strings.Builder
+	e, raw := s.post(t, "/api/v1/login", map[string]string{"code": "c-secret"})
+	if strings.Contains(raw, key) { // the token is in this answer, by design; the key must not be
+		t.Error("the login answer shows the session_key")
+	}
+	var login struct{ Token string }
+	_ = json.Unmarshal(e.Data, &login)
+	data, iv := encryptedUserInfo(t, key, "oSecret", "n")
+	for _, req := range []struct {
+		path string
+		body map[string]string
+	}{
+		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": iv}},
+		{"/api/v1/userinfo", map[string]string{"encryptedData": data[:len(data)-4] + "AAA=", "iv": iv}},
+		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": "bad"}},
+		{"/api/v1/login", map[string]string{"code": "unknown-code"}},
+		{"/api/v1/logout", map[string]string{}},
+		{"/api/v1/logout", map[string]string{}}, // already out
+	} {
+		_, raw := s.post(t, req.path, req.body, "Authorization", "Bearer "+login.Token)
+		seen.WriteString(raw)
+	}
+	seen.WriteString(s.logs.String())
+	if !strings.Contains(s.logs.String(), "level=DEBUG") {
+		t.Fatal("the test ran without debug logs")
+	}
+	for name, secret := range map[string]string{"session_key": key, "app secret": appSecret, "token": login.Token} {
+		if strings.Contains(seen.String(), secret) {
+			t.Errorf("the %s appears in a response or log line", name)
+		}
+	}
+	if strings.Contains(s.cfg.String(), appSecret) {
+		t.Error("the config dump shows the app secret")
+	}
+}
+
+func TestE2E_ShutdownFinishesInFlightRequests(t *testing.T) {
+	s := startServer(t, sqliteDB(t), "info")
+	s.wechat.issue("slow", "oSlow", "AAECAwQFBgcICQoLDA0ODw==")
+	s.wechat.mu.Lock()
+	s.wechat.hold, s.wechat.held = make(chan struct{}), make(chan struct{}, 1)
+	s.wechat.mu.Unlock()
+	done := make(chan envelope, 1)
+	go func() {
+		e, _ := s.post(t, "/login/", map[string]string{"code": "slow"})
+		done <- e
+	}()
+	<-s.wechat.held // the login is in flight, waiting on WeChat
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stopped <- s.app.Stop(ctx)
+	}()
+	// New connections are refused once shutdown begins.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := http.Get(s.base + "/healthz"); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server still accepts requests while shutting down")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(s.wechat.hold)
+	if e := <-done; e.Code != 0 {
+		t.Fatalf("the in-flight login: %+v", e)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
