@@ -97,7 +97,7 @@ func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if ws.OpenID == "" || len(ws.OpenID) > domain.MaxIDLen || len(ws.UnionID) > domain.MaxIDLen || ws.SessionKey.IsZero() {
+	if ws.OpenID == "" || len(ws.OpenID) > domain.MaxIDLen || !printableASCII(ws.OpenID) || len(ws.UnionID) > domain.MaxIDLen || ws.SessionKey.IsZero() {
 		return LoginResult{}, domain.Wrap(domain.KindUpstream, errors.New("jscode2session answer lacks openid or session_key"))
 	}
 	now := s.Clock.Now()

@@ -62,6 +62,7 @@ type DB struct {
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
 	ConnMaxIdleTime time.Duration
+	QueryTimeout    time.Duration // bounds each database call
 }
 
 // Auth tunes the login and user-info rules.
@@ -126,6 +127,7 @@ func (c *Config) settings() []setting {
 		{"db-max-idle-conns", "most idle connections (0: as many as open)", (*intValue)(&c.DB.MaxIdleConns), false},
 		{"db-conn-max-lifetime", "longest life of a connection (0: forever)", (*durationValue)(&c.DB.ConnMaxLifetime), false},
 		{"db-conn-max-idle-time", "longest idle time of a connection (0: forever)", (*durationValue)(&c.DB.ConnMaxIdleTime), false},
+		{"db-query-timeout", "longest a database call may take before code 9", (*durationValue)(&c.DB.QueryTimeout), false},
 		{"watermark-max-age", "oldest accepted watermark of encrypted data (0: any)", (*durationValue)(&c.Auth.WatermarkMaxAge), false},
 		{"login-replay-window", "how long a login code's result is replayed to retries", (*durationValue)(&c.Auth.LoginReplayWindow), false},
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.Log.Level), false},
@@ -148,7 +150,7 @@ func Default() Config {
 		},
 		WeChat:  WeChat{BaseURL: "https://api.weixin.qq.com", Timeout: 5 * time.Second},
 		Session: Session{Store: "memory", TTL: 24 * time.Hour, CleanupInterval: time.Minute},
-		DB:      DB{Driver: "sqlite", DSN: "file:wxbackend.db", Migrate: true},
+		DB:      DB{Driver: "sqlite", DSN: "file:wxbackend.db", Migrate: true, QueryTimeout: 5 * time.Second},
 		Auth:    Auth{LoginReplayWindow: 30 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 	}
@@ -201,6 +203,7 @@ func (c *Config) validate() []error {
 		"http-write-timeout": c.HTTP.WriteTimeout, "http-idle-timeout": c.HTTP.IdleTimeout,
 		"http-shutdown-timeout": c.HTTP.ShutdownTimeout, "wechat-timeout": c.WeChat.Timeout,
 		"session-ttl": c.Session.TTL, "session-cleanup-interval": c.Session.CleanupInterval,
+		"db-query-timeout": c.DB.QueryTimeout,
 	} {
 		if d <= 0 {
 			bad(name, "must be positive")

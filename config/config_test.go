@@ -46,9 +46,9 @@ func TestLoad_NamesEveryWrongSetting(t *testing.T) {
 func TestString_RedactsSecrets(t *testing.T) {
 	for dsn, want := range map[string]string{
 		"postgres://app:pg-pass-1@db:5432/wx?sslmode=disable": "postgres://app:xxxxx@db:5432/wx?sslmode=disable",
-		"app:my-pass-2@tcp(db:3306)/wx?parseTime=true":         "app:xxxxx@tcp(db:3306)/wx?parseTime=true",
-		"file:wxbackend.db":                                    "file:wxbackend.db",
-		"host=db user=app password=kv-pass-3 dbname=wx":        "[redacted]",
+		"app:my-pass-2@tcp(db:3306)/wx?parseTime=true":        "app:xxxxx@tcp(db:3306)/wx?parseTime=true",
+		"file:wxbackend.db":                             "file:wxbackend.db",
+		"host=db user=app password=kv-pass-3 dbname=wx": "[redacted]",
 	} {
 		e := map[string]string{"WXB_DB_DSN": dsn}
 		for k, v := range creds {

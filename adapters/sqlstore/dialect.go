@@ -25,7 +25,9 @@ type dialect struct {
 
 // dialects are the supported databases, by config name.
 var dialects = map[string]dialect{
-	sqlite.name: sqlite,
+	sqliteDialect.name:   sqliteDialect,
+	mysqlDialect.name:    mysqlDialect,
+	postgresDialect.name: postgresDialect,
 }
 
 func (d dialect) migrations() fs.FS {
@@ -38,7 +40,7 @@ func (d dialect) migrations() fs.FS {
 
 const insertColumns = `INSERT INTO wx_users (app_id, open_id, union_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`
 
-var sqlite = dialect{
+var sqliteDialect = dialect{
 	name:       "sqlite",
 	driver:     "sqlite",
 	goose:      goose.DialectSQLite3,
@@ -52,4 +54,20 @@ var sqlite = dialect{
 // rebind turns the ? placeholders of q into the driver's.
 func (d dialect) rebind(q string) string {
 	return sqlx.Rebind(sqlx.BindType(d.driver), q)
+}
+
+var mysqlDialect = dialect{
+	name:       "mysql",
+	driver:     "mysql",
+	goose:      goose.DialectMySQL,
+	insertUser: insertColumns + ` ON DUPLICATE KEY UPDATE id = id`,
+	prepareDSN: prepareMySQLDSN,
+}
+
+var postgresDialect = dialect{
+	name:       "postgres",
+	driver:     "postgres",
+	goose:      goose.DialectPostgres,
+	insertUser: insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
+	prepareDSN: preparePostgresDSN,
 }

@@ -17,9 +17,10 @@ import (
 
 // UserRepo implements ports.UserRepo on a SQL database.
 type UserRepo struct {
-	db *sqlx.DB
-	d  dialect
-	q  queries
+	db      *sqlx.DB
+	d       dialect
+	q       queries
+	timeout time.Duration // bounds each call, so a hung database is unavailable, not a hung request
 }
 
 // queries are the statements, bound to the dialect's placeholders once.
@@ -29,8 +30,8 @@ type queries struct {
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country, created_at, updated_at`
 
-func newUserRepo(db *sqlx.DB, d dialect) *UserRepo {
-	return &UserRepo{db: db, d: d, q: queries{
+func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
+	return &UserRepo{db: db, d: d, timeout: timeout, q: queries{
 		get:      d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
 		insert:   d.rebind(d.insertUser),
 		setUnion: d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
@@ -70,8 +71,22 @@ func (r row) user() domain.User {
 // dbTime is how times are stored: UTC, to the microsecond every database keeps.
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// bound limits ctx to the repo's timeout.
+func (r *UserRepo) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, r.timeout)
+}
+
 // Get implements ports.UserRepo.
 func (r *UserRepo) Get(ctx context.Context, key domain.UserKey) (domain.User, error) {
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	return r.get(ctx, key)
+}
+
+func (r *UserRepo) get(ctx context.Context, key domain.UserKey) (domain.User, error) {
 	var rw row
 	err := r.db.GetContext(ctx, &rw, r.q.get, key.AppID, key.OpenID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -86,20 +101,22 @@ func (r *UserRepo) Get(ctx context.Context, key domain.UserKey) (domain.User, er
 // EnsureUser implements ports.UserRepo. A returning user costs one SELECT.
 func (r *UserRepo) EnsureUser(ctx context.Context, key domain.UserKey, unionID string, now time.Time) (domain.User, error) {
 	unionID = domain.CleanID(unionID)
-	u, err := r.Get(ctx, key)
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	u, err := r.get(ctx, key)
 	if domain.KindOf(err) == domain.KindNotFound {
 		t := dbTime(now)
-		if _, err := r.db.ExecContext(ctx, r.q.insert, key.AppID, key.OpenID, unionID, t, t); err != nil {
-			return domain.User{}, r.fail("insert user", err)
+		if err := r.exec(ctx, "insert user", r.q.insert, key.AppID, key.OpenID, unionID, t, t); err != nil {
+			return domain.User{}, err
 		}
-		u, err = r.Get(ctx, key)
+		u, err = r.get(ctx, key)
 	}
 	if err != nil {
 		return domain.User{}, err
 	}
 	if unionID != "" && u.UnionID != unionID {
-		if _, err := r.db.ExecContext(ctx, r.q.setUnion, unionID, key.AppID, key.OpenID); err != nil {
-			return domain.User{}, r.fail("set unionid", err)
+		if err := r.exec(ctx, "set unionid", r.q.setUnion, unionID, key.AppID, key.OpenID); err != nil {
+			return domain.User{}, err
 		}
 		u.UnionID = unionID
 	}
@@ -111,6 +128,8 @@ func (r *UserRepo) EnsureUser(ctx context.Context, key domain.UserKey, unionID s
 // database stores the same text whatever it is given.
 func (r *UserRepo) UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) (domain.User, error) {
 	p, unionID = p.Sanitized(), domain.CleanID(unionID)
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
 	res, err := r.db.ExecContext(ctx, r.q.update,
 		p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
 		unionID, unionID, dbTime(now), key.AppID, key.OpenID)
@@ -120,11 +139,29 @@ func (r *UserRepo) UpdateProfile(ctx context.Context, key domain.UserKey, p doma
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return domain.User{}, domain.ErrNotFound
 	}
-	return r.Get(ctx, key)
+	return r.get(ctx, key)
+}
+
+// exec runs a statement that is safe to repeat, again when the database
+// reports a deadlock or a busy lock: concurrent first logins of one user may
+// meet one on MySQL's unique index.
+func (r *UserRepo) exec(ctx context.Context, op, query string, args ...any) error {
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		if _, err = r.db.ExecContext(ctx, query, args...); err == nil || !transient(err) {
+			break
+		}
+	}
+	if err != nil {
+		return r.fail(op, err)
+	}
+	return nil
 }
 
 // Ping implements ports.UserRepo.
 func (r *UserRepo) Ping(ctx context.Context) error {
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
 	if err := r.db.PingContext(ctx); err != nil {
 		return r.fail("ping", err)
 	}

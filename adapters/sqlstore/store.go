@@ -3,11 +3,11 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
+	_ "github.com/go-sql-driver/mysql" // registered as "mysql"
 	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // registered as "postgres"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
@@ -20,6 +20,7 @@ type Options struct {
 	MaxIdleConns    int           // 0: database/sql's default
 	ConnMaxLifetime time.Duration // 0: forever
 	ConnMaxIdleTime time.Duration // 0: forever
+	QueryTimeout    time.Duration // bounds each repository call; 0: none
 }
 
 // Store is an open database and the user repository on it.
@@ -56,11 +57,14 @@ func Open(o Options) (*Store, error) {
 	}
 	db.SetConnMaxLifetime(o.ConnMaxLifetime)
 	db.SetConnMaxIdleTime(o.ConnMaxIdleTime)
-	return &Store{db: db, d: d, Users: newUserRepo(db, d)}, nil
+	return &Store{db: db, d: d, Users: newUserRepo(db, d, o.QueryTimeout)}, nil
 }
 
 // Migrate brings the schema to the newest version and returns it.
 func (s *Store) Migrate(ctx context.Context) (int64, error) {
+	if err := s.checkEncoding(ctx); err != nil {
+		return 0, err
+	}
 	p, err := s.migrator()
 	if err != nil {
 		return 0, err
@@ -91,26 +95,18 @@ func (s *Store) migrator() (*goose.Provider, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// prepareSQLiteDSN adds the settings a server needs unless the DSN sets them:
-// a busy timeout instead of immediate "database is locked" errors, WAL so
-// readers do not wait for the writer, and immediate write transactions.
-func prepareSQLiteDSN(dsn string) (string, error) {
-	if dsn == "" {
-		return "", fmt.Errorf("empty")
+// checkEncoding refuses a PostgreSQL database that does not store UTF-8: it
+// could not hold every nickname.
+func (s *Store) checkEncoding(ctx context.Context) error {
+	if s.d.name != postgresDialect.name {
+		return nil
 	}
-	path, query, _ := strings.Cut(dsn, "?")
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return "", err
+	var enc string
+	if err := s.db.QueryRowContext(ctx, "SHOW server_encoding").Scan(&enc); err != nil {
+		return s.Users.fail("read server encoding", err)
 	}
-	pragmas := strings.Join(q["_pragma"], ",")
-	for name, value := range map[string]string{"busy_timeout": "5000", "journal_mode": "WAL", "foreign_keys": "1"} {
-		if !strings.Contains(pragmas, name) {
-			q.Add("_pragma", name+"("+value+")")
-		}
+	if enc != "UTF8" {
+		return fmt.Errorf("sqlstore: the PostgreSQL database encodes %s; wxbackend needs UTF8", enc)
 	}
-	if q.Get("_txlock") == "" {
-		q.Set("_txlock", "immediate")
-	}
-	return path + "?" + q.Encode(), nil
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"wxbackend/adapters/crypto"
 	"wxbackend/adapters/httpapi"
+	"wxbackend/adapters/sqlstore/sqltest"
 	"wxbackend/app/wiring"
 	"wxbackend/config"
 	"wxbackend/domain"
@@ -272,15 +273,35 @@ func runFlow(t *testing.T, s *server, seed, form bool, driver, dsn string) {
 	}
 }
 
-func TestE2E_SQLiteAndMemory(t *testing.T) {
-	db := sqliteDB(t)
-	s := startServer(t, db, "info")
-	for _, seed := range []bool{true, false} {
-		for _, form := range []bool{false, true} {
-			t.Run(fmt.Sprintf("seed=%v/form=%v", seed, form), func(t *testing.T) {
-				runFlow(t, s, seed, form, "sqlite", db.DSN.Reveal())
-			})
-		}
+// databases are the user stores the end-to-end tests run on.
+var databases = []struct {
+	name string
+	db   func(t *testing.T) config.DB
+}{
+	{"sqlite", sqliteDB},
+	{"mysql", func(t *testing.T) config.DB { return serverDB("mysql", sqltest.MySQL(t)) }},
+	{"postgres", func(t *testing.T) config.DB { return serverDB("postgres", sqltest.Postgres(t)) }},
+}
+
+func serverDB(driver, dsn string) config.DB {
+	db := config.Default().DB
+	db.Driver, db.DSN = driver, config.Secret(dsn)
+	return db
+}
+
+func TestE2E_EveryDatabaseWithMemorySessions(t *testing.T) {
+	for _, d := range databases {
+		t.Run(d.name, func(t *testing.T) {
+			db := d.db(t)
+			s := startServer(t, db, "info")
+			for _, seed := range []bool{true, false} {
+				for _, form := range []bool{false, true} {
+					t.Run(fmt.Sprintf("seed=%v/form=%v", seed, form), func(t *testing.T) {
+						runFlow(t, s, seed, form, db.Driver, db.DSN.Reveal())
+					})
+				}
+			}
+		})
 	}
 }
 

@@ -122,6 +122,7 @@ func OpenStore(c config.DB) (*sqlstore.Store, error) {
 		Driver: c.Driver, DSN: c.DSN.Reveal(),
 		MaxOpenConns: c.MaxOpenConns, MaxIdleConns: c.MaxIdleConns,
 		ConnMaxLifetime: c.ConnMaxLifetime, ConnMaxIdleTime: c.ConnMaxIdleTime,
+		QueryTimeout: c.QueryTimeout,
 	})
 }
 

@@ -59,6 +59,24 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		}
 	})
 
+	t.Run("OpenIDsDifferingInCaseAreTwoUsers", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		lower := domain.UserKey{AppID: key.AppID, OpenID: strings.ToLower(key.OpenID)}
+		upper := domain.UserKey{AppID: key.AppID, OpenID: strings.ToUpper(key.OpenID)}
+		a, err := r.EnsureUser(ctx(t), lower, "", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := r.EnsureUser(ctx(t), upper, "", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.ID == b.ID || b.OpenID != upper.OpenID {
+			t.Fatal("openids that differ only in case were taken for one user")
+		}
+	})
+
 	t.Run("ConcurrentFirstLoginsMakeOneUser", func(t *testing.T) {
 		r := newRepo(t)
 		key := newKey(t)

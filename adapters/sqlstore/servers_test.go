@@ -1,0 +1,130 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"wxbackend/adapters/internal/tcpproxy"
+	"wxbackend/adapters/sqlstore"
+	"wxbackend/adapters/sqlstore/sqltest"
+	"wxbackend/domain"
+	"wxbackend/ports"
+	"wxbackend/ports/porttest"
+)
+
+// openStore opens and migrates a store on a throwaway database.
+func openStore(t *testing.T, driver, dsn string) *sqlstore.Store {
+	t.Helper()
+	st, err := sqlstore.Open(sqlstore.Options{Driver: driver, DSN: dsn, QueryTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestMariaDB_UserRepoContract(t *testing.T) {
+	st := openStore(t, "mysql", sqltest.MySQL(t))
+	porttest.TestUserRepo(t, func(*testing.T) ports.UserRepo { return st.Users })
+}
+
+func TestPostgres_UserRepoContract(t *testing.T) {
+	st := openStore(t, "postgres", sqltest.Postgres(t))
+	porttest.TestUserRepo(t, func(*testing.T) ports.UserRepo { return st.Users })
+}
+
+func TestMariaDB_ForcesUTF8MB4WhateverTheDSNSays(t *testing.T) {
+	dsn := sqltest.MySQL(t) + "?charset=latin1&parseTime=false"
+	st := openStore(t, "mysql", dsn)
+	key := domain.UserKey{AppID: "wx00000000000000aa", OpenID: "oCharset"}
+	ctx := context.Background()
+	if _, err := st.Users.EnsureUser(ctx, key, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	nick := "Band 🎸👩‍👩‍👧"
+	if _, err := st.Users.UpdateProfile(ctx, key, domain.Profile{NickName: nick}, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Users.Get(ctx, key)
+	if err != nil || got.Profile.NickName != nick {
+		t.Fatalf("stored %q (%v), want %q", got.Profile.NickName, err, nick)
+	}
+}
+
+// TestDatabaseDown_IsUnavailableAndRecovers cuts the connection to each
+// server and restores it: calls fail as unavailable in bounded time, then
+// work again without a restart.
+func TestDatabaseDown_IsUnavailableAndRecovers(t *testing.T) {
+	for _, c := range []struct {
+		driver string
+		dsn    func(testing.TB) string
+		addr   func(testing.TB) string
+	}{
+		{"mysql", sqltest.MySQL, sqltest.MySQLServerAddr},
+		{"postgres", sqltest.Postgres, sqltest.PostgresServerAddr},
+	} {
+		t.Run(c.driver, func(t *testing.T) {
+			dsn := c.dsn(t)
+			openStore(t, c.driver, dsn) // migrate directly
+			proxy := tcpproxy.Start(t, c.addr(t))
+			st, err := sqlstore.Open(sqlstore.Options{Driver: c.driver, DSN: sqltest.WithAddr(t, c.driver, dsn, proxy.Addr()), QueryTimeout: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			ctx := context.Background()
+			key := domain.UserKey{AppID: "wx00000000000000bb", OpenID: "oDown"}
+			if _, err := st.Users.EnsureUser(ctx, key, "", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+
+			proxy.Down()
+			start := time.Now()
+			_, err = st.Users.Get(ctx, key)
+			if domain.KindOf(err) != domain.KindUnavailable {
+				t.Fatalf("with the database gone: %v, want unavailable", err)
+			}
+			if err := st.Users.Ping(ctx); domain.KindOf(err) != domain.KindUnavailable {
+				t.Fatalf("ping with the database gone: %v", err)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Fatalf("took %v to report the database gone", d)
+			}
+
+			if err := proxy.Up(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				_, err := st.Users.Get(ctx, key)
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no recovery after the database returned: %v", err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+func TestMigrate_IsVersionedAndIdempotent(t *testing.T) {
+	for driver, dsn := range map[string]string{"mysql": sqltest.MySQL(t), "postgres": sqltest.Postgres(t)} {
+		st := openStore(t, driver, dsn)
+		ctx := context.Background()
+		v, err := st.Migrate(ctx) // a second time: nothing to do
+		if err != nil || v != 1 {
+			t.Fatalf("%s: version %d, %v", driver, v, err)
+		}
+		if got, err := st.SchemaVersion(ctx); err != nil || got != 1 {
+			t.Fatalf("%s: schema version %d, %v", driver, got, err)
+		}
+	}
+}
