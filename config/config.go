@@ -24,6 +24,7 @@ type Config struct {
 	Session Session
 	DB      DB
 	Auth    Auth
+	Redis   Redis
 	Log     Log
 }
 
@@ -48,9 +49,34 @@ type WeChat struct {
 
 // Session configures the session store.
 type Session struct {
-	Store           string // "memory"
+	Store           string // "memory" or "redis"
 	TTL             time.Duration
+	Sliding         bool // every request extends the session by TTL
 	CleanupInterval time.Duration
+}
+
+// Redis configures the Redis session store.
+type Redis struct {
+	Addrs      string // comma-separated: one node, a Cluster's seeds, or Sentinels
+	MasterName string // set for Sentinel
+	Username   string
+	Password   Secret
+	DB         int
+	TLS        bool
+	PoolSize   int
+	Timeout    time.Duration
+	KeyPrefix  string
+}
+
+// AddrList returns the addresses, split and trimmed.
+func (r Redis) AddrList() []string {
+	var out []string
+	for _, a := range strings.Split(r.Addrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // DB configures the user database.
@@ -117,9 +143,19 @@ func (c *Config) settings() []setting {
 		{"wechat-app-secret", "the mini-program's app secret", (*secretValue)(&c.WeChat.AppSecret), true},
 		{"wechat-base-url", "WeChat API base URL", (*stringValue)(&c.WeChat.BaseURL), false},
 		{"wechat-timeout", "timeout of a call to WeChat", (*durationValue)(&c.WeChat.Timeout), false},
-		{"session-store", "session store: memory", (*stringValue)(&c.Session.Store), false},
+		{"session-store", "session store: memory or redis", (*stringValue)(&c.Session.Store), false},
 		{"session-ttl", "lifetime of a login token", (*durationValue)(&c.Session.TTL), false},
+		{"session-sliding", "every request extends the session by the TTL", (*boolValue)(&c.Session.Sliding), false},
 		{"session-cleanup-interval", "how often the memory store drops expired sessions", (*durationValue)(&c.Session.CleanupInterval), false},
+		{"redis-addrs", "Redis address(es), comma-separated: one node, Cluster seeds, or Sentinels", (*stringValue)(&c.Redis.Addrs), false},
+		{"redis-master-name", "Sentinel master name (Sentinel mode)", (*stringValue)(&c.Redis.MasterName), false},
+		{"redis-username", "Redis ACL user", (*stringValue)(&c.Redis.Username), false},
+		{"redis-password", "Redis password", (*secretValue)(&c.Redis.Password), true},
+		{"redis-db", "Redis database number (not in Cluster)", (*intValue)(&c.Redis.DB), false},
+		{"redis-tls", "connect to Redis over TLS", (*boolValue)(&c.Redis.TLS), false},
+		{"redis-pool-size", "connections per Redis node (0: 10 per CPU)", (*intValue)(&c.Redis.PoolSize), false},
+		{"redis-timeout", "longest a Redis call may take before code 9", (*durationValue)(&c.Redis.Timeout), false},
+		{"redis-key-prefix", "prefix of every key, so apps can share a Redis", (*stringValue)(&c.Redis.KeyPrefix), false},
 		{"db-driver", "user database: sqlite, mysql or postgres", (*stringValue)(&c.DB.Driver), false},
 		{"db-dsn", "data source name of the user database", (*secretValue)(&c.DB.DSN), true},
 		{"db-migrate", "run schema migrations at start", (*boolValue)(&c.DB.Migrate), false},
@@ -150,6 +186,7 @@ func Default() Config {
 		},
 		WeChat:  WeChat{BaseURL: "https://api.weixin.qq.com", Timeout: 5 * time.Second},
 		Session: Session{Store: "memory", TTL: 24 * time.Hour, CleanupInterval: time.Minute},
+		Redis:   Redis{Addrs: "127.0.0.1:6379", Timeout: time.Second, KeyPrefix: "wxb:"},
 		DB:      DB{Driver: "sqlite", DSN: "file:wxbackend.db", Migrate: true, QueryTimeout: 5 * time.Second},
 		Auth:    Auth{LoginReplayWindow: 30 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
@@ -203,7 +240,7 @@ func (c *Config) validate() []error {
 		"http-write-timeout": c.HTTP.WriteTimeout, "http-idle-timeout": c.HTTP.IdleTimeout,
 		"http-shutdown-timeout": c.HTTP.ShutdownTimeout, "wechat-timeout": c.WeChat.Timeout,
 		"session-ttl": c.Session.TTL, "session-cleanup-interval": c.Session.CleanupInterval,
-		"db-query-timeout": c.DB.QueryTimeout,
+		"db-query-timeout": c.DB.QueryTimeout, "redis-timeout": c.Redis.Timeout,
 	} {
 		if d <= 0 {
 			bad(name, "must be positive")
@@ -229,8 +266,19 @@ func (c *Config) validate() []error {
 	if u, err := url.Parse(c.WeChat.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("wechat-base-url", "%q is not an http(s) URL", c.WeChat.BaseURL)
 	}
-	if !oneOf(c.Session.Store, "memory") {
-		bad("session-store", "%q is not memory", c.Session.Store)
+	if !oneOf(c.Session.Store, "memory", "redis") {
+		bad("session-store", "%q is not memory or redis", c.Session.Store)
+	}
+	if c.Session.Store == "redis" {
+		if len(c.Redis.AddrList()) == 0 {
+			bad("redis-addrs", "is required with the redis session store")
+		}
+		if c.Redis.DB < 0 || c.Redis.PoolSize < 0 {
+			bad("redis-db", "database number and pool size must not be negative")
+		}
+		if c.Redis.DB != 0 && len(c.Redis.AddrList()) > 1 && c.Redis.MasterName == "" {
+			bad("redis-db", "a Redis Cluster has only database 0")
+		}
 	}
 	if !oneOf(c.DB.Driver, "sqlite", "mysql", "postgres") {
 		bad("db-driver", "%q is not sqlite, mysql or postgres", c.DB.Driver)

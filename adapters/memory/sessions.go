@@ -22,7 +22,8 @@ type SessionStore struct {
 	tokens *gocache.Cache // string(TokenDigest) → *userEntry, expiring with the token
 	users  *gocache.Cache // userID → *userEntry, expiring with the user's last token
 
-	mu sync.Mutex // serializes Create, so a user has one entry
+	mu      sync.Mutex    // serializes Create, so a user has one entry
+	sliding time.Duration // when positive, every Get extends the session to now+sliding
 }
 
 type userEntry struct {
@@ -35,11 +36,13 @@ type userEntry struct {
 
 // NewSessionStore returns an empty store whose janitor drops expired sessions
 // every cleanup interval. Expiry is exact whatever the interval: an expired
-// session is never returned.
-func NewSessionStore(cleanup time.Duration) *SessionStore {
+// session is never returned. A positive sliding makes every Get extend the
+// session to now+sliding.
+func NewSessionStore(cleanup, sliding time.Duration) *SessionStore {
 	return &SessionStore{
-		tokens: gocache.New(gocache.NoExpiration, cleanup),
-		users:  gocache.New(gocache.NoExpiration, cleanup),
+		tokens:  gocache.New(gocache.NoExpiration, cleanup),
+		users:   gocache.New(gocache.NoExpiration, cleanup),
+		sliding: sliding,
 	}
 }
 
@@ -76,11 +79,15 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 
 // Get implements ports.SessionStore.
 func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Session, error) {
-	v, until, ok := st.tokens.GetWithExpiration(string(id[:]))
+	k := string(id[:])
+	v, until, ok := st.tokens.GetWithExpiration(k)
 	if !ok {
 		return domain.Session{}, domain.ErrUnauthenticated
 	}
 	e := v.(*userEntry)
+	if st.sliding > 0 {
+		until = st.slide(k, e, until)
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return domain.Session{
@@ -90,6 +97,23 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 		Key:       e.key,
 		ExpiresAt: until,
 	}, nil
+}
+
+// slide extends a token, and its user's entry, to now+sliding. Replace sets
+// only what is still there, so a token deleted meanwhile stays deleted.
+func (st *SessionStore) slide(k string, e *userEntry, until time.Time) time.Time {
+	slid := time.Now().Add(st.sliding)
+	if !slid.After(until) {
+		return until
+	}
+	if st.tokens.Replace(k, e, st.sliding) != nil {
+		return until
+	}
+	uid := userID(e.appID, e.openID)
+	if _, userUntil, ok := st.users.GetWithExpiration(uid); ok && userUntil.Before(slid) {
+		_ = st.users.Replace(uid, e, st.sliding)
+	}
+	return slid
 }
 
 // Delete implements ports.SessionStore.

@@ -11,7 +11,10 @@ import (
 
 func TestSessionStore_Contract(t *testing.T) {
 	porttest.TestSessionStore(t, porttest.SessionHarness{
-		New:    func(*testing.T) ports.SessionStore { return memory.NewSessionStore(10 * time.Millisecond) },
+		New: func(*testing.T) ports.SessionStore { return memory.NewSessionStore(10*time.Millisecond, 0) },
+		NewSliding: func(_ *testing.T, sliding time.Duration) ports.SessionStore {
+			return memory.NewSessionStore(10*time.Millisecond, sliding)
+		},
 		Now:    time.Now,
 		Elapse: func(time.Duration) {},
 	})

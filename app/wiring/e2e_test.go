@@ -20,7 +20,9 @@ import (
 
 	"wxbackend/adapters/crypto"
 	"wxbackend/adapters/httpapi"
+	"wxbackend/adapters/redis"
 	"wxbackend/adapters/sqlstore/sqltest"
+	"wxbackend/adapters/testenv"
 	"wxbackend/app/wiring"
 	"wxbackend/config"
 	"wxbackend/domain"
@@ -111,13 +113,23 @@ type server struct {
 func startServer(t *testing.T, db config.DB, logLevel string) *server {
 	t.Helper()
 	wx, wxURL := newFakeWeChat(t)
+	return startServerWith(t, wx, wxURL, func(c *config.Config) {
+		c.DB = db
+		c.Log.Level = logLevel
+	})
+}
+
+// startServerWith starts a server talking to the given WeChat, configured by set.
+func startServerWith(t *testing.T, wx *fakeWeChat, wxURL string, set func(*config.Config)) *server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.WeChat.AppID, cfg.WeChat.AppSecret, cfg.WeChat.BaseURL = appID, appSecret, wxURL
-	cfg.DB = db
-	cfg.Log.Level = logLevel
+	set(&cfg)
+	logLevel := cfg.Log.Level
 	logs := &syncBuffer{}
 	var srv *httpapi.Server
+	_ = logLevel
 	a := fx.New(wiring.Options(cfg, logs), fx.Populate(&srv))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -381,5 +393,88 @@ func TestE2E_ShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("stop: %v", err)
+	}
+}
+
+// redisSessions returns the session config for the test Redis, with a key
+// prefix of the test's own.
+func redisSessions(t *testing.T) (config.Session, config.Redis) {
+	t.Helper()
+	addr := testenv.Get("WXB_TEST_REDIS_ADDR", "127.0.0.1:6379")
+	s, r := config.Default().Session, config.Default().Redis
+	s.Store = "redis"
+	r.Addrs = addr
+	r.KeyPrefix = fmt.Sprintf("wxbtest:e2e:%d:", time.Now().UnixNano())
+	st, err := redis.NewSessionStore(wiring.RedisOptions(r, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Ping(context.Background()); err != nil {
+		testenv.Unreachable(t, "Redis", err)
+	}
+	return s, r
+}
+
+func TestE2E_EveryDatabaseWithRedisSessions(t *testing.T) {
+	for _, d := range databases {
+		t.Run(d.name, func(t *testing.T) {
+			db := d.db(t)
+			sess, rc := redisSessions(t)
+			wx, wxURL := newFakeWeChat(t)
+			s := startServerWith(t, wx, wxURL, func(c *config.Config) { c.DB, c.Session, c.Redis = db, sess, rc })
+			for _, seed := range []bool{true, false} {
+				for _, form := range []bool{false, true} {
+					t.Run(fmt.Sprintf("seed=%v/form=%v", seed, form), func(t *testing.T) {
+						runFlow(t, s, seed, form, db.Driver, db.DSN.Reveal())
+					})
+				}
+			}
+		})
+	}
+}
+
+// TestE2E_ServersShareSessionsThroughRedis runs two servers on one Redis and
+// one database, as behind a load balancer: a session made on one works on the
+// other, a logout on one ends it on both, and sessions outlive a restart.
+func TestE2E_ServersShareSessionsThroughRedis(t *testing.T) {
+	db := serverDB("postgres", sqltest.Postgres(t))
+	sess, rc := redisSessions(t)
+	wx, wxURL := newFakeWeChat(t)
+	set := func(c *config.Config) { c.DB, c.Session, c.Redis = db, sess, rc }
+	a := startServerWith(t, wx, wxURL, set)
+	b := startServerWith(t, wx, wxURL, set)
+
+	const key = "AAECAwQFBgcICQoLDA0ODw=="
+	wx.issue("code-lb", "oLB", key)
+	e, _ := a.post(t, "/api/v1/login", map[string]string{"code": "code-lb"})
+	var login struct{ Token string }
+	if err := json.Unmarshal(e.Data, &login); err != nil || e.Code != 0 {
+		t.Fatalf("login on A: %+v", e)
+	}
+	data, iv := encryptedUserInfo(t, key, "oLB", "负载均衡 ⚖️")
+	bearer := []string{"Authorization", "Bearer " + login.Token}
+	if e, _ := b.post(t, "/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": iv}, bearer...); e.Code != 0 {
+		t.Fatalf("userinfo on B with A's session: %+v", e)
+	}
+
+	// A restarted server still knows the session.
+	if err := a.app.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := startServerWith(t, wx, wxURL, set)
+	req, _ := http.NewRequest("GET", c.base+"/api/v1/me", nil)
+	req.Header.Set(bearer[0], bearer[1])
+	if e, _ := c.send(t, req); e.Code != 0 {
+		t.Fatalf("me on a restarted server: %+v", e)
+	}
+
+	if e, _ := c.post(t, "/api/v1/logout", map[string]string{}, bearer...); e.Code != 0 {
+		t.Fatalf("logout: %+v", e)
+	}
+	req, _ = http.NewRequest("GET", b.base+"/api/v1/me", nil)
+	req.Header.Set(bearer[0], bearer[1])
+	if e, _ := b.send(t, req); e.Code != 2 {
+		t.Fatalf("me on B after logout on C: %+v", e)
 	}
 }

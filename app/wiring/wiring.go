@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
@@ -15,6 +16,7 @@ import (
 	"wxbackend/adapters/crypto"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/memory"
+	"wxbackend/adapters/redis"
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/wechat"
@@ -34,7 +36,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 			return l
 		}),
 		Core,
-		sessionModule(cfg.Session),
+		sessionModule(cfg.Session, cfg.Redis),
 		userRepoModule(cfg.DB),
 		WeChat,
 		HTTP,
@@ -74,14 +76,39 @@ func newService(p serviceParams) (*app.Service, error) {
 }
 
 // sessionModule chooses the session store.
-func sessionModule(c config.Session) fx.Option {
+func sessionModule(c config.Session, r config.Redis) fx.Option {
+	var sliding time.Duration
+	if c.Sliding {
+		sliding = c.TTL
+	}
 	switch c.Store {
+	case "redis":
+		return fx.Module("redis",
+			fx.Provide(fx.Annotate(
+				func(lc fx.Lifecycle) (*redis.SessionStore, error) {
+					st, err := redis.NewSessionStore(RedisOptions(r, sliding))
+					if err != nil {
+						return nil, err
+					}
+					lc.Append(fx.StopHook(st.Close))
+					return st, nil
+				},
+				fx.As(new(ports.SessionStore)))),
+		)
 	default: // "memory"; config validation admits nothing else
 		return fx.Module("memory",
 			fx.Provide(fx.Annotate(
-				func() *memory.SessionStore { return memory.NewSessionStore(c.CleanupInterval) },
+				func() *memory.SessionStore { return memory.NewSessionStore(c.CleanupInterval, sliding) },
 				fx.As(new(ports.SessionStore)))),
 		)
+	}
+}
+
+// RedisOptions are the Redis store's options from the configuration.
+func RedisOptions(r config.Redis, sliding time.Duration) redis.Options {
+	return redis.Options{
+		Addrs: r.AddrList(), MasterName: r.MasterName, Username: r.Username, Password: r.Password.Reveal(),
+		DB: r.DB, TLS: r.TLS, PoolSize: r.PoolSize, Timeout: r.Timeout, KeyPrefix: r.KeyPrefix, Sliding: sliding,
 	}
 }
 

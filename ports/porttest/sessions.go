@@ -13,6 +13,9 @@ import (
 type SessionHarness struct {
 	// New returns an empty store, closed by t.Cleanup.
 	New func(t *testing.T) ports.SessionStore
+	// NewSliding, when set, returns a store whose Get extends a session to
+	// now+sliding; the sliding cases are skipped without it.
+	NewSliding func(t *testing.T, sliding time.Duration) ports.SessionStore
 	// Now is the store's clock.
 	Now func() time.Time
 	// Elapse lets d pass for the store: a fake clock advances; a real store
@@ -179,6 +182,39 @@ func TestSessionStore(t *testing.T, h SessionHarness) {
 				t.Fatal("concurrent logins left the user's tokens with different keys")
 			}
 		}
+	})
+
+	t.Run("SlidingExpirationKeepsAnActiveSessionAlive", func(t *testing.T) {
+		if h.NewSliding == nil {
+			t.Skip("the store has no sliding expiration")
+		}
+		const sliding = 500 * time.Millisecond
+		st := h.NewSliding(t, sliding)
+		id, idle, revoked := randomDigest(t), randomDigest(t), randomDigest(t)
+		for _, d := range []domain.TokenDigest{id, idle, revoked} {
+			if err := st.Create(ctx(t), d, session(t, uniqueID(t, "o"), sliding)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Delete(ctx(t), revoked); err != nil {
+			t.Fatal(err)
+		}
+		// Used every 100ms for three lifetimes, the session stays.
+		for end := time.Now().Add(3 * sliding); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			got, err := st.Get(ctx(t), id)
+			if err != nil {
+				t.Fatalf("an active session expired: %v", err)
+			}
+			if time.Until(got.ExpiresAt) < sliding-200*time.Millisecond {
+				t.Fatalf("expiry %v was not extended", got.ExpiresAt)
+			}
+			_, err = st.Get(ctx(t), revoked)
+			wantKind(t, err, domain.KindUnauthenticated) // sliding never brings back a deleted token
+		}
+		// The unused one expired meanwhile: only use extends. (Polling the
+		// active one here would extend it: a Get is a use.)
+		_, err := st.Get(ctx(t), idle)
+		wantKind(t, err, domain.KindUnauthenticated)
 	})
 
 	t.Run("PingAnswers", func(t *testing.T) {

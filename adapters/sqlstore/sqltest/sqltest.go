@@ -8,15 +8,15 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/lib/pq" // registered as "postgres"
+
+	"wxbackend/adapters/testenv"
 )
 
 // Server DSNs, overridable by environment: a MySQL DSN without a database, and
@@ -27,23 +27,6 @@ const (
 	defaultMySQL    = "root@tcp(127.0.0.1:3306)/"
 	defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 )
-
-func serverDSN(env, def string) string {
-	if v := os.Getenv(env); v != "" {
-		return v
-	}
-	return def
-}
-
-// unreachable fails under CI and skips, loudly, elsewhere.
-func unreachable(t testing.TB, what string, err error) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not reachable and CI needs it: %v", what, err)
-	}
-	fmt.Fprintf(os.Stderr, "\n!!! SKIPPING %s tests: %v\n!!! start it (see README) or set its DSN; CI fails here.\n\n", what, err)
-	t.Skipf("%s not reachable: %v", what, err)
-}
 
 func dbName() string {
 	var b [6]byte
@@ -60,7 +43,7 @@ func admin(t testing.TB, driver, dsn, what string) *sql.DB {
 		err = db.PingContext(ctx)
 	}
 	if err != nil {
-		unreachable(t, what, err)
+		testenv.Unreachable(t, what, err)
 	}
 	return db
 }
@@ -69,7 +52,7 @@ func admin(t testing.TB, driver, dsn, what string) *sql.DB {
 // at the test's end, and returns a DSN for it.
 func MySQL(t testing.TB) string {
 	t.Helper()
-	base := serverDSN(MySQLEnv, defaultMySQL)
+	base := testenv.Get(MySQLEnv, defaultMySQL)
 	db := admin(t, "mysql", base, "MariaDB/MySQL")
 	name := dbName()
 	if _, err := db.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
@@ -89,7 +72,7 @@ func MySQL(t testing.TB) string {
 
 // MySQLServerAddr returns the host:port of the test MySQL server.
 func MySQLServerAddr(t testing.TB) string {
-	cfg, err := mysql.ParseDSN(serverDSN(MySQLEnv, defaultMySQL))
+	cfg, err := mysql.ParseDSN(testenv.Get(MySQLEnv, defaultMySQL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +83,7 @@ func MySQLServerAddr(t testing.TB) string {
 // the test's end, and returns a URL for it.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	base := serverDSN(PostgresEnv, defaultPostgres)
+	base := testenv.Get(PostgresEnv, defaultPostgres)
 	db := admin(t, "postgres", base, "PostgreSQL")
 	name := dbName()
 	if _, err := db.Exec("CREATE DATABASE " + name + " ENCODING 'UTF8' TEMPLATE template0"); err != nil {
@@ -143,7 +126,7 @@ func WithAddr(t testing.TB, driver, dsn, addr string) string {
 
 // PostgresServerAddr returns the host:port of the test PostgreSQL server.
 func PostgresServerAddr(t testing.TB) string {
-	u, err := url.Parse(serverDSN(PostgresEnv, defaultPostgres))
+	u, err := url.Parse(testenv.Get(PostgresEnv, defaultPostgres))
 	if err != nil {
 		t.Fatal(err)
 	}

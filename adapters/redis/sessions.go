@@ -1,0 +1,219 @@
+// Package redis keeps sessions in Redis with redis/go-redis, so any number of
+// servers share them. One client type covers a single node, Sentinel and
+// Cluster, chosen by the options.
+//
+// Key layout (every command touches one key, so Cluster needs no cross-slot
+// operation):
+//
+//	<prefix>t:<digest>           string: the user and the expiry (codec.go); TTL = the token's
+//	<prefix>u:{<appid>:<openid>} hash: k = newest session key, u = unionid; TTL = the user's last token's
+//
+// <digest> is the unpadded base64url SHA-256 of the token, so a dump of Redis
+// yields no usable token. The braces are a Cluster hash tag: every key of one
+// user lands in one slot, for operations that may span them later.
+package redis
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"wxbackend/domain"
+)
+
+// Options configure the store.
+type Options struct {
+	Addrs      []string // one address: a node; several: a Cluster; with MasterName: Sentinels
+	MasterName string   // Sentinel's name for the master
+	Username   string
+	Password   string
+	DB         int // a node or Sentinel only
+	TLS        bool
+	PoolSize   int           // 0: go-redis's default (10 per CPU)
+	Timeout    time.Duration // bounds each store call, and each dial, read and write
+	KeyPrefix  string        // lets several apps share one Redis
+	// Sliding, when positive, makes every Get extend the session to now+Sliding.
+	Sliding time.Duration
+}
+
+// SessionStore implements ports.SessionStore on Redis.
+type SessionStore struct {
+	rdb     goredis.UniversalClient
+	prefix  string
+	timeout time.Duration
+	sliding time.Duration
+}
+
+// NewSessionStore returns a store; it connects on first use, so a server may
+// start before Redis does.
+func NewSessionStore(o Options) (*SessionStore, error) {
+	if len(o.Addrs) == 0 {
+		return nil, errors.New("redis: no address")
+	}
+	if o.Timeout <= 0 {
+		return nil, errors.New("redis: timeout must be positive")
+	}
+	uo := &goredis.UniversalOptions{
+		Addrs:        o.Addrs,
+		MasterName:   o.MasterName,
+		Username:     o.Username,
+		Password:     o.Password,
+		DB:           o.DB,
+		PoolSize:     o.PoolSize,
+		DialTimeout:  o.Timeout,
+		ReadTimeout:  o.Timeout,
+		WriteTimeout: o.Timeout,
+		PoolTimeout:  o.Timeout,
+		MaxRetries:   1,
+	}
+	if o.TLS {
+		uo.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return &SessionStore{rdb: goredis.NewUniversalClient(uo), prefix: o.KeyPrefix, timeout: o.Timeout, sliding: o.Sliding}, nil
+}
+
+// Close closes the connections.
+func (s *SessionStore) Close() error { return s.rdb.Close() }
+
+func (s *SessionStore) tokenKey(id domain.TokenDigest) string {
+	return s.prefix + "t:" + base64.RawURLEncoding.EncodeToString(id[:])
+}
+
+func (s *SessionStore) userKey(appID, openID string) string {
+	return s.prefix + "u:{" + appID + ":" + openID + "}"
+}
+
+func (s *SessionStore) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// Create implements ports.SessionStore, in one round trip. HSET writes only
+// the fields it is given, so a unionid learnt at an earlier login is kept when
+// this one has none. The user's hash is written first: if the token's write
+// then fails, the user's other tokens already hold the key WeChat just issued,
+// which is the right one for them too.
+func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) error {
+	ttl := time.Until(sess.ExpiresAt)
+	if ttl <= 0 {
+		return nil
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	uk := s.userKey(sess.AppID, sess.OpenID)
+	fields := []any{fieldKey, sess.Key.Base64()}
+	if sess.UnionID != "" {
+		fields = append(fields, fieldUnion, sess.UnionID)
+	}
+	token := tokenRecord{appID: sess.AppID, openID: sess.OpenID, expiresAt: sess.ExpiresAt}
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HSet(ctx, uk, fields...)
+		p.PExpire(ctx, uk, ttl) // the newest token lives longest
+		p.Set(ctx, s.tokenKey(id), token.encode(), ttl)
+		return nil
+	})
+	if err != nil {
+		return fail("create session", err)
+	}
+	return nil
+}
+
+// Fields of a user's hash.
+const (
+	fieldKey   = "k"
+	fieldUnion = "u"
+)
+
+// Get implements ports.SessionStore.
+func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	tk := s.tokenKey(id)
+	raw, err := s.rdb.Get(ctx, tk).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return domain.Session{}, domain.ErrUnauthenticated
+	}
+	if err != nil {
+		return domain.Session{}, fail("read token", err)
+	}
+	tok, err := decodeToken(raw)
+	if err != nil {
+		return domain.Session{}, domain.Wrap(domain.KindInternal, err)
+	}
+	uk := s.userKey(tok.appID, tok.openID)
+	var userCmd *goredis.SliceCmd
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		userCmd = p.HMGet(ctx, uk, fieldKey, fieldUnion)
+		if s.sliding > 0 { // extend in the same round trip; GT never shortens
+			ms := s.sliding.Milliseconds()
+			p.Do(ctx, "PEXPIRE", tk, ms, "GT")
+			p.Do(ctx, "PEXPIRE", uk, ms, "GT")
+		}
+		return nil
+	})
+	if err != nil {
+		return domain.Session{}, fail("read user", err)
+	}
+	vals := userCmd.Val()
+	keyText, _ := vals[0].(string)
+	unionID, _ := vals[1].(string)
+	if keyText == "" { // the user's hash expired with its last token
+		return domain.Session{}, domain.ErrUnauthenticated
+	}
+	key, err := domain.ParseSessionKey(keyText)
+	if err != nil {
+		return domain.Session{}, domain.Wrap(domain.KindInternal, errCorrupt)
+	}
+	expires := tok.expiresAt
+	if s.sliding > 0 {
+		if slid := time.Now().Add(s.sliding).UTC(); slid.After(expires) {
+			expires = slid
+		}
+	}
+	return domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, Key: key, ExpiresAt: expires}, nil
+}
+
+// Delete implements ports.SessionStore.
+func (s *SessionStore) Delete(ctx context.Context, id domain.TokenDigest) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := s.rdb.Del(ctx, s.tokenKey(id)).Err(); err != nil {
+		return fail("delete token", err)
+	}
+	return nil
+}
+
+// Ping implements ports.SessionStore.
+func (s *SessionStore) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fail("ping", err)
+	}
+	return nil
+}
+
+// fail wraps a Redis error: a server reply that is an error of ours is
+// internal; anything else (no connection, timeout, a failover, a loading or
+// read-only server, out of memory) means Redis is unavailable.
+func fail(op string, err error) error {
+	kind := domain.KindUnavailable
+	var reply goredis.Error
+	var netErr net.Error
+	if errors.As(err, &reply) && !errors.As(err, &netErr) {
+		msg := reply.Error()
+		kind = domain.KindInternal
+		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "OOM", "MOVED", "ASK", "NOREPLICAS"} {
+			if strings.HasPrefix(msg, p) {
+				kind = domain.KindUnavailable
+			}
+		}
+	}
+	return domain.Wrap(kind, fmt.Errorf("redis %s: %w", op, err))
+}

@@ -1,0 +1,187 @@
+package redis_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"wxbackend/adapters/internal/tcpproxy"
+	"wxbackend/adapters/redis"
+	"wxbackend/adapters/testenv"
+	"wxbackend/domain"
+	"wxbackend/ports"
+	"wxbackend/ports/porttest"
+)
+
+// redisAddr returns the test Redis server, failing under CI and skipping
+// elsewhere when none answers.
+func redisAddr(t *testing.T) string {
+	t.Helper()
+	addr := testenv.Get("WXB_TEST_REDIS_ADDR", "127.0.0.1:6379")
+	c := goredis.NewClient(&goredis.Options{Addr: addr, DialTimeout: 2 * time.Second})
+	defer c.Close()
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		testenv.Unreachable(t, "Redis", err)
+	}
+	return addr
+}
+
+// prefix returns a key prefix of the test's own, whose keys are deleted at its end.
+func prefix(t *testing.T, addr string) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	p := "wxbtest:" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		c := goredis.NewClient(&goredis.Options{Addr: addr})
+		defer c.Close()
+		ctx := context.Background()
+		keys, _ := c.Keys(ctx, p+"*").Result()
+		if len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+	return p
+}
+
+func newStore(t *testing.T, o redis.Options) *redis.SessionStore {
+	t.Helper()
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Second
+	}
+	st, err := redis.NewSessionStore(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestSessionStore_Contract(t *testing.T) {
+	addr := redisAddr(t)
+	porttest.TestSessionStore(t, porttest.SessionHarness{
+		New: func(t *testing.T) ports.SessionStore {
+			return newStore(t, redis.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
+		},
+		NewSliding: func(t *testing.T, sliding time.Duration) ports.SessionStore {
+			return newStore(t, redis.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr), Sliding: sliding})
+		},
+		Now:    time.Now,
+		Elapse: func(time.Duration) {},
+	})
+}
+
+// TestKeyLayout_HoldsNoTokenAndFitsCluster checks what lands in Redis: keys
+// by the token's SHA-256 only, the user's key hash-tagged, and no token or
+// session key in any key name.
+func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
+	addr := redisAddr(t)
+	p := prefix(t, addr)
+	st := newStore(t, redis.Options{Addrs: []string{addr}, KeyPrefix: p})
+	var b [domain.TokenBytes]byte
+	_, _ = rand.Read(b[:])
+	tok := domain.NewToken(b)
+	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+	s := domain.Session{AppID: "wx4f4bc4dec97d474b", OpenID: "oGZUI0egBJY1zhBYw2KhdUfwVJJE", Key: key, ExpiresAt: time.Now().Add(time.Hour)}
+	if err := st.Create(context.Background(), tok.Digest(), s); err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	ctx := context.Background()
+	keys, err := c.Keys(ctx, p+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(tok.Reveal()))
+	want := map[string]bool{
+		p + "t:" + base64.RawURLEncoding.EncodeToString(sum[:]):   true,
+		p + "u:{wx4f4bc4dec97d474b:oGZUI0egBJY1zhBYw2KhdUfwVJJE}": true,
+	}
+	if len(keys) != len(want) {
+		t.Fatalf("keys %q, want %v", keys, want)
+	}
+	for _, k := range keys {
+		if !want[k] {
+			t.Fatalf("unexpected key %q", k)
+		}
+		if strings.Contains(k, tok.Reveal()) {
+			t.Fatal("a key holds the raw token")
+		}
+		if v, err := c.Dump(ctx, k).Result(); err != nil || strings.Contains(v, tok.Reveal()) {
+			t.Fatalf("the value of %s holds the raw token (%v)", k, err)
+		}
+		if ttl := c.PTTL(ctx, k).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
+			t.Fatalf("%s expires in %v, want an hour", k, ttl)
+		}
+	}
+	t.Logf("bytes per session: token key %d, user key %d (MEMORY USAGE)",
+		c.MemoryUsage(ctx, keys[0]).Val(), c.MemoryUsage(ctx, keys[1]).Val())
+}
+
+// TestRedisDown_IsUnavailableInBoundedTimeAndRecovers cuts Redis off through a
+// proxy, then restores it.
+func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
+	addr := redisAddr(t)
+	proxy := tcpproxy.Start(t, addr)
+	before := runtime.NumGoroutine()
+	st, err := redis.NewSessionStore(redis.Options{Addrs: []string{proxy.Addr()}, KeyPrefix: prefix(t, addr), Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var b [domain.TokenBytes]byte
+	_, _ = rand.Read(b[:])
+	id := domain.NewToken(b).Digest()
+	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+	if err := st.Create(ctx, id, domain.Session{AppID: "wxA", OpenID: "oDown", Key: key, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.Down()
+	for _, call := range []func() error{
+		func() error { _, err := st.Get(ctx, id); return err },
+		func() error { return st.Ping(ctx) },
+		func() error { return st.Delete(ctx, domain.TokenDigest{}) },
+	} {
+		start := time.Now()
+		if err := call(); domain.KindOf(err) != domain.KindUnavailable {
+			t.Fatalf("with Redis gone: %v, want unavailable", err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("took %v with a 500ms timeout", d)
+		}
+	}
+
+	if err := proxy.Up(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := st.Get(ctx, id)
+		if err == nil && got.OpenID == "oDown" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery after Redis returned: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st.Close()
+	// Closing leaves no goroutine of the store behind.
+	deadline = time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after close, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
