@@ -13,9 +13,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"wxbackend/adapters/internal/tcpproxy"
 	"wxbackend/adapters/redis"
 	"wxbackend/adapters/testenv"
+	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/domain"
 	"wxbackend/ports"
 	"wxbackend/ports/porttest"

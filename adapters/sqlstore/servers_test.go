@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"wxbackend/adapters/internal/tcpproxy"
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/sqlstore/sqltest"
+	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/domain"
 	"wxbackend/ports"
 	"wxbackend/ports/porttest"

@@ -23,6 +23,7 @@ import (
 	"wxbackend/adapters/redis"
 	"wxbackend/adapters/sqlstore/sqltest"
 	"wxbackend/adapters/testenv"
+	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/app/wiring"
 	"wxbackend/config"
 	"wxbackend/domain"
@@ -476,5 +477,65 @@ func TestE2E_ServersShareSessionsThroughRedis(t *testing.T) {
 	req.Header.Set(bearer[0], bearer[1])
 	if e, _ := b.send(t, req); e.Code != 2 {
 		t.Fatalf("me on B after logout on C: %+v", e)
+	}
+}
+
+// TestE2E_RedisOutageIs503AndRecovers cuts the server off from Redis: requests
+// with a token and /readyz answer code 9 (503) within the Redis timeout, and
+// the same session works again once Redis is back.
+func TestE2E_RedisOutageIs503AndRecovers(t *testing.T) {
+	sess, rc := redisSessions(t)
+	proxy := tcpproxy.Start(t, rc.Addrs)
+	rc.Addrs = proxy.Addr()
+	rc.Timeout = 300 * time.Millisecond
+	wx, wxURL := newFakeWeChat(t)
+	s := startServerWith(t, wx, wxURL, func(c *config.Config) { c.DB, c.Session, c.Redis = sqliteDB(t), sess, rc })
+
+	const key = "AAECAwQFBgcICQoLDA0ODw=="
+	wx.issue("code-outage", "oOutage", key)
+	e, _ := s.post(t, "/api/v1/login", map[string]string{"code": "code-outage"})
+	var login struct{ Token string }
+	if err := json.Unmarshal(e.Data, &login); err != nil || e.Code != 0 {
+		t.Fatalf("login: %+v", e)
+	}
+	me := func() (envelope, int) {
+		req, _ := http.NewRequest("GET", s.base+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+login.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e envelope
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return e, resp.StatusCode
+	}
+
+	proxy.Down()
+	start := time.Now()
+	if e, status := me(); e.Code != 9 || status != http.StatusServiceUnavailable {
+		t.Fatalf("me with Redis down: %d %+v", status, e)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("code 9 took %v with a %v Redis timeout", d, rc.Timeout)
+	}
+	req, _ := http.NewRequest("GET", s.base+"/readyz", nil)
+	if e, _ := s.send(t, req); e.Code != 9 {
+		t.Fatalf("readyz with Redis down: %+v", e)
+	}
+
+	if err := proxy.Up(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e, status := me()
+		if e.Code == 0 && status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery after Redis returned: %d %+v", status, e)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
