@@ -4,15 +4,16 @@ GO      ?= go
 BIN     ?= bin/wxbackend
 PKGS    ?= ./...
 
-# make run's defaults: a placeholder app. Set your own appid and secret to talk
-# to WeChat.
-export WXB_WECHAT_APP_ID     ?= wx0000000000000000
-export WXB_WECHAT_APP_SECRET ?= change-me
+.PHONY: run demo build test lint
 
-.PHONY: run build test lint
+# make run logs in against the local WeChat sandbox unless an appid is set:
+# with WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET it talks to WeChat.
+run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the WeChat sandbox
+	@if [ -z "$${WXB_WECHAT_APP_ID:-}" ]; then export WXB_SANDBOX="$${WXB_SANDBOX:-true}"; fi; \
+	  exec $(GO) run ./cmd/wxbackend
 
-run: ## serve on embedded defaults (SQLite file + in-memory sessions)
-	$(GO) run ./cmd/wxbackend
+demo: ## a simulated mini-program logs in to `make run` and saves a profile
+	$(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序'
 
 build: ## build the server binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/wxbackend

@@ -26,6 +26,14 @@ type Config struct {
 	Auth    Auth
 	Redis   Redis
 	Log     Log
+	Sandbox Sandbox
+}
+
+// Sandbox runs a local stand-in for WeChat in the server's process, for
+// development: the server logs in against it instead of WeChat's API.
+type Sandbox struct {
+	Enabled bool
+	Addr    string // loopback only
 }
 
 // HTTP configures the server.
@@ -168,6 +176,8 @@ func (c *Config) settings() []setting {
 		{"login-replay-window", "how long a login code's result is replayed to retries", (*durationValue)(&c.Auth.LoginReplayWindow), false},
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.Log.Level), false},
 		{"log-format", "text or json", (*stringValue)(&c.Log.Format), false},
+		{"sandbox", "log in against a local WeChat sandbox instead of WeChat (development; loopback only)", (*boolValue)(&c.Sandbox.Enabled), false},
+		{"sandbox-addr", "address of the WeChat sandbox (loopback)", (*stringValue)(&c.Sandbox.Addr), false},
 	}
 }
 
@@ -190,6 +200,7 @@ func Default() Config {
 		DB:      DB{Driver: "sqlite", DSN: "file:wxbackend.db", Migrate: true, QueryTimeout: 5 * time.Second},
 		Auth:    Auth{LoginReplayWindow: 30 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
+		Sandbox: Sandbox{Addr: "127.0.0.1:8090"},
 	}
 }
 
@@ -257,11 +268,25 @@ func (c *Config) validate() []error {
 	if c.DB.MaxOpenConns < 0 || c.DB.MaxIdleConns < 0 {
 		bad("db-max-open-conns", "pool sizes must not be negative")
 	}
-	if c.WeChat.AppID == "" {
-		bad("wechat-app-id", "is required")
-	}
-	if c.WeChat.AppSecret == "" {
-		bad("wechat-app-secret", "is required")
+	if c.Sandbox.Enabled {
+		// A sandbox logs anyone in as anyone: neither it nor a server
+		// trusting it may be reachable from a network.
+		if !isLoopback(c.HTTP.Addr) {
+			bad("http-addr", "%q is not a loopback address, which the sandbox requires", c.HTTP.Addr)
+		}
+		if !isLoopback(c.Sandbox.Addr) {
+			bad("sandbox-addr", "%q is not a loopback address (127.0.0.1, ::1 or localhost)", c.Sandbox.Addr)
+		}
+		if c.WeChat.BaseURL != Default().WeChat.BaseURL {
+			bad("wechat-base-url", "the sandbox stands in for WeChat; leave it unset or turn the sandbox off")
+		}
+	} else {
+		if c.WeChat.AppID == "" {
+			bad("wechat-app-id", "is required (or run with the sandbox: WXB_SANDBOX=true)")
+		}
+		if c.WeChat.AppSecret == "" {
+			bad("wechat-app-secret", "is required (or run with the sandbox: WXB_SANDBOX=true)")
+		}
 	}
 	if u, err := url.Parse(c.WeChat.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("wechat-base-url", "%q is not an http(s) URL", c.WeChat.BaseURL)
@@ -295,6 +320,16 @@ func (c *Config) validate() []error {
 	return errs
 }
 
+// isLoopback tells whether addr (host:port) names a loopback host.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
 func oneOf(s string, options ...string) bool {
 	for _, o := range options {
 		if s == o {
@@ -311,7 +346,7 @@ func (c Config) String() string {
 	for _, s := range c.settings() {
 		v := s.value.String() // a Secret prints as [redacted]
 		if s.name == "db-dsn" {
-			v = redactDSN(c.DB.DSN.Reveal())
+			v = RedactDSN(c.DB.DSN.Reveal())
 		}
 		lines = append(lines, EnvName(s.name)+"="+v)
 	}
@@ -319,9 +354,9 @@ func (c Config) String() string {
 	return strings.Join(lines, "\n")
 }
 
-// redactDSN hides a DSN's password, so the rest can still be checked; a DSN
+// RedactDSN hides a DSN's password, so the rest can still be checked; a DSN
 // whose shape it does not know is hidden whole.
-func redactDSN(v string) string {
+func RedactDSN(v string) string {
 	if v == "" {
 		return ""
 	}

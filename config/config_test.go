@@ -70,3 +70,27 @@ func TestString_RedactsSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_SandboxIsLoopbackOnlyAndNeedsNoCredentials(t *testing.T) {
+	c, err := config.Load([]string{"--sandbox"}, env(nil), io.Discard)
+	if err != nil || !c.Sandbox.Enabled || c.Sandbox.Addr != "127.0.0.1:8090" {
+		t.Fatalf("sandbox on defaults: %+v %v", c.Sandbox, err)
+	}
+	for _, args := range [][]string{
+		{"--sandbox", "--http-addr=0.0.0.0:8080"},
+		{"--sandbox", "--http-addr=:8080"},
+		{"--sandbox", "--http-addr=192.168.1.2:8080"},
+		{"--sandbox", "--sandbox-addr=0.0.0.0:8090"},
+		{"--sandbox", "--wechat-base-url=https://example.com"},
+	} {
+		_, err := config.Load(args, env(nil), io.Discard)
+		name := strings.TrimPrefix(strings.SplitN(args[1], "=", 2)[0], "--")
+		if err == nil || !strings.Contains(err.Error(), config.EnvName(name)) {
+			t.Errorf("%v: %v, want an error naming %s", args, err, config.EnvName(name))
+		}
+	}
+	// Without the sandbox, a public address is fine and credentials are required.
+	if _, err := config.Load([]string{"--http-addr=0.0.0.0:8080"}, env(creds), io.Discard); err != nil {
+		t.Errorf("public address without sandbox: %v", err)
+	}
+}

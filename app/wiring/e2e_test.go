@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,15 +17,14 @@ import (
 
 	"go.uber.org/fx"
 
-	"wxbackend/adapters/crypto"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/redis"
 	"wxbackend/adapters/sqlstore/sqltest"
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/testenv/tcpproxy"
+	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/app/wiring"
 	"wxbackend/config"
-	"wxbackend/domain"
 )
 
 const (
@@ -52,86 +50,59 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// fakeWeChat serves jscode2session in WeChat's wire format for codes it issued.
-type fakeWeChat struct {
-	mu    sync.Mutex
-	codes map[string][2]string // code → openid, session_key
-	used  map[string]bool
-	// hold, when set, is waited on before answering (a slow WeChat).
-	hold chan struct{}
-	// held is told of each request that waits on hold.
-	held chan struct{}
-}
-
-func newFakeWeChat(t *testing.T) (*fakeWeChat, string) {
-	w := &fakeWeChat{codes: map[string][2]string{}, used: map[string]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		w.mu.Lock()
-		hold, held := w.hold, w.held
-		w.mu.Unlock()
-		if hold != nil {
-			held <- struct{}{}
-			<-hold
-		}
-		q := r.URL.Query()
-		rw.Header().Set("Content-Type", "text/plain")
-		if r.URL.Path != "/sns/jscode2session" || q.Get("appid") != appID || q.Get("secret") != appSecret {
-			fmt.Fprint(rw, `{"errcode":40125,"errmsg":"invalid appsecret"}`)
-			return
-		}
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		c, ok := w.codes[q.Get("js_code")]
-		switch {
-		case !ok:
-			fmt.Fprint(rw, `{"errcode":40029,"errmsg":"invalid code"}`)
-		case w.used[q.Get("js_code")]:
-			fmt.Fprint(rw, `{"errcode":40163,"errmsg":"code been used"}`)
-		default:
-			w.used[q.Get("js_code")] = true
-			fmt.Fprintf(rw, `{"session_key":%q,"openid":%q}`, c[1], c[0])
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return w, srv.URL
-}
-
-func (w *fakeWeChat) issue(code, openID, key string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.codes[code] = [2]string{openID, key}
-}
-
 // server is a running wxbackend.
 type server struct {
-	base   string
-	logs   *syncBuffer
-	wechat *fakeWeChat
-	cfg    config.Config
-	app    *fx.App
+	base string
+	logs *syncBuffer
+	sb   *sandbox.Sandbox // the WeChat it logs in against
+	cfg  config.Config
+	app  *fx.App
 }
 
-func startServer(t *testing.T, db config.DB, logLevel string) *server {
-	t.Helper()
-	wx, wxURL := newFakeWeChat(t)
-	return startServerWith(t, wx, wxURL, func(c *config.Config) {
-		c.DB = db
-		c.Log.Level = logLevel
-	})
-}
-
-// startServerWith starts a server talking to the given WeChat, configured by set.
-func startServerWith(t *testing.T, wx *fakeWeChat, wxURL string, set func(*config.Config)) *server {
+// startServer starts a server in sandbox mode, as make run does: the WeChat
+// sandbox runs in its process. set adjusts the configuration.
+func startServer(t *testing.T, set func(*config.Config)) *server {
 	t.Helper()
 	cfg := config.Default()
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.WeChat.AppID, cfg.WeChat.AppSecret, cfg.WeChat.BaseURL = appID, appSecret, wxURL
+	cfg.WeChat.AppID, cfg.WeChat.AppSecret = appID, appSecret
+	cfg.Sandbox.Enabled, cfg.Sandbox.Addr = true, "127.0.0.1:0"
 	set(&cfg)
-	logLevel := cfg.Log.Level
+	var ep *wiring.SandboxEndpoint
+	s := launch(t, cfg, fx.Populate(&ep))
+	s.sb = ep.Sandbox
+	return s
+}
+
+// sharedSandbox is one WeChat for several servers, as behind a load balancer.
+type sharedSandbox struct {
+	sb  *sandbox.Sandbox
+	url string
+}
+
+func newSharedSandbox(t *testing.T) *sharedSandbox {
+	sb := sandbox.New(sandbox.Options{AppID: appID, AppSecret: appSecret})
+	srv := httptest.NewServer(sb.Handler())
+	t.Cleanup(srv.Close)
+	return &sharedSandbox{sb: sb, url: srv.URL}
+}
+
+// startServerOn starts a server that logs in against a shared sandbox.
+func startServerOn(t *testing.T, shared *sharedSandbox, set func(*config.Config)) *server {
+	t.Helper()
+	cfg := config.Default()
+	cfg.WeChat.AppID, cfg.WeChat.AppSecret, cfg.WeChat.BaseURL = appID, appSecret, shared.url
+	set(&cfg)
+	s := launch(t, cfg)
+	s.sb = shared.sb
+	return s
+}
+
+func launch(t *testing.T, cfg config.Config, extra ...fx.Option) *server {
+	t.Helper()
+	cfg.HTTP.Addr = "127.0.0.1:0"
 	logs := &syncBuffer{}
 	var srv *httpapi.Server
-	_ = logLevel
-	a := fx.New(wiring.Options(cfg, logs), fx.Populate(&srv))
+	a := fx.New(wiring.Options(cfg, logs), fx.Populate(&srv), fx.Options(extra...))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.Start(ctx); err != nil {
@@ -142,7 +113,49 @@ func startServerWith(t *testing.T, wx *fakeWeChat, wxURL string, set func(*confi
 		defer cancel()
 		_ = a.Stop(ctx) // a test may have stopped it already
 	})
-	return &server{base: "http://" + srv.Addr(), logs: logs, wechat: wx, cfg: cfg, app: a}
+	return &server{base: "http://" + srv.Addr(), logs: logs, cfg: cfg, app: a}
+}
+
+// login is wx.login for user on the server's sandbox, then the v1 login.
+func (s *server) login(t *testing.T, user string) string {
+	t.Helper()
+	code, err := s.sb.Login(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := s.post(t, "/api/v1/login", map[string]string{"code": code})
+	var login struct{ Token string }
+	if err := json.Unmarshal(e.Data, &login); err != nil || e.Code != 0 || login.Token == "" {
+		t.Fatalf("login of %s: %+v", user, e)
+	}
+	return login.Token
+}
+
+// userInfo is wx.getUserInfo for user, after setting the user's nickname.
+func (s *server) userInfo(t *testing.T, user, nick string) sandbox.UserInfo {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.sb.User(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Profile.NickName = nick
+	if err := s.sb.SetProfile(ctx, user, u.Profile); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.sb.GetUserInfo(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func (s *server) openID(t *testing.T, user string) string {
+	u, err := s.sb.User(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.OpenID
 }
 
 type envelope struct {
@@ -187,27 +200,6 @@ func (s *server) send(t *testing.T, req *http.Request) (envelope, string) {
 	return e, raw.String()
 }
 
-// encryptedUserInfo is what wx.getUserInfo returns for profile under key.
-func encryptedUserInfo(t *testing.T, key, openID, nick string) (data, iv string) {
-	t.Helper()
-	k, err := domain.ParseSessionKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, _ := json.Marshal(map[string]any{
-		"openId": openID, "nickName": nick, "gender": 2, "language": "zh_CN", "city": "Guangzhou",
-		"province": "Guangdong", "country": "CN", "avatarUrl": "https://thirdwx.qlogo.cn/mmopen/vi_32/x/132",
-		"watermark": map[string]any{"appid": appID, "timestamp": time.Now().Unix()},
-	})
-	var ivb [16]byte
-	copy(ivb[:], openID+nick)
-	data, err = crypto.Encrypt(k, ivb, plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data, base64.StdEncoding.EncodeToString(ivb[:])
-}
-
 func sqliteDB(t *testing.T) config.DB {
 	db := config.Default().DB
 	db.DSN = config.Secret("file:" + filepath.Join(t.TempDir(), "e2e.db"))
@@ -237,10 +229,11 @@ func storedNick(t *testing.T, driver, dsn, openID string) string {
 // a JSON or a form body, and checks the row in the database.
 func runFlow(t *testing.T, s *server, seed, form bool, driver, dsn string) {
 	t.Helper()
-	openID := fmt.Sprintf("oE2E-%v-%v-%d", seed, form, time.Now().UnixNano())
-	key := base64.StdEncoding.EncodeToString([]byte(openID)[len(openID)-16:])
-	code := "code-" + openID
-	s.wechat.issue(code, openID, key)
+	user := fmt.Sprintf("e2e-%v-%v-%d", seed, form, time.Now().UnixNano())
+	code, err := s.sb.Login(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
 	loginPath, infoPath := "/api/v1/login", "/api/v1/userinfo"
 	if seed {
 		loginPath, infoPath = "/login/", "/getinfo/"
@@ -258,7 +251,8 @@ func runFlow(t *testing.T, s *server, seed, form bool, driver, dsn string) {
 	_ = json.Unmarshal(e.Data, &login)
 
 	nick := "Band 🎸👩‍👩‍👧 微信"
-	data, iv := encryptedUserInfo(t, key, openID, nick)
+	info := s.userInfo(t, user, nick)
+	data, iv := info.EncryptedData, info.IV
 	field := "encryptedData"
 	if seed {
 		field = "encrypedData" // the seed client's spelling
@@ -281,7 +275,7 @@ func runFlow(t *testing.T, s *server, seed, form bool, driver, dsn string) {
 	if p[wantKey] != nick {
 		t.Fatalf("answered %v, want %s %q", p, wantKey, nick)
 	}
-	if got := storedNick(t, driver, dsn, openID); got != nick {
+	if got := storedNick(t, driver, dsn, s.openID(t, user)); got != nick {
 		t.Fatalf("database holds %q, want %q", got, nick)
 	}
 }
@@ -306,7 +300,7 @@ func TestE2E_EveryDatabaseWithMemorySessions(t *testing.T) {
 	for _, d := range databases {
 		t.Run(d.name, func(t *testing.T) {
 			db := d.db(t)
-			s := startServer(t, db, "info")
+			s := startServer(t, func(c *config.Config) { c.DB = db })
 			for _, seed := range []bool{true, false} {
 				for _, form := range []bool{false, true} {
 					t.Run(fmt.Sprintf("seed=%v/form=%v", seed, form), func(t *testing.T) {
@@ -319,23 +313,29 @@ func TestE2E_EveryDatabaseWithMemorySessions(t *testing.T) {
 }
 
 func TestE2E_NoSecretInLogsOrResponses(t *testing.T) {
-	db := sqliteDB(t)
-	s := startServer(t, db, "debug")
-	const key = "c2VjcmV0LXNlc3Mta2V5IQ=="
-	s.wechat.issue("c-secret", "oSecret", key)
+	s := startServer(t, func(c *config.Config) { c.DB, c.Log.Level = sqliteDB(t), "debug" })
+	code, err := s.sb.Login(context.Background(), "secretive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, _ := s.sb.SessionKey("secretive")
+	key := sk.Base64()
 	var seen strings.Builder
-	e, raw := s.post(t, "/api/v1/login", map[string]string{"code": "c-secret"})
+	e, raw := s.post(t, "/api/v1/login", map[string]string{"code": code})
 	if strings.Contains(raw, key) { // the token is in this answer, by design; the key must not be
 		t.Error("the login answer shows the session_key")
 	}
 	var login struct{ Token string }
 	_ = json.Unmarshal(e.Data, &login)
-	data, iv := encryptedUserInfo(t, key, "oSecret", "n")
+	info := s.userInfo(t, "secretive", "n")
+	data, iv := info.EncryptedData, info.IV
 	for _, req := range []struct {
 		path string
 		body map[string]string
 	}{
 		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": iv}},
+		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": iv, "rawData": info.RawData, "signature": info.Signature}},
+		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": iv, "rawData": info.RawData + " ", "signature": info.Signature}},
 		{"/api/v1/userinfo", map[string]string{"encryptedData": data[:len(data)-4] + "AAA=", "iv": iv}},
 		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": "bad"}},
 		{"/api/v1/login", map[string]string{"code": "unknown-code"}},
@@ -360,17 +360,19 @@ func TestE2E_NoSecretInLogsOrResponses(t *testing.T) {
 }
 
 func TestE2E_ShutdownFinishesInFlightRequests(t *testing.T) {
-	s := startServer(t, sqliteDB(t), "info")
-	s.wechat.issue("slow", "oSlow", "AAECAwQFBgcICQoLDA0ODw==")
-	s.wechat.mu.Lock()
-	s.wechat.hold, s.wechat.held = make(chan struct{}), make(chan struct{}, 1)
-	s.wechat.mu.Unlock()
+	s := startServer(t, func(c *config.Config) { c.DB = sqliteDB(t) })
+	code, err := s.sb.Login(context.Background(), "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, held := make(chan struct{}), make(chan struct{})
+	s.sb.InjectFault(sandbox.Fault{Wait: hold, Arrived: held})
 	done := make(chan envelope, 1)
 	go func() {
-		e, _ := s.post(t, "/login/", map[string]string{"code": "slow"})
+		e, _ := s.post(t, "/login/", map[string]string{"code": code})
 		done <- e
 	}()
-	<-s.wechat.held // the login is in flight, waiting on WeChat
+	<-held // the login is in flight, waiting on WeChat
 	stopped := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -388,7 +390,7 @@ func TestE2E_ShutdownFinishesInFlightRequests(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	close(s.wechat.hold)
+	close(hold)
 	if e := <-done; e.Code != 0 {
 		t.Fatalf("the in-flight login: %+v", e)
 	}
@@ -422,8 +424,7 @@ func TestE2E_EveryDatabaseWithRedisSessions(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			db := d.db(t)
 			sess, rc := redisSessions(t)
-			wx, wxURL := newFakeWeChat(t)
-			s := startServerWith(t, wx, wxURL, func(c *config.Config) { c.DB, c.Session, c.Redis = db, sess, rc })
+			s := startServer(t, func(c *config.Config) { c.DB, c.Session, c.Redis = db, sess, rc })
 			for _, seed := range []bool{true, false} {
 				for _, form := range []bool{false, true} {
 					t.Run(fmt.Sprintf("seed=%v/form=%v", seed, form), func(t *testing.T) {
@@ -441,21 +442,15 @@ func TestE2E_EveryDatabaseWithRedisSessions(t *testing.T) {
 func TestE2E_ServersShareSessionsThroughRedis(t *testing.T) {
 	db := serverDB("postgres", sqltest.Postgres(t))
 	sess, rc := redisSessions(t)
-	wx, wxURL := newFakeWeChat(t)
+	wx := newSharedSandbox(t)
 	set := func(c *config.Config) { c.DB, c.Session, c.Redis = db, sess, rc }
-	a := startServerWith(t, wx, wxURL, set)
-	b := startServerWith(t, wx, wxURL, set)
+	a := startServerOn(t, wx, set)
+	b := startServerOn(t, wx, set)
 
-	const key = "AAECAwQFBgcICQoLDA0ODw=="
-	wx.issue("code-lb", "oLB", key)
-	e, _ := a.post(t, "/api/v1/login", map[string]string{"code": "code-lb"})
-	var login struct{ Token string }
-	if err := json.Unmarshal(e.Data, &login); err != nil || e.Code != 0 {
-		t.Fatalf("login on A: %+v", e)
-	}
-	data, iv := encryptedUserInfo(t, key, "oLB", "负载均衡 ⚖️")
-	bearer := []string{"Authorization", "Bearer " + login.Token}
-	if e, _ := b.post(t, "/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": iv}, bearer...); e.Code != 0 {
+	token := a.login(t, "lb")
+	info := a.userInfo(t, "lb", "负载均衡 ⚖️")
+	bearer := []string{"Authorization", "Bearer " + token}
+	if e, _ := b.post(t, "/api/v1/userinfo", map[string]string{"encryptedData": info.EncryptedData, "iv": info.IV}, bearer...); e.Code != 0 {
 		t.Fatalf("userinfo on B with A's session: %+v", e)
 	}
 
@@ -463,7 +458,7 @@ func TestE2E_ServersShareSessionsThroughRedis(t *testing.T) {
 	if err := a.app.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	c := startServerWith(t, wx, wxURL, set)
+	c := startServerOn(t, wx, set)
 	req, _ := http.NewRequest("GET", c.base+"/api/v1/me", nil)
 	req.Header.Set(bearer[0], bearer[1])
 	if e, _ := c.send(t, req); e.Code != 0 {
@@ -488,16 +483,8 @@ func TestE2E_RedisOutageIs503AndRecovers(t *testing.T) {
 	proxy := tcpproxy.Start(t, rc.Addrs)
 	rc.Addrs = proxy.Addr()
 	rc.Timeout = 300 * time.Millisecond
-	wx, wxURL := newFakeWeChat(t)
-	s := startServerWith(t, wx, wxURL, func(c *config.Config) { c.DB, c.Session, c.Redis = sqliteDB(t), sess, rc })
-
-	const key = "AAECAwQFBgcICQoLDA0ODw=="
-	wx.issue("code-outage", "oOutage", key)
-	e, _ := s.post(t, "/api/v1/login", map[string]string{"code": "code-outage"})
-	var login struct{ Token string }
-	if err := json.Unmarshal(e.Data, &login); err != nil || e.Code != 0 {
-		t.Fatalf("login: %+v", e)
-	}
+	s := startServer(t, func(c *config.Config) { c.DB, c.Session, c.Redis = sqliteDB(t), sess, rc })
+	login := struct{ Token string }{s.login(t, "outage")}
 	me := func() (envelope, int) {
 		req, _ := http.NewRequest("GET", s.base+"/api/v1/me", nil)
 		req.Header.Set("Authorization", "Bearer "+login.Token)
@@ -537,5 +524,40 @@ func TestE2E_RedisOutageIs503AndRecovers(t *testing.T) {
 			t.Fatalf("no recovery after Redis returned: %d %+v", status, e)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestE2E_SandboxRotatesKeysAndSpendsCodes checks the backend against the
+// sandbox's WeChat semantics: a re-login on another device rotates the
+// session_key, so data sealed before it answers code 4 on every token of the
+// user while fresh data works on all of them; a spent or unknown code is code 3.
+func TestE2E_SandboxRotatesKeysAndSpendsCodes(t *testing.T) {
+	s := startServer(t, func(c *config.Config) { c.DB, c.Auth.LoginReplayWindow = sqliteDB(t), 0 })
+	first := s.login(t, "rotating")
+	before := s.userInfo(t, "rotating", "before 🌅")
+	second := s.login(t, "rotating") // the same user on another device
+	after := s.userInfo(t, "rotating", "after 🌇")
+	for _, token := range []string{first, second} {
+		bearer := []string{"Authorization", "Bearer " + token}
+		if e, _ := s.post(t, "/api/v1/userinfo", map[string]string{"encryptedData": before.EncryptedData, "iv": before.IV}, bearer...); e.Code != 4 || e.Msg == "" {
+			t.Fatalf("data sealed before the re-login: %+v, want code 4", e)
+		}
+		if e, _ := s.post(t, "/api/v1/userinfo", map[string]string{"encryptedData": after.EncryptedData, "iv": after.IV,
+			"rawData": after.RawData, "signature": after.Signature}, bearer...); e.Code != 0 {
+			t.Fatalf("data sealed under the newest key: %+v", e)
+		}
+	}
+
+	code, err := s.sb.Login(context.Background(), "spender")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := s.post(t, "/login/", map[string]string{"code": code}); e.Code != 0 {
+		t.Fatalf("first use: %+v", e)
+	}
+	for name, c := range map[string]string{"spent": code, "unknown": "0a1b2c3d4e5f"} {
+		if e, _ := s.post(t, "/login/", map[string]string{"code": c}); e.Code != 3 {
+			t.Errorf("%s code: %+v, want code 3", name, e)
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/wechat"
+	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/app"
 	"wxbackend/config"
 	"wxbackend/ports"
@@ -40,6 +41,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		userRepoModule(cfg.DB),
 		WeChat,
 		HTTP,
+		sandboxModule(cfg.Sandbox, cfg.WeChat, logOut), // after HTTP: its banner shows the server's address
 	)
 }
 
@@ -153,22 +155,88 @@ func OpenStore(c config.DB) (*sqlstore.Store, error) {
 	})
 }
 
-// WeChat provides the WeChat API client.
+// WeChat provides the WeChat API client: WeChat's own, or the sandbox's
+// when the sandbox module runs.
 var WeChat = fx.Module("wechat",
 	fx.Provide(fx.Annotate(
-		func(lc fx.Lifecycle, cfg config.Config) (*wechat.Client, error) {
-			c, err := wechat.NewClient(wechat.Options{
+		func(lc fx.Lifecycle, cfg config.Config, sb *SandboxEndpoint) (*wechat.Client, error) {
+			o := wechat.Options{
 				AppID: cfg.WeChat.AppID, Secret: cfg.WeChat.AppSecret.Reveal(),
 				BaseURL: cfg.WeChat.BaseURL, Timeout: cfg.WeChat.Timeout,
-			})
+			}
+			if sb != nil {
+				o.AppID, o.Secret, o.BaseURL = sb.Sandbox.AppID(), sb.secret, sb.URL
+			}
+			c, err := wechat.NewClient(o)
 			if err != nil {
 				return nil, err
 			}
 			lc.Append(fx.StopHook(c.Close))
 			return c, nil
 		},
+		fx.ParamTags(``, ``, `optional:"true"`),
 		fx.As(new(ports.WeChat)))),
 )
+
+// SandboxEndpoint is the WeChat sandbox a server in sandbox mode runs.
+type SandboxEndpoint struct {
+	Sandbox *sandbox.Sandbox
+	URL     string // its base URL, for the WeChat client and for people
+	secret  string
+}
+
+// sandboxModule runs the WeChat sandbox on its loopback address, when the
+// configuration asks for it, and tells the person at the terminal what to do.
+func sandboxModule(c config.Sandbox, w config.WeChat, out io.Writer) fx.Option {
+	if !c.Enabled {
+		return fx.Options()
+	}
+	return fx.Module("sandbox",
+		fx.Provide(func(lc fx.Lifecycle) (*SandboxEndpoint, error) {
+			// Listening now, not at start, gives the WeChat client the real
+			// port when the address asks for any (":0").
+			ln, err := sandbox.Listen(c.Addr)
+			if err != nil {
+				return nil, err
+			}
+			sb := sandbox.New(sandbox.Options{AppID: w.AppID, AppSecret: w.AppSecret.Reveal()})
+			secret := w.AppSecret.Reveal()
+			if secret == "" {
+				secret = sandbox.DefaultAppSecret
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			lc.Append(fx.Hook{
+				OnStart: func(context.Context) error {
+					go func() { done <- sb.Serve(ctx, ln) }()
+					return nil
+				},
+				OnStop: func(context.Context) error {
+					cancel()
+					return <-done
+				},
+			})
+			return &SandboxEndpoint{Sandbox: sb, URL: "http://" + ln.Addr().String(), secret: secret}, nil
+		}),
+		fx.Invoke(func(lc fx.Lifecycle, sb *SandboxEndpoint, srv *httpapi.Server, cfg config.Config) {
+			lc.Append(fx.StartHook(func() { printSandboxBanner(out, sb, srv.Addr(), cfg) }))
+		}),
+	)
+}
+
+func printSandboxBanner(out io.Writer, sb *SandboxEndpoint, addr string, cfg config.Config) {
+	fmt.Fprintf(out, `
+  wxbackend is serving http://%s with a WeChat SANDBOX (appid %s) on %s
+  users: %s (%s); sessions: %s
+
+  Next, in another terminal:
+    make demo                       a simulated mini-program logs in and saves a profile
+    go run ./cmd/wxsim -help        drive the flow yourself (users, emoji, seed routes)
+
+  To talk to the real WeChat instead, set WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET.
+
+`, addr, sb.Sandbox.AppID(), sb.URL, cfg.DB.Driver, config.RedactDSN(cfg.DB.DSN.Reveal()), cfg.Session.Store)
+}
 
 // HTTP provides the router and runs the server for the app's lifetime.
 var HTTP = fx.Module("http",

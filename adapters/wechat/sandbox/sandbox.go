@@ -1,0 +1,357 @@
+// Package sandbox is a local stand-in for WeChat, for tests, demos and
+// benchmarks. It plays both parts WeChat plays in a mini-program login:
+//
+//   - the server face, WeChat's API as a backend sees it: GET
+//     /sns/jscode2session in WeChat's wire format (JSON sent as text/plain,
+//     errcodes 40013, 40125, 41008, 40029, 40163), codes single-use and
+//     expiring after five minutes;
+//   - the client face, the WeChat app on a phone: wx.login issues a code for
+//     a named test user and rotates that user's session_key, as WeChat does;
+//     wx.getUserInfo returns encryptedData, iv, rawData and signature for the
+//     user's profile under the current session_key, with a watermark.
+//
+// Both faces are served by Handler; the client face is also a Go API. A
+// sandbox only listens on loopback (see Listen): it hands out sessions for
+// any user name, so it must never be reachable from a network.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"wxbackend/adapters/crypto"
+	"wxbackend/domain"
+)
+
+// Defaults of the sandbox's app, used when Options leave them empty.
+const (
+	DefaultAppID     = "wxsandbox000000000"
+	DefaultAppSecret = "sandbox-app-secret"
+	// CodeTTL is how long a wx.login code can be exchanged, as on WeChat.
+	CodeTTL = 5 * time.Minute
+	// MaxUserLen bounds a test user's name.
+	MaxUserLen = 64
+)
+
+// Options configure a Sandbox.
+type Options struct {
+	AppID     string           // default DefaultAppID
+	AppSecret string           // default DefaultAppSecret
+	Now       func() time.Time // default time.Now
+	CodeTTL   time.Duration    // default CodeTTL
+	// UnionIDs makes WeChat send a unionid, as it does for apps bound to an
+	// Open Platform account.
+	UnionIDs bool
+}
+
+// Profile is a test user's profile, in WeChat's field names.
+type Profile struct {
+	NickName  string `json:"nickName"`
+	Gender    int    `json:"gender"`
+	Language  string `json:"language"`
+	City      string `json:"city"`
+	Province  string `json:"province"`
+	Country   string `json:"country"`
+	AvatarURL string `json:"avatarUrl"`
+}
+
+// UserInfo is what wx.getUserInfo hands a mini-program.
+type UserInfo struct {
+	UserInfo      Profile `json:"userInfo"`
+	RawData       string  `json:"rawData"`
+	Signature     string  `json:"signature"`
+	EncryptedData string  `json:"encryptedData"`
+	IV            string  `json:"iv"`
+}
+
+// User is what the sandbox knows of a test user.
+type User struct {
+	Name    string  `json:"name"`
+	OpenID  string  `json:"openId"`
+	UnionID string  `json:"unionId,omitempty"`
+	Profile Profile `json:"profile"`
+	// LoggedIn tells whether the user has a session_key (has called wx.login).
+	LoggedIn bool `json:"loggedIn"`
+}
+
+// Errors of the client face.
+var (
+	ErrBadUser     = errors.New("sandbox: a user name is 1 to 64 characters of UTF-8")
+	ErrNotLoggedIn = errors.New("sandbox: the user has not called wx.login")
+)
+
+type user struct {
+	name            string
+	openID, unionID string
+	key             domain.SessionKey // zero until the first wx.login
+	profile         Profile
+}
+
+type code struct {
+	user   *user
+	issued time.Time
+	used   bool
+}
+
+// Sandbox is one WeChat app's world: its test users, their session keys and
+// their outstanding login codes. It is safe for concurrent use.
+type Sandbox struct {
+	appID, secret string
+	now           func() time.Time
+	codeTTL       time.Duration
+	unionIDs      bool
+
+	mu     sync.Mutex
+	users  map[string]*user
+	codes  map[string]*code
+	faults []Fault
+	calls  int
+}
+
+// New returns an empty sandbox.
+func New(o Options) *Sandbox {
+	s := &Sandbox{appID: o.AppID, secret: o.AppSecret, now: o.Now, codeTTL: o.CodeTTL, unionIDs: o.UnionIDs,
+		users: map[string]*user{}, codes: map[string]*code{}}
+	if s.appID == "" {
+		s.appID = DefaultAppID
+	}
+	if s.secret == "" {
+		s.secret = DefaultAppSecret
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.codeTTL <= 0 {
+		s.codeTTL = CodeTTL
+	}
+	return s
+}
+
+// AppID returns the app's appid.
+func (s *Sandbox) AppID() string { return s.appID }
+
+// userLocked returns the named user, creating it with a default profile.
+func (s *Sandbox) userLocked(name string) (*user, error) {
+	if name == "" || len(name) > MaxUserLen || !utf8.ValidString(name) {
+		return nil, ErrBadUser
+	}
+	if u, ok := s.users[name]; ok {
+		return u, nil
+	}
+	u := &user{
+		name:   name,
+		openID: derivedID("openid", s.appID, name),
+		profile: Profile{NickName: name, Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN",
+			AvatarURL: "https://thirdwx.qlogo.cn/mmopen/vi_32/" + derivedID("avatar", s.appID, name)[1:] + "/132"},
+	}
+	if s.unionIDs {
+		u.unionID = derivedID("unionid", "", name)
+	}
+	s.users[name] = u
+	return u, nil
+}
+
+// derivedID is a stable, WeChat-shaped 28-character id for a user.
+func derivedID(kind, appID, name string) string {
+	sum := sha256.Sum256([]byte(kind + "\x00" + appID + "\x00" + name))
+	return "o" + base64.RawURLEncoding.EncodeToString(sum[:])[:27]
+}
+
+// Login is wx.login: it returns a fresh code for the user and rotates the
+// user's session_key, so data encrypted before no longer decrypts.
+func (s *Sandbox) Login(_ context.Context, name string) (string, error) {
+	var k [16]byte
+	var c [24]byte
+	if _, err := rand.Read(k[:]); err != nil {
+		return "", err
+	}
+	if _, err := rand.Read(c[:]); err != nil {
+		return "", err
+	}
+	key, err := domain.ParseSessionKey(base64.StdEncoding.EncodeToString(k[:]))
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.userLocked(name)
+	if err != nil {
+		return "", err
+	}
+	u.key = key
+	now := s.now()
+	for id, old := range s.codes { // forget codes long past use
+		if now.Sub(old.issued) > 2*s.codeTTL {
+			delete(s.codes, id)
+		}
+	}
+	id := base64.RawURLEncoding.EncodeToString(c[:])
+	s.codes[id] = &code{user: u, issued: now}
+	return id, nil
+}
+
+// CheckSession is wx.checkSession: whether the user's session_key is live.
+func (s *Sandbox) CheckSession(_ context.Context, name string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.userLocked(name)
+	if err != nil {
+		return false, err
+	}
+	return !u.key.IsZero(), nil
+}
+
+// GetUserInfo is wx.getUserInfo with credentials: the user's profile, signed
+// and encrypted under the current session_key with a watermark of now.
+func (s *Sandbox) GetUserInfo(_ context.Context, name string) (UserInfo, error) {
+	s.mu.Lock()
+	u, err := s.userLocked(name)
+	if err != nil {
+		s.mu.Unlock()
+		return UserInfo{}, err
+	}
+	p, key, openID, unionID, now := u.profile, u.key, u.openID, u.unionID, s.now()
+	s.mu.Unlock()
+	if key.IsZero() {
+		return UserInfo{}, ErrNotLoggedIn
+	}
+	return Seal(key, s.appID, openID, unionID, p, now)
+}
+
+// Seal encrypts a profile as wx.getUserInfo does: rawData is the public
+// profile as JSON, signature its sha1 with the session_key, encryptedData
+// the profile with openId, unionId and a watermark under key and a random iv.
+func Seal(key domain.SessionKey, appID, openID, unionID string, p Profile, at time.Time) (UserInfo, error) {
+	raw, err := marshal(p)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	type watermark struct {
+		Timestamp int64  `json:"timestamp"`
+		AppID     string `json:"appid"`
+	}
+	plain, err := marshal(struct {
+		OpenID string `json:"openId"`
+		Profile
+		UnionID   string    `json:"unionId,omitempty"`
+		Watermark watermark `json:"watermark"`
+	}{openID, p, unionID, watermark{at.Unix(), appID}})
+	if err != nil {
+		return UserInfo{}, err
+	}
+	var iv [16]byte
+	if _, err := rand.Read(iv[:]); err != nil {
+		return UserInfo{}, err
+	}
+	data, err := crypto.Encrypt(key, iv, plain)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	sig := sha1.Sum([]byte(string(raw) + key.Base64()))
+	return UserInfo{UserInfo: p, RawData: string(raw), Signature: hex.EncodeToString(sig[:]),
+		EncryptedData: data, IV: base64.StdEncoding.EncodeToString(iv[:])}, nil
+}
+
+// marshal writes JSON as WeChat does: UTF-8 as is, no HTML escaping.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// SetProfile sets what wx.getUserInfo will return for the user.
+func (s *Sandbox) SetProfile(_ context.Context, name string, p Profile) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.userLocked(name)
+	if err != nil {
+		return err
+	}
+	u.profile = p
+	return nil
+}
+
+// User describes a test user (creating it if new).
+func (s *Sandbox) User(_ context.Context, name string) (User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.userLocked(name)
+	if err != nil {
+		return User{}, err
+	}
+	return User{Name: u.name, OpenID: u.openID, UnionID: u.unionID, Profile: u.profile, LoggedIn: !u.key.IsZero()}, nil
+}
+
+// SessionKey returns the user's current session_key. Only tests need it, to
+// prove that the backend never shows it.
+func (s *Sandbox) SessionKey(name string) (domain.SessionKey, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[name]
+	if !ok || u.key.IsZero() {
+		return domain.SessionKey{}, false
+	}
+	return u.key, true
+}
+
+// Calls counts the jscode2session requests the sandbox has answered.
+func (s *Sandbox) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// exchange is jscode2session's logic: the answer for the query's parameters.
+func (s *Sandbox) exchange(appID, secret, jsCode, grantType string) code2SessionReply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case appID != s.appID:
+		return errReply(40013, "invalid appid")
+	case secret != s.secret:
+		return errReply(40125, "invalid appsecret")
+	case jsCode == "":
+		return errReply(41008, "missing code")
+	case grantType != "" && grantType != "authorization_code":
+		return errReply(40002, "invalid grant_type")
+	}
+	c, ok := s.codes[jsCode]
+	switch {
+	case !ok || s.now().Sub(c.issued) >= s.codeTTL:
+		return errReply(40029, "invalid code")
+	case c.used:
+		return errReply(40163, "code been used")
+	}
+	c.used = true
+	return code2SessionReply{OpenID: c.user.openID, SessionKey: c.user.key.Base64(), UnionID: c.user.unionID}
+}
+
+type code2SessionReply struct {
+	SessionKey string `json:"session_key,omitempty"`
+	OpenID     string `json:"openid,omitempty"`
+	UnionID    string `json:"unionid,omitempty"`
+	ErrCode    int    `json:"errcode,omitempty"`
+	ErrMsg     string `json:"errmsg,omitempty"`
+}
+
+// errReply is an error answer; WeChat appends a request id to errmsg.
+func errReply(code int, msg string) code2SessionReply {
+	var rid [6]byte
+	_, _ = rand.Read(rid[:])
+	return code2SessionReply{ErrCode: code, ErrMsg: fmt.Sprintf("%s, rid: %x", msg, rid)}
+}

@@ -1,0 +1,309 @@
+package sandbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/wechat"
+	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/domain"
+)
+
+// clock is a settable time for code expiry.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func start(t *testing.T, o sandbox.Options) (*sandbox.Sandbox, string) {
+	t.Helper()
+	sb := sandbox.New(o)
+	srv := httptest.NewServer(sb.Handler())
+	t.Cleanup(srv.Close)
+	return sb, srv.URL
+}
+
+type reply struct {
+	SessionKey string `json:"session_key"`
+	OpenID     string `json:"openid"`
+	UnionID    string `json:"unionid"`
+	ErrCode    int    `json:"errcode"`
+	ErrMsg     string `json:"errmsg"`
+}
+
+// exchange calls jscode2session as a backend would.
+func exchange(t *testing.T, base string, q url.Values) (reply, *http.Response) {
+	t.Helper()
+	resp, err := http.Get(base + "/sns/jscode2session?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var r reply
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("not JSON: %q", b)
+	}
+	return r, resp
+}
+
+func query(code string) url.Values {
+	return url.Values{"appid": {sandbox.DefaultAppID}, "secret": {sandbox.DefaultAppSecret},
+		"js_code": {code}, "grant_type": {"authorization_code"}}
+}
+
+func TestJSCode2Session_WireFormatAndErrcodes(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}
+	sb, base := start(t, sandbox.Options{Now: c.now})
+	ctx := context.Background()
+	code, err := sb.Login(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, resp := exchange(t, base, query(code))
+	if ct := resp.Header.Get("Content-Type"); ct != "text/plain" {
+		t.Errorf("content type %q, WeChat sends text/plain", ct)
+	}
+	u, _ := sb.User(ctx, "alice")
+	key, _ := sb.SessionKey("alice")
+	if r.ErrCode != 0 || r.OpenID != u.OpenID || r.SessionKey != key.Base64() || len(r.OpenID) != 28 {
+		t.Fatalf("exchange: %+v, want openid %s and the current key", r, u.OpenID)
+	}
+	if r.UnionID != "" {
+		t.Errorf("unionid %q without UnionIDs", r.UnionID)
+	}
+	if r, _ := exchange(t, base, query(code)); r.ErrCode != 40163 {
+		t.Errorf("used code: %+v, want 40163", r)
+	}
+
+	expired, _ := sb.Login(ctx, "alice")
+	c.add(sandbox.CodeTTL)
+	fresh, _ := sb.Login(ctx, "alice")
+	for name, tc := range map[string]struct {
+		q    url.Values
+		want int
+	}{
+		"expired code":  {query(expired), 40029},
+		"unknown code":  {query("not-a-code"), 40029},
+		"missing code":  {query(""), 41008},
+		"wrong appid":   {url.Values{"appid": {"wxother"}, "secret": {sandbox.DefaultAppSecret}, "js_code": {fresh}}, 40013},
+		"wrong secret":  {url.Values{"appid": {sandbox.DefaultAppID}, "secret": {"nope"}, "js_code": {fresh}}, 40125},
+		"bad grantType": {url.Values{"appid": {sandbox.DefaultAppID}, "secret": {sandbox.DefaultAppSecret}, "js_code": {fresh}, "grant_type": {"x"}}, 40002},
+	} {
+		r, resp := exchange(t, base, tc.q)
+		if r.ErrCode != tc.want || resp.StatusCode != 200 || !strings.Contains(r.ErrMsg, "rid: ") {
+			t.Errorf("%s: %d %+v, want errcode %d with a rid", name, resp.StatusCode, r, tc.want)
+		}
+	}
+	// The rejected calls spent nothing: the fresh code still works, once.
+	if r, _ := exchange(t, base, query(fresh)); r.ErrCode != 0 {
+		t.Fatalf("fresh code after rejections: %+v", r)
+	}
+	if sb.Calls() != 9 {
+		t.Errorf("counted %d calls, made 9", sb.Calls())
+	}
+}
+
+func TestUnionIDs(t *testing.T) {
+	sb, base := start(t, sandbox.Options{UnionIDs: true})
+	code, _ := sb.Login(context.Background(), "bob")
+	r, _ := exchange(t, base, query(code))
+	u, _ := sb.User(context.Background(), "bob")
+	if r.UnionID == "" || r.UnionID != u.UnionID || r.UnionID == r.OpenID {
+		t.Fatalf("unionid %q, user %+v", r.UnionID, u)
+	}
+}
+
+// open decrypts and checks info as the backend does.
+func open(t *testing.T, key domain.SessionKey, info sandbox.UserInfo) (domain.UserInfo, error) {
+	t.Helper()
+	plain, err := crypto.NewDecrypter().Decrypt(key, info.EncryptedData, info.IV)
+	if err != nil {
+		return domain.UserInfo{}, err
+	}
+	return domain.ParseUserInfo(plain)
+}
+
+func TestGetUserInfo_SealedUnderTheCurrentKeyAndRotatedByLogin(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{UnionIDs: true})
+	ctx := context.Background()
+	if _, err := sb.GetUserInfo(ctx, "carol"); !errors.Is(err, sandbox.ErrNotLoggedIn) {
+		t.Fatalf("before wx.login: %v", err)
+	}
+	nick := "Carol 🐼👩‍💻 小程序 مرحبا <&>"
+	if err := sb.SetProfile(ctx, "carol", sandbox.Profile{NickName: nick, Gender: 2, Language: "zh_CN", City: "深圳", Country: "CN"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Login(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := sb.SessionKey("carol")
+	info, err := sb.GetUserInfo(ctx, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := open(t, key, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := sb.User(ctx, "carol")
+	sess := domain.Session{AppID: sb.AppID(), OpenID: u.OpenID, Key: key}
+	if err := domain.CheckUserInfo(sess, got, time.Now(), time.Minute); err != nil {
+		t.Fatalf("watermark: %v", err)
+	}
+	if got.Profile.NickName != nick || got.OpenID != u.OpenID || got.UnionID != u.UnionID || got.Profile.City != "深圳" {
+		t.Fatalf("decrypted %+v", got)
+	}
+	if err := domain.VerifySignature(info.RawData, info.Signature, key); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	if !strings.Contains(info.RawData, nick) || strings.Contains(info.RawData, "openId") {
+		t.Fatalf("rawData %q: the public profile, unescaped, without ids", info.RawData)
+	}
+
+	// wx.login again: the key changes and the old payload no longer opens.
+	if _, err := sb.Login(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	newKey, _ := sb.SessionKey("carol")
+	if newKey.Base64() == key.Base64() {
+		t.Fatal("wx.login did not rotate the session_key")
+	}
+	if got, err := open(t, newKey, info); err == nil && got.Profile.NickName == nick {
+		t.Fatal("data sealed under the old key opens under the new one")
+	}
+	if err := domain.VerifySignature(info.RawData, info.Signature, newKey); err == nil {
+		t.Fatal("the old signature verifies under the new key")
+	}
+}
+
+func TestBadUserNames(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{})
+	for _, name := range []string{"", strings.Repeat("x", 65), "\xff"} {
+		if _, err := sb.Login(context.Background(), name); !errors.Is(err, sandbox.ErrBadUser) {
+			t.Errorf("user %q: %v", name, err)
+		}
+	}
+}
+
+// TestPhone_ClientFaceOverHTTP drives the client face as cmd/wxsim and the
+// Node harness do.
+func TestPhone_ClientFaceOverHTTP(t *testing.T) {
+	sb, base := start(t, sandbox.Options{})
+	ph := sandbox.NewPhone(base, nil)
+	ctx := context.Background()
+	if ok, err := ph.CheckSession(ctx, "dave"); ok || err != nil {
+		t.Fatalf("checkSession before login: %v %v", ok, err)
+	}
+	if _, err := ph.GetUserInfo(ctx, "dave"); err == nil {
+		t.Fatal("getUserInfo before login succeeded")
+	}
+	u, err := ph.SetProfile(ctx, "dave", sandbox.Profile{NickName: "Dave 🚀"})
+	if err != nil || u.Profile.NickName != "Dave 🚀" {
+		t.Fatalf("set profile: %+v %v", u, err)
+	}
+	code, err := ph.Login(ctx, "dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := ph.CheckSession(ctx, "dave"); !ok || err != nil {
+		t.Fatalf("checkSession after login: %v %v", ok, err)
+	}
+	r, _ := exchange(t, base, query(code))
+	if r.OpenID != u.OpenID {
+		t.Fatalf("the phone's code logs in %q, want %q", r.OpenID, u.OpenID)
+	}
+	info, err := ph.GetUserInfo(ctx, "dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := sb.SessionKey("dave")
+	if got, err := open(t, key, info); err != nil || got.Profile.NickName != "Dave 🚀" {
+		t.Fatalf("payload over HTTP: %+v %v", got, err)
+	}
+	if _, err := ph.Login(ctx, strings.Repeat("x", 65)); err == nil {
+		t.Fatal("a bad user name logged in")
+	}
+}
+
+// TestWeChatClient_AgainstTheSandbox runs the backend's WeChat adapter against
+// the sandbox, faults included.
+func TestWeChatClient_AgainstTheSandbox(t *testing.T) {
+	sb, base := start(t, sandbox.Options{})
+	c, err := wechat.NewClient(wechat.Options{AppID: sandbox.DefaultAppID, Secret: sandbox.DefaultAppSecret,
+		BaseURL: base, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	code, _ := sb.Login(ctx, "erin")
+	s, err := c.Code2Session(ctx, code)
+	u, _ := sb.User(ctx, "erin")
+	key, _ := sb.SessionKey("erin")
+	if err != nil || s.OpenID != u.OpenID || s.SessionKey.Base64() != key.Base64() {
+		t.Fatalf("code2session: %+v %v", s, err)
+	}
+	if _, err := c.Code2Session(ctx, code); domain.KindOf(err) != domain.KindBadCode {
+		t.Fatalf("reused code: %v", err)
+	}
+	for _, tc := range []struct {
+		name  string
+		fault sandbox.Fault
+		want  domain.Kind
+	}{
+		{"busy", sandbox.Fault{Errcode: -1}, domain.KindUpstream},
+		{"rate limited", sandbox.Fault{Errcode: 45011}, domain.KindRateLimited},
+		{"risky user", sandbox.Fault{Errcode: 40226}, domain.KindBadCode},
+		{"5xx", sandbox.Fault{Status: 502, Body: "<html>bad gateway</html>"}, domain.KindUpstream},
+		{"garbage", sandbox.Fault{Status: 200, Body: "\x00\x01not json"}, domain.KindUpstream},
+		{"reset", sandbox.Fault{Reset: true, Times: 2}, domain.KindUpstream},
+		{"hung", sandbox.Fault{Hang: true}, domain.KindUpstreamTimeout},
+	} {
+		code, _ := sb.Login(ctx, "erin")
+		sb.InjectFault(tc.fault)
+		start := time.Now()
+		if _, err := c.Code2Session(ctx, code); domain.KindOf(err) != tc.want {
+			t.Errorf("%s: %v, want kind %v", tc.name, err, tc.want)
+		} else if strings.Contains(err.Error(), sandbox.DefaultAppSecret) {
+			t.Errorf("%s: the error shows the app secret: %v", tc.name, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s took %v with a 300ms timeout", tc.name, d)
+		}
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:8090", "127.0.0.2:1", "[::1]:8090", "localhost:0"} {
+		if err := sandbox.CheckLoopback(addr); err != nil {
+			t.Errorf("%s: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{":8090", "0.0.0.0:8090", "[::]:8090", "10.0.0.5:8090", "example.com:80", "127.0.0.1"} {
+		if err := sandbox.CheckLoopback(addr); err == nil {
+			t.Errorf("%s accepted", addr)
+		}
+		if ln, err := sandbox.Listen(addr); err == nil {
+			ln.Close()
+			t.Errorf("Listen(%s) listened", addr)
+		}
+	}
+}
