@@ -1,0 +1,100 @@
+// Runs the example mini-program's own code, and the seed tutorial's, against
+// a live backend and WeChat sandbox. The Go test in ../harness_test.go starts
+// both and sets WXB_BACKEND_URL, WXB_SANDBOX_URL and WXB_EXAMPLE_USER.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { launch, setProfile } = require('./wx-shim.js');
+
+const backendUrl = process.env.WXB_BACKEND_URL;
+const sandboxUrl = process.env.WXB_SANDBOX_URL;
+const root = path.join(__dirname, '..');
+const run = Date.now().toString(36);
+
+assert.ok(backendUrl && sandboxUrl, 'WXB_BACKEND_URL and WXB_SANDBOX_URL must be set (run through go test)');
+
+function example(user) {
+  return launch({ root, page: 'pages/index/index.js', sandboxUrl, backendUrl, user });
+}
+
+const calls = (log, suffix) => log.filter((r) => r.url.endsWith(suffix));
+
+test('the example logs in at launch, shares the profile and reads it back', async () => {
+  const user = process.env.WXB_EXAMPLE_USER || `page-${run}`;
+  const nick = 'Page 🐢 小程序 ✨';
+  await setProfile(sandboxUrl, user, { nickName: nick, gender: 1, language: 'zh_CN', city: '杭州', country: 'CN' });
+  const mp = example(user);
+  await mp.app.onLaunch();
+  assert.match(mp.wx.getStorageSync('token'), /^[A-Za-z0-9_-]{43}$/, 'token kept in storage');
+  await mp.page.onLoad();
+  assert.equal(mp.page.data.status, 'logged in');
+
+  await mp.page.onShareProfile();
+  assert.equal(mp.page.data.error, '');
+  assert.equal(mp.page.data.status, 'profile saved');
+  assert.equal(mp.page.data.profile.nickName, nick);
+  assert.equal(mp.page.data.profile.city, '杭州');
+
+  await mp.page.onRefresh();
+  assert.equal(mp.page.data.profile.nickName, nick, '/me reads the saved profile');
+  assert.equal(calls(mp.log, '/api/v1/login').length, 1, 'one login for the whole visit');
+});
+
+test('a revoked token (code 2) costs one new login and the call succeeds', async () => {
+  const mp = example(`revoked-${run}`);
+  await mp.app.onLaunch();
+  const old = mp.wx.getStorageSync('token');
+  const res = await fetch(`${backendUrl}/api/v1/logout`, { method: 'POST', headers: { authorization: `Bearer ${old}` } });
+  assert.equal((await res.json()).code, 0);
+
+  await mp.page.onShareProfile();
+  assert.equal(mp.page.data.status, 'profile saved', mp.page.data.error);
+  assert.notEqual(mp.wx.getStorageSync('token'), old);
+  assert.deepEqual(calls(mp.log, '/api/v1/userinfo').map((r) => r.body.code), [2, 0]);
+  assert.equal(calls(mp.log, '/api/v1/login').length, 2);
+});
+
+test('data sealed under a rotated session_key (code 4) is fetched again after one login', async () => {
+  const user = `rotated-${run}`;
+  const mp = example(user);
+  await mp.app.onLaunch();
+  // wx.login elsewhere (another page, a plugin) rotates the key without
+  // telling the backend: wx.getUserInfo now seals under a key it never saw.
+  const res = await fetch(`${sandboxUrl}/sandbox/wx/login`, { method: 'POST', body: JSON.stringify({ user }) });
+  assert.ok(res.ok);
+
+  await mp.page.onShareProfile();
+  assert.equal(mp.page.data.status, 'profile saved', mp.page.data.error);
+  assert.deepEqual(calls(mp.log, '/api/v1/userinfo').map((r) => r.body.code), [4, 0]);
+  assert.equal(calls(mp.log, '/api/v1/login').length, 2);
+});
+
+test('an error that is not about the session is shown, not retried', async () => {
+  const mp = example(`unreachable-${run}`);
+  mp.app.globalData.baseUrl = 'http://127.0.0.1:1'; // nothing listens there
+  await mp.page.onShareProfile();
+  assert.equal(mp.page.data.status, 'failed');
+  assert.match(mp.page.data.error, /request:fail/);
+});
+
+test("the seed tutorial's page code works unchanged", async () => {
+  const user = `seed-${run}`;
+  const nick = 'Seed 🌱 教程';
+  await setProfile(sandboxUrl, user, { nickName: nick, language: 'zh_CN', province: 'Guangdong', country: 'CN' });
+  const mp = launch({ root: path.join(__dirname, 'seed'), page: 'test.js', sandboxUrl, backendUrl, user });
+  mp.app.onLaunch();
+  await mp.idle();
+  assert.ok(mp.wx.getStorageSync('token'), 'my_login kept a token');
+
+  mp.page.user({ detail: {} });
+  await mp.idle();
+  const [getinfo] = calls(mp.log, '/getinfo/');
+  assert.ok(getinfo, 'the page posted to getinfo/');
+  assert.equal(getinfo.statusCode, 200);
+  assert.equal(getinfo.body.status, 0);
+  assert.equal(getinfo.body.msg, 'ok');
+  assert.equal(getinfo.body.data.name, nick);
+  assert.equal(getinfo.body.data.province, 'Guangdong');
+});

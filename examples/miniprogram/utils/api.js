@@ -1,0 +1,108 @@
+// The one code path between this mini-program and wxbackend.
+//
+//   ensureLogin()      a token in storage, logging in if there is none
+//   login()            wx.login, then POST /api/v1/login; keeps the token
+//   uploadUserInfo()   wx.getUserInfo, then POST /api/v1/userinfo
+//   me(), logout()
+//
+// Every authenticated call goes through `authed`, which handles the two
+// answers that mean "log in again" (see the backend's API codes):
+//   2  the token is missing, unknown, expired or revoked;
+//   4  the encrypted data was sealed under a session_key the backend no longer
+//      holds (the user logged in again somewhere), so it must be fetched again.
+// It logs in once and retries once; any other code is the caller's to show.
+
+const TOKEN = 'token';
+const RELOGIN_CODES = [2, 4];
+
+class ApiError extends Error {
+  constructor(envelope) {
+    super(`code ${envelope.code}: ${envelope.msg}`);
+    this.code = envelope.code;
+    this.envelope = envelope;
+  }
+}
+
+// wxCall turns a callback-style wx API into a promise.
+function wxCall(name, options = {}) {
+  return new Promise((resolve, reject) => {
+    wx[name]({
+      ...options,
+      success: resolve,
+      fail: (err) => reject(new Error(`wx.${name}: ${(err && err.errMsg) || 'failed'}`)),
+    });
+  });
+}
+
+// request sends one request and resolves with the backend's envelope
+// {code, status, msg, data}; wx.request calls success for every HTTP status.
+function request(path, { method = 'POST', data, token } = {}) {
+  const header = { 'content-type': 'application/json' };
+  if (token) header.Authorization = `Bearer ${token}`;
+  return new Promise((resolve, reject) => {
+    wx.request({
+      url: getApp().globalData.baseUrl + path,
+      method,
+      data,
+      header,
+      success: (res) => {
+        const env = res.data;
+        if (env && typeof env === 'object' && typeof env.code === 'number') resolve(env);
+        else reject(new Error(`${path}: HTTP ${res.statusCode}, not a wxbackend answer`));
+      },
+      fail: (err) => reject(new Error(`${path}: ${(err && err.errMsg) || 'network error'}`)),
+    });
+  });
+}
+
+async function login() {
+  // A code WeChat rejects (code 3) is worth one fresh wx.login.
+  for (let attempt = 0; ; attempt++) {
+    const { code } = await wxCall('login');
+    const env = await request('/api/v1/login', { data: { code } });
+    if (env.code === 0) {
+      wx.setStorageSync(TOKEN, env.data.token);
+      return env.data;
+    }
+    if (env.code !== 3 || attempt > 0) throw new ApiError(env);
+  }
+}
+
+async function ensureLogin() {
+  if (!wx.getStorageSync(TOKEN)) await login();
+}
+
+// authed calls path with the stored token. makeData, when given, is called for
+// each attempt, so data tied to a session_key is fetched again after a login.
+async function authed(path, { method = 'POST', makeData } = {}) {
+  await ensureLogin();
+  for (let attempt = 0; ; attempt++) {
+    const data = makeData ? await makeData() : undefined;
+    const env = await request(path, { method, data, token: wx.getStorageSync(TOKEN) });
+    if (env.code === 0) return env.data;
+    if (!RELOGIN_CODES.includes(env.code) || attempt > 0) throw new ApiError(env);
+    wx.removeStorageSync(TOKEN);
+    await login();
+  }
+}
+
+function uploadUserInfo() {
+  return authed('/api/v1/userinfo', {
+    makeData: async () => {
+      const res = await wxCall('getUserInfo', { withCredentials: true, lang: 'zh_CN' });
+      return { encryptedData: res.encryptedData, iv: res.iv, rawData: res.rawData, signature: res.signature };
+    },
+  });
+}
+
+function me() {
+  return authed('/api/v1/me', { method: 'GET' });
+}
+
+async function logout() {
+  const token = wx.getStorageSync(TOKEN);
+  wx.removeStorageSync(TOKEN);
+  if (token) await request('/api/v1/logout', { token });
+}
+
+module.exports = { ApiError, ensureLogin, login, uploadUserInfo, me, logout };
