@@ -78,10 +78,23 @@ func TestToken_AndSessionKeyNeverPrint(t *testing.T) {
 }
 
 func TestParseSessionKey_RejectsWhatIsNot16Bytes(t *testing.T) {
-	for _, bad := range []string{"", "abc", "dGlpaHROY3pmNXY2QUtSeWp3RUVoUQ==" /* 22 bytes */, "tiihtNczf5v6AKRyjwEUhQ=!"} {
+	for _, bad := range []string{"", "abc", "dGlpaHROY3pmNXY2QUtSeWp3RUVoUQ==" /* 22 bytes */, "tiihtNczf5v6AKRyjwEUhQ=!",
+		"tiihtNczf5v6AKRyjwEUhR==" /* not canonical: Base64 could not give it back */, "tiihtNczf5v6AKRyjwEUhQAA" /* 18 bytes */} {
 		if _, err := domain.ParseSessionKey(bad); domain.KindOf(err) != domain.KindUpstream {
 			t.Errorf("ParseSessionKey(%q) = %v, want an upstream error", bad, err)
 		}
+	}
+}
+
+func TestParseSessionKey_GivesTheTextBack(t *testing.T) {
+	for _, text := range []string{"tiihtNczf5v6AKRyjwEUhQ==", "AAAAAAAAAAAAAAAAAAAAAA==", "/////////////////////w=="} {
+		k, err := domain.ParseSessionKey(text)
+		if err != nil || k.Base64() != text || k.IsZero() || len(k.Bytes()) != domain.SessionKeyBytes {
+			t.Errorf("%q: %v, gives back %q", text, err, k.Base64())
+		}
+	}
+	if !(domain.SessionKey{}).IsZero() {
+		t.Error("the zero key is not zero")
 	}
 }
 

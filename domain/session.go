@@ -75,35 +75,51 @@ func (SessionKey) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted +
 // usable token if it is dumped.
 type TokenDigest [sha256.Size]byte
 
-// SessionKey is the key WeChat gives for one user of one app at each login, as
-// the base64 text WeChat sends (16 bytes once decoded). Its printed forms are
-// redacted; Base64 and Bytes are for the decrypter, the signature check and the
-// session store's encoding only.
-type SessionKey struct{ b64 string }
+// SessionKey is the key WeChat gives for one user of one app at each login: 16
+// bytes, sent in base64. It is held decoded (no pointer, nothing to allocate).
+// Its printed forms are redacted; Base64 and Bytes are for the decrypter, the
+// signature check and the session store's encoding only.
+type SessionKey struct {
+	raw [SessionKeyBytes]byte
+	ok  bool
+}
 
 // SessionKeyBytes is the size of a decoded session key (AES-128).
 const SessionKeyBytes = 16
 
-// ParseSessionKey validates the base64 text of a session key.
+var errSessionKey = &Error{Kind: KindUpstream, Msg: ErrUpstream.Msg, Err: constError("session_key is not 16 bytes of base64")}
+
+// ParseSessionKey validates the base64 text of a session key. The text must be
+// canonical (as WeChat's are), so Base64 gives it back exactly, as the
+// signature check needs.
 func ParseSessionKey(b64 string) (SessionKey, error) {
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(raw) != SessionKeyBytes {
-		return SessionKey{}, &Error{Kind: KindUpstream, Msg: ErrUpstream.Msg, Err: constError("session_key is not 16 bytes of base64")}
+	var buf [18]byte // 24 characters decode to at most 18 bytes
+	if len(b64) != base64.StdEncoding.EncodedLen(SessionKeyBytes) {
+		return SessionKey{}, errSessionKey
 	}
-	return SessionKey{b64: b64}, nil
+	n, err := base64.StdEncoding.Strict().Decode(buf[:], []byte(b64))
+	if err != nil || n != SessionKeyBytes {
+		return SessionKey{}, errSessionKey
+	}
+	k := SessionKey{ok: true}
+	copy(k.raw[:], buf[:n])
+	return k, nil
 }
 
 // Base64 returns the key as WeChat sent it.
-func (k SessionKey) Base64() string { return k.b64 }
+func (k SessionKey) Base64() string { return base64.StdEncoding.EncodeToString(k.raw[:]) }
 
-// Bytes returns the decoded key. It is valid by construction.
+// AppendBase64 appends the key as WeChat sent it to dst.
+func (k SessionKey) AppendBase64(dst []byte) []byte { return base64.StdEncoding.AppendEncode(dst, k.raw[:]) }
+
+// Bytes returns the decoded key.
 func (k SessionKey) Bytes() []byte {
-	raw, _ := base64.StdEncoding.DecodeString(k.b64)
-	return raw
+	raw := k.raw
+	return raw[:]
 }
 
 // IsZero reports whether k holds no key.
-func (k SessionKey) IsZero() bool { return k.b64 == "" }
+func (k SessionKey) IsZero() bool { return !k.ok }
 
 // Session is what the server keeps for a logged-in client. The session key is
 // the user's newest: a store returns, for every live token of a user, the key of

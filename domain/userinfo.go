@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -105,13 +104,22 @@ func CheckUserInfo(s Session, info UserInfo, now time.Time, maxAge time.Duration
 // VerifySignature checks WeChat's signature of rawData: the hex SHA-1 of rawData
 // followed by the session key's base64 text, compared in constant time.
 func VerifySignature(rawData, signature string, key SessionKey) error {
-	h := sha1.New()
-	h.Write([]byte(rawData))
-	h.Write([]byte(key.Base64()))
-	var want [2 * sha1.Size]byte
-	hex.Encode(want[:], h.Sum(nil))
-	got := []byte(strings.ToLower(signature)) // WeChat sends lower-case hex
-	if subtle.ConstantTimeCompare(want[:], got) != 1 {
+	var buf [1024]byte // rawData is a few hundred bytes: no allocation
+	msg := key.AppendBase64(append(buf[:0], rawData...))
+	sum := sha1.Sum(msg)
+	var want, got [2 * sha1.Size]byte
+	hex.Encode(want[:], sum[:])
+	if len(signature) != len(got) {
+		return ErrSignature
+	}
+	for i := range got { // WeChat sends lower-case hex; accept upper case too
+		c := signature[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		got[i] = c
+	}
+	if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
 		return ErrSignature
 	}
 	return nil

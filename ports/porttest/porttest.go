@@ -28,7 +28,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 }
 
 // randomKey returns a fresh session key.
-func randomKey(t *testing.T) domain.SessionKey {
+func randomKey(t testing.TB) domain.SessionKey {
 	t.Helper()
 	var b [domain.SessionKeyBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -42,7 +42,7 @@ func randomKey(t *testing.T) domain.SessionKey {
 }
 
 // randomDigest returns the digest of a fresh token.
-func randomDigest(t *testing.T) domain.TokenDigest {
+func randomDigest(t testing.TB) domain.TokenDigest {
 	t.Helper()
 	var b [domain.TokenBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
