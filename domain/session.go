@@ -110,7 +110,9 @@ func ParseSessionKey(b64 string) (SessionKey, error) {
 func (k SessionKey) Base64() string { return base64.StdEncoding.EncodeToString(k.raw[:]) }
 
 // AppendBase64 appends the key as WeChat sent it to dst.
-func (k SessionKey) AppendBase64(dst []byte) []byte { return base64.StdEncoding.AppendEncode(dst, k.raw[:]) }
+func (k SessionKey) AppendBase64(dst []byte) []byte {
+	return base64.StdEncoding.AppendEncode(dst, k.raw[:])
+}
 
 // Bytes returns the decoded key.
 func (k SessionKey) Bytes() []byte {
