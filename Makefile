@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/wxbackend
 PKGS    ?= ./...
 
-.PHONY: run demo build test lint
+.PHONY: run demo build test lint bench
 
 # make run logs in against the local WeChat sandbox unless an appid is set:
 # with WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET it talks to WeChat.
@@ -31,3 +31,17 @@ test: ## every test, with the race detector, against the local servers
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+# make bench's load settings: K users, C connections, D per run.
+BENCH_USERS ?= 200
+BENCH_C     ?= 32
+BENCH_D     ?= 10s
+
+bench: ## micro benchmarks and load runs against the baseline; writes docs/benchmarks.md
+	bash .ci/services
+	@mkdir -p bin
+	$(GO) build -trimpath -o bin/wxbackend ./cmd/wxbackend
+	$(GO) build -trimpath -o bin/baseline ./cmd/baseline
+	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... | tee bin/micro.txt
+	$(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline \
+	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -micro bin/micro.txt -out docs/benchmarks.md

@@ -23,7 +23,7 @@ import (
 
 // redisAddr returns the test Redis server, failing under CI and skipping
 // elsewhere when none answers.
-func redisAddr(t *testing.T) string {
+func redisAddr(t testing.TB) string {
 	t.Helper()
 	addr := testenv.Get("WXB_TEST_REDIS_ADDR", "127.0.0.1:6379")
 	c := goredis.NewClient(&goredis.Options{Addr: addr, DialTimeout: 2 * time.Second})
@@ -35,7 +35,7 @@ func redisAddr(t *testing.T) string {
 }
 
 // prefix returns a key prefix of the test's own, whose keys are deleted at its end.
-func prefix(t *testing.T, addr string) string {
+func prefix(t testing.TB, addr string) string {
 	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -184,4 +184,14 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func BenchmarkSessionStore(b *testing.B) {
+	addr := redisAddr(b)
+	st, err := redis.NewSessionStore(redis.Options{Addrs: []string{addr}, KeyPrefix: prefix(b, addr), Timeout: 2 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	porttest.BenchSessionStore(b, st, 10_000)
 }

@@ -18,6 +18,9 @@ type dialect struct {
 	driver     string // database/sql driver name
 	goose      goose.Dialect
 	insertUser string // inserts a user, doing nothing if (app_id, open_id) exists
+	// returning tells whether UPDATE … RETURNING exists (SQLite 3.35+,
+	// PostgreSQL; not MySQL or MariaDB).
+	returning bool
 
 	prepareDSN     func(string) (string, error) // adds the settings the adapter relies on
 	defaultMaxOpen int
@@ -45,6 +48,7 @@ var sqliteDialect = dialect{
 	driver:     "sqlite",
 	goose:      goose.DialectSQLite3,
 	insertUser: insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
+	returning:  true,
 	prepareDSN: prepareSQLiteDSN,
 	// One writer at a time is SQLite's rule; a few connections let reads run
 	// beside it without queueing many writers on the busy timeout.
@@ -69,5 +73,6 @@ var postgresDialect = dialect{
 	driver:     "postgres",
 	goose:      goose.DialectPostgres,
 	insertUser: insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
+	returning:  true,
 	prepareDSN: preparePostgresDSN,
 }

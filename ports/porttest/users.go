@@ -1,6 +1,7 @@
 package porttest
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -134,6 +135,40 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		u, err = r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "n"}, "oUnion2", t0)
 		if err != nil || u.UnionID != "oUnion2" {
 			t.Fatalf("profile update with a unionid: %q, %v", u.UnionID, err)
+		}
+	})
+
+	t.Run("ConcurrentUpdatesEachReturnTheirOwnWrite", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		const n = 20
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				nick := fmt.Sprintf("writer %d ✍️", i)
+				for j := 0; j < 5; j++ {
+					u, err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: nick}, "", t0)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if u.Profile.NickName != nick {
+						errs <- fmt.Errorf("update of %q answered %q: another writer's row", nick, u.Profile.NickName)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
 		}
 	})
 

@@ -1,0 +1,85 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/httpapi"
+	"wxbackend/adapters/memory"
+	"wxbackend/adapters/system"
+	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/app"
+	"wxbackend/domain"
+	"wxbackend/ports/portfake"
+)
+
+// BenchmarkGetInfo is a whole seed /getinfo/ request through the router and
+// the use case, in process: body parsing, session lookup (memory store), the
+// real decrypter and checks, the profile update (an in-memory fake repo) and
+// the JSON answer. The access log is on, at info level, to io.Discard.
+func BenchmarkGetInfo(b *testing.B) {
+	key, _ := domain.ParseSessionKey(key1)
+	wx := portfake.NewWeChat(appID)
+	wx.AddCode("bench-code", "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "", key1)
+	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(time.Minute, 0), Users: portfake.NewUsers(),
+		Decrypter: crypto.NewDecrypter(), WeChat: wx, Clock: system.Clock{}, Tokens: system.TokenSource{}},
+		app.Options{SessionTTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := httpapi.NewRouter(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{MaxBodyBytes: 64 << 10, ReadyTimeout: time.Second})
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/login/", strings.NewReader(`{"code":"bench-code"}`)))
+	var login struct{ Data struct{ Token string } }
+	if err := json.Unmarshal(rec.Body.Bytes(), &login); err != nil || login.Data.Token == "" {
+		b.Fatalf("login: %s", rec.Body)
+	}
+	info, err := sandbox.Seal(key, appID, "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "", sandbox.Profile{NickName: "Band 🎸", Gender: 1,
+		Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN",
+		AvatarURL: "https://thirdwx.qlogo.cn/mmopen/vi_32/Q0j4TwGTfTLhKbkZ7q6jicpBd0cGbMGB3bL2jGbcKtG0/132"}, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"iv": info.IV, "encrypedData": info.EncryptedData, "token": login.Data.Token})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		rd := strings.NewReader("")
+		for pb.Next() {
+			rd.Reset(string(body))
+			req := httptest.NewRequest("POST", "/getinfo/", rd)
+			req.Header.Set("Content-Type", "application/json")
+			w := &discardWriter{h: http.Header{}}
+			h.ServeHTTP(w, req)
+			if w.status != http.StatusOK {
+				b.Fatalf("HTTP %d", w.status)
+			}
+		}
+	})
+}
+
+// discardWriter is a ResponseWriter that keeps only the status.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return len(p), nil
+}
+func (w *discardWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+}

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"wxbackend/adapters/wechat/sandbox"
+)
+
+// phone is WeChat on the load generator's side: the sandbox in process, or
+// its client face over HTTP.
+type phone interface {
+	sandbox.WX
+	SetProfile(ctx context.Context, user string, p sandbox.Profile) error
+}
+
+// httpPhone adapts sandbox.Phone to phone.
+type httpPhone struct{ *sandbox.Phone }
+
+func (p httpPhone) SetProfile(ctx context.Context, user string, prof sandbox.Profile) error {
+	_, err := p.Phone.SetProfile(ctx, user, prof)
+	return err
+}
+
+// Scenario is one load run.
+type Scenario struct {
+	Backend     string        // base URL
+	Route       string        // "getinfo" or "login"
+	Changing    bool          // getinfo: a different profile on every request
+	Users       int           // K
+	Concurrency int           // C
+	Duration    time.Duration // D
+	Warmup      time.Duration
+	PID         int    // the server's process, for CPU and RSS; 0: not measured
+	UserPrefix  string // distinct per server and run, so runs do not share users
+}
+
+// Result is what a run measured.
+type Result struct {
+	Scenario
+	Store, Server string // set by the matrix
+	Requests int
+	OK       int
+	Errors   map[string]int // by contract code, or "transport" / "wrong answer"
+	Elapsed  time.Duration
+	P50, P90 time.Duration
+	P99, Max time.Duration
+	CPU      time.Duration // server CPU during the measured phase
+	PeakRSS  int64         // server's peak resident set, bytes
+}
+
+// Label names the scenario.
+func (s Scenario) Label() string {
+	switch {
+	case s.Route == "login":
+		return "/login/"
+	case s.Changing:
+		return "/getinfo/ changing"
+	default:
+		return "/getinfo/ same"
+	}
+}
+
+// RPS is the measured throughput of successful requests.
+func (r Result) RPS() float64 { return float64(r.OK) / r.Elapsed.Seconds() }
+
+// CPUPerRequest is the server's CPU time per request.
+func (r Result) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
+}
+
+// variants of a user's profile for a changing-profile run: consecutive
+// requests of a user cycle through them, so each one changes the row.
+const variants = 8
+
+type loadUser struct {
+	name   string
+	token  string
+	bodies [][]byte // a /getinfo/ body per variant
+	nicks  []string
+}
+
+func newClient(c int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: c * 2, MaxIdleConnsPerHost: c * 2, IdleConnTimeout: time.Minute, DisableCompression: true,
+	}}
+}
+
+type envelope struct {
+	Code int             `json:"code"`
+	Data json.RawMessage `json:"data"`
+}
+
+func post(ctx context.Context, client *http.Client, url string, body []byte) (envelope, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+	if err != nil {
+		return envelope{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return envelope{}, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return envelope{}, err
+	}
+	var e envelope
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return envelope{}, fmt.Errorf("not an envelope: %.100q", raw)
+	}
+	return e, nil
+}
+
+// prepare logs the scenario's users in and seals their payloads.
+func prepare(ctx context.Context, s Scenario, wx phone, client *http.Client) ([]*loadUser, error) {
+	users := make([]*loadUser, s.Users)
+	n := 1
+	if s.Changing {
+		n = variants
+	}
+	errs := make(chan error, s.Users)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range users {
+		u := &loadUser{name: fmt.Sprintf("%s-%d", s.UserPrefix, i)}
+		users[i] = u
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs <- prepareUser(ctx, s, wx, client, u, n)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
+}
+
+func prepareUser(ctx context.Context, s Scenario, wx phone, client *http.Client, u *loadUser, n int) error {
+	code, err := wx.Login(ctx, u.name)
+	if err != nil {
+		return fmt.Errorf("wx.login: %w", err)
+	}
+	body, _ := json.Marshal(map[string]string{"code": code})
+	e, err := post(ctx, client, s.Backend+"/login/", body)
+	if err != nil || e.Code != 0 {
+		return fmt.Errorf("login of %s: code %d, %v", u.name, e.Code, err)
+	}
+	var login struct{ Token string }
+	_ = json.Unmarshal(e.Data, &login)
+	u.token = login.Token
+	if s.Route != "getinfo" {
+		return nil
+	}
+	for v := 0; v < n; v++ {
+		nick := fmt.Sprintf("负载 %s 🚀 v%d", u.name, v)
+		if err := wx.SetProfile(ctx, u.name, sandbox.Profile{NickName: nick, Gender: 1, Language: "zh_CN",
+			City: "Guangzhou", Province: "Guangdong", Country: "CN",
+			AvatarURL: "https://thirdwx.qlogo.cn/mmopen/vi_32/Q0j4TwGTfTLhKbkZ7q6jicpBd0cGbMGB3bL2jGbcKtG0/132"}); err != nil {
+			return err
+		}
+		info, err := wx.GetUserInfo(ctx, u.name)
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(map[string]string{"iv": info.IV, "encrypedData": info.EncryptedData, "token": u.token})
+		u.bodies = append(u.bodies, b)
+		u.nicks = append(u.nicks, nick)
+	}
+	return nil
+}
+
+// Run prepares and drives one scenario.
+func Run(ctx context.Context, s Scenario, wx phone) (Result, error) {
+	client := newClient(s.Concurrency)
+	defer client.CloseIdleConnections()
+	users, err := prepare(ctx, s, wx, client)
+	if err != nil {
+		return Result{}, err
+	}
+	if s.Warmup > 0 {
+		drive(ctx, s, wx, client, users, s.Warmup)
+	}
+	cpu0, _ := procCPU(s.PID)
+	start := time.Now()
+	lat, errs := drive(ctx, s, wx, client, users, s.Duration)
+	elapsed := time.Since(start)
+	cpu1, _ := procCPU(s.PID)
+	r := Result{Scenario: s, Elapsed: elapsed, Errors: errs, CPU: cpu1 - cpu0, Requests: len(lat)}
+	r.PeakRSS, _ = procPeakRSS(s.PID)
+	for _, n := range errs {
+		r.OK -= n
+	}
+	r.OK += len(lat)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) > 0 {
+		at := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))] }
+		r.P50, r.P90, r.P99, r.Max = at(0.50), at(0.90), at(0.99), lat[len(lat)-1]
+	}
+	return r, nil
+}
+
+// drive sends requests from C workers for d, checking every answer.
+func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users []*loadUser, d time.Duration) ([]time.Duration, map[string]int) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var next atomic.Uint64
+	var mu sync.Mutex
+	var all []time.Duration
+	errs := map[string]int{}
+	var wg sync.WaitGroup
+	for w := 0; w < s.Concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			local := map[string]int{}
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				u := users[i%uint64(len(users))]
+				var body []byte
+				var want string
+				url := s.Backend + "/getinfo/"
+				if s.Route == "login" {
+					code, err := wx.Login(ctx, u.name)
+					if err != nil {
+						continue
+					}
+					body, url = []byte(`{"code":"`+code+`"}`), s.Backend+"/login/"
+				} else {
+					v := int(i/uint64(len(users))) % len(u.bodies)
+					body, want = u.bodies[v], u.nicks[v]
+				}
+				t0 := time.Now()
+				// A request started in time runs to its end and counts.
+				e, err := post(context.WithoutCancel(ctx), client, url, body)
+				lat = append(lat, time.Since(t0))
+				switch {
+				case err != nil:
+					local["transport"]++
+				case e.Code != 0:
+					local[fmt.Sprintf("code %d", e.Code)]++
+				case !answerIsRight(s.Route, e.Data, want):
+					local["wrong answer"]++
+				}
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			for k, n := range local {
+				errs[k] += n
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return all, errs
+}
+
+// answerIsRight checks a successful answer: a token for a login, the profile
+// just sent for a getinfo.
+func answerIsRight(route string, data json.RawMessage, wantNick string) bool {
+	if route == "login" {
+		var d struct{ Token string }
+		return json.Unmarshal(data, &d) == nil && len(d.Token) == 43
+	}
+	var d struct{ Name string }
+	return json.Unmarshal(data, &d) == nil && d.Name == wantNick
+}
+
+func (r Result) String() string {
+	var errs []string
+	for k, n := range r.Errors {
+		errs = append(errs, fmt.Sprintf("%s: %d", k, n))
+	}
+	sort.Strings(errs)
+	if len(errs) == 0 {
+		errs = []string{"none"}
+	}
+	return fmt.Sprintf("%d requests in %v: %.0f req/s ok; latency p50 %v p90 %v p99 %v max %v; errors %s; server CPU %v per request, peak RSS %.1f MiB",
+		r.Requests, r.Elapsed.Round(time.Millisecond), r.RPS(), r.P50, r.P90, r.P99, r.Max, strings.Join(errs, ", "),
+		r.CPUPerRequest(), float64(r.PeakRSS)/(1<<20))
+}

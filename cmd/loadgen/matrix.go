@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/lib/pq"
+	goredis "github.com/redis/go-redis/v9"
+
+	"wxbackend/adapters/wechat/sandbox"
+)
+
+// store is one user database + session store pairing of the matrix.
+type store struct {
+	name        string // "sqlite+memory", …
+	driver      string
+	sessions    string // "memory" or "redis"
+	dsn         string // for wxbackend
+	baselineDSN string // the same database, with what wxbackend adds itself
+}
+
+// MatrixConfig configures `loadgen matrix`.
+type MatrixConfig struct {
+	Server, Baseline string // binaries
+	Stores           []string
+	Users, C         int
+	D, Warmup        time.Duration
+	MySQL, Postgres  string // admin DSNs: MySQL without a database, a PostgreSQL database to CREATE DATABASE from
+	Redis            string
+	LogLevel         string
+	Dir              string // scratch directory
+}
+
+const benchDB = "wxb_bench"
+
+func (m MatrixConfig) store(name string) (store, error) {
+	switch name {
+	case "sqlite":
+		path := filepath.Join(m.Dir, "bench.db")
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			_ = os.Remove(path + suffix)
+		}
+		return store{name: "sqlite + memory", driver: "sqlite", sessions: "memory", dsn: "file:" + path,
+			baselineDSN: "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate"}, nil
+	case "mysql":
+		db, err := sql.Open("mysql", m.MySQL)
+		if err != nil {
+			return store{}, err
+		}
+		defer db.Close()
+		for _, q := range []string{"DROP DATABASE IF EXISTS " + benchDB,
+			"CREATE DATABASE " + benchDB + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"} {
+			if _, err := db.Exec(q); err != nil {
+				return store{}, fmt.Errorf("mysql: %w", err)
+			}
+		}
+		dsn := strings.TrimSuffix(m.MySQL, "/") + "/" + benchDB
+		return store{name: "mysql + redis", driver: "mysql", sessions: "redis", dsn: dsn,
+			baselineDSN: dsn + "?charset=utf8mb4&parseTime=true"}, nil
+	case "postgres":
+		db, err := sql.Open("postgres", m.Postgres)
+		if err != nil {
+			return store{}, err
+		}
+		defer db.Close()
+		for _, q := range []string{"DROP DATABASE IF EXISTS " + benchDB + " WITH (FORCE)",
+			"CREATE DATABASE " + benchDB + " ENCODING 'UTF8' TEMPLATE template0"} {
+			if _, err := db.Exec(q); err != nil {
+				return store{}, fmt.Errorf("postgres: %w", err)
+			}
+		}
+		dsn := strings.Replace(m.Postgres, "/postgres?", "/"+benchDB+"?", 1)
+		return store{name: "postgres + redis", driver: "postgres", sessions: "redis", dsn: dsn, baselineDSN: dsn}, nil
+	}
+	return store{}, fmt.Errorf("unknown store %q (sqlite, mysql, postgres)", name)
+}
+
+// process is a server under test.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	base string
+	log  *os.File
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func start(name, bin string, env []string, logPath string, ready func(base string) bool, addr string) (*process, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{name: name, cmd: cmd, base: "http://" + addr, log: logf}
+	deadline := time.Now().Add(60 * time.Second)
+	for !ready(p.base) {
+		if time.Now().After(deadline) || cmd.ProcessState != nil {
+			p.stop()
+			return nil, fmt.Errorf("%s did not come up; see %s", name, logPath)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return p, nil
+}
+
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+	p.log.Close()
+}
+
+// Matrix runs every scenario on every store against wxbackend and the
+// baseline, and returns the results in order.
+func Matrix(ctx context.Context, m MatrixConfig, progress func(string)) ([]Result, error) {
+	sb := sandbox.New(sandbox.Options{})
+	ln, err := sandbox.Listen("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	sctx, stopSandbox := context.WithCancel(ctx)
+	defer stopSandbox()
+	go func() { _ = sb.Serve(sctx, ln) }()
+	sbURL := "http://" + ln.Addr().String()
+	wx := inProcess{sb}
+
+	var results []Result
+	for _, name := range m.Stores {
+		st, err := m.store(name)
+		if err != nil {
+			return results, err
+		}
+		if st.sessions == "redis" {
+			if err := clearRedis(ctx, m.Redis); err != nil {
+				return results, err
+			}
+		}
+		ours, theirs, err := m.startPair(st, sbURL)
+		if err != nil {
+			return results, err
+		}
+		scenarios := []Scenario{
+			{Route: "getinfo", Changing: false},
+			{Route: "getinfo", Changing: true},
+			{Route: "login"},
+		}
+		for i, sc := range scenarios {
+			pair := []*process{ours, theirs}
+			if i%2 == 1 { // alternate who goes first, so drift hurts both alike
+				pair = []*process{theirs, ours}
+			}
+			for _, p := range pair {
+				sc := sc
+				sc.Backend, sc.Users, sc.Concurrency, sc.Duration, sc.Warmup = p.base, m.Users, m.C, m.D, m.Warmup
+				sc.PID = p.cmd.Process.Pid
+				sc.UserPrefix = fmt.Sprintf("%s-%s-%s-%d", p.name, name, sc.Route, i)
+				r, err := Run(ctx, sc, wx)
+				if err != nil {
+					ours.stop()
+					theirs.stop()
+					return results, fmt.Errorf("%s on %s: %w", p.name, st.name, err)
+				}
+				r.Store, r.Server = st.name, p.name
+				progress(fmt.Sprintf("%-17s %-9s %-22s %s", st.name, p.name, r.Label(), r))
+				results = append(results, r)
+			}
+		}
+		ours.stop()
+		theirs.stop()
+	}
+	return results, nil
+}
+
+func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, nil, err
+	}
+	env := []string{
+		"WXB_HTTP_ADDR=" + addr, "WXB_WECHAT_BASE_URL=" + sbURL,
+		"WXB_WECHAT_APP_ID=" + sandbox.DefaultAppID, "WXB_WECHAT_APP_SECRET=" + sandbox.DefaultAppSecret,
+		"WXB_DB_DRIVER=" + st.driver, "WXB_DB_DSN=" + st.dsn, "WXB_SESSION_STORE=" + st.sessions,
+		"WXB_REDIS_ADDRS=" + m.Redis, "WXB_REDIS_KEY_PREFIX=wxbench:", "WXB_LOG_LEVEL=" + m.LogLevel, "WXB_SANDBOX=false",
+	}
+	ready := func(base string) bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	ours, err := start("wxbackend", m.Server, env, filepath.Join(m.Dir, "wxbackend-"+st.driver+".log"), ready, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if addr, err = freeAddr(); err != nil {
+		ours.stop()
+		return nil, nil, err
+	}
+	benv := []string{
+		"BASELINE_ADDR=" + addr, "BASELINE_WECHAT_URL=" + sbURL,
+		"BASELINE_APP_ID=" + sandbox.DefaultAppID, "BASELINE_APP_SECRET=" + sandbox.DefaultAppSecret,
+		"BASELINE_DB_DRIVER=" + st.driver, "BASELINE_DB_DSN=" + st.baselineDSN,
+	}
+	if st.sessions == "redis" {
+		benv = append(benv, "BASELINE_REDIS_ADDR="+m.Redis)
+	}
+	up := func(base string) bool {
+		resp, err := http.Post(base+"/login/", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	}
+	theirs, err := start("baseline", m.Baseline, benv, filepath.Join(m.Dir, "baseline-"+st.driver+".log"), up, addr)
+	if err != nil {
+		ours.stop()
+		return nil, nil, err
+	}
+	return ours, theirs, nil
+}
+
+// clearRedis deletes what earlier runs left under the benchmark's prefixes.
+func clearRedis(ctx context.Context, addr string) error {
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	for _, pattern := range []string{"wxbench:*", "baseline:*"} {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+			if len(keys) == 1000 {
+				if err := c.Unlink(ctx, keys...).Err(); err != nil {
+					return err
+				}
+				keys = keys[:0]
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return fmt.Errorf("redis at %s: %w", addr, err)
+		}
+		if len(keys) > 0 {
+			if err := c.Unlink(ctx, keys...).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// inProcess adapts the in-process sandbox to phone.
+type inProcess struct{ *sandbox.Sandbox }
+
+var _ phone = inProcess{}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Budgets of the performance issue, checked in the report.
+const (
+	minThroughputRatio = 0.90
+	maxP99Ratio        = 1.2
+	maxCPUPerGetinfo   = 100 * time.Microsecond
+	maxOpenVsRaw       = 2.0
+	maxAllocsPerKB     = 2.0
+	maxHeapPerSession  = 300.0
+)
+
+// Report renders the matrix's results and the micro benchmarks as Markdown.
+func Report(m MatrixConfig, results []Result, micro string, started time.Time) string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("# Benchmarks\n\n")
+	w("Written by `make bench` (`go run ./cmd/loadgen matrix`) on %s. Do not edit by hand.\n\n", started.UTC().Format("2006-01-02 15:04 MST"))
+	w("## Machine\n\n%s\n", machine())
+	w("## Load runs\n\n")
+	w("Each run: K = %d users logged in through the WeChat sandbox first, then C = %d connections for D = %v (after %v of warm-up) ", m.Users, m.C, m.D, m.Warmup)
+	w("against one server process; load generator, server and databases share the machine. ")
+	w("Every success is checked (code 0 and the profile just sent, or a token). ")
+	w("*same*: each user re-sends one profile; *changing*: every request carries a profile different from the user's previous one, so every request writes. ")
+	w("`/login/` gets a fresh `wx.login` code each time. wxbackend runs as deployed, at log level `%s` (an access-log line per request). ", m.LogLevel)
+	w("The **baseline** (`cmd/baseline`) does the same work with no architecture: plain `net/http`, `database/sql`, a map or plain Redis `GET`/`SET`, the same decrypt and the same `UPDATE`, no logging.\n\n")
+	w("Server CPU is the server process's own (from `/proc`): it excludes MySQL, PostgreSQL and Redis, and includes SQLite, which runs inside the server.\n\n")
+
+	w("### Budget\n\n")
+	w("| store | route | wxbackend req/s | baseline req/s | throughput | p99 wxbackend / baseline | p99 ratio | wxbackend CPU/request | budget |\n")
+	w("|---|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, pair := range pairs(results) {
+		ours, base := pair[0], pair[1]
+		ratio := ours.RPS() / base.RPS()
+		p99 := float64(ours.P99) / float64(base.P99)
+		verdict := []string{}
+		if ratio < minThroughputRatio {
+			verdict = append(verdict, fmt.Sprintf("throughput < %.0f%%", minThroughputRatio*100))
+		}
+		if p99 > maxP99Ratio {
+			verdict = append(verdict, fmt.Sprintf("p99 > %.1f×", maxP99Ratio))
+		}
+		if ours.Route == "getinfo" && ours.CPUPerRequest() > maxCPUPerGetinfo && !strings.HasPrefix(ours.Store, "sqlite") {
+			verdict = append(verdict, "CPU > 100 µs")
+		}
+		if len(ours.Errors)+len(base.Errors) > 0 {
+			verdict = append(verdict, "errors")
+		}
+		v := "met"
+		if len(verdict) > 0 {
+			v = "**missed**: " + strings.Join(verdict, ", ")
+		}
+		w("| %s | %s | %.0f | %.0f | %.0f%% | %v / %v | %.2f× | %v | %s |\n", ours.Store, ours.Label(), ours.RPS(), base.RPS(),
+			ratio*100, round(ours.P99), round(base.P99), p99, round(ours.CPUPerRequest()), v)
+	}
+	w("\n### Every run\n\n")
+	w("| store | route | server | requests | req/s | p50 | p90 | p99 | max | errors | CPU/request | peak RSS |\n")
+	w("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
+	for _, r := range results {
+		w("| %s | %s | %s | %d | %.0f | %v | %v | %v | %v | %s | %v | %.1f MiB |\n", r.Store, r.Label(), r.Server, r.Requests, r.RPS(),
+			round(r.P50), round(r.P90), round(r.P99), round(r.Max), errorList(r.Errors), round(r.CPUPerRequest()), float64(r.PeakRSS)/(1<<20))
+	}
+	if micro != "" {
+		w("\n## Micro benchmarks\n\n`go test -run '^$' -bench . -benchmem` on the same machine:\n\n")
+		w("%s\n", microBudget(micro))
+		w("```\n%s```\n", micro)
+	}
+	return b.String()
+}
+
+// pairs matches each wxbackend run with the baseline's run of the same store
+// and scenario.
+func pairs(results []Result) [][2]Result {
+	type key struct{ store, label string }
+	base := map[key]Result{}
+	for _, r := range results {
+		if r.Server == "baseline" {
+			base[key{r.Store, r.Label()}] = r
+		}
+	}
+	var out [][2]Result
+	for _, r := range results {
+		if b, ok := base[key{r.Store, r.Label()}]; ok && r.Server != "baseline" {
+			out = append(out, [2]Result{r, b})
+		}
+	}
+	return out
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > 10*time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	case d > 100*time.Microsecond:
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(100 * time.Nanosecond)
+}
+
+func errorList(errs map[string]int) string {
+	if len(errs) == 0 {
+		return "0"
+	}
+	var out []string
+	for k, n := range errs {
+		out = append(out, fmt.Sprintf("%s: %d", k, n))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark[^\s-]+(?:/[^\s-]+)?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(.*)$`)
+
+type benchResult struct {
+	ns      float64
+	allocs  float64
+	metrics map[string]float64
+}
+
+func parseBench(out string) map[string]benchResult {
+	res := map[string]benchResult{}
+	for _, line := range strings.Split(out, "\n") {
+		m := benchLine.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		r := benchResult{metrics: map[string]float64{}}
+		r.ns, _ = strconv.ParseFloat(m[2], 64)
+		f := strings.Fields(m[3])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err == nil {
+				r.metrics[f[i+1]] = v
+			}
+		}
+		r.allocs = r.metrics["allocs/op"]
+		res[m[1]] = r
+	}
+	return res
+}
+
+// microBudget checks the micro benchmarks against their budgets.
+func microBudget(out string) string {
+	res := parseBench(out)
+	var b strings.Builder
+	b.WriteString("| budget | measured | |\n|---|---|---|\n")
+	open, okO := res["BenchmarkOpenUserInfo"]
+	raw, okR := res["BenchmarkRawCBCAndJSON"]
+	if okO && okR {
+		ratio := open.ns / raw.ns
+		fmt.Fprintf(&b, "| decrypt + verify + parse of a ~500-byte payload within %.0f× of raw `crypto/aes` CBC + `encoding/json` | %.0f ns vs %.0f ns: %.2f× | %s |\n",
+			maxOpenVsRaw, open.ns, raw.ns, ratio, verdict(ratio <= maxOpenVsRaw))
+		mbps := open.metrics["MB/s"] // SetBytes is the payload size: bytes = MB/s × ns / 1000
+		kb := mbps * open.ns / 1e3 / 1024
+		// The result: the decrypted UserInfo's nine strings (openId, unionId,
+		// the seven profile fields) and the watermark's appid.
+		const resultAllocs = 10
+		per := (open.allocs - resultAllocs) / kb
+		fmt.Fprintf(&b, "| ≤ %.0f allocations per KB beyond the result | %.0f allocs for %.2f KB, %d of them the result: %.1f per KB | %s |\n",
+			maxAllocsPerKB, open.allocs, kb, resultAllocs, per, verdict(per <= maxAllocsPerKB))
+	}
+	if h, ok := res["BenchmarkHeapPerSession"]; ok {
+		v := h.metrics["B/session"]
+		fmt.Fprintf(&b, "| memory store ≤ %.0f bytes of heap per live session (1,000,000 sessions) | %.0f B | %s |\n", maxHeapPerSession, v, verdict(v <= maxHeapPerSession))
+	}
+	return b.String()
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// machine describes where the numbers come from.
+func machine() string {
+	var b strings.Builder
+	cpu, cores := "unknown", 0
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			k, v, _ := strings.Cut(sc.Text(), ":")
+			switch strings.TrimSpace(k) {
+			case "model name":
+				cpu = strings.TrimSpace(v)
+			case "processor":
+				cores++
+			}
+		}
+		f.Close()
+	}
+	mem := "unknown"
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+				mem = fmt.Sprintf("%.1f GiB", kb/(1<<20))
+			}
+		}
+		f.Close()
+	}
+	kernel, _ := exec.Command("uname", "-sr").Output()
+	fmt.Fprintf(&b, "- CPU: %s, %d logical cores (GOMAXPROCS %d)\n", cpu, cores, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(&b, "- memory: %s; kernel: %s\n", mem, strings.TrimSpace(string(kernel)))
+	fmt.Fprintf(&b, "- Go: %s\n", runtime.Version())
+	for _, v := range []struct{ name, cmd string }{
+		{"MariaDB/MySQL", "mariadb --version"}, {"PostgreSQL", "psql --version"}, {"Redis", "redis-server --version"},
+	} {
+		f := strings.Fields(v.cmd)
+		if out, err := exec.Command(f[0], f[1:]...).Output(); err == nil {
+			fmt.Fprintf(&b, "- %s: %s\n", v.name, strings.TrimSpace(string(out)))
+		}
+	}
+	return b.String()
+}
