@@ -48,14 +48,14 @@ type Scenario struct {
 type Result struct {
 	Scenario
 	Store, Server string // set by the matrix
-	Requests int
-	OK       int
-	Errors   map[string]int // by contract code, or "transport" / "wrong answer"
-	Elapsed  time.Duration
-	P50, P90 time.Duration
-	P99, Max time.Duration
-	CPU      time.Duration // server CPU during the measured phase
-	PeakRSS  int64         // server's peak resident set, bytes
+	Requests      int
+	OK            int
+	Errors        map[string]int // by contract code, or "transport" / "wrong answer"
+	Elapsed       time.Duration
+	P50, P90      time.Duration
+	P99, Max      time.Duration
+	CPU           time.Duration // server CPU during the measured phase
+	PeakRSS       int64         // server's peak resident set, bytes
 }
 
 // Label names the scenario.
