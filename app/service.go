@@ -132,7 +132,9 @@ type EncryptedUserInfo struct {
 }
 
 // SaveUserInfo decrypts the user's profile with the session's key, checks it,
-// and saves it. Nothing is written unless every check passes.
+// and saves it. Nothing is written unless every check passes. The user
+// returned is the saved profile with its ids and update time (ID and
+// CreatedAt are not read back).
 func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUserInfo) (domain.User, error) {
 	if in.EncryptedData == "" {
 		return domain.User{}, domain.Missing("encryptedData")
@@ -165,8 +167,14 @@ func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUs
 	if unionID == "" {
 		unionID = sess.UnionID
 	}
-	user, err := s.Users.UpdateProfile(ctx, sess.User(), info.Profile.Sanitized(), domain.CleanID(unionID), now)
-	return user, userErr(err, "update profile")
+	profile, unionID := info.Profile.Sanitized(), domain.CleanID(unionID)
+	if err := s.Users.UpdateProfile(ctx, sess.User(), profile, unionID, now); err != nil {
+		return domain.User{}, userErr(err, "update profile")
+	}
+	// The answer is what this request saved, not a read of the row, which a
+	// concurrent update of the same user may already have changed.
+	return domain.User{AppID: sess.AppID, OpenID: sess.OpenID, UnionID: unionID, Profile: profile,
+		UpdatedAt: now.UTC().Truncate(time.Microsecond)}, nil
 }
 
 // Me returns the session's user.

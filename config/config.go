@@ -45,6 +45,7 @@ type HTTP struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	DebugAddr         string // net/http/pprof listener; empty: none
 }
 
 // WeChat configures the WeChat API client.
@@ -147,6 +148,7 @@ func (c *Config) settings() []setting {
 		{"http-write-timeout", "time to write a response", (*durationValue)(&c.HTTP.WriteTimeout), false},
 		{"http-idle-timeout", "keep-alive idle time", (*durationValue)(&c.HTTP.IdleTimeout), false},
 		{"http-shutdown-timeout", "time in-flight requests get to finish at shutdown", (*durationValue)(&c.HTTP.ShutdownTimeout), false},
+		{"http-debug-addr", "address of a net/http/pprof listener for profiling (empty: none; keep it private)", (*stringValue)(&c.HTTP.DebugAddr), false},
 		{"wechat-app-id", "the mini-program's appid", (*stringValue)(&c.WeChat.AppID), false},
 		{"wechat-app-secret", "the mini-program's app secret", (*secretValue)(&c.WeChat.AppSecret), true},
 		{"wechat-base-url", "WeChat API base URL", (*stringValue)(&c.WeChat.BaseURL), false},
@@ -167,7 +169,7 @@ func (c *Config) settings() []setting {
 		{"db-driver", "user database: sqlite, mysql or postgres", (*stringValue)(&c.DB.Driver), false},
 		{"db-dsn", "data source name of the user database", (*secretValue)(&c.DB.DSN), true},
 		{"db-migrate", "run schema migrations at start", (*boolValue)(&c.DB.Migrate), false},
-		{"db-max-open-conns", "most open connections (0: the driver's default)", (*intValue)(&c.DB.MaxOpenConns), false},
+		{"db-max-open-conns", "most open connections (0: 4 for SQLite, 32 for MySQL and PostgreSQL)", (*intValue)(&c.DB.MaxOpenConns), false},
 		{"db-max-idle-conns", "most idle connections (0: as many as open)", (*intValue)(&c.DB.MaxIdleConns), false},
 		{"db-conn-max-lifetime", "longest life of a connection (0: forever)", (*durationValue)(&c.DB.ConnMaxLifetime), false},
 		{"db-conn-max-idle-time", "longest idle time of a connection (0: forever)", (*durationValue)(&c.DB.ConnMaxIdleTime), false},
@@ -242,6 +244,9 @@ func (c *Config) validate() []error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		bad("http-addr", "%q is not host:port", c.HTTP.Addr)
+	}
+	if c.HTTP.DebugAddr != "" && !isLoopback(c.HTTP.DebugAddr) {
+		bad("http-debug-addr", "%q is not a loopback address: profiles show memory, secrets included", c.HTTP.DebugAddr)
 	}
 	if c.HTTP.MaxBodyBytes < 1024 {
 		bad("http-max-body", "must be at least 1024 bytes")

@@ -37,8 +37,10 @@ type UserRepo interface {
 	Get(ctx context.Context, key domain.UserKey) (domain.User, error)
 	// UpdateProfile replaces the profile of key's user (and its unionID, when
 	// non-empty) and sets its update time to now; it changes nothing else. It
-	// returns the stored user, or an error of kind KindNotFound.
-	UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) (domain.User, error)
+	// fails with an error of kind KindNotFound when there is no such user. It
+	// reads nothing back: one statement, and no answer that another update
+	// of the same user could have changed in between.
+	UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) error
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }

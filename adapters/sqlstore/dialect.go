@@ -18,9 +18,6 @@ type dialect struct {
 	driver     string // database/sql driver name
 	goose      goose.Dialect
 	insertUser string // inserts a user, doing nothing if (app_id, open_id) exists
-	// returning tells whether UPDATE … RETURNING exists (SQLite 3.35+,
-	// PostgreSQL; not MySQL or MariaDB).
-	returning bool
 
 	prepareDSN     func(string) (string, error) // adds the settings the adapter relies on
 	defaultMaxOpen int
@@ -48,12 +45,17 @@ var sqliteDialect = dialect{
 	driver:     "sqlite",
 	goose:      goose.DialectSQLite3,
 	insertUser: insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
-	returning:  true,
 	prepareDSN: prepareSQLiteDSN,
 	// One writer at a time is SQLite's rule; a few connections let reads run
 	// beside it without queueing many writers on the busy timeout.
 	defaultMaxOpen: 4,
 }
+
+// serverPoolSize is the default pool of a database server: enough for the
+// requests one server runs at once, far below a server's connection limit,
+// and all kept open while idle (database/sql would keep 2 and reconnect for
+// the rest, a handshake per query under load).
+const serverPoolSize = 32
 
 // rebind turns the ? placeholders of q into the driver's.
 func (d dialect) rebind(q string) string {
@@ -61,18 +63,19 @@ func (d dialect) rebind(q string) string {
 }
 
 var mysqlDialect = dialect{
-	name:       "mysql",
-	driver:     "mysql",
-	goose:      goose.DialectMySQL,
-	insertUser: insertColumns + ` ON DUPLICATE KEY UPDATE id = id`,
-	prepareDSN: prepareMySQLDSN,
+	name:           "mysql",
+	driver:         "mysql",
+	goose:          goose.DialectMySQL,
+	insertUser:     insertColumns + ` ON DUPLICATE KEY UPDATE id = id`,
+	prepareDSN:     prepareMySQLDSN,
+	defaultMaxOpen: serverPoolSize,
 }
 
 var postgresDialect = dialect{
-	name:       "postgres",
-	driver:     "postgres",
-	goose:      goose.DialectPostgres,
-	insertUser: insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
-	returning:  true,
-	prepareDSN: preparePostgresDSN,
+	name:           "postgres",
+	driver:         "postgres",
+	goose:          goose.DialectPostgres,
+	insertUser:     insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
+	prepareDSN:     preparePostgresDSN,
+	defaultMaxOpen: serverPoolSize,
 }

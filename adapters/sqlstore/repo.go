@@ -32,14 +32,12 @@ type queries struct {
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country, created_at, updated_at`
 
 func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
-	const update = `UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
-			union_id = CASE WHEN ? = '' THEN union_id ELSE ? END, updated_at = ? WHERE app_id = ? AND open_id = ?`
 	return &UserRepo{db: db, d: d, timeout: timeout, q: queries{
-		get:             d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
-		insert:          d.rebind(d.insertUser),
-		setUnion:        d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
-		update:          d.rebind(update),
-		updateReturning: d.rebind(update + ` RETURNING ` + userColumns),
+		get:      d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
+		insert:   d.rebind(d.insertUser),
+		setUnion: d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
+		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
+			union_id = CASE WHEN ? = '' THEN union_id ELSE ? END, updated_at = ? WHERE app_id = ? AND open_id = ?`),
 	}}
 }
 
@@ -126,46 +124,22 @@ func (r *UserRepo) EnsureUser(ctx context.Context, key domain.UserKey, unionID s
 	return u, nil
 }
 
-// UpdateProfile implements ports.UserRepo.
+// UpdateProfile implements ports.UserRepo with one UPDATE.
 // The profile is sanitized first (domain.Profile.Sanitized), so every
-// database stores the same text whatever it is given. The user returned is the
-// row as this update left it, even when another update of the same user
-// follows at once: one UPDATE … RETURNING where the dialect has it; on MySQL,
-// the UPDATE, then the row read back with this update's values laid over it.
-func (r *UserRepo) UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) (domain.User, error) {
+// database stores the same text whatever it is given.
+func (r *UserRepo) UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) error {
 	p, unionID = p.Sanitized(), domain.CleanID(unionID)
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
-	at := dbTime(now)
-	args := []any{p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
-		unionID, unionID, at, key.AppID, key.OpenID}
-	if r.d.returning {
-		var rw row
-		err := r.db.QueryRowxContext(ctx, r.q.updateReturning, args...).StructScan(&rw)
-		if errors.Is(err, sql.ErrNoRows) {
-			return domain.User{}, domain.ErrNotFound
-		}
-		if err != nil {
-			return domain.User{}, r.fail("update profile", err)
-		}
-		return rw.user(), nil
-	}
-	res, err := r.db.ExecContext(ctx, r.q.update, args...)
+	res, err := r.db.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+		unionID, unionID, dbTime(now), key.AppID, key.OpenID)
 	if err != nil {
-		return domain.User{}, r.fail("update profile", err)
+		return r.fail("update profile", err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return domain.User{}, domain.ErrNotFound
+		return domain.ErrNotFound
 	}
-	u, err := r.get(ctx, key)
-	if err != nil {
-		return domain.User{}, err
-	}
-	u.Profile, u.UpdatedAt = p, at
-	if unionID != "" {
-		u.UnionID = unionID
-	}
-	return u, nil
+	return nil
 }
 
 // exec runs a statement that is safe to repeat, again when the database

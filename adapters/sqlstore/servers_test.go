@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,7 +49,7 @@ func TestMariaDB_ForcesUTF8MB4WhateverTheDSNSays(t *testing.T) {
 		t.Fatal(err)
 	}
 	nick := "Band 🎸👩‍👩‍👧"
-	if _, err := st.Users.UpdateProfile(ctx, key, domain.Profile{NickName: nick}, "", time.Now()); err != nil {
+	if err := st.Users.UpdateProfile(ctx, key, domain.Profile{NickName: nick}, "", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.Users.Get(ctx, key)
@@ -125,6 +126,35 @@ func TestMigrate_IsVersionedAndIdempotent(t *testing.T) {
 		}
 		if got, err := st.SchemaVersion(ctx); err != nil || got != 1 {
 			t.Fatalf("%s: schema version %d, %v", driver, got, err)
+		}
+	}
+}
+
+// TestServerPool_KeepsItsConnections checks the default pool of the server
+// databases: 32 open at most, and connections kept while idle rather than
+// closed and reopened for the next query.
+func TestServerPool_KeepsItsConnections(t *testing.T) {
+	for _, tc := range []struct{ driver, dsn, sleep string }{
+		{"mysql", sqltest.MySQL(t), "SELECT SLEEP(0.1)"},
+		{"postgres", sqltest.Postgres(t), "SELECT pg_sleep(0.1)"},
+	} {
+		st := openStore(t, tc.driver, tc.dsn)
+		if n := st.Stats().MaxOpenConnections; n != 32 {
+			t.Errorf("%s: at most %d connections, want 32", tc.driver, n)
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := st.DB().ExecContext(context.Background(), tc.sleep); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if s := st.Stats(); s.Idle < 8 {
+			t.Errorf("%s: %d idle connections after 8 concurrent queries (%d closed as surplus)", tc.driver, s.Idle, s.MaxIdleClosed)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 type Options struct {
 	Driver          string // "sqlite", "mysql" or "postgres"
 	DSN             string
-	MaxOpenConns    int           // 0: the driver's default for the dialect
-	MaxIdleConns    int           // 0: database/sql's default
+	MaxOpenConns    int           // 0: the dialect's default (4 for SQLite, 32 for servers)
+	MaxIdleConns    int           // 0: as many as MaxOpenConns
 	ConnMaxLifetime time.Duration // 0: forever
 	ConnMaxIdleTime time.Duration // 0: forever
 	QueryTimeout    time.Duration // bounds each repository call; 0: none
@@ -52,7 +53,7 @@ func Open(o Options) (*Store, error) {
 	db.SetMaxOpenConns(maxOpen)
 	if o.MaxIdleConns != 0 {
 		db.SetMaxIdleConns(o.MaxIdleConns)
-	} else if maxOpen > 0 {
+	} else {
 		db.SetMaxIdleConns(maxOpen) // keep the pool warm: reconnecting costs more than idling
 	}
 	db.SetConnMaxLifetime(o.ConnMaxLifetime)
@@ -110,3 +111,6 @@ func (s *Store) checkEncoding(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Stats returns the connection pool's statistics.
+func (s *Store) Stats() sql.DBStats { return s.db.Stats() }

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"go.uber.org/fx"
@@ -259,7 +262,36 @@ var HTTP = fx.Module("http",
 	fx.Invoke(func(lc fx.Lifecycle, s *httpapi.Server) {
 		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}),
+	fx.Invoke(func(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) {
+		if cfg.HTTP.DebugAddr == "" {
+			return
+		}
+		srv := &http.Server{Addr: cfg.HTTP.DebugAddr, Handler: pprofMux(), ReadHeaderTimeout: 5 * time.Second}
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error {
+				ln, err := net.Listen("tcp", cfg.HTTP.DebugAddr)
+				if err != nil {
+					return err
+				}
+				log.Info("pprof listening", slog.String("addr", ln.Addr().String()))
+				go func() { _ = srv.Serve(ln) }()
+				return nil
+			},
+			OnStop: srv.Shutdown,
+		})
+	}),
 )
+
+// pprofMux serves net/http/pprof's handlers.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
 
 // NewLogger returns the process's logger.
 func NewLogger(c config.Log, out io.Writer) *slog.Logger {

@@ -40,6 +40,9 @@ import (
 	_ "modernc.org/sqlite"
 )
 
+// wechatClient keeps connections to WeChat open, as wxbackend's does.
+var wechatClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
+
 type session struct{ openID, key string }
 
 type server struct {
@@ -73,6 +76,10 @@ func main() {
 	case "sqlite":
 		s.db.SetMaxOpenConns(4)
 	}
+	if s.driver != "sqlite" { // the pool wxbackend uses, so the comparison is of code, not of pools
+		s.db.SetMaxOpenConns(32)
+	}
+	s.db.SetMaxIdleConns(32)
 	if addr := os.Getenv("BASELINE_REDIS_ADDR"); addr != "" {
 		s.redis = goredis.NewClient(&goredis.Options{Addr: addr})
 	}
@@ -106,7 +113,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := url.Values{"appid": {s.app}, "secret": {s.secret}, "js_code": {in.Code}, "grant_type": {"authorization_code"}}
-	resp, err := http.Get(s.wechat + "/sns/jscode2session?" + q.Encode())
+	resp, err := wechatClient.Get(s.wechat + "/sns/jscode2session?" + q.Encode())
 	if err != nil {
 		reply(w, 8, nil)
 		return

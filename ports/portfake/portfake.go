@@ -192,15 +192,15 @@ func (r *Users) Get(_ context.Context, key domain.UserKey) (domain.User, error) 
 }
 
 // UpdateProfile implements ports.UserRepo.
-func (r *Users) UpdateProfile(_ context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) (domain.User, error) {
+func (r *Users) UpdateProfile(_ context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Err != nil {
-		return domain.User{}, r.Err
+		return r.Err
 	}
 	u, ok := r.users[key]
 	if !ok {
-		return domain.User{}, domain.ErrNotFound
+		return domain.ErrNotFound
 	}
 	u.Profile = p.Sanitized()
 	unionID = domain.CleanID(unionID)
@@ -210,7 +210,7 @@ func (r *Users) UpdateProfile(_ context.Context, key domain.UserKey, p domain.Pr
 	u.UpdatedAt = now.UTC().Truncate(time.Microsecond)
 	r.users[key] = u
 	r.Writes++
-	return u, nil
+	return nil
 }
 
 // Ping implements ports.UserRepo.
