@@ -16,56 +16,76 @@ import (
 // SessionStore implements ports.SessionStore in memory.
 //
 // Every token points at one entry per user that holds the user's newest key, so
-// a re-login changes the key of all that user's live tokens at once. Users are
-// kept per app, keyed by openid, so a user costs no key of its own beyond the
-// openid it holds anyway: about 260 bytes of heap per live session of a
-// distinct user (BenchmarkHeapPerSession).
+// a re-login changes the key of all that user's live tokens at once. Tokens
+// live in a go-cache (TTL, janitor); users in a plain map per app, keyed by the
+// openid the entry holds anyway, and counted by their tokens: a user goes when
+// its last token does. A live session of a distinct user costs under 300
+// bytes of heap (BenchmarkHeapPerSession).
 type SessionStore struct {
-	tokens *gocache.Cache // string(TokenDigest) → *userEntry, expiring with the token
+	tokens *gocache.Cache // tokenKey → *userEntry, expiring with the token
 
-	mu      sync.Mutex // serializes Create, so a user has one entry
+	mu      sync.Mutex // guards apps and every entry's tokens count
 	apps    map[string]*appUsers
-	cleanup time.Duration
 	sliding time.Duration // when positive, every Get extends the session to now+sliding
 }
 
-// appUsers are one app's users: openid → *userEntry, expiring with the
-// user's last token.
+// appUsers are one app's users, by openid.
 type appUsers struct {
 	appID string
-	users *gocache.Cache
+	users map[string]*userEntry
 }
 
 type userEntry struct {
 	app    *appUsers
 	openID string
+	tokens int32 // live tokens pointing here; under SessionStore.mu
 
-	mu      sync.Mutex
-	unionID string
-	key     domain.SessionKey
+	unionID string            // under the entry's stripe lock
+	key     domain.SessionKey // under the entry's stripe lock
 }
+
+// stripes lock entries' key and unionID: a lock per entry would cost every
+// session a lock almost never contended. Each has its own cache line.
+var stripes [64]struct {
+	sync.RWMutex
+	_ [64 - 24]byte
+}
+
+func (e *userEntry) lock() *sync.RWMutex {
+	h := uint32(2166136261) // FNV-1a of the openid
+	for i := 0; i < len(e.openID); i++ {
+		h = (h ^ uint32(e.openID[i])) * 16777619
+	}
+	return &stripes[h%uint32(len(stripes))].RWMutex
+}
+
+// tokenKey is the map key of a token: the first half of its SHA-256. 128
+// bits cannot be matched by chance or by search, and half a key is half the
+// memory of every session.
+func tokenKey(id domain.TokenDigest) string { return string(id[:16]) }
 
 // NewSessionStore returns an empty store whose janitor drops expired sessions
 // every cleanup interval. Expiry is exact whatever the interval: an expired
 // session is never returned. A positive sliding makes every Get extend the
 // session to now+sliding.
 func NewSessionStore(cleanup, sliding time.Duration) *SessionStore {
-	return &SessionStore{
+	st := &SessionStore{
 		tokens:  gocache.New(gocache.NoExpiration, cleanup),
 		apps:    map[string]*appUsers{},
-		cleanup: cleanup,
 		sliding: sliding,
 	}
+	st.tokens.OnEvicted(st.evicted)
+	return st
 }
 
-// app returns the users of appID; st.mu must be held.
-func (st *SessionStore) app(appID string) *appUsers {
-	a, ok := st.apps[appID]
-	if !ok {
-		a = &appUsers{appID: appID, users: gocache.New(gocache.NoExpiration, st.cleanup)}
-		st.apps[appID] = a
+// evicted forgets a token's user when it was the user's last token.
+func (st *SessionStore) evicted(_ string, v any) {
+	e := v.(*userEntry)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if e.tokens--; e.tokens <= 0 && e.app.users[e.openID] == e {
+		delete(e.app.users, e.openID)
 	}
-	return a
 }
 
 // Create implements ports.SessionStore.
@@ -74,32 +94,36 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	if ttl <= 0 {
 		return nil // already expired: storing it would change nothing a reader sees
 	}
+	k := tokenKey(id)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	app := st.app(s.AppID)
-	var e *userEntry
-	if v, until, ok := app.users.GetWithExpiration(s.OpenID); ok {
-		e = v.(*userEntry)
-		if until.After(s.ExpiresAt) { // keep the user as long as its longest token
-			ttl = time.Until(until)
-		}
-	} else {
-		e = &userEntry{app: app, openID: s.OpenID}
+	app, ok := st.apps[s.AppID]
+	if !ok {
+		app = &appUsers{appID: s.AppID, users: map[string]*userEntry{}}
+		st.apps[s.AppID] = app
 	}
-	e.mu.Lock()
+	e, ok := app.users[s.OpenID]
+	if !ok {
+		e = &userEntry{app: app, openID: s.OpenID}
+		app.users[s.OpenID] = e
+	}
+	l := e.lock()
+	l.Lock()
 	e.key = s.Key
 	if s.UnionID != "" {
 		e.unionID = s.UnionID
 	}
-	e.mu.Unlock()
-	app.users.Set(s.OpenID, e, ttl)
-	st.tokens.Set(string(id[:]), e, time.Until(s.ExpiresAt))
+	l.Unlock()
+	if _, found := st.tokens.Get(k); !found { // a digest is new but for a 2^-128 chance
+		e.tokens++
+	}
+	st.tokens.Set(k, e, ttl)
 	return nil
 }
 
 // Get implements ports.SessionStore.
 func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Session, error) {
-	k := string(id[:])
+	k := tokenKey(id)
 	v, until, ok := st.tokens.GetWithExpiration(k)
 	if !ok {
 		return domain.Session{}, domain.ErrUnauthenticated
@@ -108,8 +132,9 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 	if st.sliding > 0 {
 		until = st.slide(k, e, until)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	l := e.lock()
+	l.RLock()
+	defer l.RUnlock()
 	return domain.Session{
 		AppID:     e.app.appID,
 		OpenID:    e.openID,
@@ -119,8 +144,8 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 	}, nil
 }
 
-// slide extends a token, and its user's entry, to now+sliding. Replace sets
-// only what is still there, so a token deleted meanwhile stays deleted.
+// slide extends a token to now+sliding. Replace sets only what is still
+// there, so a token deleted meanwhile stays deleted.
 func (st *SessionStore) slide(k string, e *userEntry, until time.Time) time.Time {
 	slid := time.Now().Add(st.sliding)
 	if !slid.After(until) {
@@ -129,15 +154,12 @@ func (st *SessionStore) slide(k string, e *userEntry, until time.Time) time.Time
 	if st.tokens.Replace(k, e, st.sliding) != nil {
 		return until
 	}
-	if _, userUntil, ok := e.app.users.GetWithExpiration(e.openID); ok && userUntil.Before(slid) {
-		_ = e.app.users.Replace(e.openID, e, st.sliding)
-	}
 	return slid
 }
 
 // Delete implements ports.SessionStore.
 func (st *SessionStore) Delete(_ context.Context, id domain.TokenDigest) error {
-	st.tokens.Delete(string(id[:]))
+	st.tokens.Delete(tokenKey(id))
 	return nil
 }
 
