@@ -146,11 +146,7 @@ func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUs
 	if err != nil {
 		return domain.User{}, err
 	}
-	plain, err := s.Decrypter.Decrypt(sess.Key, in.EncryptedData, in.IV)
-	if err != nil {
-		return domain.User{}, err
-	}
-	info, err := domain.ParseUserInfo(plain)
+	info, err := s.Decrypter.DecryptUserInfo(sess.Key, in.EncryptedData, in.IV)
 	if err != nil {
 		return domain.User{}, err
 	}

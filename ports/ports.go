@@ -47,12 +47,14 @@ type UserRepo interface {
 
 // Decrypter opens WeChat's encrypted user data.
 type Decrypter interface {
-	// Decrypt takes encryptedData and iv as the base64 text the client sent and
-	// returns the plaintext. Text that is not base64, an iv that is not 16 bytes,
-	// or ciphertext that is not a positive multiple of 16 bytes is KindInvalidInput;
-	// anything wrong after decryption (padding) is KindUndecryptable, with one
-	// message whatever the reason.
-	Decrypt(key domain.SessionKey, encryptedData, iv string) ([]byte, error)
+	// DecryptUserInfo takes encryptedData and iv as the base64 text the client
+	// sent, decrypts them and parses the payload with domain.ParseUserInfo.
+	// Text that is not base64, an iv that is not 16 bytes, or ciphertext that
+	// is not a positive multiple of 16 bytes is KindInvalidInput; anything
+	// wrong after decryption (padding, not JSON) is KindUndecryptable, with one
+	// message whatever the reason. The plaintext never leaves the adapter, so
+	// it can live in a reused buffer.
+	DecryptUserInfo(key domain.SessionKey, encryptedData, iv string) (domain.UserInfo, error)
 }
 
 // WeChatSession is what jscode2session returns for a login code.

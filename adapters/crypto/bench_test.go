@@ -42,11 +42,7 @@ func BenchmarkOpenUserInfo(b *testing.B) {
 	b.ReportAllocs()
 	now := time.Now()
 	for b.Loop() {
-		plain, err := dec.Decrypt(k, info.EncryptedData, info.IV)
-		if err != nil {
-			b.Fatal(err)
-		}
-		u, err := domain.ParseUserInfo(plain)
+		u, err := dec.DecryptUserInfo(k, info.EncryptedData, info.IV)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"wxbackend/domain"
 )
@@ -28,35 +30,85 @@ var (
 	errOpen = &domain.Error{Kind: domain.KindUndecryptable, Msg: domain.ErrUndecryptable.Msg, Err: errors.New("bad padding")}
 )
 
-// Decrypt implements ports.Decrypter.
+// DecryptUserInfo implements ports.Decrypter: it decrypts into a pooled
+// buffer and parses the payload there (domain.ParseUserInfo copies what it
+// keeps), so a request costs the cipher and the result's text, nothing more.
+func (d Decrypter) DecryptUserInfo(key domain.SessionKey, encryptedData, iv string) (domain.UserInfo, error) {
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	plain, err := open(key, encryptedData, iv, (*bp)[:0])
+	if cap(plain) > cap(*bp) && cap(plain) <= maxPooled {
+		*bp = plain[:0] // keep the larger buffer
+	}
+	if err != nil {
+		return domain.UserInfo{}, err
+	}
+	return domain.ParseUserInfo(plain)
+}
+
+// Decrypt returns the plaintext of encryptedData in a new buffer.
 func (Decrypter) Decrypt(key domain.SessionKey, encryptedData, iv string) ([]byte, error) {
-	ivb, err := decodeBase64(iv)
-	if err != nil || len(ivb) != aes.BlockSize {
+	return open(key, encryptedData, iv, nil)
+}
+
+// buffers hold decrypted payloads for the time of a parse.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooled bounds what a pooled buffer keeps: a payload larger than any
+// WeChat sends is not worth keeping memory for.
+const maxPooled = 16 << 10
+
+// open decodes encryptedData onto dst, decrypts it in place and strips the
+// padding.
+func open(key domain.SessionKey, encryptedData, iv string, dst []byte) ([]byte, error) {
+	var ivb [18]byte // 24 base64 characters are at most 18 bytes
+	if n, err := decodeBase64(ivb[:0], iv); err != nil || n != aes.BlockSize {
 		return nil, errIV
 	}
-	data, err := decodeBase64(encryptedData)
+	data, err := decodeBase64Onto(dst, encryptedData)
 	if err != nil {
-		return nil, errB64
+		return data, errB64
 	}
 	if len(data) == 0 || len(data)%aes.BlockSize != 0 {
-		return nil, errSize
+		return data, errSize
 	}
-	block, err := aes.NewCipher(key.Bytes())
+	k := key.Bytes()
+	block, err := aes.NewCipher(k)
 	if err != nil { // a key that is not 16 bytes never gets into a session
-		return nil, domain.Wrap(domain.KindInternal, err)
+		return data, domain.Wrap(domain.KindInternal, err)
 	}
-	cipher.NewCBCDecrypter(block, ivb).CryptBlocks(data, data)
+	// CBC by hand, last block first, in place: each block's plaintext needs
+	// the ciphertext before it, which is still there.
+	for i := len(data) - aes.BlockSize; i >= 0; i -= aes.BlockSize {
+		blk := data[i : i+aes.BlockSize]
+		block.Decrypt(blk, blk)
+		prev := ivb[:aes.BlockSize]
+		if i > 0 {
+			prev = data[i-aes.BlockSize : i]
+		}
+		subtle.XORBytes(blk, blk, prev)
+	}
 	plain, ok := unpad(data)
 	if !ok {
-		return nil, errOpen
+		return data, errOpen
 	}
 	return plain, nil
 }
 
-// decodeBase64 reads standard base64, padded or not. Spaces are read as '+':
-// form bodies sent without URL-encoding turn every '+' into a space, and base64
-// has no spaces of its own.
-func decodeBase64(s string) ([]byte, error) {
+// decodeBase64 reads standard base64, padded or not, into dst's capacity when
+// it fits, and returns the decoded length.
+func decodeBase64(dst []byte, s string) (int, error) {
+	out, err := decodeBase64Onto(dst, s)
+	if err != nil || len(out) > cap(dst) {
+		return 0, errB64
+	}
+	return len(out), nil
+}
+
+// decodeBase64Onto appends the decoding of s (standard base64, padded or not)
+// to dst. Spaces are read as '+': form bodies sent without URL-encoding turn
+// every '+' into a space, and base64 has no spaces of its own.
+func decodeBase64Onto(dst []byte, s string) ([]byte, error) {
 	if strings.IndexByte(s, ' ') >= 0 {
 		s = strings.ReplaceAll(s, " ", "+")
 	}
@@ -64,7 +116,9 @@ func decodeBase64(s string) ([]byte, error) {
 	if len(s)%4 != 0 {
 		enc = base64.RawStdEncoding
 	}
-	return enc.DecodeString(s)
+	// A read-only view of s's bytes: base64 reads src and never keeps it.
+	src := unsafe.Slice(unsafe.StringData(s), len(s))
+	return enc.AppendDecode(dst, src)
 }
 
 // unpad validates and strips PKCS#7 padding of a non-empty multiple of the block

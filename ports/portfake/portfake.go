@@ -318,7 +318,16 @@ func (Decrypter) Seal(key domain.SessionKey, plain string) string {
 	return base64.StdEncoding.EncodeToString([]byte(key.Base64() + "|" + plain))
 }
 
-// Decrypt implements ports.Decrypter.
+// DecryptUserInfo implements ports.Decrypter.
+func (d Decrypter) DecryptUserInfo(key domain.SessionKey, encryptedData, iv string) (domain.UserInfo, error) {
+	plain, err := d.Decrypt(key, encryptedData, iv)
+	if err != nil {
+		return domain.UserInfo{}, err
+	}
+	return domain.ParseUserInfo(plain)
+}
+
+// Decrypt opens what Seal sealed under key.
 func (Decrypter) Decrypt(key domain.SessionKey, encryptedData, iv string) ([]byte, error) {
 	if iv != IV {
 		return nil, domain.Malformed("iv", "must be 16 bytes of base64")
