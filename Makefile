@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/wxbackend
 PKGS    ?= ./...
 
-.PHONY: run demo build test lint bench
+.PHONY: run demo build test lint bench fuzz
 
 # make run logs in against the local WeChat sandbox unless an appid is set:
 # with WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET it talks to WeChat.
@@ -45,3 +45,14 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... | tee bin/micro.txt
 	$(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline \
 	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -micro bin/micro.txt -out docs/benchmarks.md
+
+# make fuzz runs every fuzz target for FUZZTIME; CI runs them briefly. Their
+# seed corpora (testdata/fuzz/) run as tests in make test too.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := FuzzParseUserInfo:./domain FuzzParseToken:./domain FuzzDecrypt:./adapters/crypto FuzzRequest:./adapters/httpapi
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  name=$${t%%:*}; pkg=$${t##*:}; echo "== $$name ($$pkg), $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done

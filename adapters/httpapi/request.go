@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"wxbackend/domain"
@@ -64,22 +66,48 @@ func looksJSON(body []byte) bool {
 
 var errNotObject = domain.Malformed("body", "not a JSON object")
 
+// jsonFields reads the known string fields of a JSON object. A known field
+// given twice is malformed: which of the two a proxy or a log read is
+// anyone's guess.
 func jsonFields(body []byte, known []string) (fields, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, errNotObject
 	}
 	f := make(fields, len(known))
-	for _, name := range known {
-		v, ok := raw[name]
-		if !ok || string(v) == "null" {
+	seen := make([]bool, len(known))
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, errNotObject
+		}
+		name, _ := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, errNotObject
+		}
+		i := slices.Index(known, name)
+		if i < 0 {
+			continue // unknown fields are ignored
+		}
+		if seen[i] {
+			return nil, domain.Malformed(name, "given twice")
+		}
+		seen[i] = true
+		if string(raw) == "null" {
 			continue
 		}
 		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
+		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, domain.Malformed(name, "must be a string")
 		}
 		f[name] = s
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, errNotObject
+	}
+	if _, err := dec.Token(); err != io.EOF { // nothing after the object
+		return nil, errNotObject
 	}
 	return f, nil
 }
@@ -91,7 +119,10 @@ func formFields(body []byte, known []string) (fields, error) {
 	}
 	f := make(fields, len(known))
 	for _, name := range known {
-		if v := q[name]; len(v) > 0 {
+		switch v := q[name]; {
+		case len(v) > 1:
+			return nil, domain.Malformed(name, "given twice")
+		case len(v) == 1:
 			f[name] = v[0]
 		}
 	}

@@ -38,6 +38,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, wrap func(ports.UserRepo) ports.UserRepo) *fixture {
 	t.Helper()
+	return newFixtureWith(t, wrap, portfake.Decrypter{})
+}
+
+// newFixtureWith is newFixture with the given decrypter.
+func newFixtureWith(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo, dec ports.Decrypter) *fixture {
+	t.Helper()
 	f := &fixture{users: portfake.NewUsers(), wechat: portfake.NewWeChat(appID), logs: &strings.Builder{},
 		clock: portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))}
 	f.sessions = portfake.NewSessions(f.clock)
@@ -45,7 +51,7 @@ func newFixture(t *testing.T, wrap func(ports.UserRepo) ports.UserRepo) *fixture
 	if wrap != nil {
 		users = wrap(users)
 	}
-	svc, err := app.New(app.Deps{Sessions: f.sessions, Users: users, Decrypter: portfake.Decrypter{},
+	svc, err := app.New(app.Deps{Sessions: f.sessions, Users: users, Decrypter: dec,
 		WeChat: f.wechat, Clock: f.clock, Tokens: &portfake.Tokens{}}, app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
