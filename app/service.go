@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -22,6 +23,8 @@ type Options struct {
 	// a client retrying the same code gets the same session instead of WeChat's
 	// "code been used". Zero keeps none.
 	LoginReplayWindow time.Duration
+	// SessionLimiter, when set, limits the requests of each session (code 7).
+	SessionLimiter ports.RateLimiter
 }
 
 // Deps are the ports the use cases need.
@@ -215,12 +218,23 @@ func (s *Service) session(ctx context.Context, raw string) (domain.Session, erro
 	if err != nil {
 		return domain.Session{}, err
 	}
-	sess, err := s.Sessions.Get(ctx, tok.Digest())
+	digest := tok.Digest()
+	sess, err := s.Sessions.Get(ctx, digest)
 	if err != nil {
 		return domain.Session{}, err
 	}
 	if sess.Expired(s.Clock.Now()) {
 		return domain.Session{}, domain.ErrUnauthenticated
+	}
+	if s.opts.SessionLimiter != nil {
+		// Keyed by part of the digest: the limiter's store holds no token.
+		ok, retry, err := s.opts.SessionLimiter.Allow(ctx, "s:"+base64.RawURLEncoding.EncodeToString(digest[:12]))
+		if err != nil {
+			return domain.Session{}, fmt.Errorf("session rate limit: %w", err)
+		}
+		if !ok {
+			return domain.Session{}, domain.RateLimited(retry)
+		}
 	}
 	return sess, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strings"
@@ -46,6 +47,7 @@ type HTTP struct {
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
 	DebugAddr         string // net/http/pprof listener; empty: none
+	TrustedProxies    string // comma-separated addresses or CIDRs whose X-Forwarded-For is believed
 }
 
 // WeChat configures the WeChat API client.
@@ -102,8 +104,35 @@ type DB struct {
 
 // Auth tunes the login and user-info rules.
 type Auth struct {
-	WatermarkMaxAge   time.Duration // 0: any age
-	LoginReplayWindow time.Duration
+	WatermarkMaxAge      time.Duration // 0: any age
+	LoginReplayWindow    time.Duration
+	LoginRatePerMinute   int // per client address; 0: no limit
+	SessionRatePerMinute int // per session, on the data routes; 0: no limit
+}
+
+// TrustedProxyList returns the trusted proxies as prefixes (a lone address is
+// a /32 or /128).
+func (h HTTP) TrustedProxyList() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(h.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Log configures logging.
@@ -148,6 +177,7 @@ func (c *Config) settings() []setting {
 		{"http-write-timeout", "time to write a response", (*durationValue)(&c.HTTP.WriteTimeout), false},
 		{"http-idle-timeout", "keep-alive idle time", (*durationValue)(&c.HTTP.IdleTimeout), false},
 		{"http-shutdown-timeout", "time in-flight requests get to finish at shutdown", (*durationValue)(&c.HTTP.ShutdownTimeout), false},
+		{"http-trusted-proxies", "proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client", (*stringValue)(&c.HTTP.TrustedProxies), false},
 		{"http-debug-addr", "address of a net/http/pprof listener for profiling (empty: none; keep it private)", (*stringValue)(&c.HTTP.DebugAddr), false},
 		{"wechat-app-id", "the mini-program's appid", (*stringValue)(&c.WeChat.AppID), false},
 		{"wechat-app-secret", "the mini-program's app secret", (*secretValue)(&c.WeChat.AppSecret), true},
@@ -176,6 +206,8 @@ func (c *Config) settings() []setting {
 		{"db-query-timeout", "longest a database call may take before code 9", (*durationValue)(&c.DB.QueryTimeout), false},
 		{"watermark-max-age", "oldest accepted watermark of encrypted data (0: any)", (*durationValue)(&c.Auth.WatermarkMaxAge), false},
 		{"login-replay-window", "how long a login code's result is replayed to retries", (*durationValue)(&c.Auth.LoginReplayWindow), false},
+		{"rate-login-per-minute", "logins per minute per client address (0: no limit)", (*intValue)(&c.Auth.LoginRatePerMinute), false},
+		{"rate-session-per-minute", "requests per minute per session on the data routes (0: no limit)", (*intValue)(&c.Auth.SessionRatePerMinute), false},
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.Log.Level), false},
 		{"log-format", "text or json", (*stringValue)(&c.Log.Format), false},
 		{"sandbox", "log in against a local WeChat sandbox instead of WeChat (development; loopback only)", (*boolValue)(&c.Sandbox.Enabled), false},
@@ -200,7 +232,7 @@ func Default() Config {
 		Session: Session{Store: "memory", TTL: 24 * time.Hour, CleanupInterval: time.Minute},
 		Redis:   Redis{Addrs: "127.0.0.1:6379", Timeout: time.Second, KeyPrefix: "wxb:"},
 		DB:      DB{Driver: "sqlite", DSN: "file:wxbackend.db", Migrate: true, QueryTimeout: 5 * time.Second},
-		Auth:    Auth{LoginReplayWindow: 30 * time.Second},
+		Auth:    Auth{LoginReplayWindow: 30 * time.Second, LoginRatePerMinute: 60, SessionRatePerMinute: 120},
 		Log:     Log{Level: "info", Format: "text"},
 		Sandbox: Sandbox{Addr: "127.0.0.1:8090"},
 	}
@@ -269,6 +301,12 @@ func (c *Config) validate() []error {
 		if d < 0 {
 			bad(name, "must not be negative")
 		}
+	}
+	if _, err := c.HTTP.TrustedProxyList(); err != nil {
+		bad("http-trusted-proxies", "%q: %v", c.HTTP.TrustedProxies, err)
+	}
+	if c.Auth.LoginRatePerMinute < 0 || c.Auth.SessionRatePerMinute < 0 {
+		bad("rate-login-per-minute", "rates must not be negative")
 	}
 	if c.DB.MaxOpenConns < 0 || c.DB.MaxIdleConns < 0 {
 		bad("db-max-open-conns", "pool sizes must not be negative")

@@ -1,6 +1,9 @@
 package domain
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Kind classifies an error by what the client should do about it. The HTTP
 // adapter maps each kind to one contract code and status, in one table.
@@ -55,6 +58,22 @@ type Error struct {
 	Kind Kind
 	Msg  string
 	Err  error
+	// RetryAfter, for KindRateLimited, is when trying again may succeed.
+	RetryAfter time.Duration
+}
+
+// RateLimited is the error of a request over its rate limit.
+func RateLimited(retryAfter time.Duration) *Error {
+	return &Error{Kind: KindRateLimited, Msg: ErrRateLimited.Msg, Err: constError("over the rate limit"), RetryAfter: retryAfter}
+}
+
+// RetryAfterOf returns the RetryAfter of err's domain error, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 func (e *Error) Error() string {

@@ -83,3 +83,11 @@ type Clock interface {
 type TokenSource interface {
 	NewToken() (domain.Token, error)
 }
+
+// RateLimiter admits at most a fixed number of events per key and period
+// (its limit is the adapter's configuration), allowing bursts of that size.
+type RateLimiter interface {
+	// Allow records an event of key. When the key is over its limit it
+	// returns false and how long until an event would be admitted.
+	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"wxbackend/domain"
 )
@@ -41,6 +42,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		slog.Int("code", o.code),
 		slog.String("kind", domain.KindOf(err).String()),
 		slog.String("error", err.Error()))
+	if retry := domain.RetryAfterOf(err); retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+	}
 	writeEnvelope(w, o.status, envelope{Code: o.code, Status: o.code, Msg: msg, Data: nil})
 }
 

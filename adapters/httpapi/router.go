@@ -6,12 +6,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"wxbackend/app"
 	"wxbackend/domain"
+	"wxbackend/ports"
 )
 
 // Options configure the HTTP adapter.
@@ -20,6 +22,11 @@ type Options struct {
 	MaxBodyBytes int64
 	// ReadyTimeout bounds the store checks of /readyz.
 	ReadyTimeout time.Duration
+	// LoginLimiter, when set, limits logins per client address (code 7).
+	LoginLimiter ports.RateLimiter
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client;
+	// without them the client is the connection's peer.
+	TrustedProxies []netip.Prefix
 }
 
 // handler serves the routes.
@@ -80,6 +87,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) doLogin(w http.ResponseWriter, r *http.Request) (app.LoginResult, bool) {
+	if err := h.limitLogin(r); err != nil {
+		writeError(w, r, h.log, err)
+		return app.LoginResult{}, false
+	}
 	f, err := readFields(r, h.opts.MaxBodyBytes, loginFields...)
 	if err == nil {
 		var res app.LoginResult

@@ -19,3 +19,9 @@ func TestSessionStore_Contract(t *testing.T) {
 		Elapse: func(time.Duration) {},
 	})
 }
+
+func TestRateLimiter_Contract(t *testing.T) {
+	porttest.TestRateLimiter(t, func(_ *testing.T, rate int, period time.Duration) ports.RateLimiter {
+		return memory.NewRateLimiter(rate, period)
+	})
+}

@@ -195,3 +195,11 @@ func BenchmarkSessionStore(b *testing.B) {
 	defer st.Close()
 	porttest.BenchSessionStore(b, st, 10_000)
 }
+
+func TestRateLimiter_Contract(t *testing.T) {
+	addr := redisAddr(t)
+	porttest.TestRateLimiter(t, func(t *testing.T, rate int, period time.Duration) ports.RateLimiter {
+		st := newStore(t, redis.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
+		return st.RateLimiter("test", rate, period)
+	})
+}

@@ -561,3 +561,25 @@ func TestE2E_SandboxRotatesKeysAndSpendsCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestE2E_RateLimitsAreSharedThroughRedis: two servers on one Redis count a
+// client's logins together.
+func TestE2E_RateLimitsAreSharedThroughRedis(t *testing.T) {
+	sess, rc := redisSessions(t)
+	wx := newSharedSandbox(t)
+	set := func(c *config.Config) {
+		c.DB, c.Session, c.Redis = sqliteDB(t), sess, rc
+		c.Auth.LoginRatePerMinute = 3
+	}
+	a, b := startServerOn(t, wx, set), startServerOn(t, wx, set)
+	for i, s := range []*server{a, b, a} {
+		s.login(t, fmt.Sprintf("limited-%d", i))
+	}
+	code, err := wx.sb.Login(context.Background(), "limited-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := b.post(t, "/api/v1/login", map[string]string{"code": code}); e.Code != 7 {
+		t.Fatalf("the 4th login of a client across two servers: %+v, want code 7", e)
+	}
+}

@@ -67,6 +67,13 @@ type serviceParams struct {
 	WeChat    ports.WeChat
 	Clock     ports.Clock
 	Tokens    ports.TokenSource
+	Limits    Limiters
+}
+
+// Limiters are the rate limiters: in memory, or in Redis (shared by every
+// server) when sessions are.
+type Limiters struct {
+	Login, Session ports.RateLimiter // nil: no limit
 }
 
 func newService(p serviceParams) (*app.Service, error) {
@@ -77,6 +84,7 @@ func newService(p serviceParams) (*app.Service, error) {
 		SessionTTL:        p.Cfg.Session.TTL,
 		WatermarkMaxAge:   p.Cfg.Auth.WatermarkMaxAge,
 		LoginReplayWindow: p.Cfg.Auth.LoginReplayWindow,
+		SessionLimiter:    p.Limits.Session,
 	})
 }
 
@@ -89,7 +97,7 @@ func sessionModule(c config.Session, r config.Redis) fx.Option {
 	switch c.Store {
 	case "redis":
 		return fx.Module("redis",
-			fx.Provide(fx.Annotate(
+			fx.Provide(
 				func(lc fx.Lifecycle) (*redis.SessionStore, error) {
 					st, err := redis.NewSessionStore(RedisOptions(r, sliding))
 					if err != nil {
@@ -98,15 +106,40 @@ func sessionModule(c config.Session, r config.Redis) fx.Option {
 					lc.Append(fx.StopHook(st.Close))
 					return st, nil
 				},
-				fx.As(new(ports.SessionStore)))),
+				func(st *redis.SessionStore) ports.SessionStore { return st },
+				func(st *redis.SessionStore, cfg config.Config) Limiters {
+					return limiters(cfg.Auth, func(name string, n int) ports.RateLimiter {
+						return st.RateLimiter(name, n, time.Minute)
+					})
+				},
+			),
 		)
 	default: // "memory"; config validation admits nothing else
 		return fx.Module("memory",
-			fx.Provide(fx.Annotate(
-				func() *memory.SessionStore { return memory.NewSessionStore(c.CleanupInterval, sliding) },
-				fx.As(new(ports.SessionStore)))),
+			fx.Provide(
+				fx.Annotate(
+					func() *memory.SessionStore { return memory.NewSessionStore(c.CleanupInterval, sliding) },
+					fx.As(new(ports.SessionStore))),
+				func(cfg config.Config) Limiters {
+					return limiters(cfg.Auth, func(_ string, n int) ports.RateLimiter {
+						return memory.NewRateLimiter(n, time.Minute)
+					})
+				},
+			),
 		)
 	}
+}
+
+// limiters makes the configured limiters with newLimiter; a rate of 0 is none.
+func limiters(a config.Auth, newLimiter func(name string, perMinute int) ports.RateLimiter) Limiters {
+	var l Limiters
+	if a.LoginRatePerMinute > 0 {
+		l.Login = newLimiter("login", a.LoginRatePerMinute)
+	}
+	if a.SessionRatePerMinute > 0 {
+		l.Session = newLimiter("session", a.SessionRatePerMinute)
+	}
+	return l
 }
 
 // RedisOptions are the Redis store's options from the configuration.
@@ -244,10 +277,16 @@ func printSandboxBanner(out io.Writer, sb *SandboxEndpoint, addr string, cfg con
 // HTTP provides the router and runs the server for the app's lifetime.
 var HTTP = fx.Module("http",
 	fx.Provide(
-		func(svc *app.Service, log *slog.Logger, cfg config.Config) *httpapi.Server {
+		func(svc *app.Service, log *slog.Logger, cfg config.Config, limits Limiters) (*httpapi.Server, error) {
+			proxies, err := cfg.HTTP.TrustedProxyList()
+			if err != nil {
+				return nil, err
+			}
 			h := httpapi.NewRouter(svc, log, httpapi.Options{
-				MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-				ReadyTimeout: cfg.WeChat.Timeout,
+				MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
+				ReadyTimeout:   cfg.WeChat.Timeout,
+				LoginLimiter:   limits.Login,
+				TrustedProxies: proxies,
 			})
 			return httpapi.NewServer(h, log, httpapi.ServerOptions{
 				Addr:              cfg.HTTP.Addr,
@@ -256,7 +295,7 @@ var HTTP = fx.Module("http",
 				WriteTimeout:      cfg.HTTP.WriteTimeout,
 				IdleTimeout:       cfg.HTTP.IdleTimeout,
 				ShutdownTimeout:   cfg.HTTP.ShutdownTimeout,
-			})
+			}), nil
 		},
 	),
 	fx.Invoke(func(lc fx.Lifecycle, s *httpapi.Server) {

@@ -37,6 +37,7 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 	w("*same*: each user re-sends one profile; *changing*: every request carries a profile different from the user's previous one, so every request writes. ")
 	w("`/login/` gets a fresh `wx.login` code each time. wxbackend runs as deployed, at log level `%s` (an access-log line per request). ", m.LogLevel)
 	w("The **baseline** (`cmd/baseline`) does the same work with no architecture: plain `net/http`, `database/sql`, a map or plain Redis `GET`/`SET`, the same decrypt and the same `UPDATE`, no logging.\n\n")
+	w("Rate limits are off in these runs: one client drives all the load, so they would only measure themselves.\n\n")
 	w("Server CPU is the server process's own (from `/proc`): it excludes MySQL, PostgreSQL and Redis, and includes SQLite, which runs inside the server.\n\n")
 
 	w("### Budget\n\n")

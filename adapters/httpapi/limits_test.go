@@ -1,0 +1,95 @@
+package httpapi_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"wxbackend/adapters/httpapi"
+	"wxbackend/adapters/memory"
+	"wxbackend/app"
+	"wxbackend/ports/portfake"
+)
+
+// TestRateLimits: logins are limited per client address (behind trusted
+// proxies, per X-Forwarded-For), data routes per session; over the limit is
+// code 7 with a Retry-After, and writes nothing.
+func TestRateLimits(t *testing.T) {
+	clock := portfake.NewClock(time.Now())
+	users, wx := portfake.NewUsers(), portfake.NewWeChat(appID)
+	svc, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
+		WeChat: wx, Clock: clock, Tokens: &portfake.Tokens{}},
+		app.Options{SessionTTL: time.Hour, SessionLimiter: memory.NewRateLimiter(3, time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httpapi.NewRouter(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{
+		MaxBodyBytes: 4096, ReadyTimeout: time.Second, LoginLimiter: memory.NewRateLimiter(2, time.Minute),
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
+	send := func(method, path, body, peer, xff, token string) (int, string, string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = peer
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Header().Get("Retry-After"), rec.Body.String()
+	}
+	login := func(code, peer, xff string) (int, string, string) {
+		wx.AddCode(code, "o-"+code, "", key1)
+		return send("POST", "/login/", `{"code":"`+code+`"}`, peer, xff, "")
+	}
+
+	for i := 0; i < 2; i++ {
+		if status, _, body := login("a"+strconv.Itoa(i), "203.0.113.7:1000", ""); status != 200 {
+			t.Fatalf("login %d: %d %s", i, status, body)
+		}
+	}
+	writes := users.WriteCount()
+	status, retry, body := login("a2", "203.0.113.7:2000", "")
+	if status != 429 || !strings.Contains(body, `"code":7`) {
+		t.Fatalf("third login of a client: %d %s", status, body)
+	}
+	if n, err := strconv.Atoi(retry); err != nil || n < 1 || n > 31 {
+		t.Fatalf("Retry-After %q, want the seconds until a login is admitted", retry)
+	}
+	if users.WriteCount() != writes || wx.Calls("a2") != 0 {
+		t.Fatal("a limited login reached WeChat or the database")
+	}
+	if status, _, _ := login("b0", "198.51.100.1:1000", ""); status != 200 {
+		t.Fatal("another client was limited")
+	}
+	// Behind the trusted proxy, clients are told apart by X-Forwarded-For;
+	// an untrusted peer's header is ignored.
+	for i, c := range []string{"192.0.2.1", "192.0.2.2"} {
+		if status, _, _ := login("p"+strconv.Itoa(i), "10.0.0.1:1000", c); status != 200 {
+			t.Fatalf("client %s behind the proxy was limited", c)
+		}
+	}
+	if status, _, _ := login("x0", "203.0.113.7:3000", "192.0.2.99"); status != 429 {
+		t.Fatal("a forged X-Forwarded-For escaped the limit")
+	}
+
+	// Per session: three requests a minute.
+	_, _, body = login("c0", "198.51.100.2:1000", "")
+	tok := body[strings.Index(body, `"token":"`)+9:]
+	tok = tok[:strings.IndexByte(tok, '"')]
+	for i := 0; i < 3; i++ {
+		if status, _, body := send("GET", "/api/v1/me", "", "198.51.100.2:1000", "", tok); status != 200 {
+			t.Fatalf("request %d of a session: %d %s", i, status, body)
+		}
+	}
+	if status, retry, body := send("GET", "/api/v1/me", "", "198.51.100.2:1000", "", tok); status != 429 || retry == "" || !strings.Contains(body, `"code":7`) {
+		t.Fatalf("fourth request of a session: %d %q %s", status, retry, body)
+	}
+}
