@@ -53,6 +53,9 @@ func prepareMySQLDSN(dsn string) (string, error) {
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
 	cfg.ClientFoundRows = true
+	// Arguments are interpolated by the driver (safe with utf8mb4), so a
+	// statement is one round trip instead of prepare, execute and close.
+	cfg.InterpolateParams = true
 	if cfg.Timeout == 0 {
 		cfg.Timeout = dialTimeout
 	}
@@ -83,11 +86,19 @@ func preparePostgresDSN(dsn string) (string, error) {
 			q.Set("connect_timeout", timeout)
 		}
 		q.Set("client_encoding", "UTF8")
+		// A statement with arguments in one round trip (lib/pq otherwise
+		// prepares it first, in a round trip of its own).
+		if q.Get("binary_parameters") == "" {
+			q.Set("binary_parameters", "yes")
+		}
 		u.RawQuery = q.Encode()
 		return u.String(), nil
 	}
 	if !strings.Contains(dsn, "connect_timeout=") {
 		dsn += " connect_timeout=" + timeout
+	}
+	if !strings.Contains(dsn, "binary_parameters=") {
+		dsn += " binary_parameters=yes"
 	}
 	return dsn + " client_encoding=UTF8", nil
 }
