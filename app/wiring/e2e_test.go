@@ -313,15 +313,34 @@ func TestE2E_EveryDatabaseWithMemorySessions(t *testing.T) {
 }
 
 func TestE2E_NoSecretInLogsOrResponses(t *testing.T) {
-	s := startServer(t, func(c *config.Config) { c.DB, c.Log.Level = sqliteDB(t), "debug" })
+	s := startServer(t, func(c *config.Config) {
+		c.DB, c.Log.Level, c.WeChat.Timeout, c.Auth.SessionRatePerMinute = sqliteDB(t), "debug", 300*time.Millisecond, 8
+	})
+	var seen strings.Builder
+	// WeChat failing first: its errors are logged, and its URL holds the secret.
+	for _, f := range []sandbox.Fault{{Reset: true, Times: 2}, {Hang: true}, {Status: 500, Body: "oops"}, {Errcode: 40226}} {
+		c, err := s.sb.Login(context.Background(), "secretive")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.sb.InjectFault(f)
+		e, raw := s.post(t, "/api/v1/login", map[string]string{"code": c})
+		if e.Code == 0 {
+			t.Fatalf("login through fault %+v succeeded", f)
+		}
+		seen.WriteString(raw)
+		s.sb.ClearFaults() // a reset on a fresh connection is not retried: one may be left
+	}
 	code, err := s.sb.Login(context.Background(), "secretive")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sk, _ := s.sb.SessionKey("secretive")
 	key := sk.Base64()
-	var seen strings.Builder
 	e, raw := s.post(t, "/api/v1/login", map[string]string{"code": code})
+	if e.Code != 0 {
+		t.Fatalf("login: %s", raw)
+	}
 	if strings.Contains(raw, key) { // the token is in this answer, by design; the key must not be
 		t.Error("the login answer shows the session_key")
 	}
@@ -329,6 +348,15 @@ func TestE2E_NoSecretInLogsOrResponses(t *testing.T) {
 	_ = json.Unmarshal(e.Data, &login)
 	info := s.userInfo(t, "secretive", "n")
 	data, iv := info.EncryptedData, info.IV
+	// wx.login again without telling the backend: what WeChat seals now is
+	// under a key the server never saw (code 4).
+	if _, err := s.sb.Login(context.Background(), "secretive"); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := s.sb.GetUserInfo(context.Background(), "secretive")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, req := range []struct {
 		path string
 		body map[string]string
@@ -336,16 +364,31 @@ func TestE2E_NoSecretInLogsOrResponses(t *testing.T) {
 		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": iv}},
 		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": iv, "rawData": info.RawData, "signature": info.Signature}},
 		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": iv, "rawData": info.RawData + " ", "signature": info.Signature}},
-		{"/api/v1/userinfo", map[string]string{"encryptedData": data[:len(data)-4] + "AAA=", "iv": iv}},
+		{"/api/v1/userinfo", map[string]string{"encryptedData": stale.EncryptedData, "iv": stale.IV}},
 		{"/api/v1/userinfo", map[string]string{"encryptedData": data, "iv": "bad"}},
 		{"/api/v1/login", map[string]string{"code": "unknown-code"}},
+		{"/api/v1/me", nil},
+		{"/api/v1/me", nil},
+		{"/api/v1/me", nil}, // over the session's rate limit by now
 		{"/api/v1/logout", map[string]string{}},
 		{"/api/v1/logout", map[string]string{}}, // already out
 	} {
-		_, raw := s.post(t, req.path, req.body, "Authorization", "Bearer "+login.Token)
+		var raw string
+		if req.body == nil {
+			r, _ := http.NewRequest("GET", s.base+req.path, nil)
+			r.Header.Set("Authorization", "Bearer "+login.Token)
+			_, raw = s.send(t, r)
+		} else {
+			_, raw = s.post(t, req.path, req.body, "Authorization", "Bearer "+login.Token)
+		}
 		seen.WriteString(raw)
 	}
 	seen.WriteString(s.logs.String())
+	for _, want := range []string{`"code":0`, `"code":4`, `"code":6`, `"code":7`, `"code":8`, "request failed"} {
+		if !strings.Contains(seen.String(), want) {
+			t.Fatalf("the run never produced %q: it did not cover what it should", want)
+		}
+	}
 	if !strings.Contains(s.logs.String(), "level=DEBUG") {
 		t.Fatal("the test ran without debug logs")
 	}

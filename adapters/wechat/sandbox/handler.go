@@ -43,6 +43,13 @@ func (s *Sandbox) InjectFault(f Fault) {
 	s.faults = append(s.faults, f)
 }
 
+// ClearFaults drops the faults not yet applied.
+func (s *Sandbox) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 func (s *Sandbox) nextFault() (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
