@@ -2,36 +2,17 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"io"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"go.uber.org/fx"
-
-	"wxbackend/adapters/httpapi"
-	"wxbackend/app/wiring"
-	"wxbackend/config"
+	"wxbackend/app/wiring/wiringtest"
 )
 
 // backend starts wxbackend in sandbox mode, as make run does, on SQLite.
 func backend(t *testing.T) (base, sandboxURL string) {
-	t.Helper()
-	cfg := config.Default()
-	cfg.HTTP.Addr, cfg.Sandbox.Enabled, cfg.Sandbox.Addr = "127.0.0.1:0", true, "127.0.0.1:0"
-	cfg.DB.DSN = config.Secret("file:" + t.TempDir() + "/sim.db")
-	var srv *httpapi.Server
-	var sb *wiring.SandboxEndpoint
-	a := fx.New(wiring.Options(cfg, io.Discard), fx.Populate(&srv, &sb), fx.NopLogger)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Stop(context.Background()) })
-	return "http://" + srv.Addr(), sb.URL
+	base, sb := wiringtest.StartSandboxed(t, nil)
+	return base, sb.URL
 }
 
 var fullToken = regexp.MustCompile(`[A-Za-z0-9_-]{43}`)

@@ -8,19 +8,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"go.uber.org/fx"
 	_ "modernc.org/sqlite"
 
-	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/testenv"
-	"wxbackend/app/wiring"
+	"wxbackend/app/wiring/wiringtest"
 	"wxbackend/config"
 )
 
@@ -30,23 +27,14 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 		testenv.Unreachable(t, "Node.js (node, 20 or later)", err)
 	}
 	dbFile := filepath.Join(t.TempDir(), "example.db")
-	cfg := config.Default()
-	cfg.HTTP.Addr, cfg.Sandbox.Enabled, cfg.Sandbox.Addr = "127.0.0.1:0", true, "127.0.0.1:0"
-	cfg.DB.DSN = config.Secret("file:" + dbFile)
-	var srv *httpapi.Server
-	var sb *wiring.SandboxEndpoint
-	a := fx.New(wiring.Options(cfg, io.Discard), fx.Populate(&srv, &sb), fx.NopLogger)
+	base, sb := wiringtest.StartSandboxed(t, func(c *config.Config) { c.DB.DSN = config.Secret("file:" + dbFile) })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop(context.Background())
 
 	user := fmt.Sprintf("example-%d", time.Now().UnixNano())
 	cmd := exec.CommandContext(ctx, node, "--test", "test/miniprogram.test.js")
 	cmd.Env = append(os.Environ(),
-		"WXB_BACKEND_URL=http://"+srv.Addr(), "WXB_SANDBOX_URL="+sb.URL, "WXB_EXAMPLE_USER="+user)
+		"WXB_BACKEND_URL="+base, "WXB_SANDBOX_URL="+sb.URL, "WXB_EXAMPLE_USER="+user)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)

@@ -1,0 +1,39 @@
+// Package wiringtest starts a whole wxbackend for tests outside app/wiring:
+// in sandbox mode, as make run does, on loopback ports of its own.
+package wiringtest
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"go.uber.org/fx"
+
+	"wxbackend/adapters/httpapi"
+	"wxbackend/app/wiring"
+	"wxbackend/config"
+)
+
+// StartSandboxed starts a server with the WeChat sandbox in process, on an
+// SQLite file in the test's temporary directory, adjusted by set (may be
+// nil), and stops it at the test's end. It returns the server's base URL and
+// the sandbox.
+func StartSandboxed(t testing.TB, set func(*config.Config)) (base string, sb *wiring.SandboxEndpoint) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.HTTP.Addr, cfg.Sandbox.Enabled, cfg.Sandbox.Addr = "127.0.0.1:0", true, "127.0.0.1:0"
+	cfg.DB.DSN = config.Secret("file:" + t.TempDir() + "/wxbackend.db")
+	if set != nil {
+		set(&cfg)
+	}
+	var srv *httpapi.Server
+	a := fx.New(wiring.Options(cfg, io.Discard), fx.Populate(&srv, &sb), fx.NopLogger)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Stop(context.Background()) })
+	return "http://" + srv.Addr(), sb
+}
