@@ -295,7 +295,7 @@ func (r Result) String() string {
 	if len(errs) == 0 {
 		errs = []string{"none"}
 	}
-	return fmt.Sprintf("%d requests in %v: %.0f req/s ok; latency p50 %v p90 %v p99 %v max %v; errors %s; server CPU %v per request, peak RSS %.1f MiB",
+	return fmt.Sprintf("%d requests in %v: %.0f req/s ok; latency p50 %v p90 %v p99 %v max %v; errors %s; server CPU %.3f s per 1,000 requests, peak RSS %.1f MiB",
 		r.Requests, r.Elapsed.Round(time.Millisecond), r.RPS(), r.P50, r.P90, r.P99, r.Max, strings.Join(errs, ", "),
-		r.CPUPerRequest(), float64(r.PeakRSS)/(1<<20))
+		r.CPUPerRequest().Seconds()*1000, float64(r.PeakRSS)/(1<<20))
 }

@@ -68,11 +68,11 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 			ratio*100, round(ours.P99), round(base.P99), p99, round(ours.CPUPerRequest()), v)
 	}
 	w("\n### Every run\n\n")
-	w("| store | route | server | requests | req/s | p50 | p90 | p99 | max | errors | CPU/request | peak RSS |\n")
+	w("| store | route | server | requests | req/s | p50 | p90 | p99 | max | errors | server CPU per 1,000 requests | peak RSS |\n")
 	w("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, r := range results {
-		w("| %s | %s | %s | %d | %.0f | %v | %v | %v | %v | %s | %v | %.1f MiB |\n", r.Store, r.Label(), r.Server, r.Requests, r.RPS(),
-			round(r.P50), round(r.P90), round(r.P99), round(r.Max), errorList(r.Errors), round(r.CPUPerRequest()), float64(r.PeakRSS)/(1<<20))
+		w("| %s | %s | %s | %d | %.0f | %v | %v | %v | %v | %s | %.3f s | %.1f MiB |\n", r.Store, r.Label(), r.Server, r.Requests, r.RPS(),
+			round(r.P50), round(r.P90), round(r.P99), round(r.Max), errorList(r.Errors), r.CPUPerRequest().Seconds()*1000, float64(r.PeakRSS)/(1<<20))
 	}
 	if micro != "" {
 		w("\n## Micro benchmarks\n\n`go test -run '^$' -bench . -benchmem` on the same machine:\n\n")

@@ -81,7 +81,7 @@ func run(args []string, out io.Writer) error {
 		case "login":
 			fmt.Fprintf(out, "# wx.login as %q, then send the code\n", *user)
 			e, err = mp.Login(ctx)
-		case "userinfo":
+		case "userinfo", "getinfo":
 			fmt.Fprintln(out, "# wx.getUserInfo, then send encryptedData and iv with the token")
 			e, err = mp.UploadUserInfo(ctx)
 		case "me":
