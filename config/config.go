@@ -199,7 +199,7 @@ func (c *Config) settings() []setting {
 		{"db-driver", "user database: sqlite, mysql or postgres", (*stringValue)(&c.DB.Driver), false},
 		{"db-dsn", "data source name of the user database", (*secretValue)(&c.DB.DSN), true},
 		{"db-migrate", "run schema migrations at start", (*boolValue)(&c.DB.Migrate), false},
-		{"db-max-open-conns", "most open connections (0: 4 for SQLite, 32 for MySQL and PostgreSQL)", (*intValue)(&c.DB.MaxOpenConns), false},
+		{"db-max-open-conns", "most open connections (0: 1 for SQLite, 32 for MySQL and PostgreSQL)", (*intValue)(&c.DB.MaxOpenConns), false},
 		{"db-max-idle-conns", "most idle connections (0: as many as open)", (*intValue)(&c.DB.MaxIdleConns), false},
 		{"db-conn-max-lifetime", "longest life of a connection (0: forever)", (*durationValue)(&c.DB.ConnMaxLifetime), false},
 		{"db-conn-max-idle-time", "longest idle time of a connection (0: forever)", (*durationValue)(&c.DB.ConnMaxIdleTime), false},

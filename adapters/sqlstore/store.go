@@ -17,7 +17,7 @@ import (
 type Options struct {
 	Driver          string // "sqlite", "mysql" or "postgres"
 	DSN             string
-	MaxOpenConns    int           // 0: the dialect's default (4 for SQLite, 32 for servers)
+	MaxOpenConns    int           // 0: the dialect's default (1 for SQLite, 32 for servers)
 	MaxIdleConns    int           // 0: as many as MaxOpenConns
 	ConnMaxLifetime time.Duration // 0: forever
 	ConnMaxIdleTime time.Duration // 0: forever

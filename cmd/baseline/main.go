@@ -74,7 +74,7 @@ func main() {
 		s.insert = `INSERT INTO wx_users (app_id, open_id, union_id, created_at, updated_at) VALUES ($1, $2, '', $3, $4) ON CONFLICT (app_id, open_id) DO NOTHING`
 		s.update = `UPDATE wx_users SET nick_name = $1, avatar_url = $2, gender = $3, language = $4, city = $5, province = $6, country = $7, updated_at = $8 WHERE app_id = $9 AND open_id = $10`
 	case "sqlite":
-		s.db.SetMaxOpenConns(4)
+		s.db.SetMaxOpenConns(1)
 	}
 	if s.driver != "sqlite" { // the pool wxbackend uses, so the comparison is of code, not of pools
 		s.db.SetMaxOpenConns(32)
