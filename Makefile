@@ -32,10 +32,12 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# make bench's load settings: K users, C connections, D per run.
-BENCH_USERS ?= 200
-BENCH_C     ?= 32
-BENCH_D     ?= 10s
+# make bench's load settings: K users, C connections, D per run, and runs per
+# scenario and server (the median is reported).
+BENCH_USERS  ?= 200
+BENCH_C      ?= 32
+BENCH_D      ?= 5s
+BENCH_ROUNDS ?= 3
 
 bench: ## micro benchmarks and load runs against the baseline; writes docs/benchmarks.md
 	bash .ci/services
@@ -44,7 +46,7 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 	$(GO) build -trimpath -o bin/baseline ./cmd/baseline
 	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... | tee bin/micro.txt
 	$(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline \
-	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -micro bin/micro.txt -out docs/benchmarks.md
+	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -rounds $(BENCH_ROUNDS) -micro bin/micro.txt -out docs/benchmarks.md
 
 # make fuzz runs every fuzz target for FUZZTIME; CI runs them briefly. Their
 # seed corpora (testdata/fuzz/) run as tests in make test too.

@@ -47,15 +47,17 @@ type Scenario struct {
 // Result is what a run measured.
 type Result struct {
 	Scenario
-	Store, Server string // set by the matrix
-	Requests      int
-	OK            int
-	Errors        map[string]int // by contract code, or "transport" / "wrong answer"
-	Elapsed       time.Duration
-	P50, P90      time.Duration
-	P99, Max      time.Duration
-	CPU           time.Duration // server CPU during the measured phase
-	PeakRSS       int64         // server's peak resident set, bytes
+	Store, Server  string  // set by the matrix
+	Rounds         int     // set by the matrix: how many runs this is the median of
+	MinRPS, MaxRPS float64 // their spread
+	Requests       int
+	OK             int
+	Errors         map[string]int // by contract code, or "transport" / "wrong answer"
+	Elapsed        time.Duration
+	P50, P90       time.Duration
+	P99, Max       time.Duration
+	CPU            time.Duration // server CPU during the measured phase
+	PeakRSS        int64         // server's peak resident set, bytes
 }
 
 // Label names the scenario.

@@ -84,6 +84,7 @@ func runMatrix(ctx context.Context, args []string) error {
 	fs.IntVar(&m.Users, "users", 200, "K: users per scenario")
 	fs.IntVar(&m.C, "c", 32, "C: concurrent connections")
 	fs.DurationVar(&m.D, "d", 10*time.Second, "D: measured duration of each run")
+	fs.IntVar(&m.Rounds, "rounds", 3, "runs of each scenario per server, alternating which goes first; the median is reported")
 	fs.DurationVar(&m.Warmup, "warmup", 2*time.Second, "unmeasured load before each run")
 	fs.StringVar(&m.MySQL, "mysql", env("WXB_TEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/"), "MySQL DSN without a database")
 	fs.StringVar(&m.Postgres, "postgres", env("WXB_TEST_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL URL of a database to create the benchmark's from")
@@ -95,6 +96,9 @@ func runMatrix(ctx context.Context, args []string) error {
 		return err
 	}
 	m.Stores = strings.Split(*stores, ",")
+	if m.Rounds < 1 {
+		return fmt.Errorf("-rounds %d: at least 1", m.Rounds)
+	}
 	dir, err := os.MkdirTemp("", "wxbench")
 	if err != nil {
 		return err

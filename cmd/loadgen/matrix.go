@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +39,7 @@ type MatrixConfig struct {
 	MySQL, Postgres  string // admin DSNs: MySQL without a database, a PostgreSQL database to CREATE DATABASE from
 	Redis            string
 	LogLevel         string
+	Rounds           int    // runs of each scenario per server; the median is reported
 	Dir              string // scratch directory
 }
 
@@ -173,24 +175,33 @@ func Matrix(ctx context.Context, m MatrixConfig, progress func(string)) ([]Resul
 			{Route: "login"},
 		}
 		for i, sc := range scenarios {
-			pair := []*process{ours, theirs}
-			if i%2 == 1 { // alternate who goes first, so drift hurts both alike
-				pair = []*process{theirs, ours}
-			}
-			for _, p := range pair {
-				sc := sc
-				sc.Backend, sc.Users, sc.Concurrency, sc.Duration, sc.Warmup = p.base, m.Users, m.C, m.D, m.Warmup
-				sc.PID = p.cmd.Process.Pid
-				sc.UserPrefix = fmt.Sprintf("%s-%s-%s-%d", p.name, name, sc.Route, i)
-				r, err := Run(ctx, sc, wx)
-				if err != nil {
-					ours.stop()
-					theirs.stop()
-					return results, fmt.Errorf("%s on %s: %w", p.name, st.name, err)
+			// Several short rounds, alternating who goes first, and the
+			// median round reported: one slow fsync or a neighbour's burst
+			// should not decide a comparison.
+			rounds := map[string][]Result{}
+			for round := 0; round < m.Rounds; round++ {
+				pair := []*process{ours, theirs}
+				if (i+round)%2 == 1 {
+					pair = []*process{theirs, ours}
 				}
-				r.Store, r.Server = st.name, p.name
-				progress(fmt.Sprintf("%-17s %-9s %-22s %s", st.name, p.name, r.Label(), r))
-				results = append(results, r)
+				for _, p := range pair {
+					sc := sc
+					sc.Backend, sc.Users, sc.Concurrency, sc.Duration, sc.Warmup = p.base, m.Users, m.C, m.D, m.Warmup
+					sc.PID = p.cmd.Process.Pid
+					sc.UserPrefix = fmt.Sprintf("%s-%s-%s-%d-%d", p.name, name, sc.Route, i, round)
+					r, err := Run(ctx, sc, wx)
+					if err != nil {
+						ours.stop()
+						theirs.stop()
+						return results, fmt.Errorf("%s on %s: %w", p.name, st.name, err)
+					}
+					r.Store, r.Server = st.name, p.name
+					progress(fmt.Sprintf("%-17s %-9s %-20s round %d: %s", st.name, p.name, r.Label(), round+1, r))
+					rounds[p.name] = append(rounds[p.name], r)
+				}
+			}
+			for _, p := range []*process{ours, theirs} {
+				results = append(results, median(rounds[p.name]))
 			}
 		}
 		ours.stop()
@@ -284,3 +295,20 @@ func clearRedis(ctx context.Context, addr string) error {
 type inProcess struct{ *sandbox.Sandbox }
 
 var _ phone = inProcess{}
+
+// median returns the run of median throughput, with the spread of all runs'
+// throughput and their errors summed.
+func median(runs []Result) Result {
+	sorted := append([]Result(nil), runs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].RPS() < sorted[j].RPS() })
+	m := sorted[len(sorted)/2]
+	m.Rounds, m.MinRPS, m.MaxRPS = len(runs), sorted[0].RPS(), sorted[len(sorted)-1].RPS()
+	errs := map[string]int{}
+	for _, r := range runs {
+		for k, n := range r.Errors {
+			errs[k] += n
+		}
+	}
+	m.Errors = errs
+	return m
+}

@@ -32,7 +32,8 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 	w("## Machine\n\n%s\n", machine())
 	w("## Load runs\n\n")
 	w("Each run: K = %d users logged in through the WeChat sandbox first, then C = %d connections for D = %v (after %v of warm-up) ", m.Users, m.C, m.D, m.Warmup)
-	w("against one server process; load generator, server and databases share the machine. ")
+	w("against one server process; each scenario runs %d times per server, alternating which server goes first, and the tables show the run of median throughput (with the range of all runs). ", m.Rounds)
+	w("Load generator, servers and databases share the machine. ")
 	w("Every success is checked (code 0 and the profile just sent, or a token). ")
 	w("*same*: each user re-sends one profile; *changing*: every request carries a profile different from the user's previous one, so every request writes. ")
 	w("`/login/` gets a fresh `wx.login` code each time. wxbackend runs as deployed, at log level `%s` (an access-log line per request). ", m.LogLevel)
@@ -71,7 +72,7 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 	w("| store | route | server | requests | req/s | p50 | p90 | p99 | max | errors | server CPU per 1,000 requests | peak RSS |\n")
 	w("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, r := range results {
-		w("| %s | %s | %s | %d | %.0f | %v | %v | %v | %v | %s | %.3f s | %.1f MiB |\n", r.Store, r.Label(), r.Server, r.Requests, r.RPS(),
+		w("| %s | %s | %s | %d | %.0f (%.0f–%.0f) | %v | %v | %v | %v | %s | %.3f s | %.1f MiB |\n", r.Store, r.Label(), r.Server, r.Requests, r.RPS(), r.MinRPS, r.MaxRPS,
 			round(r.P50), round(r.P90), round(r.P99), round(r.Max), errorList(r.Errors), r.CPUPerRequest().Seconds()*1000, float64(r.PeakRSS)/(1<<20))
 	}
 	if micro != "" {
