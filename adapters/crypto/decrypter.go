@@ -61,11 +61,12 @@ const maxPooled = 16 << 10
 // open decodes encryptedData onto dst, decrypts it in place and strips the
 // padding.
 func open(key domain.SessionKey, encryptedData, iv string, dst []byte) ([]byte, error) {
-	var ivb [18]byte // 24 base64 characters are at most 18 bytes
-	if n, err := decodeBase64(ivb[:0], iv); err != nil || n != aes.BlockSize {
+	var ivBuf [18]byte // 24 base64 characters are at most 18 bytes
+	ivb, err := decodeBase64(ivBuf[:0], iv)
+	if err != nil || len(ivb) != aes.BlockSize {
 		return nil, errIV
 	}
-	data, err := decodeBase64Onto(dst, encryptedData)
+	data, err := decodeBase64(dst, encryptedData)
 	if err != nil {
 		return data, errB64
 	}
@@ -82,7 +83,7 @@ func open(key domain.SessionKey, encryptedData, iv string, dst []byte) ([]byte, 
 	for i := len(data) - aes.BlockSize; i >= 0; i -= aes.BlockSize {
 		blk := data[i : i+aes.BlockSize]
 		block.Decrypt(blk, blk)
-		prev := ivb[:aes.BlockSize]
+		prev := ivb
 		if i > 0 {
 			prev = data[i-aes.BlockSize : i]
 		}
@@ -95,20 +96,10 @@ func open(key domain.SessionKey, encryptedData, iv string, dst []byte) ([]byte, 
 	return plain, nil
 }
 
-// decodeBase64 reads standard base64, padded or not, into dst's capacity when
-// it fits, and returns the decoded length.
-func decodeBase64(dst []byte, s string) (int, error) {
-	out, err := decodeBase64Onto(dst, s)
-	if err != nil || len(out) > cap(dst) {
-		return 0, errB64
-	}
-	return len(out), nil
-}
-
-// decodeBase64Onto appends the decoding of s (standard base64, padded or not)
+// decodeBase64 appends the decoding of s (standard base64, padded or not)
 // to dst. Spaces are read as '+': form bodies sent without URL-encoding turn
 // every '+' into a space, and base64 has no spaces of its own.
-func decodeBase64Onto(dst []byte, s string) ([]byte, error) {
+func decodeBase64(dst []byte, s string) ([]byte, error) {
 	if strings.IndexByte(s, ' ') >= 0 {
 		s = strings.ReplaceAll(s, " ", "+")
 	}

@@ -39,6 +39,7 @@ type userEntry struct {
 	app    *appUsers
 	openID string
 	tokens int32 // live tokens pointing here; under SessionStore.mu
+	stripe uint8 // which of stripes locks this entry
 
 	unionID string            // under the entry's stripe lock
 	key     domain.SessionKey // under the entry's stripe lock
@@ -51,12 +52,15 @@ var stripes [64]struct {
 	_ [64 - 24]byte
 }
 
-func (e *userEntry) lock() *sync.RWMutex {
-	h := uint32(2166136261) // FNV-1a of the openid
-	for i := 0; i < len(e.openID); i++ {
-		h = (h ^ uint32(e.openID[i])) * 16777619
+func (e *userEntry) lock() *sync.RWMutex { return &stripes[e.stripe].RWMutex }
+
+// stripeOf spreads users over the stripes: FNV-1a of the openid.
+func stripeOf(openID string) uint8 {
+	h := uint32(2166136261)
+	for i := 0; i < len(openID); i++ {
+		h = (h ^ uint32(openID[i])) * 16777619
 	}
-	return &stripes[h%uint32(len(stripes))].RWMutex
+	return uint8(h % uint32(len(stripes)))
 }
 
 // tokenKey is the map key of a token: the first half of its SHA-256. 128
@@ -104,7 +108,7 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	}
 	e, ok := app.users[s.OpenID]
 	if !ok {
-		e = &userEntry{app: app, openID: s.OpenID}
+		e = &userEntry{app: app, openID: s.OpenID, stripe: stripeOf(s.OpenID)}
 		app.users[s.OpenID] = e
 	}
 	l := e.lock()

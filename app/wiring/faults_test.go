@@ -205,13 +205,9 @@ func TestFaults_StoresDownMidLoad(t *testing.T) {
 }
 
 func tokenOf(e envelope) string {
-	s := string(e.Data)
-	i := strings.Index(s, `"token":"`)
-	if i < 0 {
-		return ""
-	}
-	s = s[i+9:]
-	return s[:strings.IndexByte(s, '"')]
+	var d struct{ Token string }
+	_ = json.Unmarshal(e.Data, &d)
+	return d.Token
 }
 
 // postQuiet posts body (GET when empty) and decodes the envelope, reporting

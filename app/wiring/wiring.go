@@ -201,7 +201,7 @@ var WeChat = fx.Module("wechat",
 				BaseURL: cfg.WeChat.BaseURL, Timeout: cfg.WeChat.Timeout,
 			}
 			if sb != nil {
-				o.AppID, o.Secret, o.BaseURL = sb.Sandbox.AppID(), sb.secret, sb.URL
+				o.AppID, o.Secret, o.BaseURL = sb.Sandbox.AppID(), sb.Sandbox.AppSecret(), sb.URL
 			}
 			c, err := wechat.NewClient(o)
 			if err != nil {
@@ -218,7 +218,6 @@ var WeChat = fx.Module("wechat",
 type SandboxEndpoint struct {
 	Sandbox *sandbox.Sandbox
 	URL     string // its base URL, for the WeChat client and for people
-	secret  string
 }
 
 // sandboxModule runs the WeChat sandbox on its loopback address, when the
@@ -236,10 +235,6 @@ func sandboxModule(c config.Sandbox, w config.WeChat, out io.Writer) fx.Option {
 				return nil, err
 			}
 			sb := sandbox.New(sandbox.Options{AppID: w.AppID, AppSecret: w.AppSecret.Reveal()})
-			secret := w.AppSecret.Reveal()
-			if secret == "" {
-				secret = sandbox.DefaultAppSecret
-			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			lc.Append(fx.Hook{
@@ -252,7 +247,7 @@ func sandboxModule(c config.Sandbox, w config.WeChat, out io.Writer) fx.Option {
 					return <-done
 				},
 			})
-			return &SandboxEndpoint{Sandbox: sb, URL: "http://" + ln.Addr().String(), secret: secret}, nil
+			return &SandboxEndpoint{Sandbox: sb, URL: "http://" + ln.Addr().String()}, nil
 		}),
 		fx.Invoke(func(lc fx.Lifecycle, sb *SandboxEndpoint, srv *httpapi.Server, cfg config.Config) {
 			lc.Append(fx.StartHook(func() { printSandboxBanner(out, sb, srv.Addr(), cfg) }))

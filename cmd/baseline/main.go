@@ -22,7 +22,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -208,7 +207,7 @@ func (s *server) getinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.db.ExecContext(r.Context(), s.update, u.NickName, u.AvatarURL, u.Gender, u.Language,
 		u.City, u.Province, u.Country, time.Now().UTC(), s.app, sess.openID); err != nil {
-		reply(w, 9, fmt.Sprint(err))
+		reply(w, 9, nil)
 		return
 	}
 	reply(w, 0, map[string]any{"name": u.NickName, "avatar": u.AvatarURL, "language": u.Language,

@@ -141,6 +141,10 @@ func New(o Options) *Sandbox {
 // AppID returns the app's appid.
 func (s *Sandbox) AppID() string { return s.appID }
 
+// AppSecret returns the app's secret, for the backend that logs in against
+// the sandbox.
+func (s *Sandbox) AppSecret() string { return s.secret }
+
 // userLocked returns the named user, creating it with a default profile.
 func (s *Sandbox) userLocked(name string) (*user, error) {
 	if name == "" || len(name) > MaxUserLen || !utf8.ValidString(name) {
