@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"wxbackend/domain"
@@ -35,6 +36,9 @@ type Deps struct {
 	WeChat    ports.WeChat
 	Clock     ports.Clock
 	Tokens    ports.TokenSource
+	// Log receives what the use cases notice but do not fail on (a forged
+	// field, say). Nil discards it.
+	Log *slog.Logger
 }
 
 // Service runs the use cases. It is safe for concurrent use.
@@ -51,6 +55,9 @@ func New(d Deps, o Options) (*Service, error) {
 	}
 	if o.SessionTTL <= 0 {
 		return nil, errors.New("app: SessionTTL must be positive")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{Deps: d, opts: o, logins: newLoginFlights(o.LoginReplayWindow)}, nil
 }
@@ -162,17 +169,22 @@ func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUs
 			return domain.User{}, err
 		}
 	}
-	unionID := info.UnionID
-	if unionID == "" {
-		unionID = sess.UnionID
+	// AES-CBC has no integrity: a user can alter their own payload, so every
+	// decrypted field is theirs to choose. The unionId links accounts across
+	// apps, so it is taken only from WeChat's server-to-server answer
+	// (jscode2session, kept in the session); a payload that claims another is
+	// ignored, and its value is not logged.
+	if info.UnionID != "" && info.UnionID != sess.UnionID {
+		s.Log.LogAttrs(ctx, slog.LevelWarn, "payload unionId ignored: it differs from WeChat's",
+			slog.String("appid", sess.AppID), slog.Bool("session_has_unionid", sess.UnionID != ""))
 	}
-	profile, unionID := info.Profile.Sanitized(), domain.CleanID(unionID)
-	if err := s.Users.UpdateProfile(ctx, sess.User(), profile, unionID, now); err != nil {
+	profile := info.Profile.Sanitized()
+	if err := s.Users.UpdateProfile(ctx, sess.User(), profile, now); err != nil {
 		return domain.User{}, userErr(err, "update profile")
 	}
 	// The answer is what this request saved, not a read of the row, which a
 	// concurrent update of the same user may already have changed.
-	return domain.User{AppID: sess.AppID, OpenID: sess.OpenID, UnionID: unionID, Profile: profile,
+	return domain.User{AppID: sess.AppID, OpenID: sess.OpenID, UnionID: sess.UnionID, Profile: profile,
 		UpdatedAt: now.UTC().Truncate(time.Microsecond)}, nil
 }
 

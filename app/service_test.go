@@ -1,11 +1,14 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,15 +33,27 @@ type world struct {
 	dec      portfake.Decrypter
 }
 
-func newWorld(t *testing.T, o app.Options) *world {
+// worldOption changes the dependencies of a test world.
+type worldOption func(*app.Deps)
+
+// withLog sends the service's log to buf, as text.
+func withLog(buf *bytes.Buffer) worldOption {
+	return func(d *app.Deps) { d.Log = slog.New(slog.NewTextHandler(buf, nil)) }
+}
+
+func newWorld(t *testing.T, o app.Options, opts ...worldOption) *world {
 	t.Helper()
 	w := &world{clock: portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)), users: portfake.NewUsers(), wechat: portfake.NewWeChat(appID)}
 	w.sessions = portfake.NewSessions(w.clock)
 	if o.SessionTTL == 0 {
 		o.SessionTTL = time.Hour
 	}
-	svc, err := app.New(app.Deps{Sessions: w.sessions, Users: w.users, Decrypter: w.dec, WeChat: w.wechat,
-		Clock: w.clock, Tokens: &portfake.Tokens{}}, o)
+	deps := app.Deps{Sessions: w.sessions, Users: w.users, Decrypter: w.dec, WeChat: w.wechat,
+		Clock: w.clock, Tokens: &portfake.Tokens{}}
+	for _, opt := range opts {
+		opt(&deps)
+	}
+	svc, err := app.New(deps, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,12 +73,18 @@ func (w *world) login(t *testing.T, code, openID, keyB64 string) string {
 
 func (w *world) payload(t *testing.T, keyB64, openID, nick string) app.EncryptedUserInfo {
 	t.Helper()
+	return w.payloadWithUnion(t, keyB64, openID, nick, "oUnion")
+}
+
+// payloadWithUnion seals a getUserInfo payload whose unionId the user chose.
+func (w *world) payloadWithUnion(t *testing.T, keyB64, openID, nick, unionID string) app.EncryptedUserInfo {
+	t.Helper()
 	k, err := domain.ParseSessionKey(keyB64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := fmt.Sprintf(`{"openId":%q,"nickName":%q,"gender":1,"city":"广州","unionId":"oUnion","watermark":{"appid":%q,"timestamp":%d}}`,
-		openID, nick, appID, w.clock.Now().Unix())
+	plain := fmt.Sprintf(`{"openId":%q,"nickName":%q,"gender":1,"city":"广州","unionId":%q,"watermark":{"appid":%q,"timestamp":%d}}`,
+		openID, nick, unionID, appID, w.clock.Now().Unix())
 	return app.EncryptedUserInfo{EncryptedData: w.dec.Seal(k, plain), IV: portfake.IV}
 }
 
@@ -176,12 +197,64 @@ func TestSaveUserInfo_SavesTheProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Profile.NickName != "Band 🎸" || u.Profile.City != "广州" || u.Profile.Gender != 1 || u.UnionID != "oUnion" {
+	if u.Profile.NickName != "Band 🎸" || u.Profile.City != "广州" || u.Profile.Gender != 1 || u.UnionID != "" {
 		t.Fatalf("saved %+v", u)
 	}
 	me, err := w.svc.Me(context.Background(), tok)
 	if err != nil || me.Profile != u.Profile {
 		t.Fatalf("me: %+v, %v", me, err)
+	}
+}
+
+// The payload is user-controlled (AES-CBC has no integrity): its unionId must
+// never replace the one WeChat gave server to server, nor fill in a missing one.
+func TestSaveUserInfo_PayloadUnionIDIsIgnored(t *testing.T) {
+	var logs bytes.Buffer
+	w := newWorld(t, app.Options{}, withLog(&logs))
+	for _, c := range []struct{ code, openID, wechatUnion string }{
+		{"c1", "o1", "uFromWeChat"}, // a forged unionId over WeChat's
+		{"c2", "o2", ""},            // a forged unionId where WeChat gave none
+	} {
+		w.wechat.AddCode(c.code, c.openID, c.wechatUnion, key1)
+		res, err := w.svc.Login(context.Background(), c.code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := res.Token.Reveal()
+		in := w.payloadWithUnion(t, key1, c.openID, "Mallory", "oVictimUnionID")
+		u, err := w.svc.SaveUserInfo(context.Background(), tok, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.UnionID != c.wechatUnion || u.Profile.NickName != "Mallory" {
+			t.Fatalf("answered unionid %q, want WeChat's %q", u.UnionID, c.wechatUnion)
+		}
+		stored, err := w.svc.Me(context.Background(), tok)
+		if err != nil || stored.UnionID != c.wechatUnion {
+			t.Fatalf("stored unionid %q (%v), want WeChat's %q", stored.UnionID, err, c.wechatUnion)
+		}
+	}
+	if n := strings.Count(logs.String(), "payload unionId ignored"); n != 2 {
+		t.Fatalf("%d warnings, want 2:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "oVictimUnionID") {
+		t.Fatal("the forged unionId reached the log")
+	}
+}
+
+func TestSaveUserInfo_MatchingPayloadUnionIDIsNoWarning(t *testing.T) {
+	var logs bytes.Buffer
+	w := newWorld(t, app.Options{}, withLog(&logs))
+	w.wechat.AddCode("c1", "o1", "uSame", key1)
+	res, err := w.svc.Login(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.SaveUserInfo(context.Background(), res.Token.Reveal(), w.payloadWithUnion(t, key1, "o1", "n", "uSame")); err != nil {
+		t.Fatal(err)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("logged %s", logs.String())
 	}
 }
 

@@ -35,12 +35,13 @@ type UserRepo interface {
 	EnsureUser(ctx context.Context, key domain.UserKey, unionID string, now time.Time) (domain.User, error)
 	// Get returns the user of key, or an error of kind KindNotFound.
 	Get(ctx context.Context, key domain.UserKey) (domain.User, error)
-	// UpdateProfile replaces the profile of key's user (and its unionID, when
-	// non-empty) and sets its update time to now; it changes nothing else. It
+	// UpdateProfile replaces the profile of key's user and sets its update
+	// time to now; it changes nothing else (the unionID comes from WeChat's
+	// server-to-server answers only, through EnsureUser). It
 	// fails with an error of kind KindNotFound when there is no such user. It
 	// reads nothing back: one statement, and no answer that another update
 	// of the same user could have changed in between.
-	UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) error
+	UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, now time.Time) error
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }

@@ -251,7 +251,7 @@ func TestErrors_MapToTheContractCodes(t *testing.T) {
 // panicking is a UserRepo whose profile update panics.
 type panicking struct{ ports.UserRepo }
 
-func (panicking) UpdateProfile(context.Context, domain.UserKey, domain.Profile, string, time.Time) error {
+func (panicking) UpdateProfile(context.Context, domain.UserKey, domain.Profile, time.Time) error {
 	panic("boom: a bug")
 }
 

@@ -37,7 +37,7 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 		insert:   d.rebind(d.insertUser),
 		setUnion: d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
 		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
-			union_id = CASE WHEN ? = '' THEN union_id ELSE ? END, updated_at = ? WHERE app_id = ? AND open_id = ?`),
+			updated_at = ? WHERE app_id = ? AND open_id = ?`),
 	}}
 }
 
@@ -127,12 +127,12 @@ func (r *UserRepo) EnsureUser(ctx context.Context, key domain.UserKey, unionID s
 // UpdateProfile implements ports.UserRepo with one UPDATE.
 // The profile is sanitized first (domain.Profile.Sanitized), so every
 // database stores the same text whatever it is given.
-func (r *UserRepo) UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) error {
-	p, unionID = p.Sanitized(), domain.CleanID(unionID)
+func (r *UserRepo) UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, now time.Time) error {
+	p = p.Sanitized()
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
 	res, err := r.db.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
-		unionID, unionID, dbTime(now), key.AppID, key.OpenID)
+		dbTime(now), key.AppID, key.OpenID)
 	if err != nil {
 		return r.fail("update profile", err)
 	}

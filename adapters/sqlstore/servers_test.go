@@ -49,7 +49,7 @@ func TestMariaDB_ForcesUTF8MB4WhateverTheDSNSays(t *testing.T) {
 		t.Fatal(err)
 	}
 	nick := "Band 🎸👩‍👩‍👧"
-	if err := st.Users.UpdateProfile(ctx, key, domain.Profile{NickName: nick}, "", time.Now()); err != nil {
+	if err := st.Users.UpdateProfile(ctx, key, domain.Profile{NickName: nick}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.Users.Get(ctx, key)

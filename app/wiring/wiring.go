@@ -68,6 +68,7 @@ type serviceParams struct {
 	Clock     ports.Clock
 	Tokens    ports.TokenSource
 	Limits    Limiters
+	Log       *slog.Logger
 }
 
 // Limiters are the rate limiters: in memory, or in Redis (shared by every
@@ -79,7 +80,7 @@ type Limiters struct {
 func newService(p serviceParams) (*app.Service, error) {
 	return app.New(app.Deps{
 		Sessions: p.Sessions, Users: p.Users, Decrypter: p.Decrypter,
-		WeChat: p.WeChat, Clock: p.Clock, Tokens: p.Tokens,
+		WeChat: p.WeChat, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
 	}, app.Options{
 		SessionTTL:        p.Cfg.Session.TTL,
 		WatermarkMaxAge:   p.Cfg.Auth.WatermarkMaxAge,

@@ -192,7 +192,7 @@ func (r *Users) Get(_ context.Context, key domain.UserKey) (domain.User, error) 
 }
 
 // UpdateProfile implements ports.UserRepo.
-func (r *Users) UpdateProfile(_ context.Context, key domain.UserKey, p domain.Profile, unionID string, now time.Time) error {
+func (r *Users) UpdateProfile(_ context.Context, key domain.UserKey, p domain.Profile, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Err != nil {
@@ -203,10 +203,6 @@ func (r *Users) UpdateProfile(_ context.Context, key domain.UserKey, p domain.Pr
 		return domain.ErrNotFound
 	}
 	u.Profile = p.Sanitized()
-	unionID = domain.CleanID(unionID)
-	if unionID != "" {
-		u.UnionID = unionID
-	}
 	u.UpdatedAt = now.UTC().Truncate(time.Microsecond)
 	r.users[key] = u
 	r.Writes++

@@ -128,17 +128,14 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		if err != nil || u.UnionID != "oUnion1" {
 			t.Fatalf("login without unionid lost it: %q, %v", u.UnionID, err)
 		}
-		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "n"}, "", t0); err != nil {
+		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "n"}, t0); err != nil {
 			t.Fatal(err)
 		}
 		if u, err = r.Get(ctx(t), key); err != nil || u.UnionID != "oUnion1" {
 			t.Fatalf("profile update without unionid lost it: %q, %v", u.UnionID, err)
 		}
-		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "n"}, "oUnion2", t0); err != nil {
-			t.Fatal(err)
-		}
-		if u, err = r.Get(ctx(t), key); err != nil || u.UnionID != "oUnion2" {
-			t.Fatalf("profile update with a unionid: %q, %v", u.UnionID, err)
+		if u, err = r.EnsureUser(ctx(t), key, "oUnion2", t0); err != nil || u.UnionID != "oUnion2" {
+			t.Fatalf("a login with a new unionid: %q, %v", u.UnionID, err)
 		}
 	})
 
@@ -159,7 +156,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 			go func() {
 				defer wg.Done()
 				for j := 0; j < 5; j++ {
-					if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: nick, City: city}, "", t0); err != nil {
+					if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
 						errs <- err
 						return
 					}
@@ -190,7 +187,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		p := domain.Profile{NickName: "Band", AvatarURL: "http://wx.qlogo.cn/mmopen/vi_32/a.png?x=1&y=2", Gender: 1,
 			Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN"}
 		later := t0.Add(90 * time.Minute)
-		if err := r.UpdateProfile(ctx(t), key, p, "", later); err != nil {
+		if err := r.UpdateProfile(ctx(t), key, p, later); err != nil {
 			t.Fatal(err)
 		}
 		got, err := r.Get(ctx(t), key)
@@ -233,7 +230,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 				if utf8.RuneCountInString(s) > domain.MaxPlaceLen {
 					p.City = "c"
 				}
-				if err := r.UpdateProfile(ctx(t), key, p, "", t0); err != nil {
+				if err := r.UpdateProfile(ctx(t), key, p, t0); err != nil {
 					t.Fatal(err)
 				}
 				got, err := r.Get(ctx(t), key)
@@ -255,7 +252,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		}
 		nick := strings.Repeat("😀", domain.MaxNickNameLen) + "🎸tail"
 		city := strings.Repeat("广", domain.MaxPlaceLen+5)
-		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: nick, City: city}, "", t0); err != nil {
+		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
 			t.Fatalf("over-long text: %v", err)
 		}
 		got, err := r.Get(ctx(t), key)
@@ -278,7 +275,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "a\x00b\x00", City: "x\xffy"}, "", t0); err != nil {
+		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "a\x00b\x00", City: "x\xffy"}, t0); err != nil {
 			t.Fatalf("NUL or invalid UTF-8: %v", err)
 		}
 		got, err := r.Get(ctx(t), key)
@@ -295,7 +292,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		key := newKey(t)
 		_, err := r.Get(ctx(t), key)
 		wantKind(t, err, domain.KindNotFound)
-		wantKind(t, r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "x"}, "", t0), domain.KindNotFound)
+		wantKind(t, r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "x"}, t0), domain.KindNotFound)
 		_, err = r.Get(ctx(t), key)
 		wantKind(t, err, domain.KindNotFound) // the failed update created nothing
 	})
