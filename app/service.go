@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -21,8 +22,9 @@ type Options struct {
 	// WatermarkMaxAge, when positive, is the oldest watermark accepted.
 	WatermarkMaxAge time.Duration
 	// LoginReplayWindow is how long the result of a login code is kept, so that
-	// a client retrying the same code gets the same session instead of WeChat's
-	// "code been used". Zero keeps none.
+	// the client retrying the same code gets the same session instead of
+	// WeChat's "code been used". The raw token is held no longer than this.
+	// Zero keeps none.
 	LoginReplayWindow time.Duration
 	// SessionLimiter, when set, limits the requests of each session (code 7).
 	SessionLimiter ports.RateLimiter
@@ -59,7 +61,7 @@ func New(d Deps, o Options) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Deps: d, opts: o, logins: newLoginFlights(o.LoginReplayWindow)}, nil
+	return &Service{Deps: d, opts: o, logins: newLoginFlights(o.LoginReplayWindow, d.Clock)}, nil
 }
 
 // LoginResult is what a successful login hands the client.
@@ -72,17 +74,30 @@ type LoginResult struct {
 // maxCodeLen bounds a login code; WeChat's are 32 characters.
 const maxCodeLen = 128
 
-// Login exchanges a wx.login code for a session. The same code sent again while
-// the first exchange runs, or within the replay window after, gets the same
-// session: WeChat is asked once.
-func (s *Service) Login(ctx context.Context, code string) (LoginResult, error) {
+// ClientOf identifies a client for login replays by its address (as the
+// transport sees it, after trusted proxies) and its User-Agent.
+func ClientOf(address, userAgent string) ClientDigest {
+	h := sha256.New()
+	h.Write([]byte(address))
+	h.Write([]byte{0})
+	h.Write([]byte(userAgent))
+	var d ClientDigest
+	h.Sum(d[:0])
+	return d
+}
+
+// Login exchanges a wx.login code for a session. The same code sent again by
+// the same client while the first exchange runs, or within the replay window
+// after, gets the same session: WeChat is asked once. The same code from
+// another client is a used code (KindBadCode), as WeChat would say.
+func (s *Service) Login(ctx context.Context, code string, client ClientDigest) (LoginResult, error) {
 	if code == "" {
 		return LoginResult{}, domain.Missing("code")
 	}
 	if len(code) > maxCodeLen || !printableASCII(code) {
 		return LoginResult{}, domain.Malformed("code", "not a wx.login code")
 	}
-	res, err := s.logins.do(ctx, code, s.login)
+	res, err := s.logins.do(ctx, code, client, s.login)
 	if err != nil {
 		return LoginResult{}, err
 	}

@@ -64,7 +64,7 @@ func newWorld(t *testing.T, o app.Options, opts ...worldOption) *world {
 func (w *world) login(t *testing.T, code, openID, keyB64 string) string {
 	t.Helper()
 	w.wechat.AddCode(code, openID, "", keyB64)
-	res, err := w.svc.Login(context.Background(), code)
+	res, err := w.svc.Login(context.Background(), code, phone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +88,12 @@ func (w *world) payloadWithUnion(t *testing.T, keyB64, openID, nick, unionID str
 	return app.EncryptedUserInfo{EncryptedData: w.dec.Seal(k, plain), IV: portfake.IV}
 }
 
+// phone and laptop are two clients, as the HTTP adapter tells them apart.
+var (
+	phone  = app.ClientOf("203.0.113.7", "Mozilla/5.0 (iPhone) MicroMessenger/8.0.50")
+	laptop = app.ClientOf("198.51.100.9", "Mozilla/5.0 (iPhone) MicroMessenger/8.0.50")
+)
+
 func wantKind(t *testing.T, err error, k domain.Kind) {
 	t.Helper()
 	if domain.KindOf(err) != k || err == nil {
@@ -98,7 +104,7 @@ func wantKind(t *testing.T, err error, k domain.Kind) {
 func TestLogin_CreatesUserAndSession(t *testing.T) {
 	w := newWorld(t, app.Options{SessionTTL: 2 * time.Hour})
 	w.wechat.AddCode("c1", "o1", "u1", key1)
-	res, err := w.svc.Login(context.Background(), "c1")
+	res, err := w.svc.Login(context.Background(), "c1", phone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,14 +119,14 @@ func TestLogin_CreatesUserAndSession(t *testing.T) {
 
 func TestLogin_RejectsBadCodes(t *testing.T) {
 	w := newWorld(t, app.Options{})
-	_, err := w.svc.Login(context.Background(), "")
+	_, err := w.svc.Login(context.Background(), "", phone)
 	wantKind(t, err, domain.KindInvalidInput)
-	_, err = w.svc.Login(context.Background(), "has space")
+	_, err = w.svc.Login(context.Background(), "has space", phone)
 	wantKind(t, err, domain.KindInvalidInput)
-	_, err = w.svc.Login(context.Background(), "unknown")
+	_, err = w.svc.Login(context.Background(), "unknown", phone)
 	wantKind(t, err, domain.KindBadCode)
 	w.wechat.FailCode("busy", domain.Wrap(domain.KindUpstream, errors.New("errcode -1")))
-	_, err = w.svc.Login(context.Background(), "busy")
+	_, err = w.svc.Login(context.Background(), "busy", phone)
 	wantKind(t, err, domain.KindUpstream)
 	if w.sessions.Len() != 0 {
 		t.Fatal("a failed login stored a session")
@@ -130,14 +136,14 @@ func TestLogin_RejectsBadCodes(t *testing.T) {
 func TestLogin_ReusedCodeIsRejectedWithoutReplayWindow(t *testing.T) {
 	w := newWorld(t, app.Options{})
 	w.login(t, "c1", "o1", key1)
-	_, err := w.svc.Login(context.Background(), "c1")
+	_, err := w.svc.Login(context.Background(), "c1", phone)
 	wantKind(t, err, domain.KindBadCode)
 }
 
 func TestLogin_RetriedCodeGetsTheSameSession(t *testing.T) {
 	w := newWorld(t, app.Options{LoginReplayWindow: time.Minute})
 	first := w.login(t, "c1", "o1", key1)
-	again, err := w.svc.Login(context.Background(), "c1")
+	again, err := w.svc.Login(context.Background(), "c1", phone)
 	if err != nil || again.Token.Reveal() != first {
 		t.Fatalf("a retry got %v, %v", again.Token.Reveal() == first, err)
 	}
@@ -147,8 +153,88 @@ func TestLogin_RetriedCodeGetsTheSameSession(t *testing.T) {
 	if err := w.svc.Logout(context.Background(), first); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.svc.Login(context.Background(), "c1")
+	_, err = w.svc.Login(context.Background(), "c1", phone)
 	wantKind(t, err, domain.KindBadCode) // the code's session is gone: the code is used
+}
+
+// A login code is a bearer secret for its replay window: only the client that
+// sent it first may have its session again.
+func TestLogin_ReplayFromAnotherClientIsABadCode(t *testing.T) {
+	w := newWorld(t, app.Options{LoginReplayWindow: 10 * time.Second})
+	first := w.login(t, "c1", "o1", key1)
+	_, err := w.svc.Login(context.Background(), "c1", laptop)
+	wantKind(t, err, domain.KindBadCode)
+	otherUA := app.ClientOf("203.0.113.7", "curl/8.5.0")
+	_, err = w.svc.Login(context.Background(), "c1", otherUA)
+	wantKind(t, err, domain.KindBadCode)
+	again, err := w.svc.Login(context.Background(), "c1", phone) // still the owner's
+	if err != nil || again.Token.Reveal() != first {
+		t.Fatalf("the owner's retry after a refused replay: %v", err)
+	}
+}
+
+func TestLogin_ReplayWindowEndsOnTheClock(t *testing.T) {
+	w := newWorld(t, app.Options{LoginReplayWindow: 10 * time.Second})
+	first := w.login(t, "c1", "o1", key1)
+	w.clock.Advance(9 * time.Second)
+	again, err := w.svc.Login(context.Background(), "c1", phone)
+	if err != nil || again.Token.Reveal() != first || again.ExpiresIn != time.Hour-9*time.Second {
+		t.Fatalf("a retry inside the window: %+v, %v", again.ExpiresIn, err)
+	}
+	w.clock.Advance(time.Second)
+	_, err = w.svc.Login(context.Background(), "c1", phone)
+	wantKind(t, err, domain.KindBadCode) // past the window WeChat is asked, and says "used"
+	if n := w.wechat.Calls("c1"); n != 2 {
+		t.Fatalf("WeChat asked %d times, want 2", n)
+	}
+}
+
+// The raw token of a replayable result is held no longer than the window,
+// even with no later login to purge it.
+func TestLogin_ReplayWindowDropsTheToken(t *testing.T) {
+	w := newWorld(t, app.Options{LoginReplayWindow: 20 * time.Millisecond})
+	w.login(t, "c1", "o1", key1)
+	if n := w.svc.HeldLogins(); n != 1 {
+		t.Fatalf("held %d results, want 1", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for w.svc.HeldLogins() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the result outlived its window")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Clients tapping the same code at once share one exchange, but only the
+// client that sent it gets the session.
+func TestLogin_ConcurrentCodeFromAnotherClientIsABadCode(t *testing.T) {
+	w := newWorld(t, app.Options{LoginReplayWindow: time.Minute})
+	w.wechat.AddCode("tap", "o1", "", key1)
+	entered := make(chan struct{}, 2)
+	release := make(chan struct{})
+	w.wechat.Hook = func(string) { entered <- struct{}{}; <-release }
+	owner := make(chan error, 1)
+	go func() {
+		_, err := w.svc.Login(context.Background(), "tap", phone)
+		owner <- err
+	}()
+	<-entered
+	thief := make(chan error, 1)
+	go func() {
+		_, err := w.svc.Login(context.Background(), "tap", laptop)
+		thief <- err
+	}()
+	// The thief either waits on the owner's exchange or, if it arrives after
+	// it, finds the result held for the owner: refused both ways.
+	time.AfterFunc(50*time.Millisecond, func() { close(release) })
+	if err := <-owner; err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, <-thief, domain.KindBadCode)
+	if calls := w.wechat.Calls("tap"); calls != 1 {
+		t.Fatalf("WeChat asked %d times", calls)
+	}
 }
 
 func TestLogin_ConcurrentSameCodeAsksWeChatOnce(t *testing.T) {
@@ -164,7 +250,7 @@ func TestLogin_ConcurrentSameCodeAsksWeChatOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := w.svc.Login(context.Background(), "tap")
+			res, err := w.svc.Login(context.Background(), "tap", phone)
 			if err != nil {
 				t.Error(err)
 				return
@@ -216,7 +302,7 @@ func TestSaveUserInfo_PayloadUnionIDIsIgnored(t *testing.T) {
 		{"c2", "o2", ""},            // a forged unionId where WeChat gave none
 	} {
 		w.wechat.AddCode(c.code, c.openID, c.wechatUnion, key1)
-		res, err := w.svc.Login(context.Background(), c.code)
+		res, err := w.svc.Login(context.Background(), c.code, phone)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +332,7 @@ func TestSaveUserInfo_MatchingPayloadUnionIDIsNoWarning(t *testing.T) {
 	var logs bytes.Buffer
 	w := newWorld(t, app.Options{}, withLog(&logs))
 	w.wechat.AddCode("c1", "o1", "uSame", key1)
-	res, err := w.svc.Login(context.Background(), "c1")
+	res, err := w.svc.Login(context.Background(), "c1", phone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +451,7 @@ func TestStoresDown_AreUnavailable(t *testing.T) {
 	_, err = w.svc.Me(context.Background(), tok)
 	wantKind(t, err, domain.KindUnavailable)
 	w.wechat.AddCode("c9", "o9", "", key1)
-	_, err = w.svc.Login(context.Background(), "c9")
+	_, err = w.svc.Login(context.Background(), "c9", phone)
 	wantKind(t, err, domain.KindUnavailable)
 	w.sessions.SetErr(nil)
 	if err := w.svc.Ready(context.Background()); err != nil {

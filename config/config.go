@@ -232,7 +232,7 @@ func Default() Config {
 		Session: Session{Store: "memory", TTL: 24 * time.Hour, CleanupInterval: time.Minute},
 		Redis:   Redis{Addrs: "127.0.0.1:6379", Timeout: time.Second, KeyPrefix: "wxb:"},
 		DB:      DB{Driver: "sqlite", DSN: "file:wxbackend.db", Migrate: true, QueryTimeout: 5 * time.Second},
-		Auth:    Auth{LoginReplayWindow: 30 * time.Second, LoginRatePerMinute: 60, SessionRatePerMinute: 120},
+		Auth:    Auth{LoginReplayWindow: 10 * time.Second, LoginRatePerMinute: 60, SessionRatePerMinute: 120},
 		Log:     Log{Level: "info", Format: "text"},
 		Sandbox: Sandbox{Addr: "127.0.0.1:8090"},
 	}

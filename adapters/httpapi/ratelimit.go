@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"wxbackend/app"
 	"wxbackend/domain"
 )
 
@@ -23,6 +24,12 @@ func (h *handler) limitLogin(r *http.Request) error {
 		return domain.RateLimited(retry)
 	}
 	return nil
+}
+
+// client identifies the request's client for login replays: its address and
+// its User-Agent.
+func (h *handler) client(r *http.Request) app.ClientDigest {
+	return app.ClientOf(clientIP(r, h.opts.TrustedProxies).String(), r.UserAgent())
 }
 
 // clientIP is the connection's peer, or, when the peer is a trusted proxy, the

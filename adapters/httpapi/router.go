@@ -94,7 +94,7 @@ func (h *handler) doLogin(w http.ResponseWriter, r *http.Request) (app.LoginResu
 	f, err := readFields(r, h.opts.MaxBodyBytes, loginFields...)
 	if err == nil {
 		var res app.LoginResult
-		if res, err = h.svc.Login(r.Context(), f["code"]); err == nil {
+		if res, err = h.svc.Login(r.Context(), f["code"], h.client(r)); err == nil {
 			return res, true
 		}
 	}

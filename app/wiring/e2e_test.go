@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -624,5 +625,55 @@ func TestE2E_RateLimitsAreSharedThroughRedis(t *testing.T) {
 	}
 	if e, _ := b.post(t, "/api/v1/login", map[string]string{"code": code}); e.Code != 7 {
 		t.Fatalf("the 4th login of a client across two servers: %+v, want code 7", e)
+	}
+}
+
+// clientFrom returns an HTTP client whose connections leave from ip, a
+// loopback address: two of them are two clients to the server.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}, Timeout: 10 * time.Second}
+}
+
+// TestE2E_LoginReplayIsBoundToTheClient: a code re-sent within the replay
+// window gets the same token only from the address and User-Agent that sent
+// it first; from 127.0.0.2, or with another User-Agent, it is code 3.
+func TestE2E_LoginReplayIsBoundToTheClient(t *testing.T) {
+	s := startServer(t, func(c *config.Config) { c.DB = sqliteDB(t) })
+	code, err := s.sb.Login(context.Background(), "replayed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(from, ua string) (envelope, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", s.base+"/api/v1/login", strings.NewReader(`{"code":"`+code+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", ua)
+		resp, err := clientFrom(from).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e envelope
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			t.Fatal(err)
+		}
+		var l struct{ Token string }
+		_ = json.Unmarshal(e.Data, &l)
+		return e, l.Token
+	}
+	const phoneUA = "Mozilla/5.0 (iPhone) MicroMessenger/8.0.50"
+	first, token := login("127.0.0.1", phoneUA)
+	if first.Code != 0 || token == "" {
+		t.Fatalf("first login: %+v", first)
+	}
+	if e, tok := login("127.0.0.2", phoneUA); e.Code != 3 || tok != "" {
+		t.Fatalf("the code from another address: %+v, want code 3", e)
+	}
+	if e, tok := login("127.0.0.1", "curl/8.5.0"); e.Code != 3 || tok != "" {
+		t.Fatalf("the code with another User-Agent: %+v, want code 3", e)
+	}
+	if e, tok := login("127.0.0.1", phoneUA); e.Code != 0 || tok != token {
+		t.Fatalf("the same client's retry: %+v, same token %v", e, tok == token)
 	}
 }
