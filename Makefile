@@ -54,7 +54,7 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 # make fuzz runs every fuzz target for FUZZTIME; CI runs them briefly. Their
 # seed corpora (testdata/fuzz/) run as tests in make test too.
 FUZZTIME ?= 30s
-FUZZ_TARGETS := FuzzParseUserInfo:./domain FuzzParseToken:./domain FuzzDecrypt:./adapters/crypto FuzzRequest:./adapters/httpapi
+FUZZ_TARGETS := FuzzParseUserInfo:./domain FuzzParseToken:./domain FuzzDecrypt:./adapters/aescbc FuzzRequest:./adapters/httpapi
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -43,15 +43,6 @@ type userInfoJSON struct {
 // client must not learn whether the padding, the JSON or a field was wrong.
 // A payload without a watermark parses, and fails CheckUserInfo.
 func ParseUserInfo(plain []byte) (UserInfo, error) {
-	if info, ok := parseUserInfoFast(plain); ok {
-		return info, nil
-	}
-	return parseUserInfoJSON(plain)
-}
-
-// parseUserInfoJSON is ParseUserInfo with encoding/json, for every payload the
-// fast path declines.
-func parseUserInfoJSON(plain []byte) (UserInfo, error) {
 	var w userInfoJSON
 	if err := json.Unmarshal(plain, &w); err != nil {
 		return UserInfo{}, &Error{Kind: KindUndecryptable, Msg: ErrUndecryptable.Msg, Err: err}

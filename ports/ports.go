@@ -53,8 +53,7 @@ type Decrypter interface {
 	// Text that is not base64, an iv that is not 16 bytes, or ciphertext that
 	// is not a positive multiple of 16 bytes is KindInvalidInput; anything
 	// wrong after decryption (padding, not JSON) is KindUndecryptable, with one
-	// message whatever the reason. The plaintext never leaves the adapter, so
-	// it can live in a reused buffer.
+	// message whatever the reason.
 	DecryptUserInfo(key domain.SessionKey, encryptedData, iv string) (domain.UserInfo, error)
 }
 

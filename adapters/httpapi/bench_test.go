@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/memory"
 	"wxbackend/adapters/system"
@@ -29,7 +29,7 @@ func BenchmarkGetInfo(b *testing.B) {
 	wx := portfake.NewWeChat(appID)
 	wx.AddCode("bench-code", "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "", key1)
 	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(time.Minute, 0), Users: portfake.NewUsers(),
-		Decrypter: crypto.NewDecrypter(), WeChat: wx, Clock: system.Clock{}, Tokens: system.TokenSource{}},
+		Decrypter: aescbc.NewDecrypter(), WeChat: wx, Clock: system.Clock{}, Tokens: system.TokenSource{}},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		b.Fatal(err)

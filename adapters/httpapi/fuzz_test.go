@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/aescbc"
 )
 
 // statusOf is the HTTP status each contract code may come with.
@@ -42,7 +42,7 @@ func FuzzRequest(f *testing.F) {
 	} {
 		f.Add(seed.route, seed.ctype, []byte(seed.body), seed.auth)
 	}
-	fx := newFixtureWith(f, nil, crypto.NewDecrypter())
+	fx := newFixtureWith(f, nil, aescbc.NewDecrypter())
 	fx.wechat.AddCode("c1", "o1", "", key1)
 	f.Fuzz(func(t *testing.T, route, ctype uint8, body []byte, auth string) {
 		r := routes[int(route)%len(routes)]

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/aescbc"
 	"wxbackend/domain"
 )
 
@@ -22,7 +22,7 @@ func realIVText() string { return base64.StdEncoding.EncodeToString(realIV[:]) }
 func sealReal(t *testing.T, plain string) string {
 	t.Helper()
 	k, _ := domain.ParseSessionKey(key1)
-	s, err := crypto.Encrypt(k, realIV, []byte(plain))
+	s, err := aescbc.Encrypt(k, realIV, []byte(plain))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func padded(tail ...byte) []byte {
 // would, and checks the exact contract code, that nothing was written (no
 // user row, no session), and that no answer carries data.
 func TestHostileInput(t *testing.T) {
-	f := newFixtureWith(t, nil, crypto.NewDecrypter())
+	f := newFixtureWith(t, nil, aescbc.NewDecrypter())
 	tok := f.login(t, "c1")
 	revoked := f.login(t, "c2")
 	want(t, f.do(t, "POST", "/api/v1/logout", nil, "Authorization", "Bearer "+revoked), 0, 200)
@@ -181,7 +181,7 @@ func TestHostileInput(t *testing.T) {
 
 // TestHostileInput_ExpiredToken checks a token past its TTL.
 func TestHostileInput_ExpiredToken(t *testing.T) {
-	f := newFixtureWith(t, nil, crypto.NewDecrypter())
+	f := newFixtureWith(t, nil, aescbc.NewDecrypter())
 	tok := f.login(t, "c1")
 	writes := f.users.WriteCount()
 	f.clock.Advance(2 * time.Hour) // the fixture's TTL is an hour
@@ -195,7 +195,7 @@ func TestHostileInput_ExpiredToken(t *testing.T) {
 // TestHostileInput_AcceptedOddities are inputs that are odd but WeChat's own:
 // they are saved, cleaned by the documented rules.
 func TestHostileInput_AcceptedOddities(t *testing.T) {
-	f := newFixtureWith(t, nil, crypto.NewDecrypter())
+	f := newFixtureWith(t, nil, aescbc.NewDecrypter())
 	tok := f.login(t, "c1")
 	for _, c := range []struct{ name, nick, stored string }{
 		{"4-byte emoji and ZWJ", "🎸👩‍👩‍👧🏳️‍🌈", "🎸👩‍👩‍👧🏳️‍🌈"},

@@ -19,7 +19,7 @@ import (
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/httpapi"
-	"wxbackend/adapters/redis"
+	"wxbackend/adapters/redisstore"
 	"wxbackend/adapters/sqlstore/sqltest"
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/testenv/tcpproxy"
@@ -452,7 +452,7 @@ func redisSessions(t *testing.T) (config.Session, config.Redis) {
 	s.Store = "redis"
 	r.Addrs = addr
 	r.KeyPrefix = fmt.Sprintf("wxbtest:e2e:%d:", time.Now().UnixNano())
-	st, err := redis.NewSessionStore(wiring.RedisOptions(r, 0))
+	st, err := redisstore.NewSessionStore(wiring.RedisOptions(r, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

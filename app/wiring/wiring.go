@@ -16,10 +16,10 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
-	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/memory"
-	"wxbackend/adapters/redis"
+	"wxbackend/adapters/redisstore"
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/wechat"
@@ -51,7 +51,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 // Core provides the use cases and the adapters every configuration shares.
 var Core = fx.Module("core",
 	fx.Provide(
-		fx.Annotate(crypto.NewDecrypter, fx.As(new(ports.Decrypter))),
+		fx.Annotate(aescbc.NewDecrypter, fx.As(new(ports.Decrypter))),
 		fx.Annotate(func() system.Clock { return system.Clock{} }, fx.As(new(ports.Clock))),
 		fx.Annotate(func() system.TokenSource { return system.TokenSource{} }, fx.As(new(ports.TokenSource))),
 		newService,
@@ -99,16 +99,16 @@ func sessionModule(c config.Session, r config.Redis) fx.Option {
 	case "redis":
 		return fx.Module("redis",
 			fx.Provide(
-				func(lc fx.Lifecycle) (*redis.SessionStore, error) {
-					st, err := redis.NewSessionStore(RedisOptions(r, sliding))
+				func(lc fx.Lifecycle) (*redisstore.SessionStore, error) {
+					st, err := redisstore.NewSessionStore(RedisOptions(r, sliding))
 					if err != nil {
 						return nil, err
 					}
 					lc.Append(fx.StopHook(st.Close))
 					return st, nil
 				},
-				func(st *redis.SessionStore) ports.SessionStore { return st },
-				func(st *redis.SessionStore, cfg config.Config) Limiters {
+				func(st *redisstore.SessionStore) ports.SessionStore { return st },
+				func(st *redisstore.SessionStore, cfg config.Config) Limiters {
 					return limiters(cfg.Auth, func(name string, n int) ports.RateLimiter {
 						return st.RateLimiter(name, n, time.Minute)
 					})
@@ -144,8 +144,8 @@ func limiters(a config.Auth, newLimiter func(name string, perMinute int) ports.R
 }
 
 // RedisOptions are the Redis store's options from the configuration.
-func RedisOptions(r config.Redis, sliding time.Duration) redis.Options {
-	return redis.Options{
+func RedisOptions(r config.Redis, sliding time.Duration) redisstore.Options {
+	return redisstore.Options{
 		Addrs: r.AddrList(), MasterName: r.MasterName, Username: r.Username, Password: r.Password.Reveal(),
 		DB: r.DB, TLS: r.TLS, PoolSize: r.PoolSize, Timeout: r.Timeout, KeyPrefix: r.KeyPrefix, Sliding: sliding,
 	}

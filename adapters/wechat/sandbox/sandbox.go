@@ -18,6 +18,8 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -30,7 +32,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"wxbackend/adapters/crypto"
 	"wxbackend/domain"
 )
 
@@ -258,13 +259,27 @@ func Seal(key domain.SessionKey, appID, openID, unionID string, p Profile, at ti
 	if _, err := rand.Read(iv[:]); err != nil {
 		return UserInfo{}, err
 	}
-	data, err := crypto.Encrypt(key, iv, plain)
+	data, err := encrypt(key, iv, plain)
 	if err != nil {
 		return UserInfo{}, err
 	}
 	sig := sha1.Sum([]byte(string(raw) + key.Base64()))
 	return UserInfo{UserInfo: p, RawData: string(raw), Signature: hex.EncodeToString(sig[:]),
 		EncryptedData: data, IV: base64.StdEncoding.EncodeToString(iv[:])}, nil
+}
+
+// encrypt seals plain as WeChat does: PKCS#7 padding, AES-128-CBC under key
+// and iv, the ciphertext in standard base64. It is the sandbox's own, not the
+// backend's decrypter run backwards, so a shared mistake cannot hide.
+func encrypt(key domain.SessionKey, iv [aes.BlockSize]byte, plain []byte) (string, error) {
+	block, err := aes.NewCipher(key.Bytes())
+	if err != nil {
+		return "", err
+	}
+	pad := aes.BlockSize - len(plain)%aes.BlockSize
+	buf := append(bytes.Clone(plain), bytes.Repeat([]byte{byte(pad)}, pad)...)
+	cipher.NewCBCEncrypter(block, iv[:]).CryptBlocks(buf, buf)
+	return base64.StdEncoding.EncodeToString(buf), nil
 }
 
 // marshal writes JSON as WeChat does: UTF-8 as is, no HTML escaping.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/wechat"
 	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/domain"
@@ -134,7 +134,7 @@ func TestUnionIDs(t *testing.T) {
 // open decrypts and checks info as the backend does.
 func open(t *testing.T, key domain.SessionKey, info sandbox.UserInfo) (domain.UserInfo, error) {
 	t.Helper()
-	plain, err := crypto.NewDecrypter().Decrypt(key, info.EncryptedData, info.IV)
+	plain, err := aescbc.NewDecrypter().Decrypt(key, info.EncryptedData, info.IV)
 	if err != nil {
 		return domain.UserInfo{}, err
 	}

@@ -1,11 +1,11 @@
-package crypto_test
+package aescbc_test
 
 import (
 	"bytes"
 	"encoding/base64"
 	"testing"
 
-	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/aescbc"
 	"wxbackend/domain"
 )
 
@@ -24,7 +24,7 @@ func FuzzDecrypt(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := crypto.NewDecrypter()
+		dec := aescbc.NewDecrypter()
 		_, err = dec.Decrypt(key, data, iv)
 		if err != nil {
 			if kind := domain.KindOf(err); kind != domain.KindInvalidInput && kind != domain.KindUndecryptable {
@@ -38,7 +38,7 @@ func FuzzDecrypt(f *testing.F) {
 		}
 		var ivb [16]byte
 		copy(ivb[:], iv)
-		sealed, err := crypto.Encrypt(key, ivb, plain)
+		sealed, err := aescbc.Encrypt(key, ivb, plain)
 		if err != nil {
 			t.Fatal(err)
 		}

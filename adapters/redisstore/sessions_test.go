@@ -1,4 +1,4 @@
-package redis_test
+package redisstore_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"wxbackend/adapters/redis"
+	"wxbackend/adapters/redisstore"
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/domain"
@@ -52,12 +52,12 @@ func prefix(t testing.TB, addr string) string {
 	return p
 }
 
-func newStore(t *testing.T, o redis.Options) *redis.SessionStore {
+func newStore(t *testing.T, o redisstore.Options) *redisstore.SessionStore {
 	t.Helper()
 	if o.Timeout == 0 {
 		o.Timeout = 2 * time.Second
 	}
-	st, err := redis.NewSessionStore(o)
+	st, err := redisstore.NewSessionStore(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +69,10 @@ func TestSessionStore_Contract(t *testing.T) {
 	addr := redisAddr(t)
 	porttest.TestSessionStore(t, porttest.SessionHarness{
 		New: func(t *testing.T) ports.SessionStore {
-			return newStore(t, redis.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
+			return newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
 		},
 		NewSliding: func(t *testing.T, sliding time.Duration) ports.SessionStore {
-			return newStore(t, redis.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr), Sliding: sliding})
+			return newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr), Sliding: sliding})
 		},
 		Now:    time.Now,
 		Elapse: func(time.Duration) {},
@@ -85,7 +85,7 @@ func TestSessionStore_Contract(t *testing.T) {
 func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
 	addr := redisAddr(t)
 	p := prefix(t, addr)
-	st := newStore(t, redis.Options{Addrs: []string{addr}, KeyPrefix: p})
+	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: p})
 	var b [domain.TokenBytes]byte
 	_, _ = rand.Read(b[:])
 	tok := domain.NewToken(b)
@@ -133,7 +133,7 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 	addr := redisAddr(t)
 	proxy := tcpproxy.Start(t, addr)
 	before := runtime.NumGoroutine()
-	st, err := redis.NewSessionStore(redis.Options{Addrs: []string{proxy.Addr()}, KeyPrefix: prefix(t, addr), Timeout: 500 * time.Millisecond})
+	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{proxy.Addr()}, KeyPrefix: prefix(t, addr), Timeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 
 func BenchmarkSessionStore(b *testing.B) {
 	addr := redisAddr(b)
-	st, err := redis.NewSessionStore(redis.Options{Addrs: []string{addr}, KeyPrefix: prefix(b, addr), Timeout: 2 * time.Second})
+	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(b, addr), Timeout: 2 * time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func BenchmarkSessionStore(b *testing.B) {
 func TestRateLimiter_Contract(t *testing.T) {
 	addr := redisAddr(t)
 	porttest.TestRateLimiter(t, func(t *testing.T, rate int, period time.Duration) ports.RateLimiter {
-		st := newStore(t, redis.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
+		st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
 		return st.RateLimiter("test", rate, period)
 	})
 }

@@ -1,4 +1,4 @@
-// Package redis keeps sessions in Redis with redis/go-redis, so any number of
+// Package redisstore keeps sessions in Redis with redis/go-redis, so any number of
 // servers share them. One client type covers a single node, Sentinel and
 // Cluster, chosen by the options.
 //
@@ -11,7 +11,7 @@
 // <digest> is the unpadded base64url SHA-256 of the token, so a dump of Redis
 // yields no usable token. The braces are a Cluster hash tag: every key of one
 // user lands in one slot, for operations that may span them later.
-package redis
+package redisstore
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package crypto_test
+package aescbc_test
 
 import (
 	"crypto/aes"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/domain"
 )
@@ -37,7 +37,7 @@ func typicalUserInfo(b *testing.B) (domain.SessionKey, sandbox.UserInfo, domain.
 // unpad, parse, watermark, signature.
 func BenchmarkOpenUserInfo(b *testing.B) {
 	k, info, sess := typicalUserInfo(b)
-	dec := crypto.NewDecrypter()
+	dec := aescbc.NewDecrypter()
 	b.SetBytes(int64(base64.StdEncoding.DecodedLen(len(info.EncryptedData))))
 	b.ReportAllocs()
 	now := time.Now()

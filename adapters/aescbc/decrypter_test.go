@@ -1,4 +1,4 @@
-package crypto_test
+package aescbc_test
 
 import (
 	"crypto/aes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"wxbackend/adapters/crypto"
+	"wxbackend/adapters/aescbc"
 	"wxbackend/domain"
 )
 
@@ -32,7 +32,7 @@ func key(t testing.TB, b64 string) domain.SessionKey {
 }
 
 func TestDecrypt_OfficialSample(t *testing.T) {
-	plain, err := crypto.NewDecrypter().Decrypt(key(t, sampleKey), sampleData, sampleIV)
+	plain, err := aescbc.NewDecrypter().Decrypt(key(t, sampleKey), sampleData, sampleIV)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +57,11 @@ func TestDecrypt_RoundTripsUnicode(t *testing.T) {
 			p := append(payload, []byte(strings.Repeat(" ", n))...)
 			var iv [16]byte
 			iv[0] = byte(n)
-			data, err := crypto.Encrypt(k, iv, p)
+			data, err := aescbc.Encrypt(k, iv, p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := crypto.NewDecrypter().Decrypt(k, data, base64.StdEncoding.EncodeToString(iv[:]))
+			got, err := aescbc.NewDecrypter().Decrypt(k, data, base64.StdEncoding.EncodeToString(iv[:]))
 			if err != nil {
 				t.Fatalf("%q: %v", nick, err)
 			}
@@ -83,7 +83,7 @@ func TestDecrypt_FormatErrorsAreInvalidInput(t *testing.T) {
 		"data of 17 bytes":       {base64.StdEncoding.EncodeToString(make([]byte, 17)), sampleIV},
 		"data empty after space": {" ", sampleIV},
 	} {
-		if _, err := crypto.NewDecrypter().Decrypt(k, c[0], c[1]); domain.KindOf(err) != domain.KindInvalidInput {
+		if _, err := aescbc.NewDecrypter().Decrypt(k, c[0], c[1]); domain.KindOf(err) != domain.KindInvalidInput {
 			t.Errorf("%s: %v, want invalid input", name, err)
 		}
 	}
@@ -92,11 +92,11 @@ func TestDecrypt_FormatErrorsAreInvalidInput(t *testing.T) {
 func TestDecrypt_SpacesAreReadAsPlus(t *testing.T) {
 	// A form body sent without URL-encoding turns '+' into ' '.
 	spaced := strings.ReplaceAll(sampleData, "+", " ")
-	if _, err := crypto.NewDecrypter().Decrypt(key(t, sampleKey), spaced, sampleIV); err != nil {
+	if _, err := aescbc.NewDecrypter().Decrypt(key(t, sampleKey), spaced, sampleIV); err != nil {
 		t.Fatal(err)
 	}
 	unpadded := strings.TrimRight(sampleData, "=")
-	if _, err := crypto.NewDecrypter().Decrypt(key(t, sampleKey), unpadded, strings.TrimRight(sampleIV, "=")); err != nil {
+	if _, err := aescbc.NewDecrypter().Decrypt(key(t, sampleKey), unpadded, strings.TrimRight(sampleIV, "=")); err != nil {
 		t.Fatalf("unpadded base64: %v", err)
 	}
 }
@@ -127,7 +127,7 @@ func TestDecrypt_EveryBadPaddingLooksTheSame(t *testing.T) {
 	}
 	var first error
 	for name, plain := range cases {
-		_, err := crypto.NewDecrypter().Decrypt(k, seal(plain), base64.StdEncoding.EncodeToString(iv[:]))
+		_, err := aescbc.NewDecrypter().Decrypt(k, seal(plain), base64.StdEncoding.EncodeToString(iv[:]))
 		if domain.KindOf(err) != domain.KindUndecryptable {
 			t.Fatalf("%s: %v, want undecryptable", name, err)
 		}
@@ -143,7 +143,7 @@ func TestDecrypt_EveryBadPaddingLooksTheSame(t *testing.T) {
 	}
 	// A valid full padding block is accepted.
 	plain := append([]byte(strings.Repeat("x", 16)), []byte(strings.Repeat("\x10", 16))...)
-	got, err := crypto.NewDecrypter().Decrypt(k, seal(plain), base64.StdEncoding.EncodeToString(iv[:]))
+	got, err := aescbc.NewDecrypter().Decrypt(k, seal(plain), base64.StdEncoding.EncodeToString(iv[:]))
 	if err != nil || string(got) != strings.Repeat("x", 16) {
 		t.Fatalf("full padding block: %q, %v", got, err)
 	}
@@ -153,7 +153,7 @@ func TestDecrypt_WrongKeyNeverPanicsOrPasses(t *testing.T) {
 	wrong := key(t, "AAECAwQFBgcICQoLDA0ODw==")
 	// A wrong key yields valid padding about 1 time in 256; then the garbage
 	// must fail to parse. Either way the data is not accepted.
-	plain, err := crypto.NewDecrypter().Decrypt(wrong, sampleData, sampleIV)
+	plain, err := aescbc.NewDecrypter().Decrypt(wrong, sampleData, sampleIV)
 	if err == nil {
 		_, err = domain.ParseUserInfo(plain)
 	}
@@ -166,7 +166,7 @@ func TestDecrypt_WrongKeyNeverPanicsOrPasses(t *testing.T) {
 		for j := range data {
 			data[j] = byte(r.Uint32())
 		}
-		plain, err := crypto.NewDecrypter().Decrypt(wrong, base64.StdEncoding.EncodeToString(data), sampleIV)
+		plain, err := aescbc.NewDecrypter().Decrypt(wrong, base64.StdEncoding.EncodeToString(data), sampleIV)
 		if err == nil {
 			if _, err := domain.ParseUserInfo(plain); err == nil {
 				t.Fatal("random bytes parsed as a payload")
