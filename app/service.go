@@ -126,7 +126,7 @@ func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
 		return LoginResult{}, domain.Wrap(domain.KindUpstream, errors.New("jscode2session answer lacks openid or session_key"))
 	}
 	now := s.Clock.Now()
-	key := domain.UserKey{AppID: s.WeChat.AppID(), OpenID: ws.OpenID}
+	key := domain.Identity{AppID: s.WeChat.AppID(), OpenID: ws.OpenID}
 	user, err := s.Users.EnsureUser(ctx, key, domain.CleanID(ws.UnionID), now)
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("ensure user: %w", err)
@@ -139,7 +139,7 @@ func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
 		AppID:     key.AppID,
 		OpenID:    key.OpenID,
 		UnionID:   user.UnionID,
-		Key:       ws.SessionKey,
+		SessionKey:       ws.SessionKey,
 		ExpiresAt: now.Add(s.opts.SessionTTL),
 	}
 	if err := s.Sessions.Create(ctx, tok.Digest(), sess); err != nil {
@@ -171,7 +171,7 @@ func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUs
 	if err != nil {
 		return domain.User{}, err
 	}
-	info, err := s.Decrypter.DecryptUserInfo(sess.Key, in.EncryptedData, in.IV)
+	info, err := s.Decrypter.DecryptUserInfo(sess.SessionKey, in.EncryptedData, in.IV)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -180,7 +180,7 @@ func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUs
 		return domain.User{}, err
 	}
 	if in.RawData != "" && in.Signature != "" {
-		if err := domain.VerifySignature(in.RawData, in.Signature, sess.Key); err != nil {
+		if err := domain.VerifySignature(in.RawData, in.Signature, sess.SessionKey); err != nil {
 			return domain.User{}, err
 		}
 	}
@@ -194,7 +194,7 @@ func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUs
 			slog.String("appid", sess.AppID), slog.Bool("session_has_unionid", sess.UnionID != ""))
 	}
 	profile := info.Profile.Sanitized()
-	if err := s.Users.UpdateProfile(ctx, sess.User(), profile, now); err != nil {
+	if err := s.Users.UpdateProfile(ctx, sess.Identity(), profile, now); err != nil {
 		return domain.User{}, userErr(err, "update profile")
 	}
 	// The answer is what this request saved, not a read of the row, which a
@@ -209,7 +209,7 @@ func (s *Service) Me(ctx context.Context, token string) (domain.User, error) {
 	if err != nil {
 		return domain.User{}, err
 	}
-	user, err := s.Users.Get(ctx, sess.User())
+	user, err := s.Users.Get(ctx, sess.Identity())
 	return user, userErr(err, "get user")
 }
 

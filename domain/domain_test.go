@@ -29,7 +29,7 @@ func TestError_IsMatchesByKind(t *testing.T) {
 	}
 }
 
-func TestMissing_UsesTheSeedMessage(t *testing.T) {
+func TestMissing_UsesTheTutorialsMessage(t *testing.T) {
 	var e *domain.Error
 	if !errors.As(domain.Missing("iv"), &e) || e.Msg != "缺少参数!" || e.Kind != domain.KindInvalidInput {
 		t.Fatalf("got %#v", e)
@@ -62,7 +62,7 @@ func TestToken_AndSessionKeyNeverPrint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := domain.Session{AppID: "wx1", OpenID: "o1", Key: key}
+	s := domain.Session{AppID: "wx1", OpenID: "o1", SessionKey: key}
 	var logged strings.Builder
 	log := slog.New(slog.NewJSONHandler(&logged, nil))
 	log.Info("x", "token", tok, "session", s, "key", key)

@@ -112,7 +112,7 @@ var (
 	ErrNotFound         = &Error{Kind: KindNotFound, Msg: "not found"}
 )
 
-// MsgMissing is the seed's message for a missing parameter.
+// MsgMissing is the tutorial's message for a missing parameter.
 const MsgMissing = "缺少参数!"
 
 // Missing returns an invalid-input error for a required parameter that is absent.

@@ -130,12 +130,12 @@ type Session struct {
 	AppID     string
 	OpenID    string
 	UnionID   string
-	Key       SessionKey
+	SessionKey       SessionKey
 	ExpiresAt time.Time
 }
 
-// User returns the key of the session's user.
-func (s Session) User() UserKey { return UserKey{AppID: s.AppID, OpenID: s.OpenID} }
+// Identity returns the identity of the session's user.
+func (s Session) Identity() Identity { return Identity{AppID: s.AppID, OpenID: s.OpenID} }
 
 // Expired reports whether the session is past its expiry at now.
 func (s Session) Expired(now time.Time) bool { return !now.Before(s.ExpiresAt) }

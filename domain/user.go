@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// UserKey identifies a user: WeChat's openid is unique per app only.
-type UserKey struct {
+// Identity identifies a user: WeChat's openid is unique per app only.
+type Identity struct {
 	AppID  string
 	OpenID string
 }
@@ -34,8 +34,8 @@ type User struct {
 	UpdatedAt time.Time
 }
 
-// Key returns the user's identity.
-func (u User) Key() UserKey { return UserKey{AppID: u.AppID, OpenID: u.OpenID} }
+// Identity returns the user's identity.
+func (u User) Identity() Identity { return Identity{AppID: u.AppID, OpenID: u.OpenID} }
 
 // Field widths, in characters (Unicode code points), shared by every database
 // schema. Longer values are cut at the last whole character that fits: WeChat's

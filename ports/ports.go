@@ -12,7 +12,7 @@ import (
 // SessionStore keeps sessions under the digest of their token.
 //
 // WeChat keeps one session key per user per app and replaces it at every
-// wx.login, so a store keeps the key per user: Create makes s.Key the key of
+// wx.login, so a store keeps the key per user: Create makes s.SessionKey the key of
 // every live session of s's user, and Get returns the newest key for any of them.
 type SessionStore interface {
 	// Create stores s under id until s.ExpiresAt.
@@ -29,19 +29,19 @@ type SessionStore interface {
 
 // UserRepo stores users, one per (appid, openid).
 type UserRepo interface {
-	// EnsureUser returns the user of key, creating it at now if it does not
-	// exist. Concurrent calls for one key create one user and all succeed. A
+	// EnsureUser returns the user of id, creating it at now if it does not
+	// exist. Concurrent calls for one id create one user and all succeed. A
 	// non-empty unionID is recorded when the stored one differs.
-	EnsureUser(ctx context.Context, key domain.UserKey, unionID string, now time.Time) (domain.User, error)
-	// Get returns the user of key, or an error of kind KindNotFound.
-	Get(ctx context.Context, key domain.UserKey) (domain.User, error)
-	// UpdateProfile replaces the profile of key's user and sets its update
+	EnsureUser(ctx context.Context, id domain.Identity, unionID string, now time.Time) (domain.User, error)
+	// Get returns the user of id, or an error of kind KindNotFound.
+	Get(ctx context.Context, id domain.Identity) (domain.User, error)
+	// UpdateProfile replaces the profile of id's user and sets its update
 	// time to now; it changes nothing else (the unionID comes from WeChat's
 	// server-to-server answers only, through EnsureUser). It
 	// fails with an error of kind KindNotFound when there is no such user. It
 	// reads nothing back: one statement, and no answer that another update
 	// of the same user could have changed in between.
-	UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, now time.Time) error
+	UpdateProfile(ctx context.Context, id domain.Identity, p domain.Profile, now time.Time) error
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }

@@ -30,7 +30,7 @@ func typicalUserInfo(b *testing.B) (domain.SessionKey, sandbox.UserInfo, domain.
 	if n := len(raw); n < 480 || n > 560 {
 		b.Fatalf("payload is %d bytes, want about 500", n)
 	}
-	return k, info, domain.Session{AppID: "wx4f4bc4dec97d474b", OpenID: openID, Key: k}
+	return k, info, domain.Session{AppID: "wx4f4bc4dec97d474b", OpenID: openID, SessionKey: k}
 }
 
 // BenchmarkOpenUserInfo is the whole check of a /getinfo/ payload: decrypt,

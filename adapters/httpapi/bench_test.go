@@ -20,7 +20,7 @@ import (
 	"wxbackend/ports/portfake"
 )
 
-// BenchmarkGetInfo is a whole seed /getinfo/ request through the router and
+// BenchmarkGetInfo is a whole classic /getinfo/ request through the router and
 // the use case, in process: body parsing, session lookup (memory store), the
 // real decrypter and checks, the profile update (an in-memory fake repo) and
 // the JSON answer. The access log is on, at info level, to io.Discard.

@@ -13,7 +13,7 @@ import (
 )
 
 // envelope is every response body. Code and Status always hold the same
-// number: the seed's clients read success from status and errors from code.
+// number: the tutorial's clients read success from status and errors from code.
 type envelope struct {
 	Code   int    `json:"code"`
 	Status int    `json:"status"`

@@ -208,7 +208,7 @@ func TestHostileInput_AcceptedOddities(t *testing.T) {
 			payload := `{"openId":"o1","nickName":"` + strings.ReplaceAll(c.nick, `'`, `'`) + `","watermark":{"appid":"` + appID + `","timestamp":1}}`
 			r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": realIVText(), "encrypedData": sealReal(t, payload), "token": tok})
 			want(t, r, 0, 200)
-			u, err := f.users.Get(t.Context(), domain.UserKey{AppID: appID, OpenID: "o1"})
+			u, err := f.users.Get(t.Context(), domain.Identity{AppID: appID, OpenID: "o1"})
 			if err != nil || u.Profile.NickName != c.stored {
 				t.Fatalf("stored %q (%v), want %q", u.Profile.NickName, err, c.stored)
 			}

@@ -36,8 +36,8 @@ func profileOf(u domain.User) profileJSON {
 	}
 }
 
-// seedProfileJSON is the seed tutorial's save_data.
-type seedProfileJSON struct {
+// classicProfileJSON is the tutorial's save_data.
+type classicProfileJSON struct {
 	Name     string `json:"name"`
 	Avatar   string `json:"avatar"`
 	Language string `json:"language"`
@@ -46,8 +46,8 @@ type seedProfileJSON struct {
 	City     string `json:"city"`
 }
 
-func seedProfileOf(u domain.User) seedProfileJSON {
+func classicProfileOf(u domain.User) classicProfileJSON {
 	p := u.Profile
-	return seedProfileJSON{Name: p.NickName, Avatar: p.AvatarURL, Language: p.Language,
+	return classicProfileJSON{Name: p.NickName, Avatar: p.AvatarURL, Language: p.Language,
 		Province: p.Province, Country: p.Country, City: p.City}
 }

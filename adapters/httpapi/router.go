@@ -44,12 +44,12 @@ func NewRouter(svc *app.Service, log *slog.Logger, o Options) http.Handler {
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 
-	// The seed tutorial's routes, with and without their trailing slash.
+	// The tutorial-compatible ("classic") routes, with and without their trailing slash.
 	for _, p := range []string{"/login/", "/login"} {
-		r.Post(p, h.seedLogin)
+		r.Post(p, h.classicLogin)
 	}
 	for _, p := range []string{"/getinfo/", "/getinfo"} {
-		r.Post(p, h.seedGetInfo)
+		r.Post(p, h.classicGetInfo)
 	}
 
 	r.Route("/api/v1", func(r chi.Router) {
@@ -71,7 +71,7 @@ var (
 	tokenFields    = []string{"token"}
 )
 
-func (h *handler) seedLogin(w http.ResponseWriter, r *http.Request) {
+func (h *handler) classicLogin(w http.ResponseWriter, r *http.Request) {
 	res, ok := h.doLogin(w, r)
 	if ok {
 		writeOK(w, loginJSON{Token: res.Token.Reveal(), ExpiresIn: int64(res.ExpiresIn / time.Second)})
@@ -102,9 +102,9 @@ func (h *handler) doLogin(w http.ResponseWriter, r *http.Request) (app.LoginResu
 	return app.LoginResult{}, false
 }
 
-func (h *handler) seedGetInfo(w http.ResponseWriter, r *http.Request) {
+func (h *handler) classicGetInfo(w http.ResponseWriter, r *http.Request) {
 	if u, ok := h.doUserInfo(w, r); ok {
-		writeOK(w, seedProfileOf(u))
+		writeOK(w, classicProfileOf(u))
 	}
 }
 

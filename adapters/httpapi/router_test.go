@@ -134,7 +134,7 @@ func sealed(t *testing.T, plain string) string {
 
 const goodPayload = `{"openId":"o1","nickName":"Band 🎸","avatarUrl":"http://a/b?x=1&y=2","gender":1,"language":"zh_CN","city":"广州","province":"广东","country":"CN","watermark":{"appid":"` + appID + `","timestamp":1}}`
 
-func TestSeedRoutes_SpeakTheSeedShapes(t *testing.T) {
+func TestClassicRoutes_SpeakTheTutorialsShapes(t *testing.T) {
 	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
 	r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": portfake.IV, "encrypedData": sealed(t, goodPayload), "token": tok})
@@ -251,7 +251,7 @@ func TestErrors_MapToTheContractCodes(t *testing.T) {
 // panicking is a UserRepo whose profile update panics.
 type panicking struct{ ports.UserRepo }
 
-func (panicking) UpdateProfile(context.Context, domain.UserKey, domain.Profile, time.Time) error {
+func (panicking) UpdateProfile(context.Context, domain.Identity, domain.Profile, time.Time) error {
 	panic("boom: a bug")
 }
 

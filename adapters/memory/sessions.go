@@ -113,7 +113,7 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	}
 	l := e.lock()
 	l.Lock()
-	e.key = s.Key
+	e.key = s.SessionKey
 	if s.UnionID != "" {
 		e.unionID = s.UnionID
 	}
@@ -143,7 +143,7 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 		AppID:     e.app.appID,
 		OpenID:    e.openID,
 		UnionID:   e.unionID,
-		Key:       e.key,
+		SessionKey:       e.key,
 		ExpiresAt: until,
 	}, nil
 }

@@ -107,7 +107,7 @@ func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess d
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	uk := s.userKey(sess.AppID, sess.OpenID)
-	fields := []any{fieldKey, sess.Key.Base64()}
+	fields := []any{fieldKey, sess.SessionKey.Base64()}
 	if sess.UnionID != "" {
 		fields = append(fields, fieldUnion, sess.UnionID)
 	}
@@ -176,7 +176,7 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 			expires = slid
 		}
 	}
-	return domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, Key: key, ExpiresAt: expires}, nil
+	return domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, SessionKey: key, ExpiresAt: expires}, nil
 }
 
 // Delete implements ports.SessionStore.

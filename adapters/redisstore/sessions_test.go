@@ -90,7 +90,7 @@ func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
 	_, _ = rand.Read(b[:])
 	tok := domain.NewToken(b)
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
-	s := domain.Session{AppID: "wx4f4bc4dec97d474b", OpenID: "oGZUI0egBJY1zhBYw2KhdUfwVJJE", Key: key, ExpiresAt: time.Now().Add(time.Hour)}
+	s := domain.Session{AppID: "wx4f4bc4dec97d474b", OpenID: "oGZUI0egBJY1zhBYw2KhdUfwVJJE", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
 	if err := st.Create(context.Background(), tok.Digest(), s); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 	_, _ = rand.Read(b[:])
 	id := domain.NewToken(b).Digest()
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
-	if err := st.Create(ctx, id, domain.Session{AppID: "wxA", OpenID: "oDown", Key: key, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	if err := st.Create(ctx, id, domain.Session{AppID: "wxA", OpenID: "oDown", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -81,15 +81,15 @@ func (r *UserRepo) bound(ctx context.Context) (context.Context, context.CancelFu
 }
 
 // Get implements ports.UserRepo.
-func (r *UserRepo) Get(ctx context.Context, key domain.UserKey) (domain.User, error) {
+func (r *UserRepo) Get(ctx context.Context, id domain.Identity) (domain.User, error) {
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
-	return r.get(ctx, key)
+	return r.get(ctx, id)
 }
 
-func (r *UserRepo) get(ctx context.Context, key domain.UserKey) (domain.User, error) {
+func (r *UserRepo) get(ctx context.Context, id domain.Identity) (domain.User, error) {
 	var rw row
-	err := r.db.GetContext(ctx, &rw, r.q.get, key.AppID, key.OpenID)
+	err := r.db.GetContext(ctx, &rw, r.q.get, id.AppID, id.OpenID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.User{}, domain.ErrNotFound
 	}
@@ -100,23 +100,23 @@ func (r *UserRepo) get(ctx context.Context, key domain.UserKey) (domain.User, er
 }
 
 // EnsureUser implements ports.UserRepo. A returning user costs one SELECT.
-func (r *UserRepo) EnsureUser(ctx context.Context, key domain.UserKey, unionID string, now time.Time) (domain.User, error) {
+func (r *UserRepo) EnsureUser(ctx context.Context, id domain.Identity, unionID string, now time.Time) (domain.User, error) {
 	unionID = domain.CleanID(unionID)
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
-	u, err := r.get(ctx, key)
+	u, err := r.get(ctx, id)
 	if domain.KindOf(err) == domain.KindNotFound {
 		t := dbTime(now)
-		if err := r.exec(ctx, "insert user", r.q.insert, key.AppID, key.OpenID, unionID, t, t); err != nil {
+		if err := r.exec(ctx, "insert user", r.q.insert, id.AppID, id.OpenID, unionID, t, t); err != nil {
 			return domain.User{}, err
 		}
-		u, err = r.get(ctx, key)
+		u, err = r.get(ctx, id)
 	}
 	if err != nil {
 		return domain.User{}, err
 	}
 	if unionID != "" && u.UnionID != unionID {
-		if err := r.exec(ctx, "set unionid", r.q.setUnion, unionID, key.AppID, key.OpenID); err != nil {
+		if err := r.exec(ctx, "set unionid", r.q.setUnion, unionID, id.AppID, id.OpenID); err != nil {
 			return domain.User{}, err
 		}
 		u.UnionID = unionID
@@ -127,12 +127,12 @@ func (r *UserRepo) EnsureUser(ctx context.Context, key domain.UserKey, unionID s
 // UpdateProfile implements ports.UserRepo with one UPDATE.
 // The profile is sanitized first (domain.Profile.Sanitized), so every
 // database stores the same text whatever it is given.
-func (r *UserRepo) UpdateProfile(ctx context.Context, key domain.UserKey, p domain.Profile, now time.Time) error {
+func (r *UserRepo) UpdateProfile(ctx context.Context, id domain.Identity, p domain.Profile, now time.Time) error {
 	p = p.Sanitized()
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
 	res, err := r.db.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
-		dbTime(now), key.AppID, key.OpenID)
+		dbTime(now), id.AppID, id.OpenID)
 	if err != nil {
 		return r.fail("update profile", err)
 	}

@@ -43,7 +43,7 @@ func TestPostgres_UserRepoContract(t *testing.T) {
 func TestMariaDB_ForcesUTF8MB4WhateverTheDSNSays(t *testing.T) {
 	dsn := sqltest.MySQL(t) + "?charset=latin1&parseTime=false"
 	st := openStore(t, "mysql", dsn)
-	key := domain.UserKey{AppID: "wx00000000000000aa", OpenID: "oCharset"}
+	key := domain.Identity{AppID: "wx00000000000000aa", OpenID: "oCharset"}
 	ctx := context.Background()
 	if _, err := st.Users.EnsureUser(ctx, key, "", time.Now()); err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestDatabaseDown_IsUnavailableAndRecovers(t *testing.T) {
 			}
 			t.Cleanup(func() { st.Close() })
 			ctx := context.Background()
-			key := domain.UserKey{AppID: "wx00000000000000bb", OpenID: "oDown"}
+			key := domain.Identity{AppID: "wx00000000000000bb", OpenID: "oDown"}
 			if _, err := st.Users.EnsureUser(ctx, key, "", time.Now()); err != nil {
 				t.Fatal(err)
 			}

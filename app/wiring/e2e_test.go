@@ -226,17 +226,17 @@ func storedNick(t *testing.T, driver, dsn, openID string) string {
 	return nick
 }
 
-// runFlow logs in and uploads the profile through the seed or v1 routes, with
+// runFlow logs in and uploads the profile through the classic or v1 routes, with
 // a JSON or a form body, and checks the row in the database.
-func runFlow(t *testing.T, s *server, seed, form bool, driver, dsn string) {
+func runFlow(t *testing.T, s *server, classic, form bool, driver, dsn string) {
 	t.Helper()
-	user := fmt.Sprintf("e2e-%v-%v-%d", seed, form, time.Now().UnixNano())
+	user := fmt.Sprintf("e2e-%v-%v-%d", classic, form, time.Now().UnixNano())
 	code, err := s.sb.Login(context.Background(), user)
 	if err != nil {
 		t.Fatal(err)
 	}
 	loginPath, infoPath := "/api/v1/login", "/api/v1/userinfo"
-	if seed {
+	if classic {
 		loginPath, infoPath = "/login/", "/getinfo/"
 	}
 	var e envelope
@@ -255,8 +255,8 @@ func runFlow(t *testing.T, s *server, seed, form bool, driver, dsn string) {
 	info := s.userInfo(t, user, nick)
 	data, iv := info.EncryptedData, info.IV
 	field := "encryptedData"
-	if seed {
-		field = "encrypedData" // the seed client's spelling
+	if classic {
+		field = "encrypedData" // the tutorial client's spelling
 	}
 	if form {
 		// Sent as some clients do: without URL-encoding, so '+' arrives as ' '.
@@ -270,7 +270,7 @@ func runFlow(t *testing.T, s *server, seed, form bool, driver, dsn string) {
 	var p map[string]any
 	_ = json.Unmarshal(e.Data, &p)
 	wantKey := "nickName"
-	if seed {
+	if classic {
 		wantKey = "name"
 	}
 	if p[wantKey] != nick {
@@ -302,10 +302,10 @@ func TestE2E_EveryDatabaseWithMemorySessions(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			db := d.db(t)
 			s := startServer(t, func(c *config.Config) { c.DB = db })
-			for _, seed := range []bool{true, false} {
+			for _, classic := range []bool{true, false} {
 				for _, form := range []bool{false, true} {
-					t.Run(fmt.Sprintf("seed=%v/form=%v", seed, form), func(t *testing.T) {
-						runFlow(t, s, seed, form, db.Driver, db.DSN.Reveal())
+					t.Run(fmt.Sprintf("classic=%v/form=%v", classic, form), func(t *testing.T) {
+						runFlow(t, s, classic, form, db.Driver, db.DSN.Reveal())
 					})
 				}
 			}
@@ -469,10 +469,10 @@ func TestE2E_EveryDatabaseWithRedisSessions(t *testing.T) {
 			db := d.db(t)
 			sess, rc := redisSessions(t)
 			s := startServer(t, func(c *config.Config) { c.DB, c.Session, c.Redis = db, sess, rc })
-			for _, seed := range []bool{true, false} {
+			for _, classic := range []bool{true, false} {
 				for _, form := range []bool{false, true} {
-					t.Run(fmt.Sprintf("seed=%v/form=%v", seed, form), func(t *testing.T) {
-						runFlow(t, s, seed, form, db.Driver, db.DSN.Reveal())
+					t.Run(fmt.Sprintf("classic=%v/form=%v", classic, form), func(t *testing.T) {
+						runFlow(t, s, classic, form, db.Driver, db.DSN.Reveal())
 					})
 				}
 			}

@@ -263,7 +263,7 @@ func printSandboxBanner(out io.Writer, sb *SandboxEndpoint, addr string, cfg con
 
   Next, in another terminal:
     make demo                       a simulated mini-program logs in and saves a profile
-    go run ./cmd/wxsim -help        drive the flow yourself (users, emoji, seed routes)
+    go run ./cmd/wxsim -help        drive the flow yourself (users, emoji, classic routes)
 
   To talk to the real WeChat instead, set WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET.
 

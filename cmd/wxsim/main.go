@@ -3,7 +3,7 @@
 // (tokens shortened), and exits non-zero if a step fails. For a newcomer's
 // first look, for debugging a deployment, and for scripts.
 //
-//	wxsim [-backend URL] [-sandbox URL] [-user alice] [-nick 'Alice 🐼'] [-seed] [-form] [-steps login,userinfo,me,logout]
+//	wxsim [-backend URL] [-sandbox URL] [-user alice] [-nick 'Alice 🐼'] [-classic] [-form] [-steps login,userinfo,me,logout]
 package main
 
 import (
@@ -37,7 +37,7 @@ func run(args []string, out io.Writer) error {
 	sbURL := fs.String("sandbox", env("WXSIM_SANDBOX", "http://127.0.0.1:8090"), "the WeChat sandbox's base URL (env WXSIM_SANDBOX)")
 	user := fs.String("user", "alice", "the sandbox user whose phone this is")
 	nick := fs.String("nick", "", "set the user's nickName in the sandbox first (emoji welcome)")
-	seed := fs.Bool("seed", false, "use the seed tutorial's routes (/login/, /getinfo/, encrypedData, token in the body)")
+	classic := fs.Bool("classic", false, "use the tutorial's routes (/login/, /getinfo/, encrypedData, token in the body)")
 	form := fs.Bool("form", false, "send form bodies instead of JSON")
 	steps := fs.String("steps", strings.Join(allSteps, ","), "steps to run, in order: "+strings.Join(allSteps, ","))
 	quiet := fs.Bool("q", false, "print only failures and the saved profile")
@@ -72,7 +72,7 @@ func run(args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "← HTTP %d in %v\n  %s\n\n", s.HTTPStatus, s.Took.Round(time.Microsecond), strings.TrimSpace(cut(s.Answer)))
 	}
-	mp := miniprogram.New(miniprogram.Options{Backend: *backend, WX: phone, User: *user, Seed: *seed, Form: *form, Trace: trace})
+	mp := miniprogram.New(miniprogram.Options{Backend: *backend, WX: phone, User: *user, Classic: *classic, Form: *form, Trace: trace})
 
 	for _, step := range strings.Split(*steps, ",") {
 		var e miniprogram.Envelope

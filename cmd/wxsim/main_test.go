@@ -19,7 +19,7 @@ var fullToken = regexp.MustCompile(`[A-Za-z0-9_-]{43}`)
 
 func TestRun_WholeFlowPrintsEveryStepWithoutTheToken(t *testing.T) {
 	base, sb := backend(t)
-	for _, mode := range [][]string{nil, {"-seed"}, {"-form"}, {"-seed", "-form"}} {
+	for _, mode := range [][]string{nil, {"-classic"}, {"-form"}, {"-classic", "-form"}} {
 		var out bytes.Buffer
 		args := append([]string{"-backend", base, "-sandbox", sb, "-user", "sim", "-nick", "Sim 🤖 模拟"}, mode...)
 		if err := run(args, &out); err != nil {

@@ -63,20 +63,20 @@ type Sessions struct {
 
 	mu     sync.Mutex
 	tokens map[domain.TokenDigest]tokenEntry
-	keys   map[domain.UserKey]domain.SessionKey
-	unions map[domain.UserKey]string
+	keys   map[domain.Identity]domain.SessionKey
+	unions map[domain.Identity]string
 	Err    error
 }
 
 type tokenEntry struct {
-	user      domain.UserKey
+	user      domain.Identity
 	expiresAt time.Time
 }
 
 // NewSessions returns an empty store on clock.
 func NewSessions(clock ports.Clock) *Sessions {
 	return &Sessions{Clock: clock, tokens: map[domain.TokenDigest]tokenEntry{},
-		keys: map[domain.UserKey]domain.SessionKey{}, unions: map[domain.UserKey]string{}}
+		keys: map[domain.Identity]domain.SessionKey{}, unions: map[domain.Identity]string{}}
 }
 
 // Create implements ports.SessionStore.
@@ -86,9 +86,9 @@ func (s *Sessions) Create(_ context.Context, id domain.TokenDigest, sess domain.
 	if s.Err != nil {
 		return s.Err
 	}
-	u := sess.User()
+	u := sess.Identity()
 	s.tokens[id] = tokenEntry{user: u, expiresAt: sess.ExpiresAt}
-	s.keys[u] = sess.Key
+	s.keys[u] = sess.SessionKey
 	if sess.UnionID != "" {
 		s.unions[u] = sess.UnionID
 	}
@@ -107,7 +107,7 @@ func (s *Sessions) Get(_ context.Context, id domain.TokenDigest) (domain.Session
 		return domain.Session{}, domain.ErrUnauthenticated
 	}
 	return domain.Session{AppID: e.user.AppID, OpenID: e.user.OpenID, UnionID: s.unions[e.user],
-		Key: s.keys[e.user], ExpiresAt: e.expiresAt}, nil
+		SessionKey: s.keys[e.user], ExpiresAt: e.expiresAt}, nil
 }
 
 // Delete implements ports.SessionStore.
@@ -145,7 +145,7 @@ func (s *Sessions) SetErr(err error) {
 // Users is a UserRepo in a map. Err, when set, is returned by every call.
 type Users struct {
 	mu    sync.Mutex
-	users map[domain.UserKey]domain.User
+	users map[domain.Identity]domain.User
 	next  int64
 	Err   error
 	// Writes counts the calls that changed something.
@@ -153,38 +153,38 @@ type Users struct {
 }
 
 // NewUsers returns an empty repo.
-func NewUsers() *Users { return &Users{users: map[domain.UserKey]domain.User{}} }
+func NewUsers() *Users { return &Users{users: map[domain.Identity]domain.User{}} }
 
 // EnsureUser implements ports.UserRepo.
-func (r *Users) EnsureUser(_ context.Context, key domain.UserKey, unionID string, now time.Time) (domain.User, error) {
+func (r *Users) EnsureUser(_ context.Context, id domain.Identity, unionID string, now time.Time) (domain.User, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Err != nil {
 		return domain.User{}, r.Err
 	}
 	unionID = domain.CleanID(unionID)
-	u, ok := r.users[key]
+	u, ok := r.users[id]
 	if !ok {
 		r.next++
 		now = now.UTC().Truncate(time.Microsecond)
-		u = domain.User{ID: r.next, AppID: key.AppID, OpenID: key.OpenID, UnionID: unionID, CreatedAt: now, UpdatedAt: now}
+		u = domain.User{ID: r.next, AppID: id.AppID, OpenID: id.OpenID, UnionID: unionID, CreatedAt: now, UpdatedAt: now}
 		r.Writes++
 	} else if unionID != "" && u.UnionID != unionID {
 		u.UnionID = unionID
 		r.Writes++
 	}
-	r.users[key] = u
+	r.users[id] = u
 	return u, nil
 }
 
 // Get implements ports.UserRepo.
-func (r *Users) Get(_ context.Context, key domain.UserKey) (domain.User, error) {
+func (r *Users) Get(_ context.Context, id domain.Identity) (domain.User, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Err != nil {
 		return domain.User{}, r.Err
 	}
-	u, ok := r.users[key]
+	u, ok := r.users[id]
 	if !ok {
 		return domain.User{}, domain.ErrNotFound
 	}
@@ -192,19 +192,19 @@ func (r *Users) Get(_ context.Context, key domain.UserKey) (domain.User, error) 
 }
 
 // UpdateProfile implements ports.UserRepo.
-func (r *Users) UpdateProfile(_ context.Context, key domain.UserKey, p domain.Profile, now time.Time) error {
+func (r *Users) UpdateProfile(_ context.Context, id domain.Identity, p domain.Profile, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Err != nil {
 		return r.Err
 	}
-	u, ok := r.users[key]
+	u, ok := r.users[id]
 	if !ok {
 		return domain.ErrNotFound
 	}
 	u.Profile = p.Sanitized()
 	u.UpdatedAt = now.UTC().Truncate(time.Microsecond)
-	r.users[key] = u
+	r.users[id] = u
 	r.Writes++
 	return nil
 }

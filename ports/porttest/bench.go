@@ -27,7 +27,7 @@ func BenchSessionStore(b *testing.B, st ports.SessionStore, users int) {
 	}
 	session := func(i uint64) domain.Session {
 		return domain.Session{AppID: "wxbench00000000001", OpenID: fmt.Sprintf("oBench%022d", i%uint64(users)),
-			Key: key, ExpiresAt: time.Now().Add(time.Hour)}
+			SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
 	}
 	b.Run("Create", func(b *testing.B) {
 		b.ReportAllocs()

@@ -27,7 +27,7 @@ type SessionHarness struct {
 func TestSessionStore(t *testing.T, h SessionHarness) {
 	session := func(t *testing.T, openID string, ttl time.Duration) domain.Session {
 		return domain.Session{AppID: "wxapp0000000000001", OpenID: openID, UnionID: "union-" + openID,
-			Key: randomKey(t), ExpiresAt: h.Now().Add(ttl)}
+			SessionKey: randomKey(t), ExpiresAt: h.Now().Add(ttl)}
 	}
 
 	t.Run("CreatedSessionIsReturned", func(t *testing.T) {
@@ -41,8 +41,8 @@ func TestSessionStore(t *testing.T, h SessionHarness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.AppID != s.AppID || got.OpenID != s.OpenID || got.UnionID != s.UnionID || got.Key.Base64() != s.Key.Base64() {
-			t.Fatalf("got session %+v of key %q, want %+v of key %q", got, got.Key.Base64(), s, s.Key.Base64())
+		if got.AppID != s.AppID || got.OpenID != s.OpenID || got.UnionID != s.UnionID || got.SessionKey.Base64() != s.SessionKey.Base64() {
+			t.Fatalf("got session %+v of key %q, want %+v of key %q", got, got.SessionKey.Base64(), s, s.SessionKey.Base64())
 		}
 		if d := got.ExpiresAt.Sub(s.ExpiresAt); d < -time.Second || d > time.Second {
 			t.Fatalf("expiry %v, want %v", got.ExpiresAt, s.ExpiresAt)
@@ -113,12 +113,12 @@ func TestSessionStore(t *testing.T, h SessionHarness) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Key.Base64() != second.Key.Base64() {
+			if got.SessionKey.Base64() != second.SessionKey.Base64() {
 				t.Fatalf("token %v decrypts with an old key after re-login", id)
 			}
 		}
 		got, err := st.Get(ctx(t), c)
-		if err != nil || got.Key.Base64() != other.Key.Base64() {
+		if err != nil || got.SessionKey.Base64() != other.SessionKey.Base64() {
 			t.Fatalf("another user's key changed: %v", err)
 		}
 	})
@@ -151,7 +151,7 @@ func TestSessionStore(t *testing.T, h SessionHarness) {
 		for i := range ids {
 			ids[i] = randomDigest(t)
 			sessions[i] = session(t, open, time.Hour)
-			keys[sessions[i].Key.Base64()] = true
+			keys[sessions[i].SessionKey.Base64()] = true
 		}
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
@@ -176,9 +176,9 @@ func TestSessionStore(t *testing.T, h SessionHarness) {
 				t.Fatal(err)
 			}
 			if key == "" {
-				key = got.Key.Base64()
+				key = got.SessionKey.Base64()
 			}
-			if got.Key.Base64() != key || !keys[key] {
+			if got.SessionKey.Base64() != key || !keys[key] {
 				t.Fatal("concurrent logins left the user's tokens with different keys")
 			}
 		}

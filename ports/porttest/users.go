@@ -16,8 +16,8 @@ import (
 // Cases use identifiers of their own, so one database may serve them all.
 func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 	t0 := time.Date(2026, 11, 24, 8, 30, 0, 123456789, time.UTC)
-	newKey := func(t *testing.T) domain.UserKey {
-		return domain.UserKey{AppID: uniqueID(t, "wx")[:18], OpenID: uniqueID(t, "oGZUI0")}
+	newKey := func(t *testing.T) domain.Identity {
+		return domain.Identity{AppID: uniqueID(t, "wx")[:18], OpenID: uniqueID(t, "oGZUI0")}
 	}
 
 	t.Run("EnsureCreatesThenReturnsTheSameUser", func(t *testing.T) {
@@ -27,7 +27,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.ID == 0 || u.Key() != key || !u.CreatedAt.Equal(t0.Truncate(time.Microsecond)) || !u.UpdatedAt.Equal(u.CreatedAt) {
+		if u.ID == 0 || u.Identity() != key || !u.CreatedAt.Equal(t0.Truncate(time.Microsecond)) || !u.UpdatedAt.Equal(u.CreatedAt) {
 			t.Fatalf("created %+v", u)
 		}
 		again, err := r.EnsureUser(ctx(t), key, "", t0.Add(time.Hour))
@@ -46,7 +46,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 	t.Run("OpenIDIsUniquePerApp", func(t *testing.T) {
 		r := newRepo(t)
 		key := newKey(t)
-		other := domain.UserKey{AppID: uniqueID(t, "wx")[:18], OpenID: key.OpenID}
+		other := domain.Identity{AppID: uniqueID(t, "wx")[:18], OpenID: key.OpenID}
 		a, err := r.EnsureUser(ctx(t), key, "", t0)
 		if err != nil {
 			t.Fatal(err)
@@ -63,8 +63,8 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 	t.Run("OpenIDsDifferingInCaseAreTwoUsers", func(t *testing.T) {
 		r := newRepo(t)
 		key := newKey(t)
-		lower := domain.UserKey{AppID: key.AppID, OpenID: strings.ToLower(key.OpenID)}
-		upper := domain.UserKey{AppID: key.AppID, OpenID: strings.ToUpper(key.OpenID)}
+		lower := domain.Identity{AppID: key.AppID, OpenID: strings.ToLower(key.OpenID)}
+		upper := domain.Identity{AppID: key.AppID, OpenID: strings.ToUpper(key.OpenID)}
 		a, err := r.EnsureUser(ctx(t), lower, "", t0)
 		if err != nil {
 			t.Fatal(err)
@@ -198,7 +198,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 			if v.Profile != p {
 				t.Fatalf("profile %+v, want %+v", v.Profile, p)
 			}
-			if v.ID != created.ID || v.Key() != key || v.UnionID != "u1" || !v.CreatedAt.Equal(created.CreatedAt) {
+			if v.ID != created.ID || v.Identity() != key || v.UnionID != "u1" || !v.CreatedAt.Equal(created.CreatedAt) {
 				t.Fatalf("update changed identity or creation: %+v, was %+v", v, created)
 			}
 			if !v.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {

@@ -164,7 +164,7 @@ func TestGetUserInfo_SealedUnderTheCurrentKeyAndRotatedByLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, _ := sb.User(ctx, "carol")
-	sess := domain.Session{AppID: sb.AppID(), OpenID: u.OpenID, Key: key}
+	sess := domain.Session{AppID: sb.AppID(), OpenID: u.OpenID, SessionKey: key}
 	if err := domain.CheckUserInfo(sess, got, time.Now(), time.Minute); err != nil {
 		t.Fatalf("watermark: %v", err)
 	}

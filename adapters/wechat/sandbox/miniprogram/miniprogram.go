@@ -24,9 +24,9 @@ type Options struct {
 	Backend string     // the backend's base URL, e.g. http://127.0.0.1:8080
 	WX      sandbox.WX // WeChat on the phone
 	User    string     // the sandbox user this phone belongs to
-	// Seed uses the seed tutorial's routes and field names (/login/,
+	// Classic uses the tutorial's routes and field names (/login/,
 	// /getinfo/, encrypedData, token in the body) instead of /api/v1.
-	Seed bool
+	Classic bool
 	// Form sends application/x-www-form-urlencoded bodies instead of JSON.
 	Form  bool
 	HTTP  *http.Client // default http.DefaultClient
@@ -88,7 +88,7 @@ func (m *MiniProgram) Login(ctx context.Context) (Envelope, error) {
 // SendCode sends a login code to the backend, keeping the token it returns.
 func (m *MiniProgram) SendCode(ctx context.Context, code string) (Envelope, error) {
 	path := "/api/v1/login"
-	if m.o.Seed {
+	if m.o.Classic {
 		path = "/login/"
 	}
 	e, err := m.post(ctx, "login", path, [][2]string{{"code", code}}, false)
@@ -104,7 +104,7 @@ func (m *MiniProgram) SendCode(ctx context.Context, code string) (Envelope, erro
 }
 
 // UploadUserInfo calls wx.getUserInfo and sends the encrypted data with the
-// token; the seed's way (token in the body) or v1's (Authorization header,
+// token; the tutorial's way (token in the body) or v1's (Authorization header,
 // rawData and signature too).
 func (m *MiniProgram) UploadUserInfo(ctx context.Context) (Envelope, error) {
 	info, err := m.o.WX.GetUserInfo(ctx, m.o.User)
@@ -116,7 +116,7 @@ func (m *MiniProgram) UploadUserInfo(ctx context.Context) (Envelope, error) {
 
 // SendUserInfo sends what wx.getUserInfo returned.
 func (m *MiniProgram) SendUserInfo(ctx context.Context, info sandbox.UserInfo) (Envelope, error) {
-	if m.o.Seed {
+	if m.o.Classic {
 		return m.post(ctx, "getinfo", "/getinfo/", [][2]string{
 			{"iv", info.IV}, {"encrypedData", info.EncryptedData}, {"token", m.token}}, false)
 	}
