@@ -191,3 +191,19 @@ func TestVerifySignature_OfficialExample(t *testing.T) {
 		t.Error("a changed rawData passed")
 	}
 }
+
+func TestKinds_EveryKindHasANameAndAMessage(t *testing.T) {
+	seen := map[string]bool{}
+	for k := domain.KindInternal; k <= domain.KindNotFound; k++ {
+		if k.String() == "unknown" || seen[k.String()] || k.Message() == "" {
+			t.Errorf("kind %d: name %q, message %q", k, k, k.Message())
+		}
+		seen[k.String()] = true
+		if got := domain.ClientMessageOf(domain.Wrap(k, errors.New("cause"))); got != k.Message() {
+			t.Errorf("kind %v: wrapped error shows %q", k, got)
+		}
+	}
+	if (domain.KindNotFound + 1).String() != "unknown" {
+		t.Error("a kind past the table has a name")
+	}
+}

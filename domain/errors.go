@@ -9,108 +9,79 @@ import (
 // adapter maps each kind to one contract code and status, in one table.
 type Kind uint8
 
-// The error kinds. Their order is not significant.
+// The error kinds, as few as the client's choices need. Transport-only
+// failures (a body too large, a content type not read) are the transport
+// adapter's, not the domain's.
 const (
-	KindInternal         Kind = iota // unexpected; details are logged, never shown
-	KindInvalidInput                 // a parameter is missing or malformed
-	KindUnauthenticated              // token missing, unknown, expired or revoked
-	KindBadCode                      // WeChat rejected the login code
-	KindUndecryptable                // encrypted data does not decrypt under the session's key
-	KindWatermark                    // watermark missing, of another app, or too old
-	KindSignature                    // signature does not match rawData
-	KindRateLimited                  // too many requests
-	KindUpstream                     // WeChat API unreachable or failing
-	KindUpstreamTimeout              // WeChat API did not answer in time
-	KindUnavailable                  // a store (database, session store) is unavailable
-	KindTooLarge                     // request body over the size limit
-	KindUnsupportedMedia             // a content type the server does not read
-	KindNotFound                     // a stored record does not exist (never reaches a client as such)
+	KindInternal        Kind = iota // unexpected; details are logged, never shown
+	KindInvalidInput                // a parameter is missing or malformed
+	KindUnauthenticated             // token missing, unknown, expired or revoked
+	KindBadCode                     // WeChat rejected the login code
+	KindUndecryptable               // encrypted data does not decrypt under the session's key
+	KindWatermark                   // watermark missing, of another app, or too old
+	KindSignature                   // signature does not match rawData
+	KindRateLimited                 // too many requests
+	KindUpstream                    // WeChat API unreachable or failing
+	KindUpstreamTimeout             // WeChat API did not answer in time
+	KindUnavailable                 // a store (database, session store) is unavailable
+	KindNotFound                    // a stored record does not exist (never reaches a client as such)
 )
 
-var kindNames = [...]string{
-	KindInternal:         "internal",
-	KindInvalidInput:     "invalid_input",
-	KindUnauthenticated:  "unauthenticated",
-	KindBadCode:          "bad_code",
-	KindUndecryptable:    "undecryptable",
-	KindWatermark:        "watermark",
-	KindSignature:        "signature",
-	KindRateLimited:      "rate_limited",
-	KindUpstream:         "upstream",
-	KindUpstreamTimeout:  "upstream_timeout",
-	KindUnavailable:      "unavailable",
-	KindTooLarge:         "too_large",
-	KindUnsupportedMedia: "unsupported_media",
-	KindNotFound:         "not_found",
+// kinds is the one table of error kinds: a stable name for logs, and the
+// message a client is shown (the tutorial's, where it had one).
+var kinds = [...]struct{ name, msg string }{
+	KindInternal:        {"internal", "internal error"},
+	KindInvalidInput:    {"invalid_input", "invalid parameter"},
+	KindUnauthenticated: {"unauthenticated", "无效的token"},
+	KindBadCode:         {"bad_code", "invalid login code"},
+	KindUndecryptable:   {"undecryptable", "encrypted data does not decrypt"},
+	KindWatermark:       {"watermark", "watermark does not match"},
+	KindSignature:       {"signature", "signature does not match"},
+	KindRateLimited:     {"rate_limited", "too many requests"},
+	KindUpstream:        {"upstream", "WeChat API unavailable"},
+	KindUpstreamTimeout: {"upstream_timeout", "WeChat API timed out"},
+	KindUnavailable:     {"unavailable", "storage unavailable"},
+	KindNotFound:        {"not_found", "not found"},
 }
 
 // String returns a stable, log-friendly name for the kind.
 func (k Kind) String() string {
-	if int(k) < len(kindNames) {
-		return kindNames[k]
+	if int(k) < len(kinds) {
+		return kinds[k].name
 	}
 	return "unknown"
 }
 
-// Error is the error type of the core. Msg is safe to show a client; Err is the
-// underlying cause, for logs only.
+// Message returns what a client is shown for an error of kind k.
+func (k Kind) Message() string {
+	if int(k) < len(kinds) && k != KindInternal {
+		return kinds[k].msg
+	}
+	return kinds[KindInternal].msg
+}
+
+// Error is the error type of the core. Its message is safe to show a client;
+// Err is the underlying cause, for logs only.
 type Error struct {
 	Kind Kind
-	Msg  string
-	Err  error
+	// Msg, when set, replaces the kind's message (it names a parameter, say).
+	Msg string
+	Err error
 	// RetryAfter, for KindRateLimited, is when trying again may succeed.
 	RetryAfter time.Duration
 }
 
+// Wrap returns an error of kind k, with the kind's client message and cause
+// (may be nil) as the logged detail. It is the constructor of every domain
+// error but those below that carry their own message.
+func Wrap(k Kind, cause error) error {
+	return &Error{Kind: k, Err: cause}
+}
+
 // RateLimited is the error of a request over its rate limit.
-func RateLimited(retryAfter time.Duration) *Error {
-	return &Error{Kind: KindRateLimited, Msg: ErrRateLimited.Msg, Err: constError("over the rate limit"), RetryAfter: retryAfter}
+func RateLimited(retryAfter time.Duration) error {
+	return &Error{Kind: KindRateLimited, Err: constError("over the rate limit"), RetryAfter: retryAfter}
 }
-
-// RetryAfterOf returns the RetryAfter of err's domain error, or 0.
-func RetryAfterOf(err error) time.Duration {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.RetryAfter
-	}
-	return 0
-}
-
-func (e *Error) Error() string {
-	if e.Err == nil {
-		return e.Msg
-	}
-	return e.Msg + ": " + e.Err.Error()
-}
-
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is reports whether target is an *Error of the same kind, so that
-// errors.Is(err, domain.ErrUndecryptable) matches every undecryptable error
-// whatever its message or cause.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Kind == e.Kind
-}
-
-// Sentinel errors, one per kind, for errors.Is and as templates.
-var (
-	ErrInternal         = &Error{Kind: KindInternal, Msg: "internal error"}
-	ErrInvalidInput     = &Error{Kind: KindInvalidInput, Msg: "invalid parameter"}
-	ErrUnauthenticated  = &Error{Kind: KindUnauthenticated, Msg: "无效的token"}
-	ErrBadCode          = &Error{Kind: KindBadCode, Msg: "invalid login code"}
-	ErrUndecryptable    = &Error{Kind: KindUndecryptable, Msg: "encrypted data does not decrypt"}
-	ErrWatermark        = &Error{Kind: KindWatermark, Msg: "watermark does not match"}
-	ErrSignature        = &Error{Kind: KindSignature, Msg: "signature does not match"}
-	ErrRateLimited      = &Error{Kind: KindRateLimited, Msg: "too many requests"}
-	ErrUpstream         = &Error{Kind: KindUpstream, Msg: "WeChat API unavailable"}
-	ErrUpstreamTimeout  = &Error{Kind: KindUpstreamTimeout, Msg: "WeChat API timed out"}
-	ErrUnavailable      = &Error{Kind: KindUnavailable, Msg: "storage unavailable"}
-	ErrTooLarge         = &Error{Kind: KindTooLarge, Msg: "request body too large"}
-	ErrUnsupportedMedia = &Error{Kind: KindUnsupportedMedia, Msg: "unsupported content type"}
-	ErrNotFound         = &Error{Kind: KindNotFound, Msg: "not found"}
-)
 
 // MsgMissing is the tutorial's message for a missing parameter.
 const MsgMissing = "缺少参数!"
@@ -126,22 +97,47 @@ func Malformed(param, problem string) error {
 	return &Error{Kind: KindInvalidInput, Msg: "invalid parameter " + param + ": " + problem}
 }
 
-// Wrap returns an error of kind k with the client message of that kind's sentinel
-// and cause as the logged detail.
-func Wrap(k Kind, cause error) error {
-	return &Error{Kind: k, Msg: sentinelMsg(k), Err: cause}
+// ClientMessage returns what a client is shown for e.
+func (e *Error) ClientMessage() string {
+	if e.Msg != "" && e.Kind != KindInternal {
+		return e.Msg
+	}
+	return e.Kind.Message()
 }
 
-func sentinelMsg(k Kind) string {
-	for _, s := range []*Error{ErrInternal, ErrInvalidInput, ErrUnauthenticated, ErrBadCode,
-		ErrUndecryptable, ErrWatermark, ErrSignature, ErrRateLimited, ErrUpstream, ErrUpstreamTimeout,
-		ErrUnavailable, ErrTooLarge, ErrUnsupportedMedia, ErrNotFound} {
-		if s.Kind == k {
-			return s.Msg
-		}
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.ClientMessage()
 	}
-	return ErrInternal.Msg
+	return e.ClientMessage() + ": " + e.Err.Error()
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error of the same kind, so that
+// errors.Is(err, domain.ErrUndecryptable) matches every undecryptable error
+// whatever its message or cause.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Kind == e.Kind
+}
+
+// Sentinel errors, one per kind, for errors.Is.
+var (
+	ErrInternal        = Wrap(KindInternal, nil)
+	ErrInvalidInput    = Wrap(KindInvalidInput, nil)
+	ErrUnauthenticated = Wrap(KindUnauthenticated, nil)
+	ErrBadCode         = Wrap(KindBadCode, nil)
+	ErrUndecryptable   = Wrap(KindUndecryptable, nil)
+	ErrWatermark       = Wrap(KindWatermark, nil)
+	ErrSignature       = Wrap(KindSignature, nil)
+	ErrRateLimited     = Wrap(KindRateLimited, nil)
+	ErrUpstream        = Wrap(KindUpstream, nil)
+	ErrUpstreamTimeout = Wrap(KindUpstreamTimeout, nil)
+	ErrUnavailable     = Wrap(KindUnavailable, nil)
+	ErrNotFound        = Wrap(KindNotFound, nil)
+)
 
 // KindOf returns the kind of err: the kind of the first *Error in its chain, or
 // KindInternal when there is none.
@@ -151,4 +147,23 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return KindInternal
+}
+
+// RetryAfterOf returns the RetryAfter of err's domain error, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// ClientMessageOf returns what a client is shown for err: its domain error's
+// message, or the internal error's when it has none.
+func ClientMessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.ClientMessage()
+	}
+	return KindInternal.Message()
 }

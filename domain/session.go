@@ -29,15 +29,15 @@ func NewToken(random [TokenBytes]byte) Token {
 // looking it up. A malformed token is unauthenticated, as an unknown one is.
 func ParseToken(s string) (Token, error) {
 	if s == "" {
-		return Token{}, &Error{Kind: KindUnauthenticated, Msg: ErrUnauthenticated.Msg, Err: errMissingToken}
+		return Token{}, Wrap(KindUnauthenticated, errMissingToken)
 	}
 	if len(s) != tokenLen {
-		return Token{}, &Error{Kind: KindUnauthenticated, Msg: ErrUnauthenticated.Msg, Err: errTokenShape}
+		return Token{}, Wrap(KindUnauthenticated, errTokenShape)
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return Token{}, &Error{Kind: KindUnauthenticated, Msg: ErrUnauthenticated.Msg, Err: errTokenShape}
+			return Token{}, Wrap(KindUnauthenticated, errTokenShape)
 		}
 	}
 	return Token{s: s}, nil
@@ -87,7 +87,7 @@ type SessionKey struct {
 // SessionKeyBytes is the size of a decoded session key (AES-128).
 const SessionKeyBytes = 16
 
-var errSessionKey = &Error{Kind: KindUpstream, Msg: ErrUpstream.Msg, Err: constError("session_key is not 16 bytes of base64")}
+var errSessionKey = Wrap(KindUpstream, constError("session_key is not 16 bytes of base64"))
 
 // ParseSessionKey validates the base64 text of a session key. The text must be
 // canonical (as WeChat's are), so Base64 gives it back exactly, as the

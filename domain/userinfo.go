@@ -45,7 +45,7 @@ type userInfoJSON struct {
 func ParseUserInfo(plain []byte) (UserInfo, error) {
 	var w userInfoJSON
 	if err := json.Unmarshal(plain, &w); err != nil {
-		return UserInfo{}, &Error{Kind: KindUndecryptable, Msg: ErrUndecryptable.Msg, Err: err}
+		return UserInfo{}, Wrap(KindUndecryptable, err)
 	}
 	info := UserInfo{
 		OpenID:  w.OpenID,
@@ -86,16 +86,16 @@ func CheckUserInfo(s Session, info UserInfo, now time.Time, maxAge time.Duration
 	wm := info.Watermark
 	switch {
 	case wm.AppID == "":
-		return &Error{Kind: KindWatermark, Msg: ErrWatermark.Msg, Err: constError("no watermark")}
+		return Wrap(KindWatermark, constError("no watermark"))
 	case wm.AppID != s.AppID:
-		return &Error{Kind: KindWatermark, Msg: ErrWatermark.Msg, Err: constError("watermark of another app")}
+		return Wrap(KindWatermark, constError("watermark of another app"))
 	case info.OpenID != "" && info.OpenID != s.OpenID:
-		return &Error{Kind: KindWatermark, Msg: ErrWatermark.Msg, Err: constError("payload of another user")}
+		return Wrap(KindWatermark, constError("payload of another user"))
 	}
 	if maxAge > 0 {
 		at := time.Unix(wm.Timestamp, 0)
 		if wm.Timestamp <= 0 || now.Sub(at) > maxAge || at.Sub(now) > maxClockSkew {
-			return &Error{Kind: KindWatermark, Msg: ErrWatermark.Msg, Err: constError("watermark too old")}
+			return Wrap(KindWatermark, constError("watermark too old"))
 		}
 	}
 	return nil

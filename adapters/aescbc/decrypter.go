@@ -25,7 +25,7 @@ var (
 	errSize = domain.Malformed("encryptedData", "length is not a positive multiple of 16 bytes")
 	// errOpen is the one error for everything that goes wrong after decrypting,
 	// so that the answer says nothing about the padding.
-	errOpen = &domain.Error{Kind: domain.KindUndecryptable, Msg: domain.ErrUndecryptable.Msg, Err: errors.New("bad padding")}
+	errOpen = domain.Wrap(domain.KindUndecryptable, errors.New("bad padding"))
 )
 
 // DecryptUserInfo implements ports.Decrypter.

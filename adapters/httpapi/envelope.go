@@ -21,8 +21,6 @@ type envelope struct {
 	Data   any    `json:"data"`
 }
 
-func asDomain(err error, target **domain.Error) bool { return errors.As(err, target) }
-
 // writeOK answers code 0 with data.
 func writeOK(w http.ResponseWriter, data any) {
 	writeEnvelope(w, http.StatusOK, envelope{Code: 0, Status: 0, Msg: "ok", Data: data})
@@ -40,12 +38,21 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		slog.String("request_id", requestID(r.Context())),
 		slog.String("path", r.URL.Path),
 		slog.Int("code", o.code),
-		slog.String("kind", domain.KindOf(err).String()),
+		slog.String("kind", kindName(err)),
 		slog.String("error", err.Error()))
 	if retry := domain.RetryAfterOf(err); retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
 	}
 	writeEnvelope(w, o.status, envelope{Code: o.code, Status: o.code, Msg: msg, Data: nil})
+}
+
+// kindName names err's kind for the log: a domain kind, or "transport".
+func kindName(err error) string {
+	var te *transportError
+	if errors.As(err, &te) {
+		return "transport"
+	}
+	return domain.KindOf(err).String()
 }
 
 func writeEnvelope(w http.ResponseWriter, status int, e envelope) {

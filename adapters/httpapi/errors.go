@@ -1,12 +1,13 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 
 	"wxbackend/domain"
 )
 
-// outcome is how an error kind reaches a client: the contract's code, the HTTP
+// outcome is how an error reaches a client: the contract's code, the HTTP
 // status, and whether it is the server's fault (logged as an error).
 type outcome struct {
 	code   int
@@ -14,35 +15,50 @@ type outcome struct {
 	fault  bool
 }
 
-// outcomes is the one table from error kind to contract code and HTTP status.
+// outcomes is the one table from domain error kind to contract code and HTTP
+// status. A kind missing from it (not-found, which the app never lets out) is
+// an internal error.
 var outcomes = map[domain.Kind]outcome{
-	domain.KindInvalidInput:     {1, http.StatusBadRequest, false},
-	domain.KindUnauthenticated:  {2, http.StatusUnauthorized, false},
-	domain.KindBadCode:          {3, http.StatusBadRequest, false},
-	domain.KindUndecryptable:    {4, http.StatusBadRequest, false},
-	domain.KindWatermark:        {5, http.StatusBadRequest, false},
-	domain.KindSignature:        {6, http.StatusBadRequest, false},
-	domain.KindRateLimited:      {7, http.StatusTooManyRequests, false},
-	domain.KindUpstream:         {8, http.StatusBadGateway, true},
-	domain.KindUpstreamTimeout:  {8, http.StatusGatewayTimeout, true},
-	domain.KindUnavailable:      {9, http.StatusServiceUnavailable, true},
-	domain.KindInternal:         {10, http.StatusInternalServerError, true},
-	domain.KindTooLarge:         {11, http.StatusRequestEntityTooLarge, false},
-	domain.KindUnsupportedMedia: {11, http.StatusUnsupportedMediaType, false},
+	domain.KindInvalidInput:    {1, http.StatusBadRequest, false},
+	domain.KindUnauthenticated: {2, http.StatusUnauthorized, false},
+	domain.KindBadCode:         {3, http.StatusBadRequest, false},
+	domain.KindUndecryptable:   {4, http.StatusBadRequest, false},
+	domain.KindWatermark:       {5, http.StatusBadRequest, false},
+	domain.KindSignature:       {6, http.StatusBadRequest, false},
+	domain.KindRateLimited:     {7, http.StatusTooManyRequests, false},
+	domain.KindUpstream:        {8, http.StatusBadGateway, true},
+	domain.KindUpstreamTimeout: {8, http.StatusGatewayTimeout, true},
+	domain.KindUnavailable:     {9, http.StatusServiceUnavailable, true},
+	domain.KindInternal:        {10, http.StatusInternalServerError, true},
 }
 
-// outcomeOf returns the outcome of err and the message the client sees. A kind
-// missing from the table (such as not-found, which the app never lets out) is
-// an internal error, and internal errors never show their message.
+// transportError is a failure of the HTTP exchange itself, before the core
+// sees the request: it carries its own outcome and message.
+type transportError struct {
+	outcome
+	msg string
+}
+
+func (e *transportError) Error() string { return e.msg }
+
+// The transport's own errors: code 11.
+var (
+	errTooLarge         = &transportError{outcome{11, http.StatusRequestEntityTooLarge, false}, "request body too large"}
+	errUnsupportedMedia = &transportError{outcome{11, http.StatusUnsupportedMediaType, false}, "unsupported content type"}
+	errNoRoute          = &transportError{outcome{1, http.StatusNotFound, false}, "no such route"}
+	errNoMethod         = &transportError{outcome{1, http.StatusMethodNotAllowed, false}, "method not allowed"}
+)
+
+// outcomeOf returns the outcome of err and the message the client sees.
+// Internal errors never show their message.
 func outcomeOf(err error) (outcome, string) {
-	k := domain.KindOf(err)
-	o, ok := outcomes[k]
-	if !ok || k == domain.KindInternal {
-		return outcomes[domain.KindInternal], domain.ErrInternal.Msg
+	var te *transportError
+	if errors.As(err, &te) {
+		return te.outcome, te.msg
 	}
-	var de *domain.Error
-	if asDomain(err, &de) {
-		return o, de.Msg
+	o, ok := outcomes[domain.KindOf(err)]
+	if !ok {
+		return outcomes[domain.KindInternal], domain.KindInternal.Message()
 	}
-	return o, domain.ErrInternal.Msg
+	return o, domain.ClientMessageOf(err)
 }

@@ -35,7 +35,7 @@ func readFields(r *http.Request, maxBody int64, known ...string) (fields, error)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, domain.ErrTooLarge
+			return nil, errTooLarge
 		}
 		return nil, domain.Wrap(domain.KindInvalidInput, err)
 	}
@@ -46,7 +46,7 @@ func readFields(r *http.Request, maxBody int64, known ...string) (fields, error)
 	mt := ""
 	if ct != "" {
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
-			return nil, domain.ErrUnsupportedMedia
+			return nil, errUnsupportedMedia
 		}
 	}
 	switch {
@@ -55,7 +55,7 @@ func readFields(r *http.Request, maxBody int64, known ...string) (fields, error)
 	case mt == "application/x-www-form-urlencoded" || mt == "":
 		return formFields(body, known)
 	default:
-		return nil, domain.ErrUnsupportedMedia
+		return nil, errUnsupportedMedia
 	}
 }
 

@@ -181,11 +181,9 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.log.DebugContext(r.Context(), "no route", slog.String("request_id", requestID(r.Context())), slog.String("path", r.URL.Path))
-	writeEnvelope(w, http.StatusNotFound, envelope{Code: 1, Status: 1, Msg: "no such route"})
+	writeError(w, r, h.log, errNoRoute)
 }
 
 func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	h.log.DebugContext(r.Context(), "method not allowed", slog.String("request_id", requestID(r.Context())), slog.String("method", r.Method), slog.String("path", r.URL.Path))
-	writeEnvelope(w, http.StatusMethodNotAllowed, envelope{Code: 1, Status: 1, Msg: "method not allowed"})
+	writeError(w, r, h.log, errNoMethod)
 }
