@@ -136,11 +136,11 @@ func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
 		return LoginResult{}, domain.Wrap(domain.KindInternal, fmt.Errorf("new token: %w", err))
 	}
 	sess := domain.Session{
-		AppID:     key.AppID,
-		OpenID:    key.OpenID,
-		UnionID:   user.UnionID,
-		SessionKey:       ws.SessionKey,
-		ExpiresAt: now.Add(s.opts.SessionTTL),
+		AppID:      key.AppID,
+		OpenID:     key.OpenID,
+		UnionID:    user.UnionID,
+		SessionKey: ws.SessionKey,
+		ExpiresAt:  now.Add(s.opts.SessionTTL),
 	}
 	if err := s.Sessions.Create(ctx, tok.Digest(), sess); err != nil {
 		return LoginResult{}, fmt.Errorf("create session: %w", err)

@@ -127,11 +127,11 @@ func (k SessionKey) IsZero() bool { return !k.ok }
 // the user's newest: a store returns, for every live token of a user, the key of
 // that user's latest login, since WeChat replaces the key at every wx.login.
 type Session struct {
-	AppID     string
-	OpenID    string
-	UnionID   string
-	SessionKey       SessionKey
-	ExpiresAt time.Time
+	AppID      string
+	OpenID     string
+	UnionID    string
+	SessionKey SessionKey
+	ExpiresAt  time.Time
 }
 
 // Identity returns the identity of the session's user.

@@ -140,11 +140,11 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 	l.RLock()
 	defer l.RUnlock()
 	return domain.Session{
-		AppID:     e.app.appID,
-		OpenID:    e.openID,
-		UnionID:   e.unionID,
-		SessionKey:       e.key,
-		ExpiresAt: until,
+		AppID:      e.app.appID,
+		OpenID:     e.openID,
+		UnionID:    e.unionID,
+		SessionKey: e.key,
+		ExpiresAt:  until,
 	}, nil
 }
 
