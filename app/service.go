@@ -126,8 +126,8 @@ func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
 		return LoginResult{}, domain.Wrap(domain.KindUpstream, errors.New("jscode2session answer lacks openid or session_key"))
 	}
 	now := s.Clock.Now()
-	key := domain.Identity{AppID: s.WeChat.AppID(), OpenID: ws.OpenID}
-	user, err := s.Users.EnsureUser(ctx, key, domain.CleanID(ws.UnionID), now)
+	id := domain.Identity{AppID: s.WeChat.AppID(), OpenID: ws.OpenID}
+	user, err := s.Users.EnsureUser(ctx, id, domain.CleanID(ws.UnionID), now)
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("ensure user: %w", err)
 	}
@@ -136,8 +136,8 @@ func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
 		return LoginResult{}, domain.Wrap(domain.KindInternal, fmt.Errorf("new token: %w", err))
 	}
 	sess := domain.Session{
-		AppID:      key.AppID,
-		OpenID:     key.OpenID,
+		AppID:      id.AppID,
+		OpenID:     id.OpenID,
 		UnionID:    user.UnionID,
 		SessionKey: ws.SessionKey,
 		ExpiresAt:  now.Add(s.opts.SessionTTL),
