@@ -15,17 +15,19 @@ import (
 	"wxbackend/ports"
 )
 
-// Options tunes the use cases.
+// Options tune the use cases. The tagged fields are settings: the tags are
+// read by the configuration loader (config/setting), so a setting is declared
+// once, here, without app importing it.
 type Options struct {
 	// SessionTTL is how long a token lives after login.
-	SessionTTL time.Duration
+	SessionTTL time.Duration `setting:"session-ttl" default:"24h" usage:"lifetime of a login token"`
 	// WatermarkMaxAge, when positive, is the oldest watermark accepted.
-	WatermarkMaxAge time.Duration
+	WatermarkMaxAge time.Duration `setting:"watermark-max-age" default:"0s" usage:"oldest accepted watermark of encrypted data (0: any)"`
 	// LoginReplayWindow is how long the result of a login code is kept, so that
 	// the client retrying the same code gets the same session instead of
 	// WeChat's "code been used". The raw token is held no longer than this.
 	// Zero keeps none.
-	LoginReplayWindow time.Duration
+	LoginReplayWindow time.Duration `setting:"login-replay-window" default:"10s" usage:"a login code retried by the same client (address and User-Agent) within this gets the same session; from another client it is code 3"`
 	// SessionLimiter, when set, limits the requests of each session (code 7).
 	SessionLimiter ports.RateLimiter
 }

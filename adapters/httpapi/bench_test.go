@@ -28,13 +28,13 @@ func BenchmarkGetInfo(b *testing.B) {
 	key, _ := domain.ParseSessionKey(key1)
 	wx := portfake.NewWeChat(appID)
 	wx.AddCode("bench-code", "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "", key1)
-	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(time.Minute, 0), Users: portfake.NewUsers(),
+	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, system.Clock{}), Users: portfake.NewUsers(),
 		Decrypter: aescbc.NewDecrypter(), WeChat: wx, Clock: system.Clock{}, Tokens: system.TokenSource{}},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := httpapi.NewRouter(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{MaxBodyBytes: 64 << 10, ReadyTimeout: time.Second})
+	h := newRouter(b, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{MaxBodyBytes: 64 << 10, ReadyTimeout: time.Second})
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/login/", strings.NewReader(`{"code":"bench-code"}`)))

@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,13 +23,13 @@ func TestRateLimits(t *testing.T) {
 	users, wx := portfake.NewUsers(), portfake.NewWeChat(appID)
 	svc, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
 		WeChat: wx, Clock: clock, Tokens: &portfake.Tokens{}},
-		app.Options{SessionTTL: time.Hour, SessionLimiter: memory.NewRateLimiter(3, time.Minute)})
+		app.Options{SessionTTL: time.Hour, SessionLimiter: memory.NewRateLimiter(3, time.Minute, clock)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.NewRouter(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{
-		MaxBodyBytes: 4096, ReadyTimeout: time.Second, LoginLimiter: memory.NewRateLimiter(2, time.Minute),
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
+	h := newRouter(t, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{
+		MaxBodyBytes: 4096, ReadyTimeout: time.Second, LoginLimiter: memory.NewRateLimiter(2, time.Minute, clock),
+		TrustedProxies: []string{"10.0.0.1"}})
 	send := func(method, path, body, peer, xff, token string) (int, string, string) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

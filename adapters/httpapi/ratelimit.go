@@ -15,7 +15,7 @@ func (h *handler) limitLogin(r *http.Request) error {
 	if h.opts.LoginLimiter == nil {
 		return nil
 	}
-	ip := clientIP(r, h.opts.TrustedProxies)
+	ip := clientIP(r, h.proxies)
 	ok, retry, err := h.opts.LoginLimiter.Allow(r.Context(), "ip:"+ip.String())
 	if err != nil {
 		return fmt.Errorf("login rate limit: %w", err)
@@ -29,7 +29,7 @@ func (h *handler) limitLogin(r *http.Request) error {
 // client identifies the request's client for login replays: its address and
 // its User-Agent.
 func (h *handler) client(r *http.Request) app.ClientDigest {
-	return app.ClientOf(clientIP(r, h.opts.TrustedProxies).String(), r.UserAgent())
+	return app.ClientOf(clientIP(r, h.proxies).String(), r.UserAgent())
 }
 
 // clientIP is the connection's peer, or, when the peer is a trusted proxy, the

@@ -4,41 +4,83 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"wxbackend/app"
+	"wxbackend/config/setting"
 	"wxbackend/domain"
 	"wxbackend/ports"
 )
 
-// Options configure the HTTP adapter.
+// Options configure the routes; each tagged field is a setting (see
+// config/setting).
 type Options struct {
 	// MaxBodyBytes caps a request body; larger ones get code 11 (413).
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `setting:"http-max-body" default:"65536" usage:"largest request body in bytes (then code 11)"`
 	// ReadyTimeout bounds the store checks of /readyz.
-	ReadyTimeout time.Duration
-	// LoginLimiter, when set, limits logins per client address (code 7).
-	LoginLimiter ports.RateLimiter
+	ReadyTimeout time.Duration `setting:"http-ready-timeout" default:"2s" usage:"how long /readyz waits for the stores before answering code 9"`
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client;
 	// without them the client is the connection's peer.
-	TrustedProxies []netip.Prefix
+	TrustedProxies []string `setting:"http-trusted-proxies" usage:"proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client; set it behind a load balancer"`
+	// LoginLimiter, when set, limits logins per client address (code 7).
+	LoginLimiter ports.RateLimiter
+}
+
+// Check implements setting.Checker.
+func (o *Options) Check(p *setting.Problems) {
+	if o.MaxBodyBytes < 1024 {
+		p.Add(&o.MaxBodyBytes, "must be at least 1024 bytes")
+	}
+	p.Positive(&o.ReadyTimeout)
+	if _, err := parsePrefixes(o.TrustedProxies); err != nil {
+		p.Add(&o.TrustedProxies, "%v", err)
+	}
+}
+
+// parsePrefixes reads addresses and CIDRs; a lone address is a /32 or /128.
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // handler serves the routes.
 type handler struct {
-	svc  *app.Service
-	log  *slog.Logger
-	opts Options
+	svc     *app.Service
+	log     *slog.Logger
+	opts    Options
+	proxies []netip.Prefix
 }
 
-// NewRouter returns the HTTP handler of every route of the contract.
-func NewRouter(svc *app.Service, log *slog.Logger, o Options) http.Handler {
-	h := &handler{svc: svc, log: log, opts: o}
+// NewRouter returns the HTTP handler of every route of the contract. It
+// fails on trusted proxies that do not parse.
+func NewRouter(svc *app.Service, log *slog.Logger, o Options) (http.Handler, error) {
+	proxies, err := parsePrefixes(o.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	h := &handler{svc: svc, log: log, opts: o, proxies: proxies}
 	r := chi.NewRouter()
 	r.Use(withRequestID, h.recoverer, h.accessLog)
 	r.NotFound(h.notFound)
@@ -61,7 +103,7 @@ func NewRouter(svc *app.Service, log *slog.Logger, o Options) http.Handler {
 
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
-	return r
+	return r, nil
 }
 
 // Body parameters of each route.

@@ -57,8 +57,18 @@ func newFixtureWith(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo, dec 
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.h = httpapi.NewRouter(svc, log, httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second})
+	f.h = newRouter(t, svc, log, httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second})
 	return f
+}
+
+// newRouter is httpapi.NewRouter for a test.
+func newRouter(tb testing.TB, svc *app.Service, log *slog.Logger, o httpapi.Options) http.Handler {
+	tb.Helper()
+	h, err := httpapi.NewRouter(svc, log, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
 }
 
 type reply struct {

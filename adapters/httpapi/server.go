@@ -7,17 +7,30 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"wxbackend/config/setting"
 )
 
-// ServerOptions are the http.Server's limits, against slow and idle clients.
+// ServerOptions are the http.Server's address and its limits against slow and
+// idle clients; each tagged field is a setting (see config/setting).
 type ServerOptions struct {
-	Addr              string
-	ReadHeaderTimeout time.Duration
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
-	IdleTimeout       time.Duration
+	Addr              string        `setting:"http-addr" default:"127.0.0.1:8080" usage:"listen address (0.0.0.0:8080 to serve a network)"`
+	ReadHeaderTimeout time.Duration `setting:"http-read-header-timeout" default:"5s" usage:"time to read request headers"`
+	ReadTimeout       time.Duration `setting:"http-read-timeout" default:"10s" usage:"time to read a whole request"`
+	WriteTimeout      time.Duration `setting:"http-write-timeout" default:"15s" usage:"time to write a response"`
+	IdleTimeout       time.Duration `setting:"http-idle-timeout" default:"2m" usage:"keep-alive idle time"`
 	// ShutdownTimeout bounds how long Stop waits for in-flight requests.
-	ShutdownTimeout time.Duration
+	ShutdownTimeout time.Duration `setting:"http-shutdown-timeout" default:"20s" usage:"time in-flight requests get to finish on SIGTERM"`
+}
+
+// Check implements setting.Checker.
+func (o *ServerOptions) Check(p *setting.Problems) {
+	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+		p.Add(&o.Addr, "%q is not host:port", o.Addr)
+	}
+	for _, d := range []*time.Duration{&o.ReadHeaderTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.IdleTimeout, &o.ShutdownTimeout} {
+		p.Positive(d)
+	}
 }
 
 // Server serves a handler; Start binds at once so a taken port fails start-up.

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"wxbackend/adapters/memory"
+	"wxbackend/adapters/system"
 	"wxbackend/domain"
 	"wxbackend/ports/porttest"
 )
 
 func BenchmarkSessionStore(b *testing.B) {
-	st := memory.NewSessionStore(time.Minute, 0)
+	st := memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, system.Clock{})
 	porttest.BenchSessionStore(b, st, 10_000)
 }
 
@@ -30,7 +31,7 @@ func BenchmarkHeapPerSession(b *testing.B) {
 	const appID = "wxbench00000000001"
 	for b.Loop() {
 		before := heap()
-		st := memory.NewSessionStore(time.Hour, 0)
+		st := memory.NewSessionStore(memory.Options{CleanupInterval: time.Hour}, 0, system.Clock{})
 		expires := time.Now().Add(time.Hour)
 		for i := 0; i < n; i++ {
 			var seed [8]byte

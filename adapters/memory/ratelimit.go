@@ -6,7 +6,11 @@ import (
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
+
+	"wxbackend/ports"
 )
+
+var _ ports.RateLimiter = (*RateLimiter)(nil)
 
 // RateLimiter implements ports.RateLimiter in memory with GCRA (the generic
 // cell rate algorithm): per key one time, the theoretical arrival time of the
@@ -14,7 +18,7 @@ import (
 type RateLimiter struct {
 	interval time.Duration // between events at the steady rate
 	burst    time.Duration // how far ahead of now a key may run
-	now      func() time.Time
+	clock    ports.Clock
 
 	mu   sync.Mutex
 	tats *gocache.Cache // key → time.Time
@@ -22,18 +26,18 @@ type RateLimiter struct {
 
 // NewRateLimiter admits rate events per period per key, in bursts of up to
 // rate.
-func NewRateLimiter(rate int, period time.Duration) *RateLimiter {
+func NewRateLimiter(rate int, period time.Duration, clock ports.Clock) *RateLimiter {
 	return &RateLimiter{
 		interval: period / time.Duration(rate),
 		burst:    period,
-		now:      time.Now,
+		clock:    clock,
 		tats:     gocache.New(gocache.NoExpiration, period),
 	}
 }
 
 // Allow implements ports.RateLimiter.
 func (l *RateLimiter) Allow(_ context.Context, key string) (bool, time.Duration, error) {
-	now := l.now()
+	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	tat := now

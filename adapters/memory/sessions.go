@@ -6,11 +6,14 @@ package memory
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
 
+	"wxbackend/config/setting"
 	"wxbackend/domain"
+	"wxbackend/ports"
 )
 
 // SessionStore implements ports.SessionStore in memory.
@@ -22,11 +25,29 @@ import (
 // its last token does. A live session of a distinct user costs under 300
 // bytes of heap (BenchmarkHeapPerSession).
 type SessionStore struct {
-	tokens *gocache.Cache // tokenKey → *userEntry, expiring with the token
+	tokens *gocache.Cache // tokenKey → *tokenEntry, dropped by go-cache's janitor after expiry
 
 	mu      sync.Mutex // guards apps and every entry's tokens count
 	apps    map[string]*appUsers
 	sliding time.Duration // when positive, every Get extends the session to now+sliding
+	clock   ports.Clock   // decides expiry; go-cache's own clock only frees memory
+}
+
+var _ ports.SessionStore = (*SessionStore)(nil)
+
+// Options are the memory store's settings (see config/setting).
+type Options struct {
+	CleanupInterval time.Duration `setting:"session-cleanup-interval" default:"1m" usage:"how often the memory session store frees expired sessions (expiry itself is exact)"`
+}
+
+// Check implements setting.Checker.
+func (o *Options) Check(p *setting.Problems) { p.Positive(&o.CleanupInterval) }
+
+// tokenEntry is a live token: its user, and when it expires on the store's
+// clock (Unix nanoseconds; atomic, as sliding moves it).
+type tokenEntry struct {
+	user    *userEntry
+	expires atomic.Int64
 }
 
 // appUsers are one app's users, by openid.
@@ -68,15 +89,16 @@ func stripeOf(openID string) uint8 {
 // memory of every session.
 func tokenKey(id domain.TokenDigest) string { return string(id[:16]) }
 
-// NewSessionStore returns an empty store whose janitor drops expired sessions
-// every cleanup interval. Expiry is exact whatever the interval: an expired
-// session is never returned. A positive sliding makes every Get extend the
-// session to now+sliding.
-func NewSessionStore(cleanup, sliding time.Duration) *SessionStore {
+// NewSessionStore returns an empty store whose janitor frees expired
+// sessions every cleanup interval. Expiry is exact, on clock, whatever the
+// interval: an expired session is never returned. A positive sliding makes
+// every Get extend the session to now+sliding.
+func NewSessionStore(o Options, sliding time.Duration, clock ports.Clock) *SessionStore {
 	st := &SessionStore{
-		tokens:  gocache.New(gocache.NoExpiration, cleanup),
+		tokens:  gocache.New(gocache.NoExpiration, o.CleanupInterval),
 		apps:    map[string]*appUsers{},
 		sliding: sliding,
+		clock:   clock,
 	}
 	st.tokens.OnEvicted(st.evicted)
 	return st
@@ -84,7 +106,7 @@ func NewSessionStore(cleanup, sliding time.Duration) *SessionStore {
 
 // evicted forgets a token's user when it was the user's last token.
 func (st *SessionStore) evicted(_ string, v any) {
-	e := v.(*userEntry)
+	e := v.(*tokenEntry).user
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if e.tokens--; e.tokens <= 0 && e.app.users[e.openID] == e {
@@ -94,7 +116,7 @@ func (st *SessionStore) evicted(_ string, v any) {
 
 // Create implements ports.SessionStore.
 func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domain.Session) error {
-	ttl := time.Until(s.ExpiresAt)
+	ttl := s.ExpiresAt.Sub(st.clock.Now())
 	if ttl <= 0 {
 		return nil // already expired: storing it would change nothing a reader sees
 	}
@@ -121,21 +143,29 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	if _, found := st.tokens.Get(k); !found { // a digest is new but for a 2^-128 chance
 		e.tokens++
 	}
-	st.tokens.Set(k, e, ttl)
+	t := &tokenEntry{user: e}
+	t.expires.Store(s.ExpiresAt.UnixNano())
+	st.tokens.Set(k, t, ttl)
 	return nil
 }
 
 // Get implements ports.SessionStore.
 func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Session, error) {
 	k := tokenKey(id)
-	v, until, ok := st.tokens.GetWithExpiration(k)
+	v, ok := st.tokens.Get(k)
 	if !ok {
 		return domain.Session{}, domain.ErrUnauthenticated
 	}
-	e := v.(*userEntry)
-	if st.sliding > 0 {
-		until = st.slide(k, e, until)
+	t := v.(*tokenEntry)
+	now := st.clock.Now()
+	until := time.Unix(0, t.expires.Load())
+	if !now.Before(until) {
+		return domain.Session{}, domain.ErrUnauthenticated
 	}
+	if st.sliding > 0 {
+		until = st.slide(k, t, now, until)
+	}
+	e := t.user
 	l := e.lock()
 	l.RLock()
 	defer l.RUnlock()
@@ -150,14 +180,15 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 
 // slide extends a token to now+sliding. Replace sets only what is still
 // there, so a token deleted meanwhile stays deleted.
-func (st *SessionStore) slide(k string, e *userEntry, until time.Time) time.Time {
-	slid := time.Now().Add(st.sliding)
+func (st *SessionStore) slide(k string, t *tokenEntry, now, until time.Time) time.Time {
+	slid := now.Add(st.sliding)
 	if !slid.After(until) {
 		return until
 	}
-	if st.tokens.Replace(k, e, st.sliding) != nil {
+	if st.tokens.Replace(k, t, st.sliding) != nil {
 		return until
 	}
+	t.expires.Store(slid.UnixNano())
 	return slid
 }
 

@@ -25,22 +25,33 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"wxbackend/config/setting"
 	"wxbackend/domain"
+	"wxbackend/ports"
 )
 
-// Options configure the store.
+// Options configure the store; each tagged field is a setting (see
+// config/setting).
 type Options struct {
-	Addrs      []string // one address: a node; several: a Cluster; with MasterName: Sentinels
-	MasterName string   // Sentinel's name for the master
-	Username   string
-	Password   string
-	DB         int // a node or Sentinel only
-	TLS        bool
-	PoolSize   int           // 0: go-redis's default (10 per CPU)
-	Timeout    time.Duration // bounds each store call, and each dial, read and write
-	KeyPrefix  string        // lets several apps share one Redis
-	// Sliding, when positive, makes every Get extend the session to now+Sliding.
-	Sliding time.Duration
+	Addrs      []string       `setting:"redis-addrs" default:"127.0.0.1:6379" usage:"Redis address(es), comma-separated: one node, Cluster seeds, or Sentinels"`
+	MasterName string         `setting:"redis-master-name" usage:"Sentinel master name (turns on Sentinel mode)"`
+	Username   string         `setting:"redis-username" usage:"Redis ACL user"`
+	Password   setting.Secret `setting:"redis-password" usage:"Redis password; never printed"`
+	DB         int            `setting:"redis-db" default:"0" usage:"Redis database number (a node or Sentinel; a Cluster has only 0)"`
+	TLS        bool           `setting:"redis-tls" default:"false" usage:"connect to Redis over TLS"`
+	PoolSize   int            `setting:"redis-pool-size" default:"0" usage:"connections per Redis node (0: 10 per CPU)"`
+	Timeout    time.Duration  `setting:"redis-timeout" default:"1s" usage:"longest a Redis call (and each dial, read and write) may take before code 9"`
+	KeyPrefix  string         `setting:"redis-key-prefix" default:"wxb:" usage:"prefix of every key, so apps can share a Redis"`
+}
+
+// Check implements setting.Checker.
+func (o *Options) Check(p *setting.Problems) {
+	p.NotNegative(&o.DB)
+	p.NotNegative(&o.PoolSize)
+	p.Positive(&o.Timeout)
+	if o.DB != 0 && len(o.Addrs) > 1 && o.MasterName == "" {
+		p.Add(&o.DB, "a Redis Cluster has only database 0")
+	}
 }
 
 // SessionStore implements ports.SessionStore on Redis.
@@ -49,11 +60,15 @@ type SessionStore struct {
 	prefix  string
 	timeout time.Duration
 	sliding time.Duration
+	clock   ports.Clock
 }
 
+var _ ports.SessionStore = (*SessionStore)(nil)
+
 // NewSessionStore returns a store; it connects on first use, so a server may
-// start before Redis does.
-func NewSessionStore(o Options) (*SessionStore, error) {
+// start before Redis does. A positive sliding makes every Get extend the
+// session to now+sliding, now by clock.
+func NewSessionStore(o Options, sliding time.Duration, clock ports.Clock) (*SessionStore, error) {
 	if len(o.Addrs) == 0 {
 		return nil, errors.New("redis: no address")
 	}
@@ -64,7 +79,7 @@ func NewSessionStore(o Options) (*SessionStore, error) {
 		Addrs:        o.Addrs,
 		MasterName:   o.MasterName,
 		Username:     o.Username,
-		Password:     o.Password,
+		Password:     o.Password.Reveal(),
 		DB:           o.DB,
 		PoolSize:     o.PoolSize,
 		DialTimeout:  o.Timeout,
@@ -76,7 +91,7 @@ func NewSessionStore(o Options) (*SessionStore, error) {
 	if o.TLS {
 		uo.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	return &SessionStore{rdb: goredis.NewUniversalClient(uo), prefix: o.KeyPrefix, timeout: o.Timeout, sliding: o.Sliding}, nil
+	return &SessionStore{rdb: goredis.NewUniversalClient(uo), prefix: o.KeyPrefix, timeout: o.Timeout, sliding: sliding, clock: clock}, nil
 }
 
 // Close closes the connections.
@@ -100,7 +115,7 @@ func (s *SessionStore) bound(ctx context.Context) (context.Context, context.Canc
 // then fails, the user's other tokens already hold the key WeChat just issued,
 // which is the right one for them too.
 func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) error {
-	ttl := time.Until(sess.ExpiresAt)
+	ttl := sess.ExpiresAt.Sub(s.clock.Now())
 	if ttl <= 0 {
 		return nil
 	}
@@ -172,7 +187,7 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 	}
 	expires := tok.expiresAt
 	if s.sliding > 0 {
-		if slid := time.Now().Add(s.sliding).UTC(); slid.After(expires) {
+		if slid := s.clock.Now().Add(s.sliding).UTC(); slid.After(expires) {
 			expires = slid
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"wxbackend/adapters/redisstore"
+	"wxbackend/adapters/system"
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/domain"
@@ -54,10 +55,15 @@ func prefix(t testing.TB, addr string) string {
 
 func newStore(t *testing.T, o redisstore.Options) *redisstore.SessionStore {
 	t.Helper()
+	return newSlidingStore(t, o, 0)
+}
+
+func newSlidingStore(t *testing.T, o redisstore.Options, sliding time.Duration) *redisstore.SessionStore {
+	t.Helper()
 	if o.Timeout == 0 {
 		o.Timeout = 2 * time.Second
 	}
-	st, err := redisstore.NewSessionStore(o)
+	st, err := redisstore.NewSessionStore(o, sliding, system.Clock{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +78,7 @@ func TestSessionStore_Contract(t *testing.T) {
 			return newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
 		},
 		NewSliding: func(t *testing.T, sliding time.Duration) ports.SessionStore {
-			return newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr), Sliding: sliding})
+			return newSlidingStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)}, sliding)
 		},
 		Now:    time.Now,
 		Elapse: func(time.Duration) {},
@@ -133,7 +139,7 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 	addr := redisAddr(t)
 	proxy := tcpproxy.Start(t, addr)
 	before := runtime.NumGoroutine()
-	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{proxy.Addr()}, KeyPrefix: prefix(t, addr), Timeout: 500 * time.Millisecond})
+	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{proxy.Addr()}, KeyPrefix: prefix(t, addr), Timeout: 500 * time.Millisecond}, 0, system.Clock{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +194,7 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 
 func BenchmarkSessionStore(b *testing.B) {
 	addr := redisAddr(b)
-	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(b, addr), Timeout: 2 * time.Second})
+	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(b, addr), Timeout: 2 * time.Second}, 0, system.Clock{})
 	if err != nil {
 		b.Fatal(err)
 	}

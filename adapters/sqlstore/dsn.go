@@ -9,6 +9,46 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
+// DSN is a data source name. It may hold a password, so it prints with the
+// password hidden (Redacted); Reveal gives the text to the driver.
+type DSN string
+
+// Reveal returns the DSN's text.
+func (d DSN) Reveal() string { return string(d) }
+
+// String returns the DSN with its password hidden.
+func (d DSN) String() string { return Redacted(string(d)) }
+
+// GoString is String, so %#v hides the password too.
+func (d DSN) GoString() string { return d.String() }
+
+// Redacted hides a DSN's password, so the rest can still be checked; a DSN
+// whose shape it does not know is hidden whole.
+func Redacted(v string) string {
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+		if _, has := u.User.Password(); has {
+			return u.Redacted()
+		}
+		if u.User == nil && u.RawQuery == "" {
+			return v
+		}
+	}
+	// MySQL's user:password@tcp(host)/db
+	if at := strings.LastIndex(v, "@"); at > 0 {
+		if colon := strings.Index(v[:at], ":"); colon >= 0 && !strings.Contains(v[:at], "/") {
+			return v[:colon+1] + "xxxxx" + v[at:]
+		}
+		return "[redacted]"
+	}
+	if strings.HasPrefix(v, "file:") || !strings.ContainsAny(v, "=@") {
+		return v // a SQLite file name holds no secret
+	}
+	return "[redacted]"
+}
+
 // dialTimeout bounds connecting to a database server, so that one that is down
 // is reported (code 9) in bounded time.
 const dialTimeout = 5 * time.Second

@@ -17,7 +17,7 @@ import (
 // openStore opens and migrates a store on a throwaway database.
 func openStore(t *testing.T, driver, dsn string) *sqlstore.Store {
 	t.Helper()
-	st, err := sqlstore.Open(sqlstore.Options{Driver: driver, DSN: dsn, QueryTimeout: 5 * time.Second})
+	st, err := sqlstore.Open(sqlstore.Options{Driver: driver, DSN: sqlstore.DSN(dsn), QueryTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestDatabaseDown_IsUnavailableAndRecovers(t *testing.T) {
 			dsn := c.dsn(t)
 			openStore(t, c.driver, dsn) // migrate directly
 			proxy := tcpproxy.Start(t, c.addr(t))
-			st, err := sqlstore.Open(sqlstore.Options{Driver: c.driver, DSN: sqltest.WithAddr(t, c.driver, dsn, proxy.Addr()), QueryTimeout: 2 * time.Second})
+			st, err := sqlstore.Open(sqlstore.Options{Driver: c.driver, DSN: sqlstore.DSN(sqltest.WithAddr(t, c.driver, dsn, proxy.Addr())), QueryTimeout: 2 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql" // registered as "mysql"
@@ -11,17 +12,39 @@ import (
 	_ "github.com/lib/pq" // registered as "postgres"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+
+	"wxbackend/config/setting"
 )
 
-// Options says which database to open and how to pool connections.
+// Options say which database to open and how to pool connections; each
+// tagged field is a setting (see config/setting).
 type Options struct {
-	Driver          string // "sqlite", "mysql" or "postgres"
-	DSN             string
-	MaxOpenConns    int           // 0: the dialect's default (1 for SQLite, 32 for servers)
-	MaxIdleConns    int           // 0: as many as MaxOpenConns
-	ConnMaxLifetime time.Duration // 0: forever
-	ConnMaxIdleTime time.Duration // 0: forever
-	QueryTimeout    time.Duration // bounds each repository call; 0: none
+	Driver          string        `setting:"db-driver" default:"sqlite" usage:"user database: sqlite, mysql or postgres"`
+	DSN             DSN           `setting:"db-dsn" default:"file:wxbackend.db" usage:"data source name of the user database (its password is never printed)"`
+	Migrate         bool          `setting:"db-migrate" default:"true" usage:"bring the schema up to date at start (wxbackend migrate does it alone)"`
+	MaxOpenConns    int           `setting:"db-max-open-conns" default:"0" usage:"most open connections (0: 1 for SQLite, 32 for MySQL and PostgreSQL)"`
+	MaxIdleConns    int           `setting:"db-max-idle-conns" default:"0" usage:"most idle connections (0: as many as open)"`
+	ConnMaxLifetime time.Duration `setting:"db-conn-max-lifetime" default:"0s" usage:"longest life of a connection (0: forever)"`
+	ConnMaxIdleTime time.Duration `setting:"db-conn-max-idle-time" default:"0s" usage:"longest idle time of a connection (0: forever)"`
+	QueryTimeout    time.Duration `setting:"db-query-timeout" default:"5s" usage:"longest a database call may take before code 9"`
+}
+
+// Check implements setting.Checker.
+func (o *Options) Check(p *setting.Problems) {
+	drivers := make([]string, 0, len(dialects))
+	for name := range dialects {
+		drivers = append(drivers, name)
+	}
+	slices.Sort(drivers)
+	p.OneOf(&o.Driver, drivers...)
+	if o.DSN == "" {
+		p.Add(&o.DSN, "is required")
+	}
+	p.NotNegative(&o.MaxOpenConns)
+	p.NotNegative(&o.MaxIdleConns)
+	p.NotNegative(&o.ConnMaxLifetime)
+	p.NotNegative(&o.ConnMaxIdleTime)
+	p.Positive(&o.QueryTimeout)
 }
 
 // Store is an open database and the user repository on it.
@@ -38,7 +61,7 @@ func Open(o Options) (*Store, error) {
 	if !ok {
 		return nil, fmt.Errorf("sqlstore: unknown driver %q (want sqlite, mysql or postgres)", o.Driver)
 	}
-	dsn, err := d.prepareDSN(o.DSN)
+	dsn, err := d.prepareDSN(o.DSN.Reveal())
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %s DSN: %w", d.name, err)
 	}

@@ -13,19 +13,48 @@ import (
 	"strings"
 	"time"
 
+	"wxbackend/config/setting"
 	"wxbackend/domain"
 	"wxbackend/ports"
 )
 
+var _ ports.WeChat = (*Client)(nil)
+
 // DefaultBaseURL is WeChat's API.
 const DefaultBaseURL = "https://api.weixin.qq.com"
 
-// Options configure a Client.
+// Options configure a Client; each tagged field is a setting (see
+// config/setting).
 type Options struct {
-	AppID   string
-	Secret  string
-	BaseURL string        // WeChat's API, or a stand-in such as the sandbox
-	Timeout time.Duration // for a whole exchange, connecting included
+	AppID   string         `setting:"wechat-app-id" usage:"the mini-program's appid (required without the sandbox)"`
+	Secret  setting.Secret `setting:"wechat-app-secret" usage:"the mini-program's app secret (required without the sandbox); never printed"`
+	BaseURL string         `setting:"wechat-base-url" default:"https://api.weixin.qq.com" usage:"WeChat API base URL (https, or http on loopback only: the secret travels in the query string)"`
+	Timeout time.Duration  `setting:"wechat-timeout" default:"5s" usage:"timeout of a whole call to WeChat, connecting included (then code 8)"`
+}
+
+// Check implements setting.Checker. The appid and secret are checked where
+// it is known whether the real WeChat is used (config).
+func (o *Options) Check(p *setting.Problems) {
+	if err := checkBaseURL(o.BaseURL); err != nil {
+		p.Add(&o.BaseURL, "%q %v", o.BaseURL, err)
+	}
+	p.Positive(&o.Timeout)
+}
+
+// checkBaseURL admits https, and http only to a loopback host: the app
+// secret travels in jscode2session's query string.
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("is not an http(s) URL")
+	}
+	if u.Scheme == "http" {
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return errors.New("is plain http to a host that is not loopback: the app secret would cross the network in clear")
+		}
+	}
+	return nil
 }
 
 // Client implements ports.WeChat over HTTP.
@@ -41,9 +70,8 @@ func NewClient(o Options) (*Client, error) {
 	if o.AppID == "" || o.Secret == "" {
 		return nil, errors.New("wechat: app id and secret are required")
 	}
-	base, err := url.Parse(o.BaseURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("wechat: base URL %q is not an http(s) URL", o.BaseURL)
+	if err := checkBaseURL(o.BaseURL); err != nil {
+		return nil, fmt.Errorf("wechat: base URL %q %v", o.BaseURL, err)
 	}
 	if o.Timeout <= 0 {
 		return nil, errors.New("wechat: timeout must be positive")
@@ -60,7 +88,7 @@ func NewClient(o Options) (*Client, error) {
 	}
 	return &Client{
 		appID:    o.AppID,
-		secret:   o.Secret,
+		secret:   o.Secret.Reveal(),
 		endpoint: strings.TrimRight(o.BaseURL, "/") + "/sns/jscode2session",
 		http:     &http.Client{Transport: transport, Timeout: o.Timeout},
 	}, nil

@@ -3,8 +3,10 @@
 //	wxbackend [flags]           serve
 //	wxbackend migrate [flags]   bring the database schema up to date and exit
 //	wxbackend config [flags]    print the configuration, secrets redacted
+//	wxbackend settings          print the table of every setting (Markdown, as in the README)
 //
-// Every flag has an environment variable (WXB_…); see -help.
+// Every flag has an environment variable (WXB_…); see -help. The server is
+// assembled in ./wiring, the composition root.
 package main
 
 import (
@@ -15,7 +17,8 @@ import (
 
 	"go.uber.org/fx"
 
-	"wxbackend/app/wiring"
+	"wxbackend/adapters/sqlstore"
+	"wxbackend/cmd/wxbackend/wiring"
 	"wxbackend/config"
 )
 
@@ -28,8 +31,12 @@ func main() {
 
 func run(args []string) error {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "migrate" || args[0] == "config" || args[0] == "serve") {
+	if len(args) > 0 && (args[0] == "migrate" || args[0] == "config" || args[0] == "serve" || args[0] == "settings") {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "settings" {
+		fmt.Print(config.Markdown())
+		return nil
 	}
 	cfg, err := config.Load(args, os.LookupEnv, os.Stderr)
 	if err != nil {
@@ -42,13 +49,13 @@ func run(args []string) error {
 	case "migrate":
 		return migrate(cfg)
 	}
-	app := fx.New(wiring.Options(cfg, os.Stderr), fx.StopTimeout(cfg.HTTP.ShutdownTimeout+5*time.Second))
+	app := fx.New(wiring.Options(cfg, os.Stderr), fx.StopTimeout(cfg.Server.ShutdownTimeout+5*time.Second))
 	app.Run() // until SIGINT or SIGTERM, then a graceful stop
 	return app.Err()
 }
 
 func migrate(cfg config.Config) error {
-	st, err := wiring.OpenStore(cfg.DB)
+	st, err := sqlstore.Open(cfg.DB)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"wxbackend/app/wiring/wiringtest"
+	"wxbackend/cmd/wxbackend/wiring/wiringtest"
 )
 
 // backend starts wxbackend in sandbox mode, as make run does, on SQLite.

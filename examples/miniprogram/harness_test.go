@@ -16,8 +16,9 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/testenv"
-	"wxbackend/app/wiring/wiringtest"
+	"wxbackend/cmd/wxbackend/wiring/wiringtest"
 	"wxbackend/config"
 )
 
@@ -27,7 +28,7 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 		testenv.Unreachable(t, "Node.js (node, 20 or later)", err)
 	}
 	dbFile := filepath.Join(t.TempDir(), "example.db")
-	base, sb := wiringtest.StartSandboxed(t, func(c *config.Config) { c.DB.DSN = config.Secret("file:" + dbFile) })
+	base, sb := wiringtest.StartSandboxed(t, func(c *config.Config) { c.DB.DSN = sqlstore.DSN("file:" + dbFile) })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

@@ -1,4 +1,4 @@
-// Package wiringtest starts a whole wxbackend for tests outside app/wiring:
+// Package wiringtest starts a whole wxbackend for tests outside the wiring package:
 // in sandbox mode, as make run does, on loopback ports of its own.
 package wiringtest
 
@@ -11,7 +11,8 @@ import (
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/httpapi"
-	"wxbackend/app/wiring"
+	"wxbackend/adapters/sqlstore"
+	"wxbackend/cmd/wxbackend/wiring"
 	"wxbackend/config"
 )
 
@@ -22,8 +23,8 @@ import (
 func StartSandboxed(t testing.TB, set func(*config.Config)) (base string, sb *wiring.SandboxEndpoint) {
 	t.Helper()
 	cfg := config.Default()
-	cfg.HTTP.Addr, cfg.Sandbox.Enabled, cfg.Sandbox.Addr = "127.0.0.1:0", true, "127.0.0.1:0"
-	cfg.DB.DSN = config.Secret("file:" + t.TempDir() + "/wxbackend.db")
+	cfg.Server.Addr, cfg.Sandbox.Enabled, cfg.Sandbox.Addr = "127.0.0.1:0", true, "127.0.0.1:0"
+	cfg.DB.DSN = sqlstore.DSN("file:" + t.TempDir() + "/wxbackend.db")
 	if set != nil {
 		set(&cfg)
 	}

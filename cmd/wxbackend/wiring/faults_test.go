@@ -25,7 +25,7 @@ import (
 // nothing is written.
 func TestFaults_WeChat(t *testing.T) {
 	s := startServer(t, func(c *config.Config) {
-		c.DB, c.WeChat.Timeout, c.Auth.LoginReplayWindow = sqliteDB(t), 300*time.Millisecond, 0
+		c.DB, c.WeChat.Timeout, c.App.LoginReplayWindow = sqliteDB(t), 300*time.Millisecond, 0
 	})
 	for _, c := range []struct {
 		name   string
@@ -80,13 +80,13 @@ func TestFaults_StoresDownMidLoad(t *testing.T) {
 	dsn := sqltest.Postgres(t)
 	dbProxy := tcpproxy.Start(t, sqltest.PostgresServerAddr(t))
 	sess, rc := redisSessions(t)
-	redisProxy := tcpproxy.Start(t, rc.Addrs)
-	rc.Addrs, rc.Timeout = redisProxy.Addr(), 300*time.Millisecond
+	redisProxy := tcpproxy.Start(t, rc.Addrs[0])
+	rc.Addrs, rc.Timeout = []string{redisProxy.Addr()}, 300*time.Millisecond
 	db := serverDB("postgres", sqltest.WithAddr(t, "postgres", dsn, dbProxy.Addr()))
 	db.QueryTimeout = 500 * time.Millisecond
 	s := startServer(t, func(c *config.Config) {
-		c.DB, c.Session, c.Redis = db, sess, rc
-		c.Auth.LoginRatePerMinute, c.Auth.SessionRatePerMinute = 0, 0
+		c.DB, c.Sessions, c.Redis = db, sess, rc
+		c.Limits.LoginPerMinute, c.Limits.SessionPerMinute = 0, 0
 	})
 
 	var (
@@ -255,7 +255,7 @@ func userInfoQuiet(t *testing.T, s *server, user, nick string) sandbox.UserInfo 
 func TestFaults_SlowClients(t *testing.T) {
 	s := startServer(t, func(c *config.Config) {
 		c.DB = sqliteDB(t)
-		c.HTTP.ReadHeaderTimeout, c.HTTP.ReadTimeout, c.HTTP.IdleTimeout = 300*time.Millisecond, 600*time.Millisecond, 500*time.Millisecond
+		c.Server.ReadHeaderTimeout, c.Server.ReadTimeout, c.Server.IdleTimeout = 300*time.Millisecond, 600*time.Millisecond, 500*time.Millisecond
 	})
 	addr := strings.TrimPrefix(s.base, "http://")
 	closedWithin := func(name string, conn net.Conn, within time.Duration) {

@@ -20,11 +20,13 @@ import (
 
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/redisstore"
+	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/sqlstore/sqltest"
+	"wxbackend/adapters/system"
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/adapters/wechat/sandbox"
-	"wxbackend/app/wiring"
+	"wxbackend/cmd/wxbackend/wiring"
 	"wxbackend/config"
 )
 
@@ -65,7 +67,7 @@ type server struct {
 func startServer(t *testing.T, set func(*config.Config)) *server {
 	t.Helper()
 	cfg := config.Default()
-	cfg.WeChat.AppID, cfg.WeChat.AppSecret = appID, appSecret
+	cfg.WeChat.AppID, cfg.WeChat.Secret = appID, appSecret
 	cfg.Sandbox.Enabled, cfg.Sandbox.Addr = true, "127.0.0.1:0"
 	set(&cfg)
 	var ep *wiring.SandboxEndpoint
@@ -91,7 +93,7 @@ func newSharedSandbox(t *testing.T) *sharedSandbox {
 func startServerOn(t *testing.T, shared *sharedSandbox, set func(*config.Config)) *server {
 	t.Helper()
 	cfg := config.Default()
-	cfg.WeChat.AppID, cfg.WeChat.AppSecret, cfg.WeChat.BaseURL = appID, appSecret, shared.url
+	cfg.WeChat.AppID, cfg.WeChat.Secret, cfg.WeChat.BaseURL = appID, appSecret, shared.url
 	set(&cfg)
 	s := launch(t, cfg)
 	s.sb = shared.sb
@@ -100,7 +102,7 @@ func startServerOn(t *testing.T, shared *sharedSandbox, set func(*config.Config)
 
 func launch(t *testing.T, cfg config.Config, extra ...fx.Option) *server {
 	t.Helper()
-	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Server.Addr = "127.0.0.1:0"
 	logs := &syncBuffer{}
 	var srv *httpapi.Server
 	a := fx.New(wiring.Options(cfg, logs), fx.Populate(&srv), fx.Options(extra...))
@@ -201,9 +203,9 @@ func (s *server) send(t *testing.T, req *http.Request) (envelope, string) {
 	return e, raw.String()
 }
 
-func sqliteDB(t *testing.T) config.DB {
+func sqliteDB(t *testing.T) sqlstore.Options {
 	db := config.Default().DB
-	db.DSN = config.Secret("file:" + filepath.Join(t.TempDir(), "e2e.db"))
+	db.DSN = sqlstore.DSN("file:" + filepath.Join(t.TempDir(), "e2e.db"))
 	return db
 }
 
@@ -284,16 +286,16 @@ func runFlow(t *testing.T, s *server, classic, form bool, driver, dsn string) {
 // databases are the user stores the end-to-end tests run on.
 var databases = []struct {
 	name string
-	db   func(t *testing.T) config.DB
+	db   func(t *testing.T) sqlstore.Options
 }{
 	{"sqlite", sqliteDB},
-	{"mysql", func(t *testing.T) config.DB { return serverDB("mysql", sqltest.MySQL(t)) }},
-	{"postgres", func(t *testing.T) config.DB { return serverDB("postgres", sqltest.Postgres(t)) }},
+	{"mysql", func(t *testing.T) sqlstore.Options { return serverDB("mysql", sqltest.MySQL(t)) }},
+	{"postgres", func(t *testing.T) sqlstore.Options { return serverDB("postgres", sqltest.Postgres(t)) }},
 }
 
-func serverDB(driver, dsn string) config.DB {
+func serverDB(driver, dsn string) sqlstore.Options {
 	db := config.Default().DB
-	db.Driver, db.DSN = driver, config.Secret(dsn)
+	db.Driver, db.DSN = driver, sqlstore.DSN(dsn)
 	return db
 }
 
@@ -315,7 +317,7 @@ func TestE2E_EveryDatabaseWithMemorySessions(t *testing.T) {
 
 func TestE2E_NoSecretInLogsOrResponses(t *testing.T) {
 	s := startServer(t, func(c *config.Config) {
-		c.DB, c.Log.Level, c.WeChat.Timeout, c.Auth.SessionRatePerMinute = sqliteDB(t), "debug", 300*time.Millisecond, 8
+		c.DB, c.Log.Level, c.WeChat.Timeout, c.Limits.SessionPerMinute = sqliteDB(t), "debug", 300*time.Millisecond, 8
 	})
 	var seen strings.Builder
 	// WeChat failing first: its errors are logged, and its URL holds the secret.
@@ -445,14 +447,14 @@ func TestE2E_ShutdownFinishesInFlightRequests(t *testing.T) {
 
 // redisSessions returns the session config for the test Redis, with a key
 // prefix of the test's own.
-func redisSessions(t *testing.T) (config.Session, config.Redis) {
+func redisSessions(t *testing.T) (config.Sessions, redisstore.Options) {
 	t.Helper()
 	addr := testenv.Get("WXB_TEST_REDIS_ADDR", "127.0.0.1:6379")
-	s, r := config.Default().Session, config.Default().Redis
+	s, r := config.Default().Sessions, config.Default().Redis
 	s.Store = "redis"
-	r.Addrs = addr
+	r.Addrs = []string{addr}
 	r.KeyPrefix = fmt.Sprintf("wxbtest:e2e:%d:", time.Now().UnixNano())
-	st, err := redisstore.NewSessionStore(wiring.RedisOptions(r, 0))
+	st, err := redisstore.NewSessionStore(r, 0, system.Clock{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +470,7 @@ func TestE2E_EveryDatabaseWithRedisSessions(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			db := d.db(t)
 			sess, rc := redisSessions(t)
-			s := startServer(t, func(c *config.Config) { c.DB, c.Session, c.Redis = db, sess, rc })
+			s := startServer(t, func(c *config.Config) { c.DB, c.Sessions, c.Redis = db, sess, rc })
 			for _, classic := range []bool{true, false} {
 				for _, form := range []bool{false, true} {
 					t.Run(fmt.Sprintf("classic=%v/form=%v", classic, form), func(t *testing.T) {
@@ -487,7 +489,7 @@ func TestE2E_ServersShareSessionsThroughRedis(t *testing.T) {
 	db := serverDB("postgres", sqltest.Postgres(t))
 	sess, rc := redisSessions(t)
 	wx := newSharedSandbox(t)
-	set := func(c *config.Config) { c.DB, c.Session, c.Redis = db, sess, rc }
+	set := func(c *config.Config) { c.DB, c.Sessions, c.Redis = db, sess, rc }
 	a := startServerOn(t, wx, set)
 	b := startServerOn(t, wx, set)
 
@@ -524,10 +526,10 @@ func TestE2E_ServersShareSessionsThroughRedis(t *testing.T) {
 // the same session works again once Redis is back.
 func TestE2E_RedisOutageIs503AndRecovers(t *testing.T) {
 	sess, rc := redisSessions(t)
-	proxy := tcpproxy.Start(t, rc.Addrs)
-	rc.Addrs = proxy.Addr()
+	proxy := tcpproxy.Start(t, rc.Addrs[0])
+	rc.Addrs = []string{proxy.Addr()}
 	rc.Timeout = 300 * time.Millisecond
-	s := startServer(t, func(c *config.Config) { c.DB, c.Session, c.Redis = sqliteDB(t), sess, rc })
+	s := startServer(t, func(c *config.Config) { c.DB, c.Sessions, c.Redis = sqliteDB(t), sess, rc })
 	login := struct{ Token string }{s.login(t, "outage")}
 	me := func() (envelope, int) {
 		req, _ := http.NewRequest("GET", s.base+"/api/v1/me", nil)
@@ -576,7 +578,7 @@ func TestE2E_RedisOutageIs503AndRecovers(t *testing.T) {
 // session_key, so data sealed before it answers code 4 on every token of the
 // user while fresh data works on all of them; a spent or unknown code is code 3.
 func TestE2E_SandboxRotatesKeysAndSpendsCodes(t *testing.T) {
-	s := startServer(t, func(c *config.Config) { c.DB, c.Auth.LoginReplayWindow = sqliteDB(t), 0 })
+	s := startServer(t, func(c *config.Config) { c.DB, c.App.LoginReplayWindow = sqliteDB(t), 0 })
 	first := s.login(t, "rotating")
 	before := s.userInfo(t, "rotating", "before 🌅")
 	second := s.login(t, "rotating") // the same user on another device
@@ -612,8 +614,8 @@ func TestE2E_RateLimitsAreSharedThroughRedis(t *testing.T) {
 	sess, rc := redisSessions(t)
 	wx := newSharedSandbox(t)
 	set := func(c *config.Config) {
-		c.DB, c.Session, c.Redis = sqliteDB(t), sess, rc
-		c.Auth.LoginRatePerMinute = 3
+		c.DB, c.Sessions, c.Redis = sqliteDB(t), sess, rc
+		c.Limits.LoginPerMinute = 3
 	}
 	a, b := startServerOn(t, wx, set), startServerOn(t, wx, set)
 	for i, s := range []*server{a, b, a} {

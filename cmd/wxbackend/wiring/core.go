@@ -1,0 +1,43 @@
+package wiring
+
+import (
+	"log/slog"
+
+	"go.uber.org/fx"
+
+	"wxbackend/adapters/aescbc"
+	"wxbackend/adapters/system"
+	"wxbackend/app"
+	"wxbackend/ports"
+)
+
+// core provides the use cases and the adapters every configuration shares:
+// the decrypter, the clock and the token source.
+func core(o app.Options) fx.Option {
+	return fx.Module("core",
+		fx.Provide(
+			fx.Annotate(aescbc.NewDecrypter, fx.As(new(ports.Decrypter))),
+			fx.Annotate(func() system.Clock { return system.Clock{} }, fx.As(new(ports.Clock))),
+			fx.Annotate(func() system.TokenSource { return system.TokenSource{} }, fx.As(new(ports.TokenSource))),
+			func(p serviceParams) (*app.Service, error) {
+				o.SessionLimiter = p.Limits.Session
+				return app.New(app.Deps{
+					Sessions: p.Sessions, Users: p.Users, Decrypter: p.Decrypter,
+					WeChat: p.WeChat, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
+				}, o)
+			},
+		),
+	)
+}
+
+type serviceParams struct {
+	fx.In
+	Sessions  ports.SessionStore
+	Users     ports.UserRepo
+	Decrypter ports.Decrypter
+	WeChat    ports.WeChat
+	Clock     ports.Clock
+	Tokens    ports.TokenSource
+	Limits    Limiters
+	Log       *slog.Logger
+}

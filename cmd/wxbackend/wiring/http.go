@@ -1,0 +1,49 @@
+package wiring
+
+import (
+	"context"
+	"log/slog"
+
+	"go.uber.org/fx"
+
+	"wxbackend/adapters/httpapi"
+	"wxbackend/app"
+)
+
+// OnServing is called with the server's address once it listens. Modules
+// provide them in the "serving" group.
+type OnServing func(addr string)
+
+// httpServer provides the router and the server, and runs the server for the
+// app's lifetime. It listens after everything it serves has started (fx
+// starts dependencies first), then calls every OnServing.
+func httpServer(so httpapi.ServerOptions, o httpapi.Options) fx.Option {
+	return fx.Module("http",
+		fx.Provide(
+			func(svc *app.Service, log *slog.Logger, limits Limiters) (*httpapi.Server, error) {
+				o.LoginLimiter = limits.Login
+				h, err := httpapi.NewRouter(svc, log, o)
+				if err != nil {
+					return nil, err
+				}
+				return httpapi.NewServer(h, log, so), nil
+			},
+		),
+		fx.Invoke(fx.Annotate(
+			func(lc fx.Lifecycle, s *httpapi.Server, serving []OnServing) {
+				lc.Append(fx.Hook{
+					OnStart: func(ctx context.Context) error {
+						if err := s.Start(ctx); err != nil {
+							return err
+						}
+						for _, f := range serving {
+							f(s.Addr())
+						}
+						return nil
+					},
+					OnStop: s.Stop,
+				})
+			},
+			fx.ParamTags(``, ``, `group:"serving"`))),
+	)
+}

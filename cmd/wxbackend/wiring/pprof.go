@@ -1,0 +1,50 @@
+package wiring
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"go.uber.org/fx"
+
+	"wxbackend/config"
+)
+
+// pprofListener serves net/http/pprof on its own loopback address, when one
+// is configured.
+func pprofListener(c config.Debug) fx.Option {
+	if c.Addr == "" {
+		return fx.Options()
+	}
+	return fx.Module("pprof",
+		fx.Invoke(func(lc fx.Lifecycle, log *slog.Logger) {
+			srv := &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 5 * time.Second}
+			lc.Append(fx.Hook{
+				OnStart: func(context.Context) error {
+					ln, err := net.Listen("tcp", c.Addr)
+					if err != nil {
+						return err
+					}
+					log.Info("pprof listening", slog.String("addr", ln.Addr().String()))
+					go func() { _ = srv.Serve(ln) }()
+					return nil
+				},
+				OnStop: srv.Shutdown,
+			})
+		}),
+	)
+}
+
+// pprofMux serves net/http/pprof's handlers, but not /debug/pprof/cmdline:
+// a command line may hold secrets passed as flags.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}

@@ -1,0 +1,45 @@
+// Package wiring is wxbackend's composition root: the one place that knows
+// every adapter. It reads the configuration, chooses the adapters, binds them
+// to the ports with go.uber.org/fx and runs them for the process's lifetime.
+//
+// One file per job:
+//
+//	wiring.go   the graph: which modules make a server
+//	core.go     the use cases and the adapters every configuration shares
+//	sessions.go the session store (memory or Redis) and the rate limiters kept with it
+//	users.go    the user database (SQLite, MySQL, PostgreSQL) and its migrations
+//	wechat.go   the WeChat API client
+//	sandbox.go  the local WeChat stand-in (make run) and its banner
+//	http.go     the HTTP server
+//	pprof.go    the optional profiling listener
+//	logger.go   the process's logger
+//
+// Start order follows from dependencies, not from the order of this list: fx
+// starts a component after everything it was built from. The database is
+// migrated before the service that uses it exists; the sandbox serves before
+// the WeChat client that calls it; the HTTP server listens last, and what
+// must wait for its address (the banner) hooks onto its start.
+package wiring
+
+import (
+	"io"
+
+	"go.uber.org/fx"
+
+	"wxbackend/config"
+)
+
+// Options builds the whole server from cfg, logging to logOut.
+func Options(cfg config.Config, logOut io.Writer) fx.Option {
+	return fx.Options(
+		fx.Supply(cfg),
+		logging(cfg.Log, logOut),
+		core(cfg.App),
+		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits),
+		userDatabase(cfg.DB),
+		weChat(cfg.WeChat),
+		sandboxMode(cfg.Sandbox, cfg.WeChat, logOut),
+		httpServer(cfg.Server, cfg.HTTP),
+		pprofListener(cfg.Debug),
+	)
+}

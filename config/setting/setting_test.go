@@ -1,0 +1,107 @@
+package setting_test
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"wxbackend/config/setting"
+)
+
+type inner struct {
+	Size  int            `setting:"pool-size" default:"4" usage:"pool size"`
+	Pass  setting.Secret `setting:"pass" usage:"a password"`
+	Hosts []string       `setting:"hosts" default:"a,b" usage:"hosts"`
+}
+
+func (c *inner) Check(p *setting.Problems) { p.NotNegative(&c.Size) }
+
+type outer struct {
+	Inner   inner
+	Wait    time.Duration `setting:"wait" default:"2s" usage:"how long"`
+	On      bool          `setting:"on" usage:"on or off"`
+	Runtime func()        // not a setting
+}
+
+func (c *outer) Check(p *setting.Problems) {
+	if c.On && c.Wait > time.Minute {
+		p.Add(&c.Wait, "at most a minute when on")
+	}
+}
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoad_DefaultsEnvFlagsAndChecks(t *testing.T) {
+	var c outer
+	err := setting.Load("t", &c, setting.Source{Args: []string{"--on", "--hosts= x , ,y"}, Env: env(map[string]string{"WXB_WAIT": "50", "WXB_PASS": "p"})}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Inner.Size != 4 || c.Wait != 50*time.Second || !c.On || c.Inner.Pass.Reveal() != "p" || strings.Join(c.Inner.Hosts, "|") != "x|y" {
+		t.Fatalf("loaded %+v", c)
+	}
+	err = setting.Load("t", &c, setting.Source{Args: []string{"--on", "--wait=2m", "--pool-size=-1"}}, io.Discard)
+	for _, want := range []string{"WXB_WAIT (--wait): at most a minute when on", "WXB_POOL_SIZE (--pool-size): must not be negative"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v, want %q", err, want)
+		}
+	}
+	err = setting.Load("t", &c, setting.Source{Env: env(map[string]string{"WXB_WAIT": "soon", "WXB_ON": "maybe"})}, io.Discard)
+	for _, want := range []string{"WXB_WAIT: not a duration", "WXB_ON: not true or false"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v, want %q", err, want)
+		}
+	}
+}
+
+func TestFields_PrintSecretsRedacted(t *testing.T) {
+	c := outer{Inner: inner{Pass: "hunter2"}}
+	for _, f := range setting.Fields(&c) {
+		if strings.Contains(f.Value(), "hunter2") {
+			t.Fatalf("%s printed its secret", f.Name)
+		}
+		if f.Name == "pass" && (!f.Secret || f.Value() != "[redacted]") {
+			t.Fatalf("pass: %+v %q", f, f.Value())
+		}
+	}
+}
+
+func TestProblems_AddPanicsOnAFieldThatIsNoSetting(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	var c struct{ X int }
+	setting.Check(&struct {
+		Bad badChecker
+	}{Bad: badChecker{&c.X}})
+}
+
+type badChecker struct{ x *int }
+
+func (b *badChecker) Check(p *setting.Problems) { p.Add(b.x, "wrong") }
+
+func TestFields_PanicsOnATypeNoSettingCanHold(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	setting.Fields(&struct {
+		M map[string]int `setting:"m"`
+	}{})
+}
+
+func TestMarkdown_OneRowPerSetting(t *testing.T) {
+	md := setting.Markdown(&outer{})
+	if n := strings.Count(md, "\n| `WXB_"); n != 5 {
+		t.Fatalf("%d rows:\n%s", n, md)
+	}
+	if !strings.Contains(md, "| `WXB_WAIT` (`--wait`) | `2s` | how long |") {
+		t.Fatalf("no row for wait:\n%s", md)
+	}
+}
