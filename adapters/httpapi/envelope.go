@@ -9,17 +9,12 @@ import (
 	"strconv"
 	"time"
 
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/domain"
 )
 
-// envelope is every response body. Code and Status always hold the same
-// number: the tutorial's clients read success from status and errors from code.
-type envelope struct {
-	Code   int    `json:"code"`
-	Status int    `json:"status"`
-	Msg    string `json:"msg"`
-	Data   any    `json:"data"`
-}
+// envelope is every response body (see apiclient.Envelope).
+type envelope = apiclient.Envelope[any]
 
 // writeOK answers code 0 with data.
 func writeOK(w http.ResponseWriter, data any) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/app"
 	"wxbackend/config/setting"
 	"wxbackend/domain"
@@ -114,101 +115,105 @@ var (
 )
 
 func (h *handler) classicLogin(w http.ResponseWriter, r *http.Request) {
-	res, ok := h.doLogin(w, r)
-	if ok {
-		writeOK(w, loginJSON{Token: res.Token.Reveal(), ExpiresIn: int64(res.ExpiresIn / time.Second)})
+	res, err := h.doLogin(r)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
 	}
+	writeOK(w, apiclient.Login{Token: res.Token.Reveal(), ExpiresIn: int64(res.ExpiresIn / time.Second)})
 }
 
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
-	res, ok := h.doLogin(w, r)
-	if ok {
-		u := profileOf(res.User)
-		writeOK(w, loginJSON{Token: res.Token.Reveal(), ExpiresIn: int64(res.ExpiresIn / time.Second), User: &u})
+	res, err := h.doLogin(r)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
 	}
+	u := profileOf(res.User)
+	writeOK(w, apiclient.Login{Token: res.Token.Reveal(), ExpiresIn: int64(res.ExpiresIn / time.Second), User: &u})
 }
 
-func (h *handler) doLogin(w http.ResponseWriter, r *http.Request) (app.LoginResult, bool) {
+func (h *handler) doLogin(r *http.Request) (app.LoginResult, error) {
 	if err := h.limitLogin(r); err != nil {
-		writeError(w, r, h.log, err)
-		return app.LoginResult{}, false
+		return app.LoginResult{}, err
 	}
 	f, err := readFields(r, h.opts.MaxBodyBytes, loginFields...)
-	if err == nil {
-		var res app.LoginResult
-		if res, err = h.svc.Login(r.Context(), f["code"], h.client(r)); err == nil {
-			return res, true
-		}
+	if err != nil {
+		return app.LoginResult{}, err
 	}
-	writeError(w, r, h.log, err)
-	return app.LoginResult{}, false
+	return h.svc.Login(r.Context(), f["code"], h.client(r))
 }
 
 func (h *handler) classicGetInfo(w http.ResponseWriter, r *http.Request) {
-	if u, ok := h.doUserInfo(w, r); ok {
-		writeOK(w, classicProfileOf(u))
+	u, err := h.doUserInfo(r)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
 	}
+	writeOK(w, classicProfileOf(u))
 }
 
 func (h *handler) userInfo(w http.ResponseWriter, r *http.Request) {
-	if u, ok := h.doUserInfo(w, r); ok {
-		writeOK(w, profileOf(u))
-	}
-}
-
-func (h *handler) doUserInfo(w http.ResponseWriter, r *http.Request) (domain.User, bool) {
-	u, err := func() (domain.User, error) {
-		f, err := readFields(r, h.opts.MaxBodyBytes, userInfoFields...)
-		if err != nil {
-			return domain.User{}, err
-		}
-		tok, err := token(r, f)
-		if err != nil {
-			return domain.User{}, err
-		}
-		return h.svc.SaveUserInfo(r.Context(), tok, app.EncryptedUserInfo{
-			EncryptedData: f.get("encryptedData", "encrypedData"),
-			IV:            f["iv"],
-			RawData:       f["rawData"],
-			Signature:     f["signature"],
-		})
-	}()
+	u, err := h.doUserInfo(r)
 	if err != nil {
 		writeError(w, r, h.log, err)
-		return domain.User{}, false
+		return
 	}
-	return u, true
+	writeOK(w, profileOf(u))
+}
+
+func (h *handler) doUserInfo(r *http.Request) (domain.User, error) {
+	f, err := readFields(r, h.opts.MaxBodyBytes, userInfoFields...)
+	if err != nil {
+		return domain.User{}, err
+	}
+	tok, err := token(r, f)
+	if err != nil {
+		return domain.User{}, err
+	}
+	return h.svc.SaveUserInfo(r.Context(), tok, app.EncryptedUserInfo{
+		EncryptedData: f.get("encryptedData", "encrypedData"),
+		IV:            f["iv"],
+		RawData:       f["rawData"],
+		Signature:     f["signature"],
+	})
 }
 
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 	tok, err := token(r, fields{})
-	if err == nil {
-		var u domain.User
-		if u, err = h.svc.Me(r.Context(), tok); err == nil {
-			writeOK(w, profileOf(u))
-			return
-		}
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
 	}
-	writeError(w, r, h.log, err)
+	u, err := h.svc.Me(r.Context(), tok)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	writeOK(w, profileOf(u))
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	f, err := readFields(r, h.opts.MaxBodyBytes, tokenFields...)
-	if err == nil {
-		var tok string
-		if tok, err = token(r, f); err == nil {
-			if err = h.svc.Logout(r.Context(), tok); err == nil {
-				writeOK(w, nil)
-				return
-			}
-		}
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
 	}
-	writeError(w, r, h.log, err)
+	tok, err := token(r, f)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	if err := h.svc.Logout(r.Context(), tok); err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	writeOK(w, nil)
 }
 
 // healthz says the process is up and serving.
 func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeOK(w, map[string]string{"status": "up"})
+	writeOK(w, apiclient.Status{Status: "up"})
 }
 
 // readyz says whether the stores answer, for load balancers.
@@ -219,7 +224,7 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, err)
 		return
 	}
-	writeOK(w, map[string]string{"status": "ready"})
+	writeOK(w, apiclient.Status{Status: "ready"})
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {

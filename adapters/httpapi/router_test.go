@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi"
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/app"
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -71,13 +72,11 @@ func newRouter(tb testing.TB, svc *app.Service, log *slog.Logger, o httpapi.Opti
 	return h
 }
 
+// reply is an answer as the recorder got it.
 type reply struct {
-	HTTP   int
-	Code   int             `json:"code"`
-	Status int             `json:"status"`
-	Msg    string          `json:"msg"`
-	Data   json.RawMessage `json:"data"`
-	raw    string
+	HTTP int
+	apiclient.Raw
+	raw string
 }
 
 // do sends a request; body is JSON when it is a map, a form when url.Values,
@@ -106,7 +105,7 @@ func (f *fixture) do(t *testing.T, method, path string, body any, header ...stri
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)
 	var r reply
-	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
+	if err := json.Unmarshal(rec.Body.Bytes(), &r.Raw); err != nil {
 		t.Fatalf("%s %s: body is not the JSON envelope: %q", method, path, rec.Body.String())
 	}
 	if r.Code != r.Status {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
 )
 
@@ -100,31 +99,10 @@ func newClient(c int) *http.Client {
 	}}
 }
 
-type envelope struct {
-	Code int             `json:"code"`
-	Data json.RawMessage `json:"data"`
-}
-
-func post(ctx context.Context, client *http.Client, url string, body []byte) (envelope, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
-	if err != nil {
-		return envelope{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return envelope{}, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return envelope{}, err
-	}
-	var e envelope
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return envelope{}, fmt.Errorf("not an envelope: %.100q", raw)
-	}
-	return e, nil
+// post sends a pre-encoded JSON body to path and reads the envelope.
+func post(ctx context.Context, api *apiclient.Client, path string, body []byte) (apiclient.Raw, error) {
+	resp, err := api.Do(ctx, apiclient.Request{Path: path, RawBody: body})
+	return resp.Envelope, err
 }
 
 // prepare logs the scenario's users in and seals their payloads.
@@ -162,13 +140,10 @@ func prepareUser(ctx context.Context, s Scenario, wx phone, client *http.Client,
 	if err != nil {
 		return fmt.Errorf("wx.login: %w", err)
 	}
-	body, _ := json.Marshal(map[string]string{"code": code})
-	e, err := post(ctx, client, s.Backend+"/login/", body)
-	if err != nil || e.Code != 0 {
-		return fmt.Errorf("login of %s: code %d, %v", u.name, e.Code, err)
+	login, _, err := apiclient.New(s.Backend, client).ClassicLogin(ctx, code)
+	if err != nil {
+		return fmt.Errorf("login of %s: %w", u.name, err)
 	}
-	var login struct{ Token string }
-	_ = json.Unmarshal(e.Data, &login)
 	u.token = login.Token
 	if s.Route != "getinfo" {
 		return nil
@@ -229,6 +204,7 @@ func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users
 	var mu sync.Mutex
 	var all []time.Duration
 	errs := map[string]int{}
+	api := apiclient.New(s.Backend, client)
 	var wg sync.WaitGroup
 	for w := 0; w < s.Concurrency; w++ {
 		wg.Add(1)
@@ -241,20 +217,20 @@ func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users
 				u := users[i%uint64(len(users))]
 				var body []byte
 				var want string
-				url := s.Backend + "/getinfo/"
+				path := "/getinfo/"
 				if s.Route == "login" {
 					code, err := wx.Login(ctx, u.name)
 					if err != nil {
 						continue
 					}
-					body, url = []byte(`{"code":"`+code+`"}`), s.Backend+"/login/"
+					body, path = []byte(`{"code":"`+code+`"}`), "/login/"
 				} else {
 					v := int(i/uint64(len(users))) % len(u.bodies)
 					body, want = u.bodies[v], u.nicks[v]
 				}
 				t0 := time.Now()
 				// A request started in time runs to its end and counts.
-				e, err := post(context.WithoutCancel(ctx), client, url, body)
+				e, err := post(context.WithoutCancel(ctx), api, path, body)
 				lat = append(lat, time.Since(t0))
 				switch {
 				case err != nil:
@@ -281,10 +257,10 @@ func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users
 // just sent for a getinfo.
 func answerIsRight(route string, data json.RawMessage, wantNick string) bool {
 	if route == "login" {
-		var d struct{ Token string }
+		var d apiclient.Login
 		return json.Unmarshal(data, &d) == nil && len(d.Token) == 43
 	}
-	var d struct{ Name string }
+	var d apiclient.ClassicProfile
 	return json.Unmarshal(data, &d) == nil && d.Name == wantNick
 }
 

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/httpapi"
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/redisstore"
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/sqlstore/sqltest"
@@ -161,30 +162,26 @@ func (s *server) openID(t *testing.T, user string) string {
 	return u.OpenID
 }
 
-type envelope struct {
-	Code   int             `json:"code"`
-	Status int             `json:"status"`
-	Msg    string          `json:"msg"`
-	Data   json.RawMessage `json:"data"`
-}
+type envelope = apiclient.Raw
 
 // post sends body as JSON (a map) or as a raw form string, as a mini-program would.
 func (s *server) post(t *testing.T, path string, body any, header ...string) (envelope, string) {
 	t.Helper()
-	var req *http.Request
+	req := apiclient.Request{Path: path, Header: http.Header{}}
 	switch b := body.(type) {
 	case map[string]string:
-		js, _ := json.Marshal(b)
-		req, _ = http.NewRequest("POST", s.base+path, bytes.NewReader(js))
-		req.Header.Set("Content-Type", "application/json")
+		req.RawBody, _ = json.Marshal(b)
 	case string:
-		req, _ = http.NewRequest("POST", s.base+path, strings.NewReader(b))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RawBody, req.Form = []byte(b), true
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	return s.send(t, req)
+	resp, err := apiclient.New(s.base, nil).Do(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Envelope, string(resp.Body)
 }
 
 func (s *server) send(t *testing.T, req *http.Request) (envelope, string) {

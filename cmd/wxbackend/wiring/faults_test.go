@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/sqlstore/sqltest"
 	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/adapters/wechat/sandbox"
@@ -110,7 +111,7 @@ func TestFaults_StoresDownMidLoad(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				e, err := postQuiet(s.base+"/api/v1/login", `{"code":"`+code+`"}`, "")
+				e, err := postQuiet(s.base, "/api/v1/login", `{"code":"`+code+`"}`, "")
 				if err != nil {
 					t.Error(err)
 					return
@@ -128,7 +129,7 @@ func TestFaults_StoresDownMidLoad(t *testing.T) {
 				for j := 0; j < 3; j++ {
 					nick := fmt.Sprintf("%s v%d 🔌", user, j)
 					info := userInfoQuiet(t, s, user, nick)
-					e, err := postQuiet(s.base+"/api/v1/userinfo", `{"encryptedData":"`+info.EncryptedData+`","iv":"`+info.IV+`"}`, token)
+					e, err := postQuiet(s.base, "/api/v1/userinfo", `{"encryptedData":"`+info.EncryptedData+`","iv":"`+info.IV+`"}`, token)
 					if err != nil {
 						t.Error(err)
 						return
@@ -165,7 +166,7 @@ func TestFaults_StoresDownMidLoad(t *testing.T) {
 		t.Fatalf("codes %v: the run did not see both the outage and success", codes)
 	}
 	// After recovery, the tail of the run succeeded.
-	if e, _ := postQuiet(s.base+"/readyz", "", ""); e.Code != 0 {
+	if e, _ := postQuiet(s.base, "/readyz", "", ""); e.Code != 0 {
 		t.Fatalf("not ready after the stores came back: %+v", e)
 	}
 
@@ -205,34 +206,23 @@ func TestFaults_StoresDownMidLoad(t *testing.T) {
 }
 
 func tokenOf(e envelope) string {
-	var d struct{ Token string }
+	var d apiclient.Login
 	_ = json.Unmarshal(e.Data, &d)
 	return d.Token
 }
 
-// postQuiet posts body (GET when empty) and decodes the envelope, reporting
-// transport errors instead of failing, for use from many goroutines.
-func postQuiet(url, body, token string) (envelope, error) {
-	method := "POST"
+// postQuiet posts body (GET when empty) to the server at base and decodes
+// the envelope, reporting transport errors instead of failing, for use from
+// many goroutines.
+func postQuiet(base, path, body, token string) (envelope, error) {
+	req := apiclient.Request{Path: path, Token: token}
 	if body == "" {
-		method = "GET"
+		req.Method = http.MethodGet
+	} else {
+		req.RawBody = []byte(body)
 	}
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return envelope{}, err
-	}
-	defer resp.Body.Close()
-	var e envelope
-	raw, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return envelope{}, fmt.Errorf("%s: not an envelope: %q", url, raw)
-	}
-	return e, nil
+	resp, err := apiclient.New(base, nil).Do(context.Background(), req)
+	return resp.Envelope, err
 }
 
 func userInfoQuiet(t *testing.T, s *server, user, nick string) sandbox.UserInfo {

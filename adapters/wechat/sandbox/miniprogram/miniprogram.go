@@ -6,16 +6,15 @@
 package miniprogram
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
 )
 
@@ -34,12 +33,7 @@ type Options struct {
 }
 
 // Envelope is the backend's answer.
-type Envelope struct {
-	Code   int             `json:"code"`
-	Status int             `json:"status"`
-	Msg    string          `json:"msg"`
-	Data   json.RawMessage `json:"data"`
-}
+type Envelope = apiclient.Raw
 
 // Step is one request and its answer, secrets shortened: the token shows its
 // first characters only.
@@ -58,16 +52,13 @@ type Step struct {
 // MiniProgram is one user's mini-program on one phone.
 type MiniProgram struct {
 	o     Options
+	api   *apiclient.Client
 	token string
 }
 
 // New returns a mini-program that has not logged in.
 func New(o Options) *MiniProgram {
-	if o.HTTP == nil {
-		o.HTTP = http.DefaultClient
-	}
-	o.Backend = strings.TrimRight(o.Backend, "/")
-	return &MiniProgram{o: o}
+	return &MiniProgram{o: o, api: apiclient.New(o.Backend, o.HTTP)}
 }
 
 // Token returns the token of the last successful login ("" before).
@@ -95,7 +86,7 @@ func (m *MiniProgram) SendCode(ctx context.Context, code string) (Envelope, erro
 	if err != nil || e.Code != 0 {
 		return e, err
 	}
-	var d struct{ Token string }
+	var d apiclient.Login
 	if err := json.Unmarshal(e.Data, &d); err != nil || d.Token == "" {
 		return e, fmt.Errorf("login: answer has no token: %s", e.Data)
 	}
@@ -127,7 +118,7 @@ func (m *MiniProgram) SendUserInfo(ctx context.Context, info sandbox.UserInfo) (
 
 // Me reads the stored profile.
 func (m *MiniProgram) Me(ctx context.Context) (Envelope, error) {
-	return m.do(ctx, "me", "GET", "/api/v1/me", nil, "", true)
+	return m.do(ctx, "me", apiclient.Request{Method: "GET", Path: "/api/v1/me"}, true)
 }
 
 // Logout ends the session and forgets the token.
@@ -140,67 +131,59 @@ func (m *MiniProgram) Logout(ctx context.Context) (Envelope, error) {
 }
 
 func (m *MiniProgram) post(ctx context.Context, name, path string, fields [][2]string, bearer bool) (Envelope, error) {
-	var body []byte
-	ctype := "application/json"
-	if m.o.Form {
-		v := url.Values{}
-		for _, f := range fields {
-			v.Set(f[0], f[1])
-		}
-		body, ctype = []byte(v.Encode()), "application/x-www-form-urlencoded"
-	} else {
-		obj := map[string]string{}
-		for _, f := range fields {
-			obj[f[0]] = f[1]
-		}
-		body, _ = json.Marshal(obj)
+	req := apiclient.Request{Path: path, Form: m.o.Form, Fields: []apiclient.Field{}}
+	for _, f := range fields {
+		req.Fields = append(req.Fields, apiclient.Field{Name: f[0], Value: f[1]})
 	}
-	return m.do(ctx, name, "POST", path, body, ctype, bearer)
+	return m.do(ctx, name, req, bearer)
 }
 
-func (m *MiniProgram) do(ctx context.Context, name, method, path string, body []byte, ctype string, bearer bool) (Envelope, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+func (m *MiniProgram) do(ctx context.Context, name string, req apiclient.Request, bearer bool) (Envelope, error) {
+	step := Step{Name: name, Method: req.Method, URL: strings.TrimRight(m.o.Backend, "/") + req.Path}
+	if step.Method == "" {
+		step.Method = "POST"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, m.o.Backend+path, rd)
-	if err != nil {
-		return Envelope{}, err
+	if req.Fields != nil {
+		step.Body = m.shorten(bodyText(req))
 	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	step := Step{Name: name, Method: method, URL: req.URL.String(), Body: m.shorten(string(body))}
 	if bearer && m.token != "" {
-		req.Header.Set("Authorization", "Bearer "+m.token)
+		req.Token = m.token
 		step.Header = "Authorization: Bearer " + short(m.token)
 	}
 	start := time.Now()
-	resp, err := m.o.HTTP.Do(req)
+	resp, err := m.api.Do(ctx, req)
+	step.Took, step.HTTPStatus = time.Since(start), resp.HTTPStatus
 	if err != nil {
 		return Envelope{}, fmt.Errorf("%s: %w", name, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	step.Took, step.HTTPStatus = time.Since(start), resp.StatusCode
-	if err != nil {
-		return Envelope{}, fmt.Errorf("%s: %w", name, err)
-	}
-	var e Envelope
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return Envelope{}, fmt.Errorf("%s: HTTP %d, not an envelope: %.200q", name, resp.StatusCode, raw)
-	}
-	step.Envelope = e
-	step.Answer = m.shorten(string(raw))
-	if e.Code == 0 && name == "login" {
-		var d struct{ Token string }
-		_ = json.Unmarshal(e.Data, &d)
+	step.Envelope = resp.Envelope
+	step.Answer = m.shorten(string(resp.Body))
+	if resp.Envelope.Code == 0 && name == "login" {
+		var d apiclient.Login
+		_ = json.Unmarshal(resp.Envelope.Data, &d)
 		step.Answer = strings.ReplaceAll(step.Answer, d.Token, short(d.Token))
 	}
 	if m.o.Trace != nil {
 		m.o.Trace(step)
 	}
-	return e, nil
+	return resp.Envelope, nil
+}
+
+// bodyText is the body req sends, for the trace.
+func bodyText(req apiclient.Request) string {
+	if req.Form {
+		v := url.Values{}
+		for _, f := range req.Fields {
+			v.Add(f.Name, f.Value)
+		}
+		return v.Encode()
+	}
+	obj := map[string]string{}
+	for _, f := range req.Fields {
+		obj[f.Name] = f.Value
+	}
+	b, _ := json.Marshal(obj)
+	return string(b)
 }
 
 // shorten hides the token in a traced body.
