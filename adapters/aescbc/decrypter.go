@@ -11,10 +11,14 @@ import (
 	"strings"
 
 	"wxbackend/domain"
+
+	"wxbackend/ports"
 )
 
 // Decrypter opens WeChat's encrypted user data. The zero value is ready to use.
 type Decrypter struct{}
+
+var _ ports.Decrypter = Decrypter{}
 
 // NewDecrypter returns a Decrypter.
 func NewDecrypter() Decrypter { return Decrypter{} }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+
+	"wxbackend/ports"
 )
 
 // RateLimiter implements ports.RateLimiter on Redis with go-redis/redis_rate
@@ -16,6 +18,8 @@ type RateLimiter struct {
 	prefix  string
 	timeout time.Duration
 }
+
+var _ ports.RateLimiter = (*RateLimiter)(nil)
 
 // RateLimiter returns a limiter on the store's Redis admitting rate events
 // per period per key, in bursts of up to rate. Keys are laid out as

@@ -13,6 +13,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"wxbackend/domain"
+
+	"wxbackend/ports"
 )
 
 // UserRepo implements ports.UserRepo on a SQL database.
@@ -22,6 +24,8 @@ type UserRepo struct {
 	q       queries
 	timeout time.Duration // bounds each call, so a hung database is unavailable, not a hung request
 }
+
+var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {

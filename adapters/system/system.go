@@ -6,16 +6,22 @@ import (
 	"time"
 
 	"wxbackend/domain"
+
+	"wxbackend/ports"
 )
 
 // Clock is the wall clock.
 type Clock struct{}
+
+var _ ports.Clock = Clock{}
 
 // Now returns the current time in UTC.
 func (Clock) Now() time.Time { return time.Now().UTC() }
 
 // TokenSource makes tokens from crypto/rand.
 type TokenSource struct{}
+
+var _ ports.TokenSource = TokenSource{}
 
 // NewToken returns a token of 256 random bits.
 func (TokenSource) NewToken() (domain.Token, error) {

@@ -338,3 +338,13 @@ func (Decrypter) Decrypt(key domain.SessionKey, encryptedData, iv string) ([]byt
 	}
 	return raw[len(prefix):], nil
 }
+
+// Every fake is its port.
+var (
+	_ ports.Clock        = (*Clock)(nil)
+	_ ports.TokenSource  = (*Tokens)(nil)
+	_ ports.SessionStore = (*Sessions)(nil)
+	_ ports.UserRepo     = (*Users)(nil)
+	_ ports.WeChat       = (*WeChat)(nil)
+	_ ports.Decrypter    = Decrypter{}
+)
