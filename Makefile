@@ -34,6 +34,7 @@ lint: ## gofmt, go vet, go.mod tidy, no tracked file over 1 MB, docs' links reso
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	@big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 {print}'); \
 	  if [ -n "$$big" ]; then echo "tracked files over 1 MB (build output? add it to .gitignore):"; echo "$$big"; exit 1; fi
+	$(GO) run ./.ci/linkcheck README.md docs/*.md
 
 # make bench's load settings: K users, C connections, D per run, and runs per
 # scenario and server (the median is reported).
