@@ -40,6 +40,10 @@ type Deps struct {
 	WeChat    ports.WeChat
 	Clock     ports.Clock
 	Tokens    ports.TokenSource
+	// Blobs and Images keep the avatars users upload. Nil: avatars cannot
+	// be uploaded (SetAvatar is an internal error).
+	Blobs  ports.BlobStore
+	Images ports.ImageProcessor
 	// Log receives what the use cases notice but do not fail on (a forged
 	// field, say). Nil discards it.
 	Log *slog.Logger
@@ -159,9 +163,10 @@ type EncryptedUserInfo struct {
 }
 
 // SaveUserInfo decrypts the user's profile with the session's key, checks it,
-// and saves it. Nothing is written unless every check passes. The user
-// returned is the saved profile with its ids and update time (ID and
-// CreatedAt are not read back).
+// and merges it into the stored profile by domain.User.ApplyWeChat's rules:
+// anonymous placeholders and fields the user filled in are kept. Nothing is
+// written unless every check passes and something changed. It returns the
+// user as stored.
 func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUserInfo) (domain.User, error) {
 	if in.EncryptedData == "" {
 		return domain.User{}, domain.Missing("encryptedData")
@@ -195,14 +200,124 @@ func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUs
 		s.Log.LogAttrs(ctx, slog.LevelWarn, "payload unionId ignored: it differs from WeChat's",
 			slog.String("appid", sess.AppID), slog.Bool("session_has_unionid", sess.UnionID != ""))
 	}
-	profile := info.Profile.Sanitized()
-	if err := s.Users.UpdateProfile(ctx, sess.Identity(), profile, now); err != nil {
+	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
+		if !u.ApplyWeChat(info.Profile) {
+			return false, nil
+		}
+		u.UpdatedAt = now
+		return true, nil
+	})
+	if err != nil {
 		return domain.User{}, userErr(err, "update profile")
 	}
-	// The answer is what this request saved, not a read of the row, which a
-	// concurrent update of the same user may already have changed.
-	return domain.User{AppID: sess.AppID, OpenID: sess.OpenID, UnionID: sess.UnionID, Profile: profile,
-		UpdatedAt: now.UTC().Truncate(time.Microsecond)}, nil
+	return s.present(ctx, u), nil
+}
+
+// EditProfile sets the fields the user filled in (the nickname input, say)
+// and records them as the user's own. It returns the user as stored.
+func (s *Service) EditProfile(ctx context.Context, token string, in domain.ProfileInput) (domain.User, error) {
+	sess, err := s.session(ctx, token)
+	if err != nil {
+		return domain.User{}, err
+	}
+	edit, err := domain.NewProfileEdit(in)
+	if err != nil {
+		return domain.User{}, err
+	}
+	now := s.Clock.Now()
+	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
+		if !u.ApplyUser(edit) {
+			return false, nil
+		}
+		u.UpdatedAt = now
+		return true, nil
+	})
+	if err != nil {
+		return domain.User{}, userErr(err, "edit profile")
+	}
+	return s.present(ctx, u), nil
+}
+
+// SetAvatar keeps an image the user chose as their avatar: checked and
+// re-encoded by the image processor, stored under its content's name, then
+// recorded on the user. The avatar it replaces is deleted once no user has
+// it. A blob store that fails leaves the profile as it was (code 9); the
+// image is stored before the user points at it, so no user points at a
+// missing image.
+func (s *Service) SetAvatar(ctx context.Context, token string, image []byte) (domain.User, error) {
+	if len(image) == 0 {
+		return domain.User{}, domain.Missing("avatar")
+	}
+	sess, err := s.session(ctx, token)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if s.Blobs == nil || s.Images == nil {
+		return domain.User{}, domain.Wrap(domain.KindInternal, errors.New("avatars are not configured"))
+	}
+	img, ext, err := s.Images.Avatar(image)
+	if err != nil {
+		return domain.User{}, err
+	}
+	name := domain.BlobName(img.Data, ext)
+	if err := s.Blobs.Put(ctx, name, img.ContentType, img.Data); err != nil {
+		return domain.User{}, fmt.Errorf("store avatar: %w", err)
+	}
+	now := s.Clock.Now()
+	var replaced string
+	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
+		if u.Avatar == name {
+			replaced = ""
+			return false, nil
+		}
+		replaced = u.SetAvatar(name)
+		u.UpdatedAt = now
+		return true, nil
+	})
+	if err != nil {
+		return domain.User{}, userErr(err, "set avatar")
+	}
+	if replaced != "" {
+		s.dropAvatar(ctx, replaced)
+	}
+	return s.present(ctx, u), nil
+}
+
+// dropAvatar deletes an avatar no user has any more. A failure leaves an
+// unused object behind, which costs storage but breaks nothing: it is
+// logged, and the request still succeeds.
+func (s *Service) dropAvatar(ctx context.Context, name string) {
+	inUse, err := s.Users.AvatarInUse(ctx, name)
+	if err == nil && !inUse {
+		err = s.Blobs.Delete(ctx, name)
+	}
+	if err != nil {
+		s.Log.LogAttrs(ctx, slog.LevelWarn, "replaced avatar not deleted", slog.String("object", name), slog.String("error", err.Error()))
+	}
+}
+
+// Avatar returns a stored avatar image by name, for the server that serves
+// them. A name that is not a blob name, or not stored, is KindNotFound.
+func (s *Service) Avatar(ctx context.Context, name string) (ports.Blob, error) {
+	if !domain.ValidBlobName(name) || s.Blobs == nil {
+		return ports.Blob{}, domain.ErrNotFound
+	}
+	return s.Blobs.Get(ctx, name)
+}
+
+// present returns u as a client sees it: the avatar the user uploaded, when
+// there is one, in place of WeChat's.
+func (s *Service) present(ctx context.Context, u domain.User) domain.User {
+	if u.Avatar == "" || s.Blobs == nil {
+		return u
+	}
+	url, err := s.Blobs.URL(ctx, u.Avatar)
+	if err != nil {
+		s.Log.LogAttrs(ctx, slog.LevelWarn, "avatar URL", slog.String("error", err.Error()))
+		return u
+	}
+	u.Profile.AvatarURL = url
+	return u
 }
 
 // Me returns the session's user.
@@ -212,7 +327,10 @@ func (s *Service) Me(ctx context.Context, token string) (domain.User, error) {
 		return domain.User{}, err
 	}
 	user, err := s.Users.Get(ctx, sess.Identity())
-	return user, userErr(err, "get user")
+	if err != nil {
+		return domain.User{}, userErr(err, "get user")
+	}
+	return s.present(ctx, user), nil
 }
 
 // Logout ends the session of token at once.

@@ -31,6 +31,7 @@ type world struct {
 	users    *portfake.Users
 	wechat   *portfake.WeChat
 	dec      portfake.Decrypter
+	blobs    *portfake.Blobs
 }
 
 // worldOption changes the dependencies of a test world.
@@ -48,8 +49,9 @@ func newWorld(t *testing.T, o app.Options, opts ...worldOption) *world {
 	if o.SessionTTL == 0 {
 		o.SessionTTL = time.Hour
 	}
+	w.blobs = portfake.NewBlobs()
 	deps := app.Deps{Sessions: w.sessions, Users: w.users, Decrypter: w.dec, WeChat: w.wechat,
-		Clock: w.clock, Tokens: &portfake.Tokens{}}
+		Clock: w.clock, Tokens: &portfake.Tokens{}, Blobs: w.blobs, Images: portfake.Images{}}
 	for _, opt := range opts {
 		opt(&deps)
 	}
@@ -74,6 +76,18 @@ func (w *world) login(t *testing.T, code, openID, keyB64 string) string {
 func (w *world) payload(t *testing.T, keyB64, openID, nick string) app.EncryptedUserInfo {
 	t.Helper()
 	return w.payloadWithUnion(t, keyB64, openID, nick, "oUnion")
+}
+
+// sealed seals a getUserInfo payload of the session's user (openID) with
+// the given profile JSON fields.
+func (w *world) sealed(t *testing.T, keyB64, openID, fields string) app.EncryptedUserInfo {
+	t.Helper()
+	k, err := domain.ParseSessionKey(keyB64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := fmt.Sprintf(`{"openId":%q,%s,"watermark":{"appid":%q,"timestamp":%d}}`, openID, fields, appID, w.clock.Now().Unix())
+	return app.EncryptedUserInfo{EncryptedData: w.dec.Seal(k, plain), IV: portfake.IV}
 }
 
 // payloadWithUnion seals a getUserInfo payload whose unionId the user chose.
@@ -351,13 +365,14 @@ func TestSaveUserInfo_AfterReloginOnlyTheNewestKeyDecrypts(t *testing.T) {
 	before := w.users.WriteCount()
 	_, err := w.svc.SaveUserInfo(context.Background(), old, w.payload(t, key1, "o1", "stale"))
 	wantKind(t, err, domain.KindUndecryptable)
-	for _, tok := range []string{old, fresh} {
-		if _, err := w.svc.SaveUserInfo(context.Background(), tok, w.payload(t, key2, "o1", "new")); err != nil {
-			t.Fatalf("a live token with the newest key: %v", err)
-		}
-	}
-	if w.users.WriteCount() != before+2 {
+	if w.users.WriteCount() != before {
 		t.Fatal("the rejected payload wrote")
+	}
+	for i, tok := range []string{old, fresh} {
+		u, err := w.svc.SaveUserInfo(context.Background(), tok, w.payload(t, key2, "o1", fmt.Sprintf("new %d", i)))
+		if err != nil || u.Profile.NickName != fmt.Sprintf("new %d", i) {
+			t.Fatalf("a live token with the newest key: %+v, %v", u.Profile, err)
+		}
 	}
 }
 
@@ -464,3 +479,142 @@ func TestNew_RequiresEveryDependency(t *testing.T) {
 		t.Fatal("accepted no dependencies")
 	}
 }
+
+const greyAvatar = "https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132"
+
+// Today's WeChat answers an anonymous profile: it must not erase what the
+// user filled in, nor what an earlier real payload saved.
+func TestSaveUserInfo_AnonymousPayloadErasesNothing(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	tok := w.login(t, "c1", "o1", key1)
+	ctx := context.Background()
+	real := w.sealed(t, key1, "o1", `"nickName":"Old Real","avatarUrl":"https://thirdwx.qlogo.cn/mmopen/vi_32/real/132","gender":2,"city":"广州","language":"zh_CN"`)
+	if _, err := w.svc.SaveUserInfo(ctx, tok, real); err != nil {
+		t.Fatal(err)
+	}
+	nick := "Ada 🐼"
+	if _, err := w.svc.EditProfile(ctx, tok, domain.ProfileInput{NickName: &nick}); err != nil {
+		t.Fatal(err)
+	}
+	before := w.users.WriteCount()
+	anon := w.sealed(t, key1, "o1", `"nickName":"微信用户","avatarUrl":"`+greyAvatar+`","gender":0,"city":"","province":"","country":"","language":""`)
+	u, err := w.svc.SaveUserInfo(ctx, tok, anon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := u.Profile
+	if p.NickName != nick || p.AvatarURL != "https://thirdwx.qlogo.cn/mmopen/vi_32/real/132" || p.Gender != 2 || p.City != "广州" || p.Language != "zh_CN" {
+		t.Fatalf("after an anonymous payload: %+v", p)
+	}
+	if w.users.WriteCount() != before {
+		t.Fatal("an anonymous payload wrote")
+	}
+	// A real payload still updates what the user did not fill in, never what they did.
+	again := w.sealed(t, key1, "o1", `"nickName":"WeChat Name","city":"深圳"`)
+	if u, err = w.svc.SaveUserInfo(ctx, tok, again); err != nil || u.Profile.NickName != nick || u.Profile.City != "深圳" {
+		t.Fatalf("a later real payload: %+v, %v", u.Profile, err)
+	}
+	if u.UserSet != domain.FieldNickName {
+		t.Fatalf("sources: %b", u.UserSet)
+	}
+}
+
+func TestEditProfile_SetsOnlyTheFieldsSent(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	tok := w.login(t, "c1", "o1", key1)
+	ctx := context.Background()
+	if _, err := w.svc.SaveUserInfo(ctx, tok, w.payload(t, key1, "o1", "From WeChat")); err != nil {
+		t.Fatal(err)
+	}
+	city, gender := "  杭州 ", 1
+	u, err := w.svc.EditProfile(ctx, tok, domain.ProfileInput{City: &city, Gender: &gender})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Profile.City != "杭州" || u.Profile.Gender != 1 || u.Profile.NickName != "From WeChat" || u.UserSet != domain.FieldCity|domain.FieldGender {
+		t.Fatalf("edited %+v (sources %b)", u.Profile, u.UserSet)
+	}
+	for name, in := range map[string]domain.ProfileInput{
+		"nothing":    {},
+		"blank nick": {NickName: ptr(" \u200e\t ")},
+		"long nick":  {NickName: ptr(strings.Repeat("字", domain.MaxNickNameRunes+1))},
+		"gender 3":   {Gender: intPtr(3)},
+		"gender -1":  {Gender: intPtr(-1)},
+	} {
+		before := w.users.WriteCount()
+		_, err := w.svc.EditProfile(ctx, tok, in)
+		if domain.KindOf(err) != domain.KindInvalidInput || w.users.WriteCount() != before {
+			t.Errorf("%s: %v (writes %d → %d)", name, err, before, w.users.WriteCount())
+		}
+	}
+	_, err = w.svc.EditProfile(ctx, "not-a-token", domain.ProfileInput{City: &city})
+	wantKind(t, err, domain.KindUnauthenticated)
+}
+
+func TestSetAvatar_StoresReplacesAndDeletesUnused(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	alice := w.login(t, "c1", "o1", key1)
+	bob := w.login(t, "c2", "o2", key2)
+	ctx := context.Background()
+	u, err := w.svc.SetAvatar(ctx, alice, []byte("IMG:one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := domain.BlobName([]byte("IMG:one"), ".jpg")
+	if u.Avatar != one || u.Profile.AvatarURL != "https://blobs.example/"+one || u.UserSet&domain.FieldAvatar == 0 {
+		t.Fatalf("after the upload: %+v", u)
+	}
+	if _, err := w.svc.SetAvatar(ctx, bob, []byte("IMG:one")); err != nil { // the same image: one object
+		t.Fatal(err)
+	}
+	if _, err := w.svc.SetAvatar(ctx, alice, []byte("IMG:two")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(w.blobs.Names(), ","); !strings.Contains(got, one) {
+		t.Fatalf("an avatar bob still has was deleted: %s", got)
+	}
+	if _, err := w.svc.SetAvatar(ctx, bob, []byte("IMG:three")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(w.blobs.Names(), ","); strings.Contains(got, one) || len(w.blobs.Names()) != 2 {
+		t.Fatalf("an avatar nobody has was kept: %s", got)
+	}
+	me, err := w.svc.Me(ctx, alice)
+	if err != nil || me.Profile.AvatarURL != "https://blobs.example/"+domain.BlobName([]byte("IMG:two"), ".jpg") {
+		t.Fatalf("me: %+v, %v", me.Profile, err)
+	}
+	// An anonymous payload's grey avatar does not replace the upload.
+	if u, err := w.svc.SaveUserInfo(ctx, alice, w.sealed(t, key1, "o1", `"avatarUrl":"`+greyAvatar+`"`)); err != nil || u.Profile.AvatarURL != me.Profile.AvatarURL {
+		t.Fatalf("after an anonymous payload: %+v, %v", u.Profile, err)
+	}
+}
+
+func TestSetAvatar_FailuresWriteNothing(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	tok := w.login(t, "c1", "o1", key1)
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		data []byte
+		kind domain.Kind
+	}{
+		"empty":    {nil, domain.KindInvalidInput},
+		"no image": {[]byte("<script>"), domain.KindInvalidInput},
+		"bomb":     {[]byte("BOMB:"), domain.KindTooLarge},
+	} {
+		before := w.users.WriteCount()
+		_, err := w.svc.SetAvatar(ctx, tok, c.data)
+		if domain.KindOf(err) != c.kind || w.users.WriteCount() != before || len(w.blobs.Names()) != 0 {
+			t.Errorf("%s: %v, writes %d → %d, blobs %v", name, err, before, w.users.WriteCount(), w.blobs.Names())
+		}
+	}
+	w.blobs.SetErr(domain.Wrap(domain.KindUnavailable, errors.New("object storage down")))
+	before := w.users.WriteCount()
+	_, err := w.svc.SetAvatar(ctx, tok, []byte("IMG:x"))
+	wantKind(t, err, domain.KindUnavailable)
+	if w.users.WriteCount() != before {
+		t.Fatal("a failed store changed the profile")
+	}
+}
+
+func ptr(s string) *string { return &s }
+func intPtr(n int) *int    { return &n }

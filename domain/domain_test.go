@@ -207,3 +207,53 @@ func TestKinds_EveryKindHasANameAndAMessage(t *testing.T) {
 		t.Error("a kind past the table has a name")
 	}
 }
+
+func TestCleanNickName(t *testing.T) {
+	for in, want := range map[string]string{
+		"  Ada  ":                "Ada",
+		"👩‍👩‍👧‍👦 family":         "👩‍👩‍👧‍👦 family", // ZWJ sequence intact
+		"🏳️‍🌈":                   "🏳️‍🌈",           // variation selector + ZWJ
+		"evil\u202Egnp.exe":      "evilgnp.exe",    // right-to-left override
+		"a\u2066b\u2069c\u200Fd": "abcd",           // isolates and marks
+		"tab\tnew\nline\x00\x7f": "tab new line",
+		"微信用户":                   "微信用户", // a name the user typed is theirs, even this one
+		strings.Repeat("字", 64):  strings.Repeat("字", 64),
+		"\xff bad":               "\uFFFD bad",
+	} {
+		got, err := domain.CleanNickName(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "   ", "\u202E\u200E", "\t\n", strings.Repeat("字", 65)} {
+		if _, err := domain.CleanNickName(in); domain.KindOf(err) != domain.KindInvalidInput {
+			t.Errorf("%q: %v, want invalid input", in, err)
+		}
+	}
+}
+
+func TestBlobNames(t *testing.T) {
+	name := domain.BlobName([]byte("pixels"), ".jpg")
+	if !domain.ValidBlobName(name) || name != domain.BlobName([]byte("pixels"), ".jpg") {
+		t.Fatalf("%q", name)
+	}
+	for _, bad := range []string{"", "../etc/passwd", name[:63] + ".jpg", strings.ToUpper(name[:64]) + ".jpg",
+		name[:64] + ".JPG", name[:64], name[:64] + ".jpg/x", name[:64] + ".j", name[:64] + ".jpeg5"} {
+		if domain.ValidBlobName(bad) {
+			t.Errorf("%q passed", bad)
+		}
+	}
+}
+
+func TestIsDefaultAvatar(t *testing.T) {
+	for url, want := range map[string]bool{
+		"https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132": true,
+		"https://wx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/0":        true,
+		"https://thirdwx.qlogo.cn/mmopen/vi_32/Q0j4TwGTfTLhKbkZ7q6jicpBd0cGbMGB3bL2jGbcKtG0/132":                                                 false,
+		"": false,
+	} {
+		if domain.IsDefaultAvatar(url) != want {
+			t.Errorf("%q: want %v", url, want)
+		}
+	}
+}

@@ -23,7 +23,8 @@ const (
 	KindRateLimited                 // too many requests
 	KindUpstream                    // WeChat API unreachable or failing
 	KindUpstreamTimeout             // WeChat API did not answer in time
-	KindUnavailable                 // a store (database, session store) is unavailable
+	KindUnavailable                 // a store (database, session store, blob store) is unavailable
+	KindTooLarge                    // content over a limit the domain sets (an image's pixels)
 	KindNotFound                    // a stored record does not exist (never reaches a client as such)
 )
 
@@ -41,6 +42,7 @@ var kinds = [...]struct{ name, msg string }{
 	KindUpstream:        {"upstream", "WeChat API unavailable"},
 	KindUpstreamTimeout: {"upstream_timeout", "WeChat API timed out"},
 	KindUnavailable:     {"unavailable", "storage unavailable"},
+	KindTooLarge:        {"too_large", "content too large"},
 	KindNotFound:        {"not_found", "not found"},
 }
 
@@ -136,6 +138,7 @@ var (
 	ErrUpstream        = Wrap(KindUpstream, nil)
 	ErrUpstreamTimeout = Wrap(KindUpstreamTimeout, nil)
 	ErrUnavailable     = Wrap(KindUnavailable, nil)
+	ErrTooLarge        = Wrap(KindTooLarge, nil)
 	ErrNotFound        = Wrap(KindNotFound, nil)
 )
 

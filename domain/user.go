@@ -25,11 +25,17 @@ type Profile struct {
 
 // User is a stored user: identity, profile and bookkeeping times (UTC).
 type User struct {
-	ID        int64
-	AppID     string
-	OpenID    string
-	UnionID   string
-	Profile   Profile
+	ID      int64
+	AppID   string
+	OpenID  string
+	UnionID string
+	Profile Profile
+	// UserSet are the profile fields the user filled in themselves; a
+	// WeChat payload never changes them (see ApplyWeChat).
+	UserSet Fields
+	// Avatar is the name of the avatar image the user uploaded, "" for none.
+	// It takes precedence over Profile.AvatarURL, WeChat's.
+	Avatar    string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

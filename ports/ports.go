@@ -35,13 +35,19 @@ type UserRepo interface {
 	EnsureUser(ctx context.Context, id domain.Identity, unionID string, now time.Time) (domain.User, error)
 	// Get returns the user of id, or an error of kind KindNotFound.
 	Get(ctx context.Context, id domain.Identity) (domain.User, error)
-	// UpdateProfile replaces the profile of id's user and sets its update
-	// time to now; it changes nothing else (the unionID comes from WeChat's
-	// server-to-server answers only, through EnsureUser). It
-	// fails with an error of kind KindNotFound when there is no such user. It
-	// reads nothing back: one statement, and no answer that another update
-	// of the same user could have changed in between.
-	UpdateProfile(ctx context.Context, id domain.Identity, p domain.Profile, now time.Time) error
+	// UpdateUser reads id's user, lets update change it, and writes back what
+	// update may change (Profile, UserSet, Avatar, UpdatedAt), atomically: no
+	// other UpdateUser of the same user runs between the read and the write,
+	// so concurrent updates each land whole. update reports whether it
+	// changed anything; when it did not, nothing is written. update must not
+	// block: it runs while the user is locked. UpdateUser returns the user as
+	// it is after the call. No such user is KindNotFound; an error of update
+	// is returned as it is, and nothing is written. The unionID is not
+	// written: it comes from WeChat's server-to-server answers only, through
+	// EnsureUser.
+	UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error)
+	// AvatarInUse reports whether any user's Avatar is name.
+	AvatarInUse(ctx context.Context, name string) (bool, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }
@@ -55,6 +61,38 @@ type Decrypter interface {
 	// wrong after decryption (padding, not JSON) is KindUndecryptable, with one
 	// message whatever the reason.
 	DecryptUserInfo(key domain.SessionKey, encryptedData, iv string) (domain.UserInfo, error)
+}
+
+// BlobStore keeps immutable, content-addressed blobs (avatar images) under
+// their names (domain.BlobName).
+type BlobStore interface {
+	// Put stores data under name. Putting a name again is no error (the
+	// content is the same by construction). Storage that cannot be reached
+	// is KindUnavailable.
+	Put(ctx context.Context, name, contentType string, data []byte) error
+	// Get returns the blob stored under name, or KindNotFound.
+	Get(ctx context.Context, name string) (Blob, error)
+	// Delete removes the blob stored under name; removing none is no error.
+	Delete(ctx context.Context, name string) error
+	// URL returns where a client fetches the blob.
+	URL(ctx context.Context, name string) (string, error)
+}
+
+// Blob is a stored blob and its content type.
+type Blob struct {
+	Data        []byte
+	ContentType string
+}
+
+// ImageProcessor turns an uploaded image into the image to keep.
+type ImageProcessor interface {
+	// Avatar checks that data is an image of a type it reads (by its bytes,
+	// not by what the client said), refuses absurd dimensions before
+	// decoding (KindTooLarge), decodes it whole (a corrupt or unknown image
+	// is KindInvalidInput) and returns it re-encoded as a square of the
+	// configured size with no metadata, and the file extension of its
+	// format (".jpg").
+	Avatar(data []byte) (Blob, string, error)
 }
 
 // WeChatSession is what jscode2session returns for a login code.

@@ -29,6 +29,7 @@ var outcomes = map[domain.Kind]outcome{
 	domain.KindUpstream:        {8, http.StatusBadGateway, true},
 	domain.KindUpstreamTimeout: {8, http.StatusGatewayTimeout, true},
 	domain.KindUnavailable:     {9, http.StatusServiceUnavailable, true},
+	domain.KindTooLarge:        {11, http.StatusRequestEntityTooLarge, false},
 	domain.KindInternal:        {10, http.StatusInternalServerError, true},
 }
 

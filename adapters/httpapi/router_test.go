@@ -260,7 +260,7 @@ func TestErrors_MapToTheContractCodes(t *testing.T) {
 // panicking is a UserRepo whose profile update panics.
 type panicking struct{ ports.UserRepo }
 
-func (panicking) UpdateProfile(context.Context, domain.Identity, domain.Profile, time.Time) error {
+func (panicking) UpdateUser(context.Context, domain.Identity, func(*domain.User) (bool, error)) (domain.User, error) {
 	panic("boom: a bug")
 }
 

@@ -18,6 +18,7 @@ type dialect struct {
 	driver     string // database/sql driver name
 	goose      goose.Dialect
 	insertUser string // inserts a user, doing nothing if (app_id, open_id) exists
+	lockRow    string // appended to a SELECT in a transaction to lock its row
 
 	prepareDSN     func(string) (string, error) // adds the settings the adapter relies on
 	defaultMaxOpen int
@@ -70,6 +71,7 @@ var mysqlDialect = dialect{
 	driver:         "mysql",
 	goose:          goose.DialectMySQL,
 	insertUser:     insertColumns + ` ON DUPLICATE KEY UPDATE id = id`,
+	lockRow:        ` FOR UPDATE`,
 	prepareDSN:     prepareMySQLDSN,
 	defaultMaxOpen: serverPoolSize,
 }
@@ -79,6 +81,7 @@ var postgresDialect = dialect{
 	driver:         "postgres",
 	goose:          goose.DialectPostgres,
 	insertUser:     insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
+	lockRow:        ` FOR UPDATE`,
 	prepareDSN:     preparePostgresDSN,
 	defaultMaxOpen: serverPoolSize,
 }

@@ -29,19 +29,21 @@ var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {
-	get, insert, setUnion, update string
-	updateReturning               string // update, returning the row, where the dialect can
+	get, getForUpdate, insert, setUnion, update, avatarInUse string
 }
 
-const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country, created_at, updated_at`
+const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
+	user_fields, avatar_object, created_at, updated_at`
 
 func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 	return &UserRepo{db: db, d: d, timeout: timeout, q: queries{
-		get:      d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
-		insert:   d.rebind(d.insertUser),
-		setUnion: d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
+		get:          d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
+		getForUpdate: d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?` + d.lockRow),
+		insert:       d.rebind(d.insertUser),
+		setUnion:     d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
 		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
-			updated_at = ? WHERE app_id = ? AND open_id = ?`),
+			user_fields = ?, avatar_object = ?, updated_at = ? WHERE app_id = ? AND open_id = ?`),
+		avatarInUse: d.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM wx_users WHERE avatar_object = ? LIMIT 1) AS used`),
 	}}
 }
 
@@ -58,6 +60,8 @@ type row struct {
 	City      string    `db:"city"`
 	Province  string    `db:"province"`
 	Country   string    `db:"country"`
+	Fields    int       `db:"user_fields"`
+	Avatar    string    `db:"avatar_object"`
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
 }
@@ -69,6 +73,7 @@ func (r row) user() domain.User {
 			NickName: r.NickName, AvatarURL: r.AvatarURL, Gender: r.Gender, Language: r.Language,
 			City: r.City, Province: r.Province, Country: r.Country,
 		},
+		UserSet: domain.Fields(r.Fields), Avatar: r.Avatar,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -128,22 +133,58 @@ func (r *UserRepo) EnsureUser(ctx context.Context, id domain.Identity, unionID s
 	return u, nil
 }
 
-// UpdateProfile implements ports.UserRepo with one UPDATE.
-// The profile is sanitized first (domain.Profile.Sanitized), so every
-// database stores the same text whatever it is given.
-func (r *UserRepo) UpdateProfile(ctx context.Context, id domain.Identity, p domain.Profile, now time.Time) error {
-	p = p.Sanitized()
+// UpdateUser implements ports.UserRepo in one transaction: the row is read
+// with a lock (FOR UPDATE; SQLite's write transactions are immediate, so
+// they take the database's write lock at BEGIN), changed by update, and
+// written back by one UPDATE. Text is sanitized (domain.Profile.Sanitized)
+// first, so every database stores the same.
+func (r *UserRepo) UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error) {
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
-	res, err := r.db.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
-		dbTime(now), id.AppID, id.OpenID)
+	tx, err := r.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return r.fail("update profile", err)
+		return domain.User{}, r.fail("begin", err)
 	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return domain.ErrNotFound
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var rw row
+	err = tx.GetContext(ctx, &rw, r.q.getForUpdate, id.AppID, id.OpenID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.User{}, domain.ErrNotFound
 	}
-	return nil
+	if err != nil {
+		return domain.User{}, r.fail("read user for update", err)
+	}
+	was := rw.user()
+	u := was
+	changed, err := update(&u)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if !changed {
+		return was, nil
+	}
+	was.Profile, was.UserSet, was.Avatar = u.Profile.Sanitized(), u.UserSet, u.Avatar
+	was.UpdatedAt = dbTime(u.UpdatedAt)
+	p := was.Profile
+	if _, err := tx.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+		int(was.UserSet), was.Avatar, was.UpdatedAt, id.AppID, id.OpenID); err != nil {
+		return domain.User{}, r.fail("update user", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return domain.User{}, r.fail("commit", err)
+	}
+	return was, nil
+}
+
+// AvatarInUse implements ports.UserRepo, on an index.
+func (r *UserRepo) AvatarInUse(ctx context.Context, name string) (bool, error) {
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	var n int
+	if err := r.db.GetContext(ctx, &n, r.q.avatarInUse, name); err != nil {
+		return false, r.fail("avatar in use", err)
+	}
+	return n > 0, nil
 }
 
 // exec runs a statement that is safe to repeat, again when the database

@@ -191,22 +191,46 @@ func (r *Users) Get(_ context.Context, id domain.Identity) (domain.User, error) 
 	return u, nil
 }
 
-// UpdateProfile implements ports.UserRepo.
-func (r *Users) UpdateProfile(_ context.Context, id domain.Identity, p domain.Profile, now time.Time) error {
+// UpdateUser implements ports.UserRepo.
+func (r *Users) UpdateUser(_ context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Err != nil {
-		return r.Err
+		return domain.User{}, r.Err
 	}
 	u, ok := r.users[id]
 	if !ok {
-		return domain.ErrNotFound
+		return domain.User{}, domain.ErrNotFound
 	}
-	u.Profile = p.Sanitized()
-	u.UpdatedAt = now.UTC().Truncate(time.Microsecond)
+	next := u
+	changed, err := update(&next)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if !changed {
+		return u, nil
+	}
+	// Only what UpdateUser may write.
+	u.Profile, u.UserSet, u.Avatar = next.Profile.Sanitized(), next.UserSet, next.Avatar
+	u.UpdatedAt = next.UpdatedAt.UTC().Truncate(time.Microsecond)
 	r.users[id] = u
 	r.Writes++
-	return nil
+	return u, nil
+}
+
+// AvatarInUse implements ports.UserRepo.
+func (r *Users) AvatarInUse(_ context.Context, name string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Err != nil {
+		return false, r.Err
+	}
+	for _, u := range r.users {
+		if u.Avatar == name {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Ping implements ports.UserRepo.
@@ -339,12 +363,98 @@ func (Decrypter) Decrypt(key domain.SessionKey, encryptedData, iv string) ([]byt
 	return raw[len(prefix):], nil
 }
 
+// Blobs is a BlobStore in a map. Err, when set, is returned by every call.
+type Blobs struct {
+	mu    sync.Mutex
+	blobs map[string]ports.Blob
+	Err   error
+}
+
+// NewBlobs returns an empty store.
+func NewBlobs() *Blobs { return &Blobs{blobs: map[string]ports.Blob{}} }
+
+// Put implements ports.BlobStore.
+func (b *Blobs) Put(_ context.Context, name, contentType string, data []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.Err != nil {
+		return b.Err
+	}
+	b.blobs[name] = ports.Blob{Data: append([]byte(nil), data...), ContentType: contentType}
+	return nil
+}
+
+// Get implements ports.BlobStore.
+func (b *Blobs) Get(_ context.Context, name string) (ports.Blob, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.Err != nil {
+		return ports.Blob{}, b.Err
+	}
+	blob, ok := b.blobs[name]
+	if !ok {
+		return ports.Blob{}, domain.ErrNotFound
+	}
+	return blob, nil
+}
+
+// Delete implements ports.BlobStore.
+func (b *Blobs) Delete(_ context.Context, name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.Err != nil {
+		return b.Err
+	}
+	delete(b.blobs, name)
+	return nil
+}
+
+// URL implements ports.BlobStore.
+func (b *Blobs) URL(_ context.Context, name string) (string, error) {
+	return "https://blobs.example/" + name, nil
+}
+
+// Names returns the stored names.
+func (b *Blobs) Names() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for n := range b.blobs {
+		out = append(out, n)
+	}
+	return out
+}
+
+// SetErr makes every call fail with err (nil: work again).
+func (b *Blobs) SetErr(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.Err = err
+}
+
+// Images is an ImageProcessor for tests: data starting with "IMG:" is an
+// image, kept as it is; "BOMB:" is one too large; anything else is no image.
+type Images struct{}
+
+// Avatar implements ports.ImageProcessor.
+func (Images) Avatar(data []byte) (ports.Blob, string, error) {
+	switch {
+	case strings.HasPrefix(string(data), "IMG:"):
+		return ports.Blob{Data: data, ContentType: "image/jpeg"}, ".jpg", nil
+	case strings.HasPrefix(string(data), "BOMB:"):
+		return ports.Blob{}, "", domain.Wrap(domain.KindTooLarge, fmt.Errorf("too many pixels"))
+	}
+	return ports.Blob{}, "", domain.Malformed("avatar", "not a JPEG, PNG, GIF or WebP image")
+}
+
 // Every fake is its port.
 var (
-	_ ports.Clock        = (*Clock)(nil)
-	_ ports.TokenSource  = (*Tokens)(nil)
-	_ ports.SessionStore = (*Sessions)(nil)
-	_ ports.UserRepo     = (*Users)(nil)
-	_ ports.WeChat       = (*WeChat)(nil)
-	_ ports.Decrypter    = Decrypter{}
+	_ ports.Clock          = (*Clock)(nil)
+	_ ports.TokenSource    = (*Tokens)(nil)
+	_ ports.SessionStore   = (*Sessions)(nil)
+	_ ports.UserRepo       = (*Users)(nil)
+	_ ports.WeChat         = (*WeChat)(nil)
+	_ ports.Decrypter      = Decrypter{}
+	_ ports.BlobStore      = (*Blobs)(nil)
+	_ ports.ImageProcessor = Images{}
 )

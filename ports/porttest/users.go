@@ -128,7 +128,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		if err != nil || u.UnionID != "oUnion1" {
 			t.Fatalf("login without unionid lost it: %q, %v", u.UnionID, err)
 		}
-		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "n"}, t0); err != nil {
+		if err := setProfile(t, r, key, domain.Profile{NickName: "n"}, t0); err != nil {
 			t.Fatal(err)
 		}
 		if u, err = r.Get(ctx(t), key); err != nil || u.UnionID != "oUnion1" {
@@ -156,7 +156,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 			go func() {
 				defer wg.Done()
 				for j := 0; j < 5; j++ {
-					if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
+					if err := setProfile(t, r, key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
 						errs <- err
 						return
 					}
@@ -187,7 +187,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		p := domain.Profile{NickName: "Band", AvatarURL: "http://wx.qlogo.cn/mmopen/vi_32/a.png?x=1&y=2", Gender: 1,
 			Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN"}
 		later := t0.Add(90 * time.Minute)
-		if err := r.UpdateProfile(ctx(t), key, p, later); err != nil {
+		if err := setProfile(t, r, key, p, later); err != nil {
 			t.Fatal(err)
 		}
 		got, err := r.Get(ctx(t), key)
@@ -230,7 +230,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 				if utf8.RuneCountInString(s) > domain.MaxPlaceLen {
 					p.City = "c"
 				}
-				if err := r.UpdateProfile(ctx(t), key, p, t0); err != nil {
+				if err := setProfile(t, r, key, p, t0); err != nil {
 					t.Fatal(err)
 				}
 				got, err := r.Get(ctx(t), key)
@@ -252,7 +252,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		}
 		nick := strings.Repeat("😀", domain.MaxNickNameLen) + "🎸tail"
 		city := strings.Repeat("广", domain.MaxPlaceLen+5)
-		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
+		if err := setProfile(t, r, key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
 			t.Fatalf("over-long text: %v", err)
 		}
 		got, err := r.Get(ctx(t), key)
@@ -275,7 +275,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "a\x00b\x00", City: "x\xffy"}, t0); err != nil {
+		if err := setProfile(t, r, key, domain.Profile{NickName: "a\x00b\x00", City: "x\xffy"}, t0); err != nil {
 			t.Fatalf("NUL or invalid UTF-8: %v", err)
 		}
 		got, err := r.Get(ctx(t), key)
@@ -292,9 +292,100 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		key := newKey(t)
 		_, err := r.Get(ctx(t), key)
 		wantKind(t, err, domain.KindNotFound)
-		wantKind(t, r.UpdateProfile(ctx(t), key, domain.Profile{NickName: "x"}, t0), domain.KindNotFound)
+		wantKind(t, setProfile(t, r, key, domain.Profile{NickName: "x"}, t0), domain.KindNotFound)
 		_, err = r.Get(ctx(t), key)
 		wantKind(t, err, domain.KindNotFound) // the failed update created nothing
+	})
+
+	t.Run("UpdateUserWritesSourcesAndAvatar", func(t *testing.T) {
+		r := newRepo(t)
+		key, other := newKey(t), newKey(t) // other has no avatar
+		for _, k := range []domain.Identity{key, other} {
+			if _, err := r.EnsureUser(ctx(t), k, "", t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		avatar := domain.BlobName([]byte(key.OpenID), ".jpg")
+		later := t0.Add(time.Hour)
+		got, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+			u.Profile.NickName, u.UserSet, u.Avatar, u.UpdatedAt = "mine", domain.FieldNickName|domain.FieldAvatar, avatar, later
+			u.UnionID = "not written"
+			return true, nil
+		})
+		if err != nil || got.Avatar != avatar || got.UserSet != domain.FieldNickName|domain.FieldAvatar || got.UnionID != "" {
+			t.Fatalf("answered %+v, %v", got, err)
+		}
+		read, err := r.Get(ctx(t), key)
+		if err != nil || read.Avatar != avatar || read.UserSet != got.UserSet || read.Profile.NickName != "mine" ||
+			read.UnionID != "" || !read.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
+			t.Fatalf("stored %+v, %v", read, err)
+		}
+		if inUse, err := r.AvatarInUse(ctx(t), avatar); err != nil || !inUse {
+			t.Fatalf("the avatar a user has: in use %v, %v", inUse, err)
+		}
+		// Unchanged: nothing written, the update time stays.
+		got, err = r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+			u.UpdatedAt = later.Add(time.Hour)
+			return false, nil
+		})
+		if err != nil || !got.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
+			t.Fatalf("an update that changed nothing: %+v, %v", got, err)
+		}
+		// A failing update writes nothing and its error comes back.
+		boom := domain.Malformed("x", "boom")
+		_, err = r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+			u.Profile.NickName = "half-done"
+			return true, boom
+		})
+		if err != boom {
+			t.Fatalf("the update's error: %v", err)
+		}
+		if read, _ := r.Get(ctx(t), key); read.Profile.NickName != "mine" {
+			t.Fatalf("a failed update wrote %q", read.Profile.NickName)
+		}
+		// The avatar goes out of use when its user moves on.
+		if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) { u.Avatar = ""; return true, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if inUse, err := r.AvatarInUse(ctx(t), avatar); err != nil || inUse {
+			t.Fatalf("after the change: in use %v, %v", inUse, err)
+		}
+	})
+
+	t.Run("ConcurrentReadModifyWritesAllCount", func(t *testing.T) {
+		r := newRepo(t)
+		key := newKey(t)
+		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		const writers, each = 8, 5
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for i := 0; i < writers; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; j < each; j++ {
+					_, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+						u.Profile.City += "x" // a counter: lost updates would lose an x
+						return true, nil
+					})
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		got, err := r.Get(ctx(t), key)
+		if err != nil || len(got.Profile.City) != writers*each {
+			t.Fatalf("counted %d of %d updates, %v", len(got.Profile.City), writers*each, err)
+		}
 	})
 
 	t.Run("PingAnswers", func(t *testing.T) {
@@ -302,4 +393,14 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// setProfile replaces key's profile and update time through UpdateUser.
+func setProfile(t *testing.T, r ports.UserRepo, key domain.Identity, p domain.Profile, at time.Time) error {
+	t.Helper()
+	_, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+		u.Profile, u.UpdatedAt = p, at
+		return true, nil
+	})
+	return err
 }

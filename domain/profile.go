@@ -1,0 +1,236 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Fields is a set of profile fields, to record who set each.
+type Fields uint8
+
+// The profile fields.
+const (
+	FieldNickName Fields = 1 << iota
+	FieldAvatar
+	FieldGender
+	FieldLanguage
+	FieldCity
+	FieldProvince
+	FieldCountry
+)
+
+// AllFields is every profile field.
+const AllFields = FieldNickName | FieldAvatar | FieldGender | FieldLanguage | FieldCity | FieldProvince | FieldCountry
+
+// AnonymousNickName is the nickname WeChat's getUserInfo and getUserProfile
+// answer since 2021 and 2022 instead of the user's.
+const AnonymousNickName = "微信用户"
+
+// defaultAvatarPath identifies WeChat's grey default avatar, on any of its
+// image hosts and at any size.
+const defaultAvatarPath = "/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/"
+
+// IsDefaultAvatar reports whether url is WeChat's grey default avatar.
+func IsDefaultAvatar(url string) bool { return strings.Contains(url, defaultAvatarPath) }
+
+// ApplyWeChat merges the profile of a decrypted getUserInfo/getUserProfile
+// payload into u and reports whether u changed. The precedence:
+//
+//  1. a field the user filled in (UserSet) is never changed by a payload;
+//  2. WeChat's anonymous placeholders carry nothing and change nothing: the
+//     nickname "微信用户", the grey default avatar, gender 0, empty text;
+//  3. anything else the payload holds replaces what an earlier payload held.
+//
+// Payload fields are user-controlled (AES-CBC has no integrity), so they are
+// kept only as a profile, never as an identity.
+func (u *User) ApplyWeChat(p Profile) bool {
+	p = p.Sanitized()
+	changed := false
+	text := func(f Fields, dst *string, v string) {
+		if v == "" || u.UserSet&f != 0 || *dst == v {
+			return
+		}
+		*dst, changed = v, true
+	}
+	if p.NickName != AnonymousNickName {
+		text(FieldNickName, &u.Profile.NickName, p.NickName)
+	}
+	if !IsDefaultAvatar(p.AvatarURL) {
+		text(FieldAvatar, &u.Profile.AvatarURL, p.AvatarURL)
+	}
+	if p.Gender != 0 && u.UserSet&FieldGender == 0 && u.Profile.Gender != p.Gender {
+		u.Profile.Gender, changed = p.Gender, true
+	}
+	text(FieldLanguage, &u.Profile.Language, p.Language)
+	text(FieldCity, &u.Profile.City, p.City)
+	text(FieldProvince, &u.Profile.Province, p.Province)
+	text(FieldCountry, &u.Profile.Country, p.Country)
+	return changed
+}
+
+// ProfileEdit is what a user filled in: the fields sent, and their values.
+// Build it with NewProfileEdit, which checks and cleans every value.
+type ProfileEdit struct {
+	fields  Fields
+	profile Profile
+}
+
+// ProfileInput is a user's edit as it arrives: a field is sent when its
+// pointer is not nil.
+type ProfileInput struct {
+	NickName, Language, City, Province, Country *string
+	Gender                                      *int
+}
+
+// NewProfileEdit checks and cleans a user's edit: the nickname as
+// CleanNickName says, a gender of 0, 1 or 2, the other fields by Sanitized's
+// rules. Nothing sent is invalid input.
+func NewProfileEdit(in ProfileInput) (ProfileEdit, error) {
+	var e ProfileEdit
+	if in.NickName != nil {
+		nick, err := CleanNickName(*in.NickName)
+		if err != nil {
+			return ProfileEdit{}, err
+		}
+		e.fields |= FieldNickName
+		e.profile.NickName = nick
+	}
+	if in.Gender != nil {
+		if *in.Gender < 0 || *in.Gender > 2 {
+			return ProfileEdit{}, Malformed("gender", "must be 0 (unknown), 1 or 2")
+		}
+		e.fields |= FieldGender
+		e.profile.Gender = *in.Gender
+	}
+	for _, f := range []struct {
+		field Fields
+		in    *string
+		out   *string
+		max   int
+	}{
+		{FieldLanguage, in.Language, &e.profile.Language, MaxLanguageLen},
+		{FieldCity, in.City, &e.profile.City, MaxPlaceLen},
+		{FieldProvince, in.Province, &e.profile.Province, MaxPlaceLen},
+		{FieldCountry, in.Country, &e.profile.Country, MaxPlaceLen},
+	} {
+		if f.in != nil {
+			e.fields |= f.field
+			*f.out = cleanText(strings.TrimSpace(stripInvisible(*f.in)), f.max)
+		}
+	}
+	if e.fields == 0 {
+		return ProfileEdit{}, Missing("nickName, gender, language, city, province or country")
+	}
+	return e, nil
+}
+
+// Fields returns the fields the edit sets.
+func (e ProfileEdit) Fields() Fields { return e.fields }
+
+// ApplyUser sets the edit's fields on u and records them as the user's own,
+// so no WeChat payload changes them again. It reports whether u changed.
+func (u *User) ApplyUser(e ProfileEdit) bool {
+	before := *u
+	p := &u.Profile
+	if e.fields&FieldNickName != 0 {
+		p.NickName = e.profile.NickName
+	}
+	if e.fields&FieldGender != 0 {
+		p.Gender = e.profile.Gender
+	}
+	if e.fields&FieldLanguage != 0 {
+		p.Language = e.profile.Language
+	}
+	if e.fields&FieldCity != 0 {
+		p.City = e.profile.City
+	}
+	if e.fields&FieldProvince != 0 {
+		p.Province = e.profile.Province
+	}
+	if e.fields&FieldCountry != 0 {
+		p.Country = e.profile.Country
+	}
+	u.UserSet |= e.fields
+	return u.Profile != before.Profile || u.UserSet != before.UserSet
+}
+
+// SetAvatar records the avatar the user uploaded and returns the one it
+// replaces ("" for none).
+func (u *User) SetAvatar(name string) (replaced string) {
+	replaced, u.Avatar = u.Avatar, name
+	u.UserSet |= FieldAvatar
+	return replaced
+}
+
+// MaxNickNameRunes bounds a nickname the user types. WeChat's nickname input
+// takes about 20 characters; the bound leaves room for emoji sequences and for
+// profiles written before the input existed, and stays well inside the
+// database column (MaxNickNameLen).
+const MaxNickNameRunes = 64
+
+// CleanNickName returns a nickname fit to keep: spaces trimmed, control and
+// bidirectional-override characters removed (they can reverse how the text
+// around a name is shown), and at most MaxNickNameRunes characters. Emoji and
+// their joiners (ZWJ, variation selectors) are kept intact: a nickname that
+// is too long is refused, never cut through a sequence. Unicode
+// normalization (NFC) is the transport's, which reads the text. Empty after
+// cleaning, or too long: invalid input.
+func CleanNickName(s string) (string, error) {
+	s = strings.TrimFunc(stripInvisible(strings.ToValidUTF8(s, "\uFFFD")), unicode.IsSpace)
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0:
+		return "", Malformed("nickName", "is empty")
+	case n > MaxNickNameRunes:
+		return "", Malformed("nickName", "is longer than 64 characters")
+	}
+	return s, nil
+}
+
+// stripInvisible removes control characters and the bidirectional controls
+// (embeddings, overrides, isolates and marks), keeping the zero-width joiner
+// and variation selectors that emoji sequences need.
+func stripInvisible(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case unicode.IsControl(r),
+			r >= 0x202A && r <= 0x202E, // LRE, RLE, PDF, LRO, RLO
+			r >= 0x2066 && r <= 0x2069, // LRI, RLI, FSI, PDI
+			r == 0x200E || r == 0x200F || r == 0x061C: // LRM, RLM, ALM
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// BlobName is the content-addressed name of stored content: the hex SHA-256
+// of its bytes and ext (".jpg"). The same bytes always get the same name.
+func BlobName(content []byte, ext string) string {
+	sum := sha256.Sum256(content)
+	return hex.EncodeToString(sum[:]) + ext
+}
+
+// ValidBlobName reports whether s has the shape BlobName gives (64 lower-case
+// hex digits, a dot and 2 to 4 lower-case letters), so a name from a URL can
+// be trusted as a file or object name.
+func ValidBlobName(s string) bool {
+	hexPart, ext, ok := strings.Cut(s, ".")
+	if !ok || len(hexPart) != 64 || len(ext) < 2 || len(ext) > 4 {
+		return false
+	}
+	for i := 0; i < len(hexPart); i++ {
+		if c := hexPart[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	for i := 0; i < len(ext); i++ {
+		if c := ext[i]; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
