@@ -204,4 +204,3 @@ func BenchmarkAvatar(b *testing.B) {
 		})
 	}
 }
-

@@ -1,0 +1,91 @@
+package localfs_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"wxbackend/adapters/localfs"
+	"wxbackend/domain"
+	"wxbackend/ports"
+	"wxbackend/ports/porttest"
+)
+
+func TestBlobs_Contract(t *testing.T) {
+	porttest.TestBlobStore(t, func(t *testing.T) ports.BlobStore {
+		st, err := localfs.New(localfs.Options{Dir: t.TempDir(), PublicURL: "http://127.0.0.1:8080/media/avatars"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
+}
+
+// Names from a URL cannot reach outside the directory, and a write leaves
+// no temporary file behind.
+func TestBlobs_NamesStayInsideAndNoTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	st, err := localfs.New(localfs.Options{Dir: filepath.Join(dir, "avatars"), PublicURL: "http://x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "secret.jpg"), []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, name := range []string{"../secret.jpg", "../../etc/passwd", "/etc/passwd", "..", ""} {
+		if _, err := st.Get(ctx, name); domain.KindOf(err) != domain.KindNotFound {
+			t.Errorf("Get %q: %v", name, err)
+		}
+		if err := st.Put(ctx, name, "image/jpeg", []byte("x")); err == nil {
+			t.Errorf("Put %q accepted", name)
+		}
+	}
+	name := domain.BlobName([]byte("pixels"), ".jpg")
+	if err := st.Put(ctx, name, "image/jpeg", []byte("pixels")); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, _ error) error {
+		if !d.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) != 2 { // secret.jpg and the blob
+		t.Fatalf("files: %v", files)
+	}
+}
+
+// A store whose disk refuses writes is unavailable (code 9).
+func TestBlobs_ReadOnlyDiskIsUnavailable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		dir := t.TempDir()
+		st, err := localfs.New(localfs.Options{Dir: dir, PublicURL: "http://x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// root ignores permissions: make the shard directory a file instead.
+		name := domain.BlobName([]byte("x"), ".jpg")
+		if err := os.WriteFile(filepath.Join(dir, name[:2]), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Put(context.Background(), name, "image/jpeg", []byte("x")); domain.KindOf(err) != domain.KindUnavailable {
+			t.Fatalf("%v, want unavailable", err)
+		}
+		return
+	}
+	dir := t.TempDir()
+	st, err := localfs.New(localfs.Options{Dir: dir, PublicURL: "http://x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+	if err := st.Put(context.Background(), domain.BlobName([]byte("x"), ".jpg"), "image/jpeg", []byte("x")); domain.KindOf(err) != domain.KindUnavailable {
+		t.Fatalf("%v, want unavailable", err)
+	}
+}
