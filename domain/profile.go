@@ -198,8 +198,8 @@ func stripInvisible(s string) string {
 		case r == '\t' || r == '\n' || r == '\r':
 			return ' '
 		case unicode.IsControl(r),
-			r >= 0x202A && r <= 0x202E, // LRE, RLE, PDF, LRO, RLO
-			r >= 0x2066 && r <= 0x2069, // LRI, RLI, FSI, PDI
+			r >= 0x202A && r <= 0x202E,                // LRE, RLE, PDF, LRO, RLO
+			r >= 0x2066 && r <= 0x2069,                // LRI, RLI, FSI, PDI
 			r == 0x200E || r == 0x200F || r == 0x061C: // LRM, RLM, ALM
 			return -1
 		}
