@@ -66,6 +66,10 @@ func looksJSON(body []byte) bool {
 
 var errNotObject = domain.Malformed("body", "not a JSON object")
 
+// numberFields are the fields a JSON body may send as numbers (as WeChat's
+// own objects do); they are read as their text.
+var numberFields = map[string]bool{"gender": true}
+
 // jsonFields reads the known string fields of a JSON object. A known field
 // given twice is malformed: which of the two a proxy or a log read is
 // anyone's guess.
@@ -99,7 +103,11 @@ func jsonFields(body []byte, known []string) (fields, error) {
 		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, domain.Malformed(name, "must be a string")
+			var n json.Number
+			if !numberFields[name] || json.Unmarshal(raw, &n) != nil {
+				return nil, domain.Malformed(name, "must be a string")
+			}
+			s = n.String()
 		}
 		f[name] = s
 	}

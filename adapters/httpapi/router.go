@@ -30,8 +30,13 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client;
 	// without them the client is the connection's peer.
 	TrustedProxies []string `setting:"http-trusted-proxies" usage:"proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client; set it behind a load balancer"`
+	// AvatarMaxBytes caps an uploaded avatar image; larger ones get code 11.
+	AvatarMaxBytes int64 `setting:"avatar-max-bytes" default:"2097152" usage:"largest avatar upload in bytes (then code 11)"`
 	// LoginLimiter, when set, limits logins per client address (code 7).
 	LoginLimiter ports.RateLimiter
+	// ServeAvatars serves stored avatars under /media/avatars/ (when they are
+	// kept on this server's disk rather than in object storage).
+	ServeAvatars bool
 }
 
 // Check implements setting.Checker.
@@ -40,6 +45,9 @@ func (o *Options) Check(p *setting.Problems) {
 		p.Add(&o.MaxBodyBytes, "must be at least 1024 bytes")
 	}
 	p.Positive(&o.ReadyTimeout)
+	if o.AvatarMaxBytes < 1024 || o.AvatarMaxBytes > 32<<20 {
+		p.Add(&o.AvatarMaxBytes, "must be between 1 KiB and 32 MiB")
+	}
 	if _, err := parsePrefixes(o.TrustedProxies); err != nil {
 		p.Add(&o.TrustedProxies, "%v", err)
 	}
@@ -100,7 +108,13 @@ func NewRouter(svc *app.Service, log *slog.Logger, o Options) (http.Handler, err
 		r.Post("/userinfo", h.userInfo)
 		r.Get("/me", h.me)
 		r.Post("/logout", h.logout)
+		r.Post("/me/profile", h.editProfile)
+		r.Post("/me/avatar", h.uploadAvatar)
 	})
+	if o.ServeAvatars {
+		r.Get("/media/avatars/{name}", h.avatar)
+		r.Head("/media/avatars/{name}", h.avatar)
+	}
 
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi"
+	"wxbackend/adapters/imaging"
+	"wxbackend/config/setting"
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/app"
 	"wxbackend/domain"
@@ -34,6 +36,7 @@ type fixture struct {
 	sessions *portfake.Sessions
 	wechat   *portfake.WeChat
 	clock    *portfake.Clock
+	blobs    *portfake.Blobs
 	logs     *strings.Builder
 }
 
@@ -52,13 +55,18 @@ func newFixtureWith(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo, dec 
 	if wrap != nil {
 		users = wrap(users)
 	}
+	f.blobs = portfake.NewBlobs()
+	var images imaging.Options
+	setting.Defaults(&images)
 	svc, err := app.New(app.Deps{Sessions: f.sessions, Users: users, Decrypter: dec,
-		WeChat: f.wechat, Clock: f.clock, Tokens: &portfake.Tokens{}}, app.Options{SessionTTL: time.Hour})
+		WeChat: f.wechat, Clock: f.clock, Tokens: &portfake.Tokens{}, Blobs: f.blobs, Images: imaging.New(images)},
+		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.h = newRouter(t, svc, log, httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second})
+	f.h = newRouter(t, svc, log, httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
+		AvatarMaxBytes: 256 << 10, ServeAvatars: true})
 	return f
 }
 
