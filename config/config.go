@@ -14,8 +14,11 @@ import (
 	"strings"
 
 	"wxbackend/adapters/httpapi"
+	"wxbackend/adapters/imaging"
+	"wxbackend/adapters/localfs"
 	"wxbackend/adapters/memory"
 	"wxbackend/adapters/redisstore"
+	"wxbackend/adapters/s3blob"
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/wechat"
 	"wxbackend/app"
@@ -35,6 +38,10 @@ type Config struct {
 	Memory   memory.Options
 	Redis    redisstore.Options
 	DB       sqlstore.Options
+	Avatars  Avatars
+	Images   imaging.Options
+	Disk     localfs.Options
+	S3       s3blob.Options
 	Log      Log
 	Debug    Debug
 }
@@ -50,6 +57,11 @@ type Sandbox struct {
 type Sessions struct {
 	Store   string `setting:"session-store" default:"memory" usage:"session store: memory (one server) or redis (any number)"`
 	Sliding bool   `setting:"session-sliding" default:"false" usage:"every request with a token extends it to a full WXB_SESSION_TTL"`
+}
+
+// Avatars chooses where uploaded avatars are kept.
+type Avatars struct {
+	Store string `setting:"avatar-store" default:"local" usage:"where avatars are kept: local (a directory, served by this server under /media/avatars/) or s3 (object storage, served from there)"`
 }
 
 // Limits are the rate limits. They are kept where the sessions are (in this
@@ -103,6 +115,15 @@ func (c *Config) Check(p *setting.Problems) {
 	p.OneOf(&c.Sessions.Store, "memory", "redis")
 	if c.Sessions.Store == "redis" && len(c.Redis.Addrs) == 0 {
 		p.Add(&c.Redis.Addrs, "is required with the redis session store")
+	}
+	p.OneOf(&c.Avatars.Store, "local", "s3")
+	if c.Avatars.Store == "s3" {
+		if c.S3.Endpoint == "" {
+			p.Add(&c.S3.Endpoint, "is required with the s3 avatar store")
+		}
+		if c.S3.Bucket == "" {
+			p.Add(&c.S3.Bucket, "is required with the s3 avatar store")
+		}
 	}
 	p.OneOf(&c.Log.Level, "debug", "info", "warn", "error")
 	p.OneOf(&c.Log.Format, "text", "json")

@@ -24,6 +24,7 @@ func core(o app.Options) fx.Option {
 				return app.New(app.Deps{
 					Sessions: p.Sessions, Users: p.Users, Decrypter: p.Decrypter,
 					WeChat: p.WeChat, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
+					Blobs: p.Blobs, Images: p.Images,
 				}, o)
 			},
 		),
@@ -39,5 +40,7 @@ type serviceParams struct {
 	Clock     ports.Clock
 	Tokens    ports.TokenSource
 	Limits    Limiters
+	Blobs     ports.BlobStore
+	Images    ports.ImageProcessor
 	Log       *slog.Logger
 }

@@ -104,6 +104,7 @@ func startServerOn(t *testing.T, shared *sharedSandbox, set func(*config.Config)
 func launch(t *testing.T, cfg config.Config, extra ...fx.Option) *server {
 	t.Helper()
 	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.Disk.Dir = t.TempDir()
 	logs := &syncBuffer{}
 	var srv *httpapi.Server
 	a := fx.New(wiring.Options(cfg, logs), fx.Populate(&srv), fx.Options(extra...))

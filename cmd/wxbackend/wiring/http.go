@@ -17,7 +17,8 @@ type OnServing func(addr string)
 // httpServer provides the router and the server, and runs the server for the
 // app's lifetime. It listens after everything it serves has started (fx
 // starts dependencies first), then calls every OnServing.
-func httpServer(so httpapi.ServerOptions, o httpapi.Options) fx.Option {
+func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) fx.Option {
+	o.ServeAvatars = serveAvatars
 	return fx.Module("http",
 		fx.Provide(
 			func(svc *app.Service, log *slog.Logger, limits Limiters) (*httpapi.Server, error) {

@@ -8,6 +8,7 @@
 //	core.go     the use cases and the adapters every configuration shares
 //	sessions.go the session store (memory or Redis) and the rate limiters kept with it
 //	users.go    the user database (SQLite, MySQL, PostgreSQL) and its migrations
+//	avatars.go  the image processor and the blob store avatars are kept in
 //	wechat.go   the WeChat API client
 //	sandbox.go  the local WeChat stand-in (make run) and its banner
 //	http.go     the HTTP server
@@ -37,9 +38,10 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		core(cfg.App),
 		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits),
 		userDatabase(cfg.DB),
+		avatarStore(cfg.Avatars, cfg.Images, cfg.Disk, cfg.S3),
 		weChat(cfg.WeChat),
 		sandboxMode(cfg.Sandbox, cfg.WeChat, logOut),
-		httpServer(cfg.Server, cfg.HTTP),
+		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
 		pprofListener(cfg.Debug),
 	)
 }

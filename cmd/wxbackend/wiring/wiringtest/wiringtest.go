@@ -25,6 +25,7 @@ func StartSandboxed(t testing.TB, set func(*config.Config)) (base string, sb *wi
 	cfg := config.Default()
 	cfg.Server.Addr, cfg.Sandbox.Enabled, cfg.Sandbox.Addr = "127.0.0.1:0", true, "127.0.0.1:0"
 	cfg.DB.DSN = sqlstore.DSN("file:" + t.TempDir() + "/wxbackend.db")
+	cfg.Disk.Dir = t.TempDir()
 	if set != nil {
 		set(&cfg)
 	}
