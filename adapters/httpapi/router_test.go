@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi"
-	"wxbackend/adapters/imaging"
-	"wxbackend/config/setting"
 	"wxbackend/adapters/httpapi/apiclient"
+	"wxbackend/adapters/imaging"
 	"wxbackend/app"
+	"wxbackend/config/setting"
 	"wxbackend/domain"
 	"wxbackend/ports"
 	"wxbackend/ports/portfake"
