@@ -3,7 +3,14 @@
 // (tokens shortened), and exits non-zero if a step fails. For a newcomer's
 // first look, for debugging a deployment, and for scripts.
 //
-//	wxsim [-backend URL] [-sandbox URL] [-user alice] [-nick 'Alice 🐼'] [-classic] [-form] [-steps login,userinfo,me,logout]
+//	wxsim [-backend URL] [-sandbox URL] [-user alice] [-nick 'Alice 🐼'] [-legacy] [-classic] [-form]
+//	      [-steps login,userinfo,avatar,nickname,me,logout]
+//
+// By default it runs today's flow: wx.getUserInfo is anonymous, so the user
+// fills in an avatar (chooseAvatar, uploaded with wx.uploadFile) and a
+// nickname (<input type="nickname">). -legacy switches the sandbox user to
+// WeChat's pre-2021 getUserInfo, which carried the real profile: the
+// tutorial's flow.
 package main
 
 import (
@@ -12,12 +19,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	_ "image/jpeg" // avatars are JPEG
 	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"time"
 
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/adapters/wechat/sandbox/miniprogram"
 )
@@ -29,14 +40,15 @@ func main() {
 	}
 }
 
-var allSteps = []string{"login", "userinfo", "me", "logout"}
+var allSteps = []string{"login", "userinfo", "avatar", "nickname", "me", "logout"}
 
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("wxsim", flag.ContinueOnError)
 	backend := fs.String("backend", env("WXSIM_BACKEND", "http://127.0.0.1:8080"), "the backend's base URL (env WXSIM_BACKEND)")
 	sbURL := fs.String("sandbox", env("WXSIM_SANDBOX", "http://127.0.0.1:8090"), "the WeChat sandbox's base URL (env WXSIM_SANDBOX)")
 	user := fs.String("user", "alice", "the sandbox user whose phone this is")
-	nick := fs.String("nick", "", "set the user's nickName in the sandbox first (emoji welcome)")
+	nick := fs.String("nick", "", "the nickname the user types (emoji welcome); with -legacy, the profile getUserInfo carries")
+	legacy := fs.Bool("legacy", false, "the user's WeChat answers getUserInfo with the real profile, as before 2021")
 	classic := fs.Bool("classic", false, "use the tutorial's routes (/login/, /getinfo/, encrypedData, token in the body)")
 	form := fs.Bool("form", false, "send form bodies instead of JSON")
 	steps := fs.String("steps", strings.Join(allSteps, ","), "steps to run, in order: "+strings.Join(allSteps, ","))
@@ -49,15 +61,20 @@ func run(args []string, out io.Writer) error {
 	defer cancel()
 
 	phone := sandbox.NewPhone(*sbURL, nil)
-	if *nick != "" {
-		u, err := phone.User(ctx, *user)
-		if err != nil {
-			return fmt.Errorf("the sandbox at %s: %w (is the backend running with the sandbox? make run)", *sbURL, err)
-		}
+	u, err := phone.User(ctx, *user)
+	if err != nil {
+		return fmt.Errorf("the sandbox at %s: %w (is the backend running with the sandbox? make run)", *sbURL, err)
+	}
+	if *nick == "" {
+		*nick = *user
+	}
+	if *legacy {
 		u.Profile.NickName = *nick
 		if _, err := phone.SetProfile(ctx, *user, u.Profile); err != nil {
 			return err
 		}
+	} else if _, err := phone.SetLegacy(ctx, *user, false); err != nil {
+		return err
 	}
 	trace := func(s miniprogram.Step) {
 		if *quiet && s.Envelope.Code == 0 {
@@ -82,15 +99,27 @@ func run(args []string, out io.Writer) error {
 			fmt.Fprintf(out, "# wx.login as %q, then send the code\n", *user)
 			e, err = mp.Login(ctx)
 		case "userinfo", "getinfo":
-			fmt.Fprintln(out, "# wx.getUserInfo, then send encryptedData and iv with the token")
+			if *legacy {
+				fmt.Fprintln(out, "# wx.getUserInfo (pre-2021 WeChat: the real profile), then send encryptedData and iv with the token")
+			} else {
+				fmt.Fprintln(out, "# wx.getUserInfo: today's WeChat answers an anonymous profile (微信用户, a grey avatar); the backend keeps what it has")
+			}
 			e, err = mp.UploadUserInfo(ctx)
+		case "avatar":
+			fmt.Fprintln(out, "# <button open-type=\"chooseAvatar\">, then wx.uploadFile the chosen photo")
+			e, err = mp.ChooseAndUploadAvatar(ctx)
+		case "nickname":
+			fmt.Fprintf(out, "# <input type=\"nickname\">: the user types %q\n", *nick)
+			e, err = mp.SetNickName(ctx, *nick)
 		case "me":
 			fmt.Fprintln(out, "# read the saved profile back")
 			e, err = mp.Me(ctx)
 			if err == nil && e.Code == 0 {
-				var p map[string]any
+				var p apiclient.Profile
 				_ = json.Unmarshal(e.Data, &p)
-				fmt.Fprintf(out, "saved profile of %v: nickName “%v”\n\n", p["openId"], p["nickName"])
+				fmt.Fprintf(out, "saved profile of %v: nickName “%v”\n", p.OpenID, p.NickName)
+				err = checkAvatar(ctx, out, p.AvatarURL)
+				fmt.Fprintln(out)
 			}
 		case "logout":
 			fmt.Fprintln(out, "# log out: the token stops working")
@@ -105,6 +134,29 @@ func run(args []string, out io.Writer) error {
 			return errors.New(step + ": code " + fmt.Sprint(e.Code) + ": " + e.Msg)
 		}
 	}
+	return nil
+}
+
+// checkAvatar fetches an avatar the backend stores and checks it is an image.
+func checkAvatar(ctx context.Context, out io.Writer, url string) error {
+	if url == "" || strings.Contains(url, "qlogo.cn") {
+		fmt.Fprintf(out, "avatar: %q (WeChat's, not fetched)\n", url)
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch the avatar: %w", err)
+	}
+	defer resp.Body.Close()
+	cfg, format, err := image.DecodeConfig(io.LimitReader(resp.Body, 4<<20))
+	if resp.StatusCode != http.StatusOK || err != nil {
+		return fmt.Errorf("the avatar at %s: HTTP %d, not an image (%v)", url, resp.StatusCode, err)
+	}
+	fmt.Fprintf(out, "avatar: %s is a %d×%d %s (%s)\n", url, cfg.Width, cfg.Height, format, resp.Header.Get("Content-Type"))
 	return nil
 }
 

@@ -15,7 +15,10 @@ func backend(t *testing.T) (base, sandboxURL string) {
 	return base, sb.URL
 }
 
-var fullToken = regexp.MustCompile(`[A-Za-z0-9_-]{43}`)
+var (
+	fullToken = regexp.MustCompile(`[A-Za-z0-9_-]{43,}`)
+	hexOnly   = regexp.MustCompile(`^[0-9a-f]+$`)
+)
 
 func TestRun_WholeFlowPrintsEveryStepWithoutTheToken(t *testing.T) {
 	base, sb := backend(t)
@@ -31,8 +34,15 @@ func TestRun_WholeFlowPrintsEveryStepWithoutTheToken(t *testing.T) {
 				t.Errorf("%v: output lacks %q:\n%s", mode, want, got)
 			}
 		}
-		if tok := fullToken.FindString(got); tok != "" {
-			t.Errorf("%v: a whole token is printed: %s", mode, tok)
+		for _, tok := range fullToken.FindAllString(got, -1) {
+			if !hexOnly.MatchString(tok) { // an avatar's content hash is no token
+				t.Errorf("%v: a whole token is printed: %s", mode, tok)
+			}
+		}
+		for _, want := range []string{"微信用户", "/api/v1/me/avatar", "avatar: http://", "256×256 jpeg"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%v: output lacks %q", mode, want)
+			}
 		}
 	}
 }
@@ -46,5 +56,19 @@ func TestRun_FailsOnAFailedStep(t *testing.T) {
 	}
 	if err := run([]string{"-backend", base, "-sandbox", sb, "-steps", "dance"}, &out); err == nil {
 		t.Fatal("an unknown step passed")
+	}
+}
+
+// The tutorial's flow on pre-2021 WeChat: getUserInfo carries the real
+// profile, and the backend saves it.
+func TestRun_LegacyGetUserInfoSavesTheRealProfile(t *testing.T) {
+	base, sb := backend(t)
+	var out bytes.Buffer
+	args := []string{"-backend", base, "-sandbox", sb, "-user", "old", "-nick", "Old 👴", "-legacy", "-classic", "-steps", "login,userinfo,me"}
+	if err := run(args, &out); err != nil {
+		t.Fatalf("%v\n%s", err, &out)
+	}
+	if !strings.Contains(out.String(), `nickName “Old 👴”`) || strings.Contains(out.String(), "微信用户") {
+		t.Fatalf("output:\n%s", &out)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,9 +40,11 @@ type Request struct {
 	Path    string
 	Fields  []Field
 	RawBody []byte
-	Form    bool
-	Token   string // sent as Authorization: Bearer
-	Header  http.Header
+	// ContentType, with RawBody, is sent instead of JSON's or Form's.
+	ContentType string
+	Form        bool
+	Token       string // sent as Authorization: Bearer
+	Header      http.Header
 }
 
 // Response is the server's answer.
@@ -75,6 +78,9 @@ func (c *Client) Do(ctx context.Context, r Request) (Response, error) {
 	case body != nil:
 		if r.Form {
 			ctype = "application/x-www-form-urlencoded"
+		}
+		if r.ContentType != "" {
+			ctype = r.ContentType
 		}
 	case r.Form:
 		v := url.Values{}
@@ -194,4 +200,44 @@ func (c *Client) ClassicLogin(ctx context.Context, code string) (Login, Response
 func (c *Client) ClassicGetInfo(ctx context.Context, token string, in UserInfo) (ClassicProfile, Response, error) {
 	return call[ClassicProfile](ctx, c, Request{Path: "/getinfo/", Fields: []Field{
 		{"iv", in.IV}, {"encrypedData", in.EncryptedData}, {"token", token}}})
+}
+
+// EditProfile sets the profile fields the user filled in (nickName,
+// gender, language, city, province, country).
+func (c *Client) EditProfile(ctx context.Context, token string, fields ...Field) (Profile, Response, error) {
+	return call[Profile](ctx, c, Request{Path: "/api/v1/me/profile", Token: token, Fields: fields})
+}
+
+// UploadAvatar sends an image as wx.uploadFile does: multipart/form-data,
+// the file in the part named "file" (any name the page chose: "avatar" and
+// "file" are read), the token in the Authorization header.
+func (c *Client) UploadAvatar(ctx context.Context, token, filename string, image []byte) (Profile, Response, error) {
+	body, ctype, err := Multipart("file", filename, image, nil)
+	if err != nil {
+		return Profile{}, Response{}, err
+	}
+	return call[Profile](ctx, c, Request{Path: "/api/v1/me/avatar", Token: token, RawBody: body, ContentType: ctype})
+}
+
+// Multipart encodes a file and form fields as wx.uploadFile does, returning
+// the body and its content type.
+func Multipart(field, filename string, data []byte, form []Field) ([]byte, string, error) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	w, err := mw.CreateFormFile(field, filename)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil, "", err
+	}
+	for _, f := range form {
+		if err := mw.WriteField(f.Name, f.Value); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, "", err
+	}
+	return b.Bytes(), mw.FormDataContentType(), nil
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"wxbackend/adapters/httpapi/apiclient"
+	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
 )
 
@@ -26,6 +28,12 @@ func TestClient_EveryRouteOfTheFlow(t *testing.T) {
 		return apiclient.UserInfo{EncryptedData: u.EncryptedData, IV: u.IV, RawData: u.RawData, Signature: u.Signature}
 	}
 
+	// Pre-2021 WeChat for ada and bob: getUserInfo carries their profiles.
+	for _, u := range []string{"ada", "bob"} {
+		if err := sb.Sandbox.SetProfile(ctx, u, sandbox.Profile{NickName: u + " 🐼", City: "广州"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	code, _ := sb.Sandbox.Login(ctx, "ada")
 	login, resp, err := api.Login(ctx, code)
 	if err != nil || login.Token == "" || login.User == nil || login.User.OpenID == "" || resp.HTTPStatus != 200 {
@@ -35,8 +43,16 @@ func TestClient_EveryRouteOfTheFlow(t *testing.T) {
 	if err != nil || p.OpenID != login.User.OpenID || p.NickName == "" {
 		t.Fatalf("userinfo: %+v %v", p, err)
 	}
+	p, _, err = api.EditProfile(ctx, login.Token, apiclient.Field{Name: "nickName", Value: "Ada L."}, apiclient.Field{Name: "gender", Value: "2"})
+	if err != nil || p.NickName != "Ada L." || p.Gender != 2 || p.City != "广州" {
+		t.Fatalf("edit profile: %+v %v", p, err)
+	}
+	p, _, err = api.UploadAvatar(ctx, login.Token, "me.jpg", sandbox.ChosenAvatar("ada"))
+	if err != nil || !strings.Contains(p.AvatarURL, "/media/avatars/") {
+		t.Fatalf("upload avatar: %+v %v", p, err)
+	}
 	me, _, err := api.Me(ctx, login.Token)
-	if err != nil || me.NickName != p.NickName {
+	if err != nil || me.NickName != "Ada L." || me.AvatarURL != p.AvatarURL {
 		t.Fatalf("me: %+v %v", me, err)
 	}
 	if _, err := api.Logout(ctx, login.Token); err != nil {

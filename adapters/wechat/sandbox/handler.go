@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,6 +91,24 @@ func (s *Sandbox) Handler() http.Handler {
 			ErrMsg string `json:"errMsg"`
 		}{info, "getUserInfo:ok"}, err
 	}))
+	mux.HandleFunc("POST /sandbox/wx/chooseAvatar", s.clientFace(func(ctx context.Context, name string) (any, error) {
+		data, err := s.ChooseAvatar(ctx, name)
+		return map[string]string{"tempFilePath": "wxfile://tmp/avatar.jpg", "data": base64.StdEncoding.EncodeToString(data),
+			"errMsg": "chooseAvatar:ok"}, err
+	}))
+	mux.HandleFunc("PUT /sandbox/users/{user}/legacy", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Legacy bool }
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&body); err != nil {
+			writeClient(w, nil, fmt.Errorf("%w: the body is {\"legacy\": true}", errBadRequest))
+			return
+		}
+		if err := s.SetLegacy(r.Context(), r.PathValue("user"), body.Legacy); err != nil {
+			writeClient(w, nil, err)
+			return
+		}
+		u, err := s.User(r.Context(), r.PathValue("user"))
+		writeClient(w, u, err)
+	})
 	mux.HandleFunc("GET /sandbox/users/{user}", func(w http.ResponseWriter, r *http.Request) {
 		u, err := s.User(r.Context(), r.PathValue("user"))
 		writeClient(w, u, err)

@@ -17,6 +17,7 @@ type WX interface {
 	Login(ctx context.Context, user string) (code string, err error)
 	CheckSession(ctx context.Context, user string) (bool, error)
 	GetUserInfo(ctx context.Context, user string) (UserInfo, error)
+	ChooseAvatar(ctx context.Context, user string) ([]byte, error)
 }
 
 var (
@@ -65,7 +66,23 @@ func (p *Phone) GetUserInfo(ctx context.Context, user string) (UserInfo, error) 
 	return r, err
 }
 
-// SetProfile sets what wx.getUserInfo returns for the user.
+// ChooseAvatar implements WX.
+func (p *Phone) ChooseAvatar(ctx context.Context, user string) ([]byte, error) {
+	var r struct{ Data []byte }
+	err := p.call(ctx, "POST", "/sandbox/wx/chooseAvatar", map[string]string{"user": user}, &r)
+	return r.Data, err
+}
+
+// SetLegacy switches the user's getUserInfo to the pre-2021 behaviour (the
+// real profile) or back to today's (anonymous).
+func (p *Phone) SetLegacy(ctx context.Context, user string, legacy bool) (User, error) {
+	var u User
+	err := p.call(ctx, "PUT", "/sandbox/users/"+url.PathEscape(user)+"/legacy", map[string]bool{"legacy": legacy}, &u)
+	return u, err
+}
+
+// SetProfile sets the user's real profile and switches the user to legacy
+// mode (see Sandbox.SetProfile).
 func (p *Phone) SetProfile(ctx context.Context, user string, prof Profile) (User, error) {
 	var u User
 	err := p.call(ctx, "PUT", "/sandbox/users/"+url.PathEscape(user)+"/profile", prof, &u)

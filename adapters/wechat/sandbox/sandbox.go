@@ -84,7 +84,17 @@ type User struct {
 	Profile Profile `json:"profile"`
 	// LoggedIn tells whether the user has a session_key (has called wx.login).
 	LoggedIn bool `json:"loggedIn"`
+	// Legacy tells whether getUserInfo answers the real profile (WeChat
+	// before 2021) rather than the anonymous one (today).
+	Legacy bool `json:"legacy"`
 }
+
+// AnonymousAvatarURL is WeChat's grey default avatar.
+const AnonymousAvatarURL = "https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132"
+
+// AnonymousProfile is what getUserInfo and getUserProfile answer today
+// (since April 2021 and October 2022) whoever the user is.
+var AnonymousProfile = Profile{NickName: "微信用户", AvatarURL: AnonymousAvatarURL}
 
 // Errors of the client face.
 var (
@@ -97,6 +107,9 @@ type user struct {
 	openID, unionID string
 	key             domain.SessionKey // zero until the first wx.login
 	profile         Profile
+	// legacy answers getUserInfo with the real profile, as WeChat did
+	// before April 2021; otherwise it is anonymous, as today.
+	legacy bool
 }
 
 type code struct {
@@ -217,8 +230,9 @@ func (s *Sandbox) CheckSession(_ context.Context, name string) (bool, error) {
 	return !u.key.IsZero(), nil
 }
 
-// GetUserInfo is wx.getUserInfo with credentials: the user's profile, signed
-// and encrypted under the current session_key with a watermark of now.
+// GetUserInfo is wx.getUserInfo with credentials: the anonymous profile, as
+// today's WeChat answers (or the user's own in legacy mode), signed and
+// encrypted under the current session_key with a watermark of now.
 func (s *Sandbox) GetUserInfo(_ context.Context, name string) (UserInfo, error) {
 	s.mu.Lock()
 	u, err := s.userLocked(name)
@@ -227,6 +241,9 @@ func (s *Sandbox) GetUserInfo(_ context.Context, name string) (UserInfo, error) 
 		return UserInfo{}, err
 	}
 	p, key, openID, unionID, now := u.profile, u.key, u.openID, u.unionID, s.now()
+	if !u.legacy {
+		p = AnonymousProfile
+	}
 	s.mu.Unlock()
 	if key.IsZero() {
 		return UserInfo{}, ErrNotLoggedIn
@@ -293,7 +310,8 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
-// SetProfile sets what wx.getUserInfo will return for the user.
+// SetProfile sets the user's real profile and switches the user to legacy
+// mode, so that wx.getUserInfo returns it as WeChat did before 2021.
 func (s *Sandbox) SetProfile(_ context.Context, name string, p Profile) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -301,8 +319,34 @@ func (s *Sandbox) SetProfile(_ context.Context, name string, p Profile) error {
 	if err != nil {
 		return err
 	}
-	u.profile = p
+	u.profile, u.legacy = p, true
 	return nil
+}
+
+// SetLegacy switches the user between today's anonymous getUserInfo (false)
+// and the pre-2021 one that returns the real profile (true).
+func (s *Sandbox) SetLegacy(_ context.Context, name string, legacy bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.userLocked(name)
+	if err != nil {
+		return err
+	}
+	u.legacy = legacy
+	return nil
+}
+
+// ChooseAvatar is <button open-type="chooseAvatar">: the image the user
+// picks (ChosenAvatar's photo, EXIF GPS included), as the file the page then
+// uploads with wx.uploadFile.
+func (s *Sandbox) ChooseAvatar(_ context.Context, name string) ([]byte, error) {
+	s.mu.Lock()
+	_, err := s.userLocked(name)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return ChosenAvatar(name), nil
 }
 
 // User describes a test user (creating it if new).
@@ -313,7 +357,7 @@ func (s *Sandbox) User(_ context.Context, name string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	return User{Name: u.name, OpenID: u.openID, UnionID: u.unionID, Profile: u.profile, LoggedIn: !u.key.IsZero()}, nil
+	return User{Name: u.name, OpenID: u.openID, UnionID: u.unionID, Profile: u.profile, LoggedIn: !u.key.IsZero(), Legacy: u.legacy}, nil
 }
 
 // SessionKey returns the user's current session_key. Only tests need it, to

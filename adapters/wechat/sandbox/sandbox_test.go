@@ -1,9 +1,11 @@
 package sandbox_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"image/jpeg"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -306,5 +308,67 @@ func TestCheckLoopback(t *testing.T) {
 			ln.Close()
 			t.Errorf("Listen(%s) listened", addr)
 		}
+	}
+}
+
+// Today's WeChat answers getUserInfo anonymously; a user switched to legacy
+// mode gets the real profile back, and can be switched again.
+func TestGetUserInfo_AnonymousTodayRealInLegacyMode(t *testing.T) {
+	sb, base := start(t, sandbox.Options{})
+	ph := sandbox.NewPhone(base, nil)
+	ctx := context.Background()
+	if _, err := ph.Login(ctx, "erin"); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := sb.SessionKey("erin")
+	payload := func() sandbox.Profile {
+		t.Helper()
+		info, err := ph.GetUserInfo(ctx, "erin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := open(t, key, info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.UserInfo.NickName != got.Profile.NickName {
+			t.Fatalf("userInfo %q and the sealed payload %q differ", info.UserInfo.NickName, got.Profile.NickName)
+		}
+		return sandbox.Profile{NickName: got.Profile.NickName, AvatarURL: got.Profile.AvatarURL, Gender: got.Profile.Gender, City: got.Profile.City}
+	}
+	if p := payload(); p != (sandbox.Profile{NickName: "微信用户", AvatarURL: sandbox.AnonymousAvatarURL}) {
+		t.Fatalf("today's getUserInfo: %+v", p)
+	}
+	if _, err := ph.SetProfile(ctx, "erin", sandbox.Profile{NickName: "Erin 🌸", City: "成都", Gender: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if p := payload(); p.NickName != "Erin 🌸" || p.City != "成都" {
+		t.Fatalf("legacy getUserInfo: %+v", p)
+	}
+	u, err := ph.SetLegacy(ctx, "erin", false)
+	if err != nil || u.Legacy {
+		t.Fatalf("back to today: %+v %v", u, err)
+	}
+	if p := payload(); p.NickName != "微信用户" {
+		t.Fatalf("after switching back: %+v", p)
+	}
+}
+
+// chooseAvatar hands over a real JPEG that carries EXIF GPS, over HTTP too.
+func TestChooseAvatar_IsAPhotoWithGPS(t *testing.T) {
+	_, base := start(t, sandbox.Options{})
+	data, err := sandbox.NewPhone(base, nil).ChooseAvatar(context.Background(), "frank")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width != 640 || cfg.Height != 480 {
+		t.Fatalf("%+v, %v", cfg, err)
+	}
+	if !bytes.Contains(data, []byte("Exif\x00\x00II")) || !bytes.Contains(data, []byte(sandbox.GPSMarker)) {
+		t.Fatal("no EXIF GPS block")
+	}
+	if !bytes.Equal(data, sandbox.ChosenAvatar("frank")) || bytes.Equal(data, sandbox.ChosenAvatar("grace")) {
+		t.Fatal("the photo is not the user's own")
 	}
 }

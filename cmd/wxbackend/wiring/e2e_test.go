@@ -28,6 +28,7 @@ import (
 	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/wiring"
+	"wxbackend/cmd/wxbackend/wiring/wiringtest"
 	"wxbackend/config"
 )
 
@@ -103,8 +104,7 @@ func startServerOn(t *testing.T, shared *sharedSandbox, set func(*config.Config)
 
 func launch(t *testing.T, cfg config.Config, extra ...fx.Option) *server {
 	t.Helper()
-	cfg.Server.Addr = "127.0.0.1:0"
-	cfg.Disk.Dir = t.TempDir()
+	wiringtest.ServeOn(t, &cfg, wiringtest.FreeAddr(t))
 	logs := &syncBuffer{}
 	var srv *httpapi.Server
 	a := fx.New(wiring.Options(cfg, logs), fx.Populate(&srv), fx.Options(extra...))

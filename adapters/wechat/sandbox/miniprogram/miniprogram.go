@@ -116,6 +116,33 @@ func (m *MiniProgram) SendUserInfo(ctx context.Context, info sandbox.UserInfo) (
 		{"rawData", info.RawData}, {"signature", info.Signature}}, true)
 }
 
+// ChooseAndUploadAvatar is today's avatar fill-in: the user picks an image
+// with <button open-type="chooseAvatar">, and the page uploads the
+// temporary file with wx.uploadFile (multipart/form-data, the token in the
+// header, or in a "token" form field on the tutorial's way).
+func (m *MiniProgram) ChooseAndUploadAvatar(ctx context.Context) (Envelope, error) {
+	image, err := m.o.WX.ChooseAvatar(ctx, m.o.User)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("chooseAvatar: %w", err)
+	}
+	var form []apiclient.Field
+	if m.o.Classic {
+		form = []apiclient.Field{{Name: "token", Value: m.token}}
+	}
+	body, ctype, err := apiclient.Multipart("avatar", "tmp_avatar.jpg", image, form)
+	if err != nil {
+		return Envelope{}, err
+	}
+	step := fmt.Sprintf("multipart/form-data: part avatar, %d bytes of JPEG (with EXIF GPS)", len(image))
+	return m.do(ctx, "avatar", apiclient.Request{Path: "/api/v1/me/avatar", RawBody: body, ContentType: ctype}, !m.o.Classic, step)
+}
+
+// SetNickName is today's nickname fill-in: what the user typed in
+// <input type="nickname">, sent to the profile route.
+func (m *MiniProgram) SetNickName(ctx context.Context, nick string) (Envelope, error) {
+	return m.post(ctx, "nickname", "/api/v1/me/profile", [][2]string{{"nickName", nick}}, true)
+}
+
 // Me reads the stored profile.
 func (m *MiniProgram) Me(ctx context.Context) (Envelope, error) {
 	return m.do(ctx, "me", apiclient.Request{Method: "GET", Path: "/api/v1/me"}, true)
@@ -138,13 +165,18 @@ func (m *MiniProgram) post(ctx context.Context, name, path string, fields [][2]s
 	return m.do(ctx, name, req, bearer)
 }
 
-func (m *MiniProgram) do(ctx context.Context, name string, req apiclient.Request, bearer bool) (Envelope, error) {
+// do sends req and traces it; note, when set, stands for the body in the
+// trace.
+func (m *MiniProgram) do(ctx context.Context, name string, req apiclient.Request, bearer bool, note ...string) (Envelope, error) {
 	step := Step{Name: name, Method: req.Method, URL: strings.TrimRight(m.o.Backend, "/") + req.Path}
 	if step.Method == "" {
 		step.Method = "POST"
 	}
 	if req.Fields != nil {
 		step.Body = m.shorten(bodyText(req))
+	}
+	if len(note) > 0 {
+		step.Body = note[0]
 	}
 	if bearer && m.token != "" {
 		req.Token = m.token
