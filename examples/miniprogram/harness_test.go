@@ -33,9 +33,10 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 	defer cancel()
 
 	user := fmt.Sprintf("example-%d", time.Now().UnixNano())
+	today := fmt.Sprintf("today-%d", time.Now().UnixNano())
 	cmd := exec.CommandContext(ctx, node, "--test", "test/miniprogram.test.js")
 	cmd.Env = append(os.Environ(),
-		"WXB_BACKEND_URL="+base, "WXB_SANDBOX_URL="+sb.URL, "WXB_EXAMPLE_USER="+user)
+		"WXB_BACKEND_URL="+base, "WXB_SANDBOX_URL="+sb.URL, "WXB_EXAMPLE_USER="+user, "WXB_EXAMPLE_PROFILE_USER="+today)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)
@@ -57,5 +58,19 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 	}
 	if nick != "Page 🐢 小程序 ✨" || city != "杭州" {
 		t.Fatalf("database holds %q in %q", nick, city)
+	}
+	// The profile page's user: the nickname typed and the avatar uploaded.
+	tu, err := sb.Sandbox.User(ctx, today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var avatar string
+	var sources int
+	if err := db.QueryRow("SELECT nick_name, avatar_object, user_fields FROM wx_users WHERE app_id = ? AND open_id = ?",
+		sb.Sandbox.AppID(), tu.OpenID).Scan(&nick, &avatar, &sources); err != nil {
+		t.Fatalf("the profile page's user in the database: %v", err)
+	}
+	if nick != "Today 🌅 今天" || len(avatar) != 68 || sources != 3 {
+		t.Fatalf("database holds %q, avatar %q, sources %b", nick, avatar, sources)
 	}
 }

@@ -42,6 +42,38 @@ test('the example logs in at launch, shares the profile and reads it back', asyn
   assert.equal(calls(mp.log, '/api/v1/login').length, 1, 'one login for the whole visit');
 });
 
+test("the profile page fills in avatar and nickname on today's anonymous WeChat", async () => {
+  const user = process.env.WXB_EXAMPLE_PROFILE_USER || `today-${run}`;
+  const mp = launch({ root, page: 'pages/profile/profile.js', sandboxUrl, backendUrl, user });
+  await mp.app.onLaunch();
+  await mp.page.onLoad();
+  assert.equal(mp.page.data.status, 'profile loaded', mp.page.data.error);
+
+  // getUserInfo is anonymous today: sharing it changes nothing.
+  const api = require(path.join(root, 'utils/api.js'));
+  const shared = await api.uploadUserInfo();
+  assert.equal(shared.nickName, '', 'the anonymous 微信用户 is not saved');
+
+  await mp.page.onChooseAvatar(await mp.chooseAvatar());
+  assert.equal(mp.page.data.status, 'avatar saved', mp.page.data.error);
+  const avatarUrl = mp.page.data.profile.avatarUrl;
+  assert.match(avatarUrl, /\/media\/avatars\/[0-9a-f]{64}\.jpg$/);
+  const [upload] = calls(mp.log, '/api/v1/me/avatar');
+  assert.equal(upload.statusCode, 200);
+
+  await mp.page.onNickName({ detail: { value: '  Today 🌅 今天  ' } });
+  assert.equal(mp.page.data.status, 'nickname saved', mp.page.data.error);
+  assert.equal(mp.page.data.profile.nickName, 'Today 🌅 今天');
+  assert.equal(mp.page.data.profile.avatarUrl, avatarUrl, 'the avatar stays');
+
+  const img = await fetch(avatarUrl);
+  assert.equal(img.status, 200);
+  assert.equal(img.headers.get('content-type'), 'image/jpeg');
+  const bytes = Buffer.from(await img.arrayBuffer());
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG');
+  assert.ok(!bytes.includes('Exif'), 'no EXIF (the photo carried GPS)');
+});
+
 test('a revoked token (code 2) costs one new login and the call succeeds', async () => {
   const mp = example(`revoked-${run}`);
   await mp.app.onLaunch();

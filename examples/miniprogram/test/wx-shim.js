@@ -1,13 +1,16 @@
 // A small stand-in for the WeChat app, enough to run mini-program code in
 // Node against a live backend: wx.request goes to the backend, wx.login,
-// wx.checkSession and wx.getUserInfo go to the WeChat sandbox's client face
-// for one named test user, storage lives in memory. Dependency-free (Node 20).
+// wx.checkSession, wx.getUserInfo and chooseAvatar go to the WeChat sandbox's
+// client face for one named test user, wx.uploadFile sends real
+// multipart/form-data, storage and temporary files live in memory.
+// Dependency-free (Node 20).
 'use strict';
 
 const path = require('node:path');
 
 function createWx({ sandboxUrl, user }) {
   const storage = new Map();
+  const tempFiles = new Map(); // wxfile:// path → bytes, as chooseAvatar leaves them
   const log = []; // every wx.request: {method, url, data, statusCode, body}
   let pending = 0;
 
@@ -75,8 +78,42 @@ function createWx({ sandboxUrl, user }) {
     return { data: parsed, statusCode: res.status, header: Object.fromEntries(res.headers), errMsg: 'request:ok' };
   }
 
+  // uploadFile posts one file and formData as multipart/form-data; like
+  // WeChat's, it resolves with the body as text.
+  async function uploadFile({ url, filePath, name, header = {}, formData = {} }) {
+    const bytes = tempFiles.get(filePath);
+    if (!bytes) throw new Error(`uploadFile:fail file not found ${filePath}`);
+    const form = new FormData();
+    form.append(name, new Blob([bytes], { type: 'image/jpeg' }), path.basename(filePath));
+    for (const [k, v] of Object.entries(formData)) form.append(k, String(v));
+    let res;
+    try {
+      res = await fetch(url, { method: 'POST', headers: header, body: form });
+    } catch (err) {
+      throw new Error(`uploadFile:fail ${err.cause ? err.cause.code : err.message}`);
+    }
+    const text = await res.text();
+    let parsed = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch (_) {}
+    log.push({ method: 'POST', url, data: { file: name, bytes: bytes.length }, statusCode: res.status, body: parsed });
+    return { data: text, statusCode: res.status, errMsg: 'uploadFile:ok' };
+  }
+
+  // chooseAvatar is what tapping <button open-type="chooseAvatar"> yields:
+  // the sandbox's photo for the user, saved as a temporary file; it returns
+  // the event a page's handler gets.
+  async function chooseAvatar() {
+    const { data } = await phone('chooseAvatar');
+    const tempPath = `wxfile://tmp_${tempFiles.size + 1}.jpg`;
+    tempFiles.set(tempPath, Buffer.from(data, 'base64'));
+    return { detail: { avatarUrl: tempPath } };
+  }
+
   const wx = {
     request: (opts) => settle(opts, request(opts)),
+    uploadFile: (opts) => settle(opts, uploadFile(opts)),
     login: (opts = {}) => settle(opts, phone('login')),
     checkSession: (opts = {}) => settle(opts, phone('checkSession')),
     getUserInfo: (opts = {}) => settle(opts, phone('getUserInfo')),
@@ -96,7 +133,7 @@ function createWx({ sandboxUrl, user }) {
     }
   }
 
-  return { wx, storage, log, idle };
+  return { wx, storage, log, idle, chooseAvatar };
 }
 
 // launch loads a mini-program (its app.js and one page) as WeChat would, with

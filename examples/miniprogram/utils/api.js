@@ -2,7 +2,11 @@
 //
 //   ensureLogin()      a token in storage, logging in if there is none
 //   login()            wx.login, then POST /api/v1/login; keeps the token
-//   uploadUserInfo()   wx.getUserInfo, then POST /api/v1/userinfo
+//   uploadUserInfo()   wx.getUserInfo, then POST /api/v1/userinfo (anonymous on
+//                      today's WeChat: it changes nothing the user filled in)
+//   uploadAvatar(path) wx.uploadFile of the image <button open-type="chooseAvatar">
+//                      gave, to POST /api/v1/me/avatar
+//   setNickName(nick)  what <input type="nickname"> gave, to POST /api/v1/me/profile
 //   me(), logout()
 //
 // Every authenticated call goes through `authed`, which handles the two
@@ -95,6 +99,47 @@ function uploadUserInfo() {
   });
 }
 
+// upload sends a file as wx.uploadFile does (multipart/form-data) and
+// resolves with the backend's envelope; uploadFile hands back the body as
+// text, unlike wx.request.
+function upload(path, filePath, { name = 'avatar', token } = {}) {
+  const header = token ? { Authorization: `Bearer ${token}` } : {};
+  return new Promise((resolve, reject) => {
+    wx.uploadFile({
+      url: getApp().globalData.baseUrl + path,
+      filePath,
+      name,
+      header,
+      success: (res) => {
+        let env;
+        try {
+          env = typeof res.data === 'string' ? JSON.parse(res.data) : res.data;
+        } catch (_) {}
+        if (env && typeof env.code === 'number') resolve(env);
+        else reject(new Error(`${path}: HTTP ${res.statusCode}, not a wxbackend answer`));
+      },
+      fail: (err) => reject(new Error(`${path}: ${(err && err.errMsg) || 'upload failed'}`)),
+    });
+  });
+}
+
+// uploadAvatar uploads the image the user chose; a token the backend no
+// longer knows costs one login and one retry, as for every call.
+async function uploadAvatar(tempFilePath) {
+  await ensureLogin();
+  for (let attempt = 0; ; attempt++) {
+    const env = await upload('/api/v1/me/avatar', tempFilePath, { token: wx.getStorageSync(TOKEN) });
+    if (env.code === 0) return env.data;
+    if (env.code !== 2 || attempt > 0) throw new ApiError(env);
+    wx.removeStorageSync(TOKEN);
+    await login();
+  }
+}
+
+function setNickName(nickName) {
+  return authed('/api/v1/me/profile', { makeData: async () => ({ nickName }) });
+}
+
 function me() {
   return authed('/api/v1/me', { method: 'GET' });
 }
@@ -105,4 +150,4 @@ async function logout() {
   if (token) await request('/api/v1/logout', { token });
 }
 
-module.exports = { ApiError, ensureLogin, login, uploadUserInfo, me, logout };
+module.exports = { ApiError, ensureLogin, login, uploadUserInfo, uploadAvatar, setNickName, me, logout };

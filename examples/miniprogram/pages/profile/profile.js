@@ -1,0 +1,33 @@
+const api = require('../../utils/api.js');
+
+Page({
+  data: { status: 'starting', profile: null, error: '' },
+
+  onLoad() {
+    return this.run('profile loaded', async () => this.setData({ profile: await api.me() }));
+  },
+
+  // <button open-type="chooseAvatar">: e.detail.avatarUrl is a temporary
+  // local file, which only this device can read: upload it.
+  onChooseAvatar(e) {
+    return this.run('avatar saved', async () => this.setData({ profile: await api.uploadAvatar(e.detail.avatarUrl) }));
+  },
+
+  // <input type="nickname">: WeChat offers the user's nickname as a
+  // suggestion and checks what is typed; the backend cleans it again.
+  onNickName(e) {
+    const nick = (e.detail.value || '').trim();
+    if (!nick) return undefined;
+    return this.run('nickname saved', async () => this.setData({ profile: await api.setNickName(nick) }));
+  },
+
+  async run(done, action) {
+    this.setData({ status: 'working', error: '' });
+    try {
+      await action();
+      this.setData({ status: done });
+    } catch (err) {
+      this.setData({ status: 'failed', error: err.message });
+    }
+  },
+});
