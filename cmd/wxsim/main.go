@@ -65,8 +65,10 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("the sandbox at %s: %w (is the backend running with the sandbox? make run)", *sbURL, err)
 	}
-	if *nick == "" {
-		*nick = *user
+	if *nick == "" { // accept what <input type="nickname"> offers
+		if *nick, err = phone.NicknameInput(ctx, *user); err != nil {
+			return err
+		}
 	}
 	if *legacy {
 		u.Profile.NickName = *nick

@@ -96,6 +96,10 @@ func (s *Sandbox) Handler() http.Handler {
 		return map[string]string{"tempFilePath": "wxfile://tmp/avatar.jpg", "data": base64.StdEncoding.EncodeToString(data),
 			"errMsg": "chooseAvatar:ok"}, err
 	}))
+	mux.HandleFunc("POST /sandbox/wx/nicknameInput", s.clientFace(func(ctx context.Context, name string) (any, error) {
+		v, err := s.NicknameInput(ctx, name)
+		return map[string]string{"value": v, "errMsg": "nicknameInput:ok"}, err
+	}))
 	mux.HandleFunc("PUT /sandbox/users/{user}/legacy", func(w http.ResponseWriter, r *http.Request) {
 		var body struct{ Legacy bool }
 		if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&body); err != nil {

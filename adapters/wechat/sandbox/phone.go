@@ -73,6 +73,13 @@ func (p *Phone) ChooseAvatar(ctx context.Context, user string) ([]byte, error) {
 	return r.Data, err
 }
 
+// NicknameInput is what <input type="nickname"> offers the user.
+func (p *Phone) NicknameInput(ctx context.Context, user string) (string, error) {
+	var r struct{ Value string }
+	err := p.call(ctx, "POST", "/sandbox/wx/nicknameInput", map[string]string{"user": user}, &r)
+	return r.Value, err
+}
+
 // SetLegacy switches the user's getUserInfo to the pre-2021 behaviour (the
 // real profile) or back to today's (anonymous).
 func (p *Phone) SetLegacy(ctx context.Context, user string, legacy bool) (User, error) {

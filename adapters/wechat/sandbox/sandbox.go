@@ -336,6 +336,23 @@ func (s *Sandbox) SetLegacy(_ context.Context, name string, legacy bool) error {
 	return nil
 }
 
+// NicknameInput is what <input type="nickname"> offers the user above the
+// keyboard: their WeChat nickname (the real profile's, or their sandbox
+// name when none was set). What the page receives is what the user then
+// types or accepts.
+func (s *Sandbox) NicknameInput(_ context.Context, name string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.userLocked(name)
+	if err != nil {
+		return "", err
+	}
+	if u.profile.NickName != "" {
+		return u.profile.NickName, nil
+	}
+	return u.name, nil
+}
+
 // ChooseAvatar is <button open-type="chooseAvatar">: the image the user
 // picks (ChosenAvatar's photo, EXIF GPS included), as the file the page then
 // uploads with wx.uploadFile.

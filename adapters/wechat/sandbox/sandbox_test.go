@@ -371,4 +371,14 @@ func TestChooseAvatar_IsAPhotoWithGPS(t *testing.T) {
 	if !bytes.Equal(data, sandbox.ChosenAvatar("frank")) || bytes.Equal(data, sandbox.ChosenAvatar("grace")) {
 		t.Fatal("the photo is not the user's own")
 	}
+	ph := sandbox.NewPhone(base, nil)
+	if v, err := ph.NicknameInput(context.Background(), "frank"); err != nil || v != "frank" {
+		t.Fatalf("nickname input: %q %v", v, err)
+	}
+	if _, err := ph.SetProfile(context.Background(), "frank", sandbox.Profile{NickName: "Frank 🐸"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := ph.NicknameInput(context.Background(), "frank"); err != nil || v != "Frank 🐸" {
+		t.Fatalf("nickname input: %q %v", v, err)
+	}
 }
