@@ -111,7 +111,7 @@ func run(args []string, out io.Writer) error {
 			fmt.Fprintln(out, "# <button open-type=\"chooseAvatar\">, then wx.uploadFile the chosen photo")
 			e, err = mp.ChooseAndUploadAvatar(ctx)
 		case "nickname":
-			fmt.Fprintf(out, "# <input type=\"nickname\">: the user types %q\n", *nick)
+			fmt.Fprintf(out, "# <input type=\"nickname\">: the user types “%s”\n", *nick)
 			e, err = mp.SetNickName(ctx, *nick)
 		case "me":
 			fmt.Fprintln(out, "# read the saved profile back")
