@@ -28,6 +28,13 @@ type Options struct {
 	// WeChat's "code been used". The raw token is held no longer than this.
 	// Zero keeps none.
 	LoginReplayWindow time.Duration `setting:"login-replay-window" default:"10s" usage:"a login code retried by the same client (address and User-Agent) within this gets the same session; from another client it is code 3"`
+	// ForceRefreshPerDay caps forced access-token refreshes per app and day.
+	ForceRefreshPerDay int `setting:"wechat-force-refresh-per-day" default:"5" usage:"most forced access_token refreshes (stable_token force_refresh) per app and day; WeChat caps them"`
+	// ContentCheck runs WeChat's msg_sec_check on nicknames users type.
+	ContentCheck bool `setting:"content-check" default:"false" usage:"check nicknames users type with WeChat's msg_sec_check (risky: code 12)"`
+	// ContentCheckOnError is what happens to a nickname when WeChat cannot
+	// check it: "reject" (code 8) or "accept".
+	ContentCheckOnError string `setting:"content-check-on-error" default:"reject" usage:"when the content check cannot reach WeChat: reject (code 8) or accept"`
 	// SessionLimiter, when set, limits the requests of each session (code 7).
 	SessionLimiter ports.RateLimiter
 }
@@ -40,6 +47,10 @@ type Deps struct {
 	WeChat    ports.WeChat
 	Clock     ports.Clock
 	Tokens    ports.TokenSource
+	// AccessTokens caches the app's WeChat access token (server API calls:
+	// phone numbers, session check, content check). Nil: those calls are
+	// internal errors.
+	AccessTokens ports.TokenCache
 	// Blobs and Images keep the avatars users upload. Nil: avatars cannot
 	// be uploaded (SetAvatar is an internal error).
 	Blobs  ports.BlobStore
@@ -54,6 +65,7 @@ type Service struct {
 	Deps
 	opts   Options
 	logins *loginFlights
+	tokens *accessTokens
 }
 
 // New returns a Service. Every dependency is required.
@@ -67,7 +79,8 @@ func New(d Deps, o Options) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Deps: d, opts: o, logins: newLoginFlights(o.LoginReplayWindow, d.Clock)}, nil
+	return &Service{Deps: d, opts: o, logins: newLoginFlights(o.LoginReplayWindow, d.Clock),
+		tokens: &accessTokens{wechat: d.WeChat, cache: d.AccessTokens, clock: d.Clock, log: d.Log, forcePerDay: o.ForceRefreshPerDay}}, nil
 }
 
 // LoginResult is what a successful login hands the client.
@@ -223,6 +236,11 @@ func (s *Service) EditProfile(ctx context.Context, token string, in domain.Profi
 	edit, err := domain.NewProfileEdit(in)
 	if err != nil {
 		return domain.User{}, err
+	}
+	if nick, ok := edit.NickName(); ok {
+		if err := s.checkNickName(ctx, sess, nick); err != nil {
+			return domain.User{}, err
+		}
 	}
 	now := s.Clock.Now()
 	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {

@@ -25,17 +25,29 @@ const (
 )
 
 type world struct {
-	svc      *app.Service
-	clock    *portfake.Clock
-	sessions *portfake.Sessions
-	users    *portfake.Users
-	wechat   *portfake.WeChat
-	dec      portfake.Decrypter
-	blobs    *portfake.Blobs
+	svc        *app.Service
+	clock      *portfake.Clock
+	sessions   *portfake.Sessions
+	users      *portfake.Users
+	wechat     *portfake.WeChat
+	dec        portfake.Decrypter
+	blobs      *portfake.Blobs
+	tokenCache *portfake.TokenCache
 }
 
 // worldOption changes the dependencies of a test world.
 type worldOption func(*app.Deps)
+
+// withTokenCache makes the world share an access-token cache (another
+// server's, say).
+func withTokenCache(c *portfake.TokenCache) worldOption {
+	return func(d *app.Deps) { d.AccessTokens = c }
+}
+
+// withWeChat makes the world use a WeChat shared with other worlds.
+func withWeChat(wc *portfake.WeChat) worldOption {
+	return func(d *app.Deps) { d.WeChat = wc }
+}
 
 // withLog sends the service's log to buf, as text.
 func withLog(buf *bytes.Buffer) worldOption {
@@ -50,10 +62,14 @@ func newWorld(t *testing.T, o app.Options, opts ...worldOption) *world {
 		o.SessionTTL = time.Hour
 	}
 	w.blobs = portfake.NewBlobs()
+	w.tokenCache = portfake.NewTokenCache()
 	deps := app.Deps{Sessions: w.sessions, Users: w.users, Decrypter: w.dec, WeChat: w.wechat,
-		Clock: w.clock, Tokens: &portfake.Tokens{}, Blobs: w.blobs, Images: portfake.Images{}}
+		Clock: w.clock, Tokens: &portfake.Tokens{}, Blobs: w.blobs, Images: portfake.Images{}, AccessTokens: w.tokenCache}
 	for _, opt := range opts {
 		opt(&deps)
+	}
+	if wc, ok := deps.WeChat.(*portfake.WeChat); ok {
+		w.wechat = wc
 	}
 	svc, err := app.New(deps, o)
 	if err != nil {

@@ -25,6 +25,7 @@ const (
 	KindUpstreamTimeout             // WeChat API did not answer in time
 	KindUnavailable                 // a store (database, session store, blob store) is unavailable
 	KindTooLarge                    // content over a limit the domain sets (an image's pixels)
+	KindContentRejected             // WeChat's content check called a text risky
 	KindNotFound                    // a stored record does not exist (never reaches a client as such)
 )
 
@@ -43,6 +44,7 @@ var kinds = [...]struct{ name, msg string }{
 	KindUpstreamTimeout: {"upstream_timeout", "WeChat API timed out"},
 	KindUnavailable:     {"unavailable", "storage unavailable"},
 	KindTooLarge:        {"too_large", "content too large"},
+	KindContentRejected: {"content_rejected", "content rejected"},
 	KindNotFound:        {"not_found", "not found"},
 }
 
@@ -139,6 +141,7 @@ var (
 	ErrUpstreamTimeout = Wrap(KindUpstreamTimeout, nil)
 	ErrUnavailable     = Wrap(KindUnavailable, nil)
 	ErrTooLarge        = Wrap(KindTooLarge, nil)
+	ErrContentRejected = Wrap(KindContentRejected, nil)
 	ErrNotFound        = Wrap(KindNotFound, nil)
 )
 

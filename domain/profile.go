@@ -127,6 +127,11 @@ func NewProfileEdit(in ProfileInput) (ProfileEdit, error) {
 	return e, nil
 }
 
+// NickName returns the nickname the edit sets, if it sets one.
+func (e ProfileEdit) NickName() (string, bool) {
+	return e.profile.NickName, e.fields&FieldNickName != 0
+}
+
 // Fields returns the fields the edit sets.
 func (e ProfileEdit) Fields() Fields { return e.fields }
 

@@ -35,7 +35,9 @@ type User struct {
 	UserSet Fields
 	// Avatar is the name of the avatar image the user uploaded, "" for none.
 	// It takes precedence over Profile.AvatarURL, WeChat's.
-	Avatar    string
+	Avatar string
+	// Phone is the number the user shared (getPhoneNumber), zero for none.
+	Phone     Phone
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

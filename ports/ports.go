@@ -4,6 +4,7 @@ package ports
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"wxbackend/domain"
@@ -36,7 +37,7 @@ type UserRepo interface {
 	// Get returns the user of id, or an error of kind KindNotFound.
 	Get(ctx context.Context, id domain.Identity) (domain.User, error)
 	// UpdateUser reads id's user, lets update change it, and writes back what
-	// update may change (Profile, UserSet, Avatar, UpdatedAt), atomically: no
+	// update may change (Profile, UserSet, Avatar, Phone, UpdatedAt), atomically: no
 	// other UpdateUser of the same user runs between the read and the write,
 	// so concurrent updates each land whole. update reports whether it
 	// changed anything; when it did not, nothing is written. update must not
@@ -61,6 +62,9 @@ type Decrypter interface {
 	// wrong after decryption (padding, not JSON) is KindUndecryptable, with one
 	// message whatever the reason.
 	DecryptUserInfo(key domain.SessionKey, encryptedData, iv string) (domain.UserInfo, error)
+	// DecryptPhone opens the older getPhoneNumber form the same way and
+	// parses it with domain.ParsePhoneInfo.
+	DecryptPhone(key domain.SessionKey, encryptedData, iv string) (domain.PhoneInfo, error)
 }
 
 // BlobStore keeps immutable, content-addressed blobs (avatar images) under
@@ -102,14 +106,54 @@ type WeChatSession struct {
 	SessionKey domain.SessionKey
 }
 
-// WeChat is the part of WeChat's server API the core uses.
+// WeChat is the part of WeChat's server API the core uses. Failures are
+// KindUpstream (KindUpstreamTimeout when WeChat did not answer in time)
+// unless a method says otherwise; a call answered 40001, 40014 or 42001
+// (the access token is invalid or expired) also matches
+// errors.Is(err, ErrAccessTokenRejected).
 type WeChat interface {
 	// AppID is the app this backend logs users in to.
 	AppID() string
 	// Code2Session exchanges a wx.login code. A code WeChat rejects is
-	// KindBadCode; WeChat's rate limit is KindRateLimited; anything else that
-	// fails is KindUpstream.
+	// KindBadCode; WeChat's rate limit is KindRateLimited.
 	Code2Session(ctx context.Context, code string) (WeChatSession, error)
+	// StableToken fetches an access token with cgi-bin/stable_token: in
+	// normal mode (force false) WeChat answers the token in force while it
+	// is valid, so servers do not invalidate each other's; force replaces it.
+	// It returns the token and how long it lives.
+	StableToken(ctx context.Context, force bool) (domain.AccessToken, time.Duration, error)
+	// PhoneNumber exchanges a getPhoneNumber code
+	// (wxa/business/getuserphonenumber). A code WeChat rejects is KindBadCode.
+	PhoneNumber(ctx context.Context, token domain.AccessToken, code string) (domain.PhoneInfo, error)
+	// CheckSession asks wxa/checksession whether WeChat still holds key as
+	// the user's session_key.
+	CheckSession(ctx context.Context, token domain.AccessToken, openID string, key domain.SessionKey) (bool, error)
+	// CheckText runs wxa/msg_sec_check (version 2, scene 1: a profile) on a
+	// text the user wrote.
+	CheckText(ctx context.Context, token domain.AccessToken, openID, text string) (domain.Verdict, error)
+}
+
+// ErrAccessTokenRejected is in the chain of a WeChat error answered 40001,
+// 40014 or 42001: the access token used is invalid or expired.
+var ErrAccessTokenRejected = errors.New("wechat: access token rejected")
+
+// TokenCache keeps each app's access token where every server finds it:
+// in this process, or in Redis for N servers.
+type TokenCache interface {
+	// Get returns appID's cached token; ok is false when there is none.
+	Get(ctx context.Context, appID string) (t domain.CachedToken, ok bool, err error)
+	// Put caches t for appID until t.ExpiresAt.
+	Put(ctx context.Context, appID string, t domain.CachedToken) error
+	// Drop removes appID's cached token if it is still rejected (a newer
+	// one, cached since, stays).
+	Drop(ctx context.Context, appID string, rejected domain.AccessToken) error
+	// Lock takes appID's refresh lock for at most ttl, so one server at a
+	// time fetches a token. ok is false when another holder has it; unlock
+	// releases it if it is still this holder's.
+	Lock(ctx context.Context, appID string, ttl time.Duration) (unlock func(), ok bool, err error)
+	// CountForceRefresh counts a forced refresh of appID on day (YYYYMMDD)
+	// and returns how many that day has had, this one included.
+	CountForceRefresh(ctx context.Context, appID, day string) (int, error)
 }
 
 // Clock tells the time.

@@ -41,6 +41,15 @@ func (d Decrypter) DecryptUserInfo(key domain.SessionKey, encryptedData, iv stri
 	return domain.ParseUserInfo(plain)
 }
 
+// DecryptPhone implements ports.Decrypter.
+func (d Decrypter) DecryptPhone(key domain.SessionKey, encryptedData, iv string) (domain.PhoneInfo, error) {
+	plain, err := d.Decrypt(key, encryptedData, iv)
+	if err != nil {
+		return domain.PhoneInfo{}, err
+	}
+	return domain.ParsePhoneInfo(plain)
+}
+
 // Decrypt returns the plaintext of encryptedData: the base64 text is decoded,
 // decrypted with AES-128-CBC under key and ivB64, and its padding checked and
 // stripped.

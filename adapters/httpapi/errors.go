@@ -30,6 +30,7 @@ var outcomes = map[domain.Kind]outcome{
 	domain.KindUpstreamTimeout: {8, http.StatusGatewayTimeout, true},
 	domain.KindUnavailable:     {9, http.StatusServiceUnavailable, true},
 	domain.KindTooLarge:        {11, http.StatusRequestEntityTooLarge, false},
+	domain.KindContentRejected: {12, http.StatusUnprocessableEntity, false},
 	domain.KindInternal:        {10, http.StatusInternalServerError, true},
 }
 

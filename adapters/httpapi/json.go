@@ -11,6 +11,7 @@ func profileOf(u domain.User) apiclient.Profile {
 	return apiclient.Profile{
 		OpenID: u.OpenID, UnionID: u.UnionID, NickName: p.NickName, AvatarURL: p.AvatarURL,
 		Gender: p.Gender, Language: p.Language, City: p.City, Province: p.Province, Country: p.Country,
+		PhoneNumber: u.Phone.Number, PurePhoneNumber: u.Phone.PureNumber, CountryCode: u.Phone.CountryCode,
 		UpdatedAt: u.UpdatedAt,
 	}
 }

@@ -110,6 +110,9 @@ func NewRouter(svc *app.Service, log *slog.Logger, o Options) (http.Handler, err
 		r.Post("/logout", h.logout)
 		r.Post("/me/profile", h.editProfile)
 		r.Post("/me/avatar", h.uploadAvatar)
+		r.Post("/me/phone", h.sharePhone)
+		r.Post("/me/phone/remove", h.removePhone)
+		r.Get("/session", h.sessionStatus)
 	})
 	if o.ServeAvatars {
 		r.Get("/media/avatars/{name}", h.avatar)

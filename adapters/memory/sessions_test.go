@@ -93,3 +93,7 @@ func TestRateLimiter_FollowsTheClock(t *testing.T) {
 		t.Fatal("half a minute later, one event is allowed again")
 	}
 }
+
+func TestTokenCache_Contract(t *testing.T) {
+	porttest.TestTokenCache(t, func(*testing.T) ports.TokenCache { return memory.NewTokenCache(system.Clock{}) }, time.Now)
+}

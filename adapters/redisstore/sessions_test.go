@@ -209,3 +209,10 @@ func TestRateLimiter_Contract(t *testing.T) {
 		return st.RateLimiter("test", rate, period)
 	})
 }
+
+func TestTokenCache_Contract(t *testing.T) {
+	addr := redisAddr(t)
+	porttest.TestTokenCache(t, func(t *testing.T) ports.TokenCache {
+		return newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)}).TokenCache()
+	}, time.Now)
+}

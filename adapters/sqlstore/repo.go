@@ -33,7 +33,7 @@ type queries struct {
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
-	user_fields, avatar_object, created_at, updated_at`
+	user_fields, avatar_object, phone_number, pure_phone_number, country_code, created_at, updated_at`
 
 func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 	return &UserRepo{db: db, d: d, timeout: timeout, q: queries{
@@ -42,7 +42,8 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 		insert:       d.rebind(d.insertUser),
 		setUnion:     d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
 		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
-			user_fields = ?, avatar_object = ?, updated_at = ? WHERE app_id = ? AND open_id = ?`),
+			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
+			updated_at = ? WHERE app_id = ? AND open_id = ?`),
 		avatarInUse: d.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM wx_users WHERE avatar_object = ? LIMIT 1) AS used`),
 	}}
 }
@@ -62,6 +63,9 @@ type row struct {
 	Country   string    `db:"country"`
 	Fields    int       `db:"user_fields"`
 	Avatar    string    `db:"avatar_object"`
+	Phone     string    `db:"phone_number"`
+	PurePhone string    `db:"pure_phone_number"`
+	CountryCd string    `db:"country_code"`
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
 }
@@ -74,6 +78,7 @@ func (r row) user() domain.User {
 			City: r.City, Province: r.Province, Country: r.Country,
 		},
 		UserSet: domain.Fields(r.Fields), Avatar: r.Avatar,
+		Phone:     domain.Phone{Number: r.Phone, PureNumber: r.PurePhone, CountryCode: r.CountryCd},
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -163,11 +168,12 @@ func (r *UserRepo) UpdateUser(ctx context.Context, id domain.Identity, update fu
 	if !changed {
 		return was, nil
 	}
-	was.Profile, was.UserSet, was.Avatar = u.Profile.Sanitized(), u.UserSet, u.Avatar
+	was.Profile, was.UserSet, was.Avatar, was.Phone = u.Profile.Sanitized(), u.UserSet, u.Avatar, u.Phone
 	was.UpdatedAt = dbTime(u.UpdatedAt)
 	p := was.Profile
 	if _, err := tx.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
-		int(was.UserSet), was.Avatar, was.UpdatedAt, id.AppID, id.OpenID); err != nil {
+		int(was.UserSet), was.Avatar, was.Phone.Number, was.Phone.PureNumber, was.Phone.CountryCode,
+		was.UpdatedAt, id.AppID, id.OpenID); err != nil {
 		return domain.User{}, r.fail("update user", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -124,10 +124,10 @@ func TestMigrate_IsVersionedAndIdempotent(t *testing.T) {
 		st := openStore(t, driver, dsn)
 		ctx := context.Background()
 		v, err := st.Migrate(ctx) // a second time: nothing to do
-		if err != nil || v != 2 {
+		if err != nil || v != 3 {
 			t.Fatalf("%s: version %d, %v", driver, v, err)
 		}
-		if got, err := st.SchemaVersion(ctx); err != nil || got != 2 {
+		if got, err := st.SchemaVersion(ctx); err != nil || got != 3 {
 			t.Fatalf("%s: schema version %d, %v", driver, got, err)
 		}
 	}

@@ -61,6 +61,7 @@ func checkBaseURL(s string) error {
 type Client struct {
 	appID    string
 	secret   string
+	base     string // the API's base URL, without a trailing slash
 	endpoint string
 	http     *http.Client
 }
@@ -89,6 +90,7 @@ func NewClient(o Options) (*Client, error) {
 	return &Client{
 		appID:    o.AppID,
 		secret:   o.Secret.Reveal(),
+		base:     strings.TrimRight(o.BaseURL, "/"),
 		endpoint: strings.TrimRight(o.BaseURL, "/") + "/sns/jscode2session",
 		http:     &http.Client{Transport: transport, Timeout: o.Timeout},
 	}, nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"wxbackend/domain"
@@ -211,7 +212,7 @@ func (r *Users) UpdateUser(_ context.Context, id domain.Identity, update func(*d
 		return u, nil
 	}
 	// Only what UpdateUser may write.
-	u.Profile, u.UserSet, u.Avatar = next.Profile.Sanitized(), next.UserSet, next.Avatar
+	u.Profile, u.UserSet, u.Avatar, u.Phone = next.Profile.Sanitized(), next.UserSet, next.Avatar, next.Phone
 	u.UpdatedAt = next.UpdatedAt.UTC().Truncate(time.Microsecond)
 	r.users[id] = u
 	r.Writes++
@@ -263,6 +264,20 @@ type WeChat struct {
 	calls map[string]int
 	// Hook, when set, runs at the start of every exchange (to block or count).
 	Hook func(code string)
+
+	// The server API: access tokens issued and the one in force, phone
+	// codes, and how the content check answers.
+	tokens     int
+	tokenCalls int
+	current    string
+	life       time.Duration
+	tokenErr   error
+	TokenHook  func(force bool) // runs at the start of every StableToken
+	rejectAll  bool             // every API call answers 40001, whatever the token
+	phones     map[string]domain.PhoneInfo
+	Verdicts   map[string]domain.Verdict
+	KeyValid   bool
+	checkErr   error
 }
 
 type codeAnswer struct {
@@ -325,6 +340,143 @@ func (w *WeChat) Code2Session(_ context.Context, code string) (ports.WeChatSessi
 	return a.session, nil
 }
 
+// SetTokenLife sets how long issued access tokens live (default 2h).
+func (w *WeChat) SetTokenLife(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.life = d
+}
+
+// FailTokens makes StableToken fail with err (nil: work again).
+func (w *WeChat) FailTokens(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tokenErr = err
+}
+
+// InvalidateToken makes the token in force invalid, as another fetch of
+// cgi-bin/token would: the next API call with it answers 40001, and
+// StableToken's normal mode issues a new one.
+func (w *WeChat) InvalidateToken() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.current = ""
+}
+
+// RejectEveryToken makes every API call answer 40001 (on) while normal-mode
+// StableToken keeps answering the same token: only a forced refresh helps,
+// and then calls work again.
+func (w *WeChat) RejectEveryToken(on bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.rejectAll = on
+}
+
+// TokensIssued returns how many access tokens StableToken handed out that
+// were new (a normal-mode answer of the token in force is not new).
+func (w *WeChat) TokensIssued() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.tokens
+}
+
+// TokenCalls returns how many times StableToken was called.
+func (w *WeChat) TokenCalls() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.tokenCalls
+}
+
+// AddPhoneCode makes a getPhoneNumber code answer info, once.
+func (w *WeChat) AddPhoneCode(code string, info domain.PhoneInfo) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.phones == nil {
+		w.phones = map[string]domain.PhoneInfo{}
+	}
+	w.phones[code] = info
+}
+
+// StableToken implements ports.WeChat.
+func (w *WeChat) StableToken(_ context.Context, force bool) (domain.AccessToken, time.Duration, error) {
+	if w.TokenHook != nil {
+		w.TokenHook(force)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tokenCalls++
+	if w.tokenErr != nil {
+		return domain.AccessToken{}, 0, w.tokenErr
+	}
+	if w.life == 0 {
+		w.life = 2 * time.Hour
+	}
+	if w.current == "" || force {
+		w.tokens++
+		w.current = fmt.Sprintf("fake-token-%d", w.tokens)
+		if force {
+			w.rejectAll = false
+		}
+	}
+	return domain.NewAccessToken(w.current), w.life, nil
+}
+
+// use checks a token an API call carries.
+func (w *WeChat) use(t domain.AccessToken) error {
+	if w.rejectAll || t.Reveal() != w.current || w.current == "" {
+		return domain.Wrap(domain.KindUpstream, fmt.Errorf("errcode 40001: %w", ports.ErrAccessTokenRejected))
+	}
+	return nil
+}
+
+// PhoneNumber implements ports.WeChat.
+func (w *WeChat) PhoneNumber(_ context.Context, t domain.AccessToken, code string) (domain.PhoneInfo, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(t); err != nil {
+		return domain.PhoneInfo{}, err
+	}
+	info, ok := w.phones[code]
+	if !ok {
+		return domain.PhoneInfo{}, domain.Wrap(domain.KindBadCode, fmt.Errorf("errcode 40029"))
+	}
+	delete(w.phones, code)
+	return info, nil
+}
+
+// CheckSession implements ports.WeChat: KeyValid answers.
+func (w *WeChat) CheckSession(_ context.Context, t domain.AccessToken, _ string, _ domain.SessionKey) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(t); err != nil {
+		return false, err
+	}
+	return w.KeyValid, w.checkErr
+}
+
+// CheckText implements ports.WeChat: Verdicts answers (pass by default).
+func (w *WeChat) CheckText(_ context.Context, t domain.AccessToken, _, text string) (domain.Verdict, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(t); err != nil {
+		return "", err
+	}
+	if w.checkErr != nil {
+		return "", w.checkErr
+	}
+	if v, ok := w.Verdicts[text]; ok {
+		return v, nil
+	}
+	return domain.VerdictPass, nil
+}
+
+// FailChecks makes CheckSession and CheckText fail with err.
+func (w *WeChat) FailChecks(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.checkErr = err
+}
+
 // Decrypter is a transparent stand-in for the AES decrypter: Seal wraps a
 // payload with the key's text, and Decrypt opens only what was sealed under the
 // same key, so tests can tell old keys from new without real cryptography.
@@ -345,6 +497,15 @@ func (d Decrypter) DecryptUserInfo(key domain.SessionKey, encryptedData, iv stri
 		return domain.UserInfo{}, err
 	}
 	return domain.ParseUserInfo(plain)
+}
+
+// DecryptPhone implements ports.Decrypter.
+func (d Decrypter) DecryptPhone(key domain.SessionKey, encryptedData, iv string) (domain.PhoneInfo, error) {
+	plain, err := d.Decrypt(key, encryptedData, iv)
+	if err != nil {
+		return domain.PhoneInfo{}, err
+	}
+	return domain.ParsePhoneInfo(plain)
 }
 
 // Decrypt opens what Seal sealed under key.
@@ -447,6 +608,95 @@ func (Images) Avatar(data []byte) (ports.Blob, string, error) {
 	return ports.Blob{}, "", domain.Malformed("avatar", "not a JPEG, PNG, GIF or WebP image")
 }
 
+// TokenCache is a TokenCache in a map, with a lock that expires on the
+// real clock (locks guard real work).
+type TokenCache struct {
+	mu     sync.Mutex
+	tokens map[string]domain.CachedToken
+	locks  map[string]tokenLock
+	forced map[string]int
+	Err    error
+}
+
+type tokenLock struct {
+	id    int
+	until time.Time
+}
+
+// NewTokenCache returns an empty cache.
+func NewTokenCache() *TokenCache {
+	return &TokenCache{tokens: map[string]domain.CachedToken{}, locks: map[string]tokenLock{}, forced: map[string]int{}}
+}
+
+// Get implements ports.TokenCache.
+func (c *TokenCache) Get(_ context.Context, appID string) (domain.CachedToken, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Err != nil {
+		return domain.CachedToken{}, false, c.Err
+	}
+	t, ok := c.tokens[appID]
+	return t, ok, nil
+}
+
+// Put implements ports.TokenCache.
+func (c *TokenCache) Put(_ context.Context, appID string, t domain.CachedToken) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Err != nil {
+		return c.Err
+	}
+	c.tokens[appID] = t
+	return nil
+}
+
+// Drop implements ports.TokenCache.
+func (c *TokenCache) Drop(_ context.Context, appID string, rejected domain.AccessToken) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Err != nil {
+		return c.Err
+	}
+	if t, ok := c.tokens[appID]; ok && t.Token == rejected {
+		delete(c.tokens, appID)
+	}
+	return nil
+}
+
+var lockIDs atomic.Int64
+
+// Lock implements ports.TokenCache.
+func (c *TokenCache) Lock(_ context.Context, appID string, ttl time.Duration) (func(), bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Err != nil {
+		return nil, false, c.Err
+	}
+	if l, ok := c.locks[appID]; ok && time.Now().Before(l.until) {
+		return nil, false, nil
+	}
+	id := int(lockIDs.Add(1))
+	c.locks[appID] = tokenLock{id: id, until: time.Now().Add(ttl)}
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if l, ok := c.locks[appID]; ok && l.id == id {
+			delete(c.locks, appID)
+		}
+	}, true, nil
+}
+
+// CountForceRefresh implements ports.TokenCache.
+func (c *TokenCache) CountForceRefresh(_ context.Context, appID, day string) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Err != nil {
+		return 0, c.Err
+	}
+	c.forced[appID+"|"+day]++
+	return c.forced[appID+"|"+day], nil
+}
+
 // Every fake is its port.
 var (
 	_ ports.Clock          = (*Clock)(nil)
@@ -457,4 +707,5 @@ var (
 	_ ports.Decrypter      = Decrypter{}
 	_ ports.BlobStore      = (*Blobs)(nil)
 	_ ports.ImageProcessor = Images{}
+	_ ports.TokenCache     = (*TokenCache)(nil)
 )

@@ -307,8 +307,10 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		}
 		avatar := domain.BlobName([]byte(key.OpenID), ".jpg")
 		later := t0.Add(time.Hour)
+		phone := domain.Phone{Number: "+86 138-0013-8000", PureNumber: "13800138000", CountryCode: "86"}
 		got, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
 			u.Profile.NickName, u.UserSet, u.Avatar, u.UpdatedAt = "mine", domain.FieldNickName|domain.FieldAvatar, avatar, later
+			u.Phone = phone
 			u.UnionID = "not written"
 			return true, nil
 		})
@@ -316,7 +318,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 			t.Fatalf("answered %+v, %v", got, err)
 		}
 		read, err := r.Get(ctx(t), key)
-		if err != nil || read.Avatar != avatar || read.UserSet != got.UserSet || read.Profile.NickName != "mine" ||
+		if err != nil || read.Avatar != avatar || read.UserSet != got.UserSet || read.Profile.NickName != "mine" || read.Phone != phone ||
 			read.UnionID != "" || !read.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
 			t.Fatalf("stored %+v, %v", read, err)
 		}

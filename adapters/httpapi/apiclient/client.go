@@ -241,3 +241,25 @@ func Multipart(field, filename string, data []byte, form []Field) ([]byte, strin
 	}
 	return b.Bytes(), mw.FormDataContentType(), nil
 }
+
+// SharePhone sends getPhoneNumber's code (today's way).
+func (c *Client) SharePhone(ctx context.Context, token, code string) (Profile, Response, error) {
+	return call[Profile](ctx, c, Request{Path: "/api/v1/me/phone", Token: token, Fields: []Field{{"code", code}}})
+}
+
+// SharePhoneEncrypted sends getPhoneNumber's older encrypted form.
+func (c *Client) SharePhoneEncrypted(ctx context.Context, token, encryptedData, iv string) (Profile, Response, error) {
+	return call[Profile](ctx, c, Request{Path: "/api/v1/me/phone", Token: token,
+		Fields: []Field{{"encryptedData", encryptedData}, {"iv", iv}}})
+}
+
+// RemovePhone forgets the user's phone number.
+func (c *Client) RemovePhone(ctx context.Context, token string) (Profile, Response, error) {
+	return call[Profile](ctx, c, Request{Path: "/api/v1/me/phone/remove", Token: token, Fields: []Field{}})
+}
+
+// Session reports the token's remaining life and whether WeChat still
+// holds its session key.
+func (c *Client) Session(ctx context.Context, token string) (Session, Response, error) {
+	return call[Session](ctx, c, Request{Method: http.MethodGet, Path: "/api/v1/session", Token: token})
+}

@@ -31,16 +31,28 @@ type Login struct {
 
 // Profile is a user's profile with WeChat's own names.
 type Profile struct {
-	OpenID    string    `json:"openId"`
-	UnionID   string    `json:"unionId"`
-	NickName  string    `json:"nickName"`
-	AvatarURL string    `json:"avatarUrl"`
-	Gender    int       `json:"gender"`
-	Language  string    `json:"language"`
-	City      string    `json:"city"`
-	Province  string    `json:"province"`
-	Country   string    `json:"country"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	OpenID    string `json:"openId"`
+	UnionID   string `json:"unionId"`
+	NickName  string `json:"nickName"`
+	AvatarURL string `json:"avatarUrl"`
+	Gender    int    `json:"gender"`
+	Language  string `json:"language"`
+	City      string `json:"city"`
+	Province  string `json:"province"`
+	Country   string `json:"country"`
+	// The phone number the user shared, "" for none.
+	PhoneNumber     string    `json:"phoneNumber"`
+	PurePhoneNumber string    `json:"purePhoneNumber"`
+	CountryCode     string    `json:"countryCode"`
+	UpdatedAt       time.Time `json:"updatedAt"`
+}
+
+// Session is the data of GET /api/v1/session.
+type Session struct {
+	ExpiresIn int64 `json:"expires_in"` // seconds
+	// WeChatSessionValid tells whether WeChat still holds the session's
+	// key; false: wx.login again before sending encrypted data.
+	WeChatSessionValid bool `json:"wechat_session_valid"`
 }
 
 // ClassicProfile is what the tutorial-compatible /getinfo/ answers (the

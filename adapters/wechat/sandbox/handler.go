@@ -73,6 +73,19 @@ func (s *Sandbox) nextFault() (Fault, bool) {
 func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sns/jscode2session", s.serveCode2Session)
+	mux.HandleFunc("POST /cgi-bin/stable_token", s.serveStableToken)
+	mux.HandleFunc("GET /cgi-bin/token", s.serveToken)
+	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.servePhoneNumber)
+	mux.HandleFunc("GET /wxa/checksession", s.serveCheckSession)
+	mux.HandleFunc("POST /wxa/msg_sec_check", s.serveMsgSecCheck)
+	mux.HandleFunc("POST /sandbox/wx/getPhoneNumber", s.clientFace(func(ctx context.Context, name string) (any, error) {
+		code, enc, err := s.GetPhoneNumber(ctx, name)
+		return struct {
+			Code string `json:"code"`
+			EncryptedPhone
+			ErrMsg string `json:"errMsg"`
+		}{code, enc, "getPhoneNumber:ok"}, err
+	}))
 	mux.HandleFunc("POST /sandbox/wx/login", s.clientFace(func(ctx context.Context, name string) (any, error) {
 		c, err := s.Login(ctx, name)
 		return map[string]string{"code": c, "errMsg": "login:ok"}, err

@@ -54,6 +54,8 @@ type Options struct {
 	// UnionIDs makes WeChat send a unionid, as it does for apps bound to an
 	// Open Platform account.
 	UnionIDs bool
+	// TokenTTL is how long access tokens live (default TokenTTL).
+	TokenTTL time.Duration
 }
 
 // Profile is a test user's profile, in WeChat's field names.
@@ -126,17 +128,25 @@ type Sandbox struct {
 	codeTTL       time.Duration
 	unionIDs      bool
 
-	mu     sync.Mutex
-	users  map[string]*user
-	codes  map[string]*code
-	faults []Fault
-	calls  int
+	tokenTTL time.Duration
+
+	mu         sync.Mutex
+	users      map[string]*user
+	codes      map[string]*code
+	faults     []Fault
+	calls      int
+	tokens     []accessToken // the access tokens in force, oldest first
+	phoneCodes map[string]*phoneCode
+	counters   APICounters
 }
 
 // New returns an empty sandbox.
 func New(o Options) *Sandbox {
 	s := &Sandbox{appID: o.AppID, secret: o.AppSecret, now: o.Now, codeTTL: o.CodeTTL, unionIDs: o.UnionIDs,
-		users: map[string]*user{}, codes: map[string]*code{}}
+		users: map[string]*user{}, codes: map[string]*code{}, phoneCodes: map[string]*phoneCode{}, tokenTTL: o.TokenTTL}
+	if s.tokenTTL <= 0 {
+		s.tokenTTL = TokenTTL
+	}
 	if s.appID == "" {
 		s.appID = DefaultAppID
 	}

@@ -24,7 +24,7 @@ func core(o app.Options) fx.Option {
 				return app.New(app.Deps{
 					Sessions: p.Sessions, Users: p.Users, Decrypter: p.Decrypter,
 					WeChat: p.WeChat, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
-					Blobs: p.Blobs, Images: p.Images,
+					Blobs: p.Blobs, Images: p.Images, AccessTokens: p.AccessTokens,
 				}, o)
 			},
 		),
@@ -33,14 +33,15 @@ func core(o app.Options) fx.Option {
 
 type serviceParams struct {
 	fx.In
-	Sessions  ports.SessionStore
-	Users     ports.UserRepo
-	Decrypter ports.Decrypter
-	WeChat    ports.WeChat
-	Clock     ports.Clock
-	Tokens    ports.TokenSource
-	Limits    Limiters
-	Blobs     ports.BlobStore
-	Images    ports.ImageProcessor
-	Log       *slog.Logger
+	Sessions     ports.SessionStore
+	Users        ports.UserRepo
+	Decrypter    ports.Decrypter
+	WeChat       ports.WeChat
+	Clock        ports.Clock
+	Tokens       ports.TokenSource
+	Limits       Limiters
+	Blobs        ports.BlobStore
+	AccessTokens ports.TokenCache
+	Images       ports.ImageProcessor
+	Log          *slog.Logger
 }

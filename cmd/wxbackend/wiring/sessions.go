@@ -17,7 +17,9 @@ type Limiters struct {
 	Login, Session ports.RateLimiter // nil: no limit
 }
 
-// sessionStore chooses the session store, and the rate limiters with it.
+// sessionStore chooses the session store, and with it where the rate limits
+// and the WeChat access token are kept: Redis sessions mean several
+// servers, which must share both.
 func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redisstore.Options, l config.Limits) fx.Option {
 	var sliding time.Duration
 	if s.Sliding {
@@ -35,6 +37,7 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 					return st, nil
 				},
 				func(st *redisstore.SessionStore) ports.SessionStore { return st },
+				func(st *redisstore.SessionStore) ports.TokenCache { return st.TokenCache() },
 				func(st *redisstore.SessionStore) Limiters {
 					return limiters(l, func(name string, n int) ports.RateLimiter {
 						return st.RateLimiter(name, n, time.Minute)
@@ -48,6 +51,7 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 		fx.Provide(
 			fx.Annotate(func(clock ports.Clock) *memory.SessionStore { return memory.NewSessionStore(m, sliding, clock) },
 				fx.As(new(ports.SessionStore))),
+			fx.Annotate(memory.NewTokenCache, fx.As(new(ports.TokenCache))),
 			func(clock ports.Clock) Limiters {
 				return limiters(l, func(_ string, n int) ports.RateLimiter {
 					return memory.NewRateLimiter(n, time.Minute, clock)

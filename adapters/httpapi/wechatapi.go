@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"wxbackend/adapters/httpapi/apiclient"
+	"wxbackend/app"
+)
+
+// Body parameters of the phone route.
+var phoneFields = []string{"code", "encryptedData", "encrypedData", "iv", "token"}
+
+// sharePhone is POST /api/v1/me/phone: getPhoneNumber's code, or its older
+// encrypted form.
+func (h *handler) sharePhone(w http.ResponseWriter, r *http.Request) {
+	f, err := readFields(r, h.opts.MaxBodyBytes, phoneFields...)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	tok, err := token(r, f)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	u, err := h.svc.SetPhone(r.Context(), tok, app.PhoneInput{Code: f["code"],
+		EncryptedData: f.get("encryptedData", "encrypedData"), IV: f["iv"]})
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	writeOK(w, profileOf(u))
+}
+
+// removePhone is POST /api/v1/me/phone/remove: the user's number is
+// forgotten.
+func (h *handler) removePhone(w http.ResponseWriter, r *http.Request) {
+	f, err := readFields(r, h.opts.MaxBodyBytes, tokenFields...)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	tok, err := token(r, f)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	u, err := h.svc.RemovePhone(r.Context(), tok)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	writeOK(w, profileOf(u))
+}
+
+// sessionStatus is GET /api/v1/session.
+func (h *handler) sessionStatus(w http.ResponseWriter, r *http.Request) {
+	tok, err := token(r, fields{})
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	st, err := h.svc.SessionStatus(r.Context(), tok)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	writeOK(w, apiclient.Session{ExpiresIn: int64(st.ExpiresIn / time.Second), WeChatSessionValid: st.WeChatValid})
+}
