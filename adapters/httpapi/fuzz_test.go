@@ -24,6 +24,8 @@ func FuzzRequest(f *testing.F) {
 	routes := []struct{ method, path string }{
 		{"POST", "/login/"}, {"POST", "/login"}, {"POST", "/getinfo/"}, {"POST", "/api/v1/login"},
 		{"POST", "/api/v1/userinfo"}, {"GET", "/api/v1/me"}, {"POST", "/api/v1/logout"}, {"GET", "/healthz"},
+		{"POST", "/api/v1/me/profile"}, {"POST", "/api/v1/me/avatar"}, {"POST", "/api/v1/me/phone"},
+		{"POST", "/api/v1/me/phone/remove"}, {"GET", "/api/v1/session"}, {"GET", "/media/avatars/x.jpg"},
 	}
 	types := []string{"", "application/json", "application/x-www-form-urlencoded", "application/json; charset=utf-8",
 		"text/plain", "multipart/form-data; boundary=x", "application/vnd.api+json", ";;;"}
@@ -39,6 +41,9 @@ func FuzzRequest(f *testing.F) {
 		{1, 1, `[{"code":1}]`, "Basic x"},
 		{6, 2, `token=%zz`, ""},
 		{2, 1, "{\"iv\":\"\xff\"}", ""},
+		{8, 1, `{"nickName":"\u202e x","gender":"1"}`, "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+		{9, 5, "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nGIF89a\r\n--x--\r\n", ""},
+		{10, 1, `{"code":"p1","encryptedData":"AAAA","iv":"x"}`, ""},
 	} {
 		f.Add(seed.route, seed.ctype, []byte(seed.body), seed.auth)
 	}

@@ -4,7 +4,9 @@
 // first look, for debugging a deployment, and for scripts.
 //
 //	wxsim [-backend URL] [-sandbox URL] [-user alice] [-nick 'Alice 🐼'] [-legacy] [-classic] [-form]
-//	      [-steps login,userinfo,avatar,nickname,me,logout]
+//	      [-steps login,userinfo,avatar,nickname,phone,session,me,logout]
+//
+// Step phone-encrypted sends getPhoneNumber's older encrypted form.
 //
 // By default it runs today's flow: wx.getUserInfo is anonymous, so the user
 // fills in an avatar (chooseAvatar, uploaded with wx.uploadFile) and a
@@ -31,6 +33,7 @@ import (
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/adapters/wechat/sandbox/miniprogram"
+	"wxbackend/domain"
 )
 
 func main() {
@@ -40,7 +43,7 @@ func main() {
 	}
 }
 
-var allSteps = []string{"login", "userinfo", "avatar", "nickname", "me", "logout"}
+var allSteps = []string{"login", "userinfo", "avatar", "nickname", "phone", "session", "me", "logout"}
 
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("wxsim", flag.ContinueOnError)
@@ -110,6 +113,15 @@ func run(args []string, out io.Writer) error {
 		case "avatar":
 			fmt.Fprintln(out, "# <button open-type=\"chooseAvatar\">, then wx.uploadFile the chosen photo")
 			e, err = mp.ChooseAndUploadAvatar(ctx)
+		case "phone":
+			fmt.Fprintln(out, "# <button open-type=\"getPhoneNumber\">, then send its code (WeChat's number for it)")
+			e, err = mp.SharePhone(ctx, false)
+		case "phone-encrypted":
+			fmt.Fprintln(out, "# <button open-type=\"getPhoneNumber\">, the older way: send encryptedData and iv")
+			e, err = mp.SharePhone(ctx, true)
+		case "session":
+			fmt.Fprintln(out, "# does WeChat still hold this session's key? (wxa/checksession)")
+			e, err = mp.Session(ctx)
 		case "nickname":
 			fmt.Fprintf(out, "# <input type=\"nickname\">: the user types “%s”\n", *nick)
 			e, err = mp.SetNickName(ctx, *nick)
@@ -119,7 +131,7 @@ func run(args []string, out io.Writer) error {
 			if err == nil && e.Code == 0 {
 				var p apiclient.Profile
 				_ = json.Unmarshal(e.Data, &p)
-				fmt.Fprintf(out, "saved profile of %v: nickName “%v”\n", p.OpenID, p.NickName)
+				fmt.Fprintf(out, "saved profile of %v: nickName “%v”, phone %s\n", p.OpenID, p.NickName, domain.MaskPhone(p.PurePhoneNumber))
 				err = checkAvatar(ctx, out, p.AvatarURL)
 				fmt.Fprintln(out)
 			}

@@ -18,6 +18,7 @@ type WX interface {
 	CheckSession(ctx context.Context, user string) (bool, error)
 	GetUserInfo(ctx context.Context, user string) (UserInfo, error)
 	ChooseAvatar(ctx context.Context, user string) ([]byte, error)
+	GetPhoneNumber(ctx context.Context, user string) (code string, enc EncryptedPhone, err error)
 }
 
 var (
@@ -64,6 +65,16 @@ func (p *Phone) GetUserInfo(ctx context.Context, user string) (UserInfo, error) 
 	var r UserInfo
 	err := p.call(ctx, "POST", "/sandbox/wx/getUserInfo", map[string]string{"user": user}, &r)
 	return r, err
+}
+
+// GetPhoneNumber implements WX.
+func (p *Phone) GetPhoneNumber(ctx context.Context, user string) (string, EncryptedPhone, error) {
+	var r struct {
+		Code string
+		EncryptedPhone
+	}
+	err := p.call(ctx, "POST", "/sandbox/wx/getPhoneNumber", map[string]string{"user": user}, &r)
+	return r.Code, r.EncryptedPhone, err
 }
 
 // ChooseAvatar implements WX.

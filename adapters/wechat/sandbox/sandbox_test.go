@@ -3,8 +3,12 @@ package sandbox_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image/jpeg"
 	"io"
 	"net/http"
@@ -14,6 +18,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"wxbackend/ports"
 
 	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/wechat"
@@ -380,5 +385,112 @@ func TestChooseAvatar_IsAPhotoWithGPS(t *testing.T) {
 	}
 	if v, err := ph.NicknameInput(context.Background(), "frank"); err != nil || v != "Frank 🐸" {
 		t.Fatalf("nickname input: %q %v", v, err)
+	}
+}
+
+// The session signature, computed by Python's hmac module:
+// hmac.new(b"tiihtNczf5v6AKRyjwEUhQ==", b"", hashlib.sha256).hexdigest()
+const pythonSignature = "7154f9f8b4b76b92f541cbf0e37d48840fa06e5e42da92a6f80168a1516a4735"
+
+// checksession's signature is keyed by the session_key's base64 text, not
+// its decoded bytes (a mistake several SDKs make): checked against a value
+// computed outside Go, and against the standard library here.
+func TestCheckSessionSignature_MatchesAnIndependentComputation(t *testing.T) {
+	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+	m := hmac.New(sha256.New, []byte("tiihtNczf5v6AKRyjwEUhQ=="))
+	here := hex.EncodeToString(m.Sum(nil))
+	for name, got := range map[string]string{
+		"backend": wechat.SessionSignature(key), "sandbox": sandbox.CheckSessionSignature(key.Base64()), "stdlib": here,
+	} {
+		if got != pythonSignature {
+			t.Errorf("%s: %s, want %s", name, got, pythonSignature)
+		}
+	}
+	wrong := hmac.New(sha256.New, key.Bytes()) // keyed by the decoded bytes
+	if hex.EncodeToString(wrong.Sum(nil)) == pythonSignature {
+		t.Fatal("the test cannot tell the two keyings apart")
+	}
+}
+
+// The backend's client against the sandbox's server API, over HTTP.
+func TestWeChatClient_ServerAPIAgainstTheSandbox(t *testing.T) {
+	sb, base := start(t, sandbox.Options{})
+	c, err := wechat.NewClient(wechat.Options{AppID: sandbox.DefaultAppID, Secret: sandbox.DefaultAppSecret,
+		BaseURL: base, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	tok, life, err := c.StableToken(ctx, false)
+	if err != nil || tok.IsZero() || life != sandbox.TokenTTL {
+		t.Fatalf("stable_token: %v %v %v", tok, life, err)
+	}
+	again, _, _ := c.StableToken(ctx, false)
+	if again != tok || sb.Counters().TokensIssued != 1 {
+		t.Fatal("normal mode issued a new token while the old was valid")
+	}
+	if strings.Contains(fmt.Sprintf("%v %+v %#v", tok, tok, tok), tok.Reveal()) {
+		t.Fatal("an access token prints")
+	}
+
+	// Phone numbers: a code once.
+	if _, err := sb.Login(ctx, "pat"); err != nil {
+		t.Fatal(err)
+	}
+	code, err := sb.PhoneCode(ctx, "pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.PhoneNumber(ctx, tok, code)
+	if err != nil || info.Phone.PureNumber != sandbox.PhoneOf("pat") || info.Phone.CountryCode != "86" || info.Watermark.AppID != sandbox.DefaultAppID {
+		t.Fatalf("phone: %+v %v", info, err)
+	}
+	if _, err := c.PhoneNumber(ctx, tok, code); domain.KindOf(err) != domain.KindBadCode {
+		t.Fatalf("a used phone code: %v", err)
+	}
+
+	// Session check: the current key is valid, a replaced one is not.
+	u, _ := sb.User(ctx, "pat")
+	old, _ := sb.SessionKey("pat")
+	if ok, err := c.CheckSession(ctx, tok, u.OpenID, old); err != nil || !ok {
+		t.Fatalf("checksession with the current key: %v %v", ok, err)
+	}
+	_, _ = sb.Login(ctx, "pat") // the key rotates
+	if ok, err := c.CheckSession(ctx, tok, u.OpenID, old); err != nil || ok {
+		t.Fatalf("checksession with a replaced key: %v %v", ok, err)
+	}
+
+	for text, want := range map[string]domain.Verdict{"Hello 🌸": domain.VerdictPass, "Casino Royale": domain.VerdictRisky, "海外代购": domain.VerdictReview} {
+		if v, err := c.CheckText(ctx, tok, u.OpenID, text); err != nil || v != want {
+			t.Errorf("%q: %v %v, want %v", text, v, err, want)
+		}
+	}
+
+	// A token invalidated elsewhere is rejected in a way the core can tell.
+	sb.InvalidateAccessToken()
+	_, err = c.CheckText(ctx, tok, u.OpenID, "x")
+	if !errors.Is(err, ports.ErrAccessTokenRejected) || domain.KindOf(err) != domain.KindUpstream {
+		t.Fatalf("an invalidated token: %v", err)
+	}
+	if strings.Contains(err.Error(), tok.Reveal()) {
+		t.Fatal("the token is in the error")
+	}
+	fresh, _, _ := c.StableToken(ctx, false)
+	if fresh == tok {
+		t.Fatal("normal mode answered an invalidated token")
+	}
+	forced, _, _ := c.StableToken(ctx, true)
+	if forced == fresh || sb.Counters().ForcedTokens != 1 {
+		t.Fatal("force_refresh issued no new token")
+	}
+	if _, err := c.CheckText(ctx, fresh, u.OpenID, "x"); err != nil {
+		t.Fatalf("the token before a forced refresh serves 5 minutes more: %v", err)
+	}
+
+	bad, _ := wechat.NewClient(wechat.Options{AppID: sandbox.DefaultAppID, Secret: "wrong-secret", BaseURL: base, Timeout: time.Second})
+	if _, _, err := bad.StableToken(ctx, false); domain.KindOf(err) != domain.KindUpstream || strings.Contains(err.Error(), "wrong-secret") {
+		t.Fatalf("a wrong secret: %v", err)
 	}
 }

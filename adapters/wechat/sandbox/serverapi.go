@@ -166,7 +166,7 @@ func (s *Sandbox) token(appID, secret, grantType string, force, replace bool) ap
 		s.counters.ForcedTokens++
 	}
 	t := s.issueLocked(force, replace)
-	return apiAnswer{"access_token": t.value, "expires_in": int(t.expires.Sub(s.now()) / time.Second)}
+	return apiAnswer{"access_token": t.value, "expires_in": int((t.expires.Sub(s.now()) + time.Second - 1) / time.Second)}
 }
 
 // authorize checks the access_token of a server-API call.

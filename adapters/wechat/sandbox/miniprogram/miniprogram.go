@@ -137,6 +137,24 @@ func (m *MiniProgram) ChooseAndUploadAvatar(ctx context.Context) (Envelope, erro
 	return m.do(ctx, "avatar", apiclient.Request{Path: "/api/v1/me/avatar", RawBody: body, ContentType: ctype}, !m.o.Classic, step)
 }
 
+// SharePhone is <button open-type="getPhoneNumber">: today's code, or with
+// encrypted the older encrypted form, sent to the phone route.
+func (m *MiniProgram) SharePhone(ctx context.Context, encrypted bool) (Envelope, error) {
+	code, enc, err := m.o.WX.GetPhoneNumber(ctx, m.o.User)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("getPhoneNumber: %w", err)
+	}
+	if encrypted {
+		return m.post(ctx, "phone", "/api/v1/me/phone", [][2]string{{"encryptedData", enc.EncryptedData}, {"iv", enc.IV}}, true)
+	}
+	return m.post(ctx, "phone", "/api/v1/me/phone", [][2]string{{"code", code}}, true)
+}
+
+// Session asks whether WeChat still holds the session's key.
+func (m *MiniProgram) Session(ctx context.Context) (Envelope, error) {
+	return m.do(ctx, "session", apiclient.Request{Method: "GET", Path: "/api/v1/session"}, true)
+}
+
 // SetNickName is today's nickname fill-in: what the user typed in
 // <input type="nickname">, sent to the profile route.
 func (m *MiniProgram) SetNickName(ctx context.Context, nick string) (Envelope, error) {
