@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -82,4 +84,64 @@ func (w *discardWriter) WriteHeader(s int) {
 	if w.status == 0 {
 		w.status = s
 	}
+}
+
+// BenchmarkSharePhone is POST /api/v1/me/phone in process, by code (the
+// access token from the cache, WeChat a fake: its round trip is not counted)
+// and by encrypted data (the real decrypter): the server's own cost of the
+// phone flow.
+func BenchmarkSharePhone(b *testing.B) {
+	key, _ := domain.ParseSessionKey(key1)
+	const openID = "oGZUI0egBJY1zhBYw2KhdUfwVJJE"
+	wx := portfake.NewWeChat(appID)
+	wx.AddCode("bench-code", openID, "", key1)
+	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, system.Clock{}),
+		Users: portfake.NewUsers(), Decrypter: aescbc.NewDecrypter(), WeChat: wx, Clock: system.Clock{}, Tokens: system.TokenSource{},
+		AccessTokens: memory.NewTokenCache(system.Clock{})}, app.Options{SessionTTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newRouter(b, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{MaxBodyBytes: 64 << 10, ReadyTimeout: time.Second})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/login", strings.NewReader(`{"code":"bench-code"}`)))
+	var login struct{ Data struct{ Token string } }
+	if err := json.Unmarshal(rec.Body.Bytes(), &login); err != nil || login.Data.Token == "" {
+		b.Fatalf("login: %s", rec.Body)
+	}
+	phone := domain.PhoneInfo{Phone: domain.Phone{Number: "13800138000", PureNumber: "13800138000", CountryCode: "86"},
+		Watermark: domain.Watermark{AppID: appID, Timestamp: time.Now().Unix()}}
+	plain, _ := json.Marshal(map[string]any{"phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": "86",
+		"watermark": map[string]any{"appid": appID, "timestamp": time.Now().Unix()}})
+	var iv [16]byte
+	sealed, err := aescbc.Encrypt(key, iv, plain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	send := func(b *testing.B, body string) {
+		req := httptest.NewRequest("POST", "/api/v1/me/phone", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+login.Data.Token)
+		w := &discardWriter{h: http.Header{}}
+		h.ServeHTTP(w, req)
+		if w.status != http.StatusOK {
+			b.Fatalf("HTTP %d", w.status)
+		}
+	}
+	b.Run("code", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			code := fmt.Sprintf("phone-%d", i)
+			wx.AddPhoneCode(code, phone)
+			send(b, `{"code":"`+code+`"}`)
+		}
+	})
+	b.Run("encrypted", func(b *testing.B) {
+		body := `{"encryptedData":"` + sealed + `","iv":"` + base64.StdEncoding.EncodeToString(iv[:]) + `"}`
+		b.ReportAllocs()
+		for b.Loop() {
+			send(b, body)
+		}
+	})
 }

@@ -18,8 +18,10 @@ import (
 
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/testenv"
+	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
 	"wxbackend/config"
+	"wxbackend/domain"
 )
 
 func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
@@ -64,13 +66,13 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var avatar string
+	var avatar, phone string
 	var sources int
-	if err := db.QueryRow("SELECT nick_name, avatar_object, user_fields FROM wx_users WHERE app_id = ? AND open_id = ?",
-		sb.Sandbox.AppID(), tu.OpenID).Scan(&nick, &avatar, &sources); err != nil {
+	if err := db.QueryRow("SELECT nick_name, avatar_object, user_fields, pure_phone_number FROM wx_users WHERE app_id = ? AND open_id = ?",
+		sb.Sandbox.AppID(), tu.OpenID).Scan(&nick, &avatar, &sources, &phone); err != nil {
 		t.Fatalf("the profile page's user in the database: %v", err)
 	}
-	if nick != "Today 🌅 今天" || len(avatar) != 68 || sources != 3 {
-		t.Fatalf("database holds %q, avatar %q, sources %b", nick, avatar, sources)
+	if nick != "Today 🌅 今天" || len(avatar) != 68 || sources != 3 || phone != sandbox.PhoneOf(today) {
+		t.Fatalf("database holds %q, avatar %q, sources %b, phone %s", nick, avatar, sources, domain.MaskPhone(phone))
 	}
 }

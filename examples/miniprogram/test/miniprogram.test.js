@@ -66,6 +66,13 @@ test("the profile page fills in avatar and nickname on today's anonymous WeChat"
   assert.equal(mp.page.data.profile.nickName, 'Today 🌅 今天');
   assert.equal(mp.page.data.profile.avatarUrl, avatarUrl, 'the avatar stays');
 
+  await mp.page.onGetPhoneNumber(await mp.getPhoneNumber());
+  assert.equal(mp.page.data.status, 'phone saved', mp.page.data.error);
+  assert.match(mp.page.data.profile.purePhoneNumber, /^1\d{10}$/);
+  assert.equal(mp.page.data.profile.countryCode, '86');
+  await mp.page.onGetPhoneNumber({ detail: { errMsg: 'getPhoneNumber:fail user deny' } });
+  assert.equal(mp.page.data.status, 'failed', 'a declined phone is shown');
+
   const img = await fetch(avatarUrl);
   assert.equal(img.status, 200);
   assert.equal(img.headers.get('content-type'), 'image/jpeg');

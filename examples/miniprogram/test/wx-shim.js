@@ -111,6 +111,13 @@ function createWx({ sandboxUrl, user }) {
     return { detail: { avatarUrl: tempPath } };
   }
 
+  // getPhoneNumber is what tapping <button open-type="getPhoneNumber"> and
+  // allowing yields: the event a page's handler gets.
+  async function getPhoneNumber() {
+    const { code, encryptedData, iv } = await phone('getPhoneNumber');
+    return { detail: { code, encryptedData, iv, errMsg: 'getPhoneNumber:ok' } };
+  }
+
   const wx = {
     request: (opts) => settle(opts, request(opts)),
     uploadFile: (opts) => settle(opts, uploadFile(opts)),
@@ -133,7 +140,7 @@ function createWx({ sandboxUrl, user }) {
     }
   }
 
-  return { wx, storage, log, idle, chooseAvatar };
+  return { wx, storage, log, idle, chooseAvatar, getPhoneNumber };
 }
 
 // launch loads a mini-program (its app.js and one page) as WeChat would, with

@@ -7,6 +7,8 @@
 //   uploadAvatar(path) wx.uploadFile of the image <button open-type="chooseAvatar">
 //                      gave, to POST /api/v1/me/avatar
 //   setNickName(nick)  what <input type="nickname"> gave, to POST /api/v1/me/profile
+//   sharePhone(detail) what <button open-type="getPhoneNumber"> gave (its code), to
+//                      POST /api/v1/me/phone
 //   me(), logout()
 //
 // Every authenticated call goes through `authed`, which handles the two
@@ -140,6 +142,13 @@ function setNickName(nickName) {
   return authed('/api/v1/me/profile', { makeData: async () => ({ nickName }) });
 }
 
+// sharePhone sends getPhoneNumber's code (today's way; older clients also
+// get encryptedData and iv, which the backend reads too).
+function sharePhone(detail) {
+  if (!detail || !detail.code) return Promise.reject(new Error(`getPhoneNumber: ${(detail && detail.errMsg) || 'denied'}`));
+  return authed('/api/v1/me/phone', { makeData: async () => ({ code: detail.code }) });
+}
+
 function me() {
   return authed('/api/v1/me', { method: 'GET' });
 }
@@ -150,4 +159,4 @@ async function logout() {
   if (token) await request('/api/v1/logout', { token });
 }
 
-module.exports = { ApiError, ensureLogin, login, uploadUserInfo, uploadAvatar, setNickName, me, logout };
+module.exports = { ApiError, ensureLogin, login, uploadUserInfo, uploadAvatar, setNickName, sharePhone, me, logout };

@@ -21,6 +21,12 @@ Page({
     return this.run('nickname saved', async () => this.setData({ profile: await api.setNickName(nick) }));
   },
 
+  // <button open-type="getPhoneNumber">: e.detail.code is exchanged by the
+  // backend with WeChat; a user who declines gives no code.
+  onGetPhoneNumber(e) {
+    return this.run('phone saved', async () => this.setData({ profile: await api.sharePhone(e.detail) }));
+  },
+
   async run(done, action) {
     this.setData({ status: 'working', error: '' });
     try {
