@@ -462,6 +462,23 @@ func TestWeChatClient_ServerAPIAgainstTheSandbox(t *testing.T) {
 		t.Fatalf("checksession with a replaced key: %v %v", ok, err)
 	}
 
+	// resetusersessionkey: signed with the current key, it replaces it.
+	cur, _ := sb.SessionKey("pat")
+	q := url.Values{"access_token": {tok.Reveal()}, "openid": {u.OpenID}, "sig_method": {"hmac_sha256"}, "signature": {sandbox.CheckSessionSignature(cur.Base64())}}
+	resp, err := http.Get(base + "/wxa/resetusersessionkey?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reset struct {
+		ErrCode    int    `json:"errcode"`
+		SessionKey string `json:"session_key"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&reset)
+	resp.Body.Close()
+	if now, _ := sb.SessionKey("pat"); reset.ErrCode != 0 || reset.SessionKey != now.Base64() || now == cur {
+		t.Fatalf("reset: %+v", reset)
+	}
+
 	for text, want := range map[string]domain.Verdict{"Hello 🌸": domain.VerdictPass, "Casino Royale": domain.VerdictRisky, "海外代购": domain.VerdictReview} {
 		if v, err := c.CheckText(ctx, tok, u.OpenID, text); err != nil || v != want {
 			t.Errorf("%q: %v %v, want %v", text, v, err, want)

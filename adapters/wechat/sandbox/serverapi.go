@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"wxbackend/domain"
 )
 
 // TokenTTL is how long the sandbox's access tokens live, as WeChat's.
@@ -296,6 +298,32 @@ func (s *Sandbox) serveCheckSession(w http.ResponseWriter, r *http.Request) {
 	writeAPI(w, apiError(40003, "invalid openid"))
 }
 
+// serveResetSessionKey is GET wxa/resetusersessionkey: a signature made
+// with the user's current key gets a new key, which replaces it.
+func (s *Sandbox) serveResetSessionKey(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.authorizeLocked(r); !ok {
+		writeAPI(w, a)
+		return
+	}
+	for _, u := range s.users {
+		if u.openID != q.Get("openid") {
+			continue
+		}
+		if u.key.IsZero() || q.Get("sig_method") != "hmac_sha256" ||
+			!hmac.Equal([]byte(q.Get("signature")), []byte(CheckSessionSignature(u.key.Base64()))) {
+			writeAPI(w, apiError(87009, "invalid signature"))
+			return
+		}
+		u.key = newSessionKey()
+		writeAPI(w, apiAnswer{"errcode": 0, "errmsg": "ok", "openid": u.openID, "session_key": u.key.Base64()})
+		return
+	}
+	writeAPI(w, apiError(40003, "invalid openid"))
+}
+
 // serveMsgSecCheck is POST wxa/msg_sec_check, version 2.
 func (s *Sandbox) serveMsgSecCheck(w http.ResponseWriter, r *http.Request) {
 	var req struct {
@@ -340,4 +368,12 @@ func writeAPI(w http.ResponseWriter, a apiAnswer) {
 	b, _ := json.Marshal(a)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = w.Write(b)
+}
+
+// newSessionKey is a fresh random session_key.
+func newSessionKey() domain.SessionKey {
+	var k [16]byte
+	_, _ = rand.Read(k[:])
+	key, _ := domain.ParseSessionKey(base64.StdEncoding.EncodeToString(k[:]))
+	return key
 }
