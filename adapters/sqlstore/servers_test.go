@@ -161,3 +161,52 @@ func TestServerPool_KeepsItsConnections(t *testing.T) {
 		}
 	}
 }
+
+// Replicas that start together on an empty database all succeed: exactly
+// one migrates, under a lock (PostgreSQL's advisory lock, MySQL's GET_LOCK),
+// and the others find the schema up to date.
+func TestMigrate_ReplicasStartingTogether(t *testing.T) {
+	for driver, newDSN := range map[string]func(testing.TB) string{"mysql": sqltest.MySQL, "postgres": sqltest.Postgres} {
+		t.Run(driver, func(t *testing.T) {
+			for round := 0; round < 2; round++ {
+				dsn := newDSN(t) // a fresh, empty database each round
+				const replicas = 6
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				errs := make(chan error, replicas)
+				versions := make(chan int64, replicas)
+				for i := 0; i < replicas; i++ {
+					st, err := sqlstore.Open(sqlstore.Options{Driver: driver, DSN: sqlstore.DSN(dsn), QueryTimeout: 30 * time.Second})
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { st.Close() })
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+						defer cancel()
+						v, err := st.Migrate(ctx)
+						errs <- err
+						versions <- v
+					}()
+				}
+				close(start)
+				wg.Wait()
+				close(errs)
+				close(versions)
+				for err := range errs {
+					if err != nil {
+						t.Fatalf("round %d: a replica failed to migrate: %v", round, err)
+					}
+				}
+				for v := range versions {
+					if v != 3 {
+						t.Fatalf("round %d: a replica saw version %d", round, v)
+					}
+				}
+			}
+		})
+	}
+}

@@ -108,8 +108,20 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 	return p.GetDBVersion(ctx)
 }
 
+// migrator returns goose's provider of the dialect's migrations, under a
+// session lock where the database has one, so replicas that start together
+// migrate one at a time: the first applies the migrations, the others then
+// find nothing to do.
 func (s *Store) migrator() (*goose.Provider, error) {
-	p, err := goose.NewProvider(s.d.goose, s.db.DB, s.d.migrations())
+	var opts []goose.ProviderOption
+	locker, err := s.d.migrationLocker()
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: migration lock: %w", err)
+	}
+	if locker != nil {
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(s.d.goose, s.db.DB, s.d.migrations(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: migrations: %w", err)
 	}
