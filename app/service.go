@@ -35,6 +35,9 @@ type Options struct {
 	// ContentCheckOnError is what happens to a nickname when WeChat cannot
 	// check it: "reject" (code 8) or "accept".
 	ContentCheckOnError string `setting:"content-check-on-error" default:"reject" usage:"when the content check cannot reach WeChat: reject (code 8) or accept"`
+	// MaxConcurrentExchanges caps the jscode2session calls in flight; a
+	// login that finds no slot within a second is code 7. 0: no cap.
+	MaxConcurrentExchanges int `setting:"wechat-max-concurrent-logins" default:"64" usage:"most jscode2session calls in flight per server; more wait up to 1 s, then code 7 (0: no cap)"`
 	// SessionLimiter, when set, limits the requests of each session (code 7).
 	SessionLimiter ports.RateLimiter
 }
@@ -63,9 +66,10 @@ type Deps struct {
 // Service runs the use cases. It is safe for concurrent use.
 type Service struct {
 	Deps
-	opts   Options
-	logins *loginFlights
-	tokens *accessTokens
+	opts      Options
+	logins    *loginFlights
+	tokens    *accessTokens
+	exchanges chan struct{} // slots of concurrent jscode2session calls; nil: no cap
 }
 
 // New returns a Service. Every dependency is required.
@@ -79,8 +83,12 @@ func New(d Deps, o Options) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Deps: d, opts: o, logins: newLoginFlights(o.LoginReplayWindow, d.Clock),
-		tokens: &accessTokens{wechat: d.WeChat, cache: d.AccessTokens, clock: d.Clock, log: d.Log, forcePerDay: o.ForceRefreshPerDay}}, nil
+	s := &Service{Deps: d, opts: o, logins: newLoginFlights(o.LoginReplayWindow, d.Clock),
+		tokens: &accessTokens{wechat: d.WeChat, cache: d.AccessTokens, clock: d.Clock, log: d.Log, forcePerDay: o.ForceRefreshPerDay}}
+	if o.MaxConcurrentExchanges > 0 {
+		s.exchanges = make(chan struct{}, o.MaxConcurrentExchanges)
+	}
+	return s, nil
 }
 
 // LoginResult is what a successful login hands the client.
@@ -92,6 +100,29 @@ type LoginResult struct {
 
 // maxCodeLen bounds a login code; WeChat's are 32 characters.
 const maxCodeLen = 128
+
+// exchangeWait is how long a login waits for a free jscode2session slot
+// before it is refused as rate limited.
+const exchangeWait = time.Second
+
+// exchangeSlot takes one of the MaxConcurrentExchanges slots of
+// jscode2session calls, so that a flood of junk codes cannot spend WeChat's
+// quota (and this server's connections) for everyone.
+func (s *Service) exchangeSlot(ctx context.Context) (func(), error) {
+	if s.exchanges == nil {
+		return func() {}, nil
+	}
+	t := time.NewTimer(exchangeWait)
+	defer t.Stop()
+	select {
+	case s.exchanges <- struct{}{}:
+		return func() { <-s.exchanges }, nil
+	case <-t.C:
+		return nil, domain.RateLimited(time.Second)
+	case <-ctx.Done():
+		return nil, domain.Wrap(domain.KindUpstreamTimeout, ctx.Err())
+	}
+}
 
 // ClientOf identifies a client for login replays by its address (as the
 // transport sees it, after trusted proxies) and its User-Agent.
@@ -137,7 +168,12 @@ func (s *Service) Login(ctx context.Context, code string, client ClientDigest) (
 }
 
 func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
+	release, err := s.exchangeSlot(ctx)
+	if err != nil {
+		return LoginResult{}, err
+	}
 	ws, err := s.WeChat.Code2Session(ctx, code)
+	release()
 	if err != nil {
 		return LoginResult{}, err
 	}

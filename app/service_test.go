@@ -634,3 +634,40 @@ func TestSetAvatar_FailuresWriteNothing(t *testing.T) {
 
 func ptr(s string) *string { return &s }
 func intPtr(n int) *int    { return &n }
+
+// A flood of codes cannot hold more than MaxConcurrentExchanges
+// jscode2session calls at once; the ones that find no slot in time are code 7.
+func TestLogin_ConcurrentExchangesAreCapped(t *testing.T) {
+	w := newWorld(t, app.Options{MaxConcurrentExchanges: 2})
+	release := make(chan struct{})
+	var inFlight, most int
+	var mu sync.Mutex
+	w.wechat.Hook = func(string) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}
+	errs := make(chan error, 5)
+	for i := 0; i < 5; i++ {
+		go func() {
+			_, err := w.svc.Login(context.Background(), fmt.Sprintf("junk-%d", i), phone)
+			errs <- err
+		}()
+	}
+	kinds := map[domain.Kind]int{}
+	for i := 0; i < 3; i++ { // three wait a second for a slot, and give up
+		kinds[domain.KindOf(<-errs)]++
+	}
+	close(release)
+	for i := 0; i < 2; i++ {
+		kinds[domain.KindOf(<-errs)]++
+	}
+	if most != 2 || kinds[domain.KindRateLimited] != 3 || kinds[domain.KindBadCode] != 2 {
+		t.Fatalf("at most %d in flight; answers by kind %v", most, kinds)
+	}
+}

@@ -114,6 +114,7 @@ func (c *Config) Check(p *setting.Problems) {
 	p.NotNegative(&c.Limits.SessionPerMinute)
 	p.OneOf(&c.Sessions.Store, "memory", "redis")
 	p.NotNegative(&c.App.ForceRefreshPerDay)
+	p.NotNegative(&c.App.MaxConcurrentExchanges)
 	p.OneOf(&c.App.ContentCheckOnError, "reject", "accept")
 	if c.Sessions.Store == "redis" && len(c.Redis.Addrs) == 0 {
 		p.Add(&c.Redis.Addrs, "is required with the redis session store")

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strconv"
@@ -27,7 +26,8 @@ func TestRateLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newRouter(t, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{
+	var logs strings.Builder
+	h := newRouter(t, svc, slog.New(slog.NewTextHandler(&logs, nil)), httpapi.Options{
 		MaxBodyBytes: 4096, ReadyTimeout: time.Second, LoginLimiter: memory.NewRateLimiter(2, time.Minute, clock),
 		TrustedProxies: []string{"10.0.0.1"}})
 	send := func(method, path, body, peer, xff, token string) (int, string, string) {
@@ -77,6 +77,24 @@ func TestRateLimits(t *testing.T) {
 	}
 	if status, _, _ := login("x0", "203.0.113.7:3000", "192.0.2.99"); status != 429 {
 		t.Fatal("a forged X-Forwarded-For escaped the limit")
+	}
+	_, _, _ = login("x1", "203.0.113.8:3000", "192.0.2.98")
+	if n := strings.Count(logs.String(), "X-Forwarded-For from a peer that is not a trusted proxy"); n != 1 {
+		t.Fatalf("warned %d times about untrusted X-Forwarded-For, want once:\n%s", n, logs.String())
+	}
+
+	// IPv6 clients are one client per /64: rotating the low bits does not
+	// escape the limit, another /64 is another client.
+	for i, peer := range []string{"[2001:db8:1:2::1]:1000", "[2001:db8:1:2:ffff::9]:1000"} {
+		if status, _, _ := login("v"+strconv.Itoa(i), peer, ""); status != 200 {
+			t.Fatalf("IPv6 login %d: %d", i, status)
+		}
+	}
+	if status, _, _ := login("v2", "[2001:db8:1:2:abcd::5]:1000", ""); status != 429 {
+		t.Fatal("an IPv6 client escaped the limit by changing its address within its /64")
+	}
+	if status, _, _ := login("v3", "[2001:db8:1:3::1]:1000", ""); status != 200 {
+		t.Fatal("another /64 was limited")
 	}
 
 	// Per session: three requests a minute.

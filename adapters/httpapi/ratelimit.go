@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -15,8 +16,7 @@ func (h *handler) limitLogin(r *http.Request) error {
 	if h.opts.LoginLimiter == nil {
 		return nil
 	}
-	ip := clientIP(r, h.proxies)
-	ok, retry, err := h.opts.LoginLimiter.Allow(r.Context(), "ip:"+ip.String())
+	ok, retry, err := h.opts.LoginLimiter.Allow(r.Context(), "ip:"+limitKey(h.clientAddr(r)))
 	if err != nil {
 		return fmt.Errorf("login rate limit: %w", err)
 	}
@@ -29,7 +29,34 @@ func (h *handler) limitLogin(r *http.Request) error {
 // client identifies the request's client for login replays: its address and
 // its User-Agent.
 func (h *handler) client(r *http.Request) app.ClientDigest {
-	return app.ClientOf(clientIP(r, h.proxies).String(), r.UserAgent())
+	return app.ClientOf(h.clientAddr(r).String(), r.UserAgent())
+}
+
+// clientAddr is the request's client address (see clientIP). A request
+// that carries X-Forwarded-For from a peer that is not a trusted proxy is
+// logged once: behind a load balancer that is not configured, every client
+// shares the balancer's address, and so its login limit.
+func (h *handler) clientAddr(r *http.Request) netip.Addr {
+	if len(r.Header.Values("X-Forwarded-For")) > 0 {
+		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && !isTrusted(peer.Addr().Unmap(), h.proxies) {
+			h.untrustedXFF.Do(func() {
+				h.log.LogAttrs(r.Context(), slog.LevelWarn, "X-Forwarded-For from a peer that is not a trusted proxy is ignored; "+
+					"behind a load balancer, set WXB_HTTP_TRUSTED_PROXIES to its addresses", slog.String("peer", peer.Addr().String()))
+			})
+		}
+	}
+	return clientIP(r, h.proxies)
+}
+
+// limitKey is the rate-limit key of a client address: an IPv4 address, or
+// the /64 of an IPv6 one (one subscriber's prefix: a client could otherwise
+// rotate through its 2^64 addresses).
+func limitKey(ip netip.Addr) string {
+	if ip.Is6() && !ip.Is4In6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // clientIP is the connection's peer, or, when the peer is a trusted proxy, the

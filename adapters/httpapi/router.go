@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -80,6 +81,8 @@ type handler struct {
 	log     *slog.Logger
 	opts    Options
 	proxies []netip.Prefix
+
+	untrustedXFF sync.Once
 }
 
 // NewRouter returns the HTTP handler of every route of the contract. It

@@ -8,6 +8,7 @@ import (
 
 	"wxbackend/adapters/httpapi"
 	"wxbackend/app"
+	"wxbackend/config"
 )
 
 // OnServing is called with the server's address once it listens. Modules
@@ -31,11 +32,14 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 			},
 		),
 		fx.Invoke(fx.Annotate(
-			func(lc fx.Lifecycle, s *httpapi.Server, serving []OnServing) {
+			func(lc fx.Lifecycle, s *httpapi.Server, log *slog.Logger, serving []OnServing) {
 				lc.Append(fx.Hook{
 					OnStart: func(ctx context.Context) error {
 						if err := s.Start(ctx); err != nil {
 							return err
+						}
+						if warning := proxyWarning(s.Addr(), o.TrustedProxies); warning != "" {
+							log.Warn(warning)
 						}
 						for _, f := range serving {
 							f(s.Addr())
@@ -45,6 +49,17 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 					OnStop: s.Stop,
 				})
 			},
-			fx.ParamTags(``, ``, `group:"serving"`))),
+			fx.ParamTags(``, ``, ``, `group:"serving"`))),
 	)
+}
+
+// proxyWarning is what to tell an operator serving a network with no trusted
+// proxies: behind a load balancer, every client would then share the
+// balancer's address, and its login limit.
+func proxyWarning(addr string, trusted []string) string {
+	if config.IsLoopback(addr) || len(trusted) > 0 {
+		return ""
+	}
+	return "serving " + addr + " with no trusted proxies: behind a load balancer, every client shares its address " +
+		"(and its login rate limit); set WXB_HTTP_TRUSTED_PROXIES to the balancer's addresses"
 }
