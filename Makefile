@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/wxbackend
 PKGS    ?= ./...
 
-.PHONY: run demo build test lint bench fuzz
+.PHONY: run demo build test lint bench fuzz readme
 
 # make run logs in against the local WeChat sandbox unless an appid is set:
 # with WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET it talks to WeChat.
@@ -17,6 +17,9 @@ demo: ## a simulated mini-program logs in to `make run` and saves a profile
 
 build: ## build the server binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/wxbackend
+
+readme: ## rewrite the README's settings table from the code
+	$(GO) run ./cmd/wxbackend settings -readme README.md
 
 test: ## every test, with the race detector, against the local servers
 	@for svc in MariaDB:3306 PostgreSQL:5432 Redis:6379; do \

@@ -21,6 +21,9 @@ import (
 type Options struct {
 	// SessionTTL is how long a token lives after login.
 	SessionTTL time.Duration `setting:"session-ttl" default:"24h" usage:"lifetime of a login token"`
+	// SessionMaxAge, when positive, is the absolute limit of a session's
+	// life: sliding expiry never extends it past login + SessionMaxAge.
+	SessionMaxAge time.Duration `setting:"session-max-age" default:"720h" usage:"absolute maximum age of a session, however often it is used (0: none)"`
 	// WatermarkMaxAge, when positive, is the oldest watermark accepted.
 	WatermarkMaxAge time.Duration `setting:"watermark-max-age" default:"0s" usage:"oldest accepted watermark of encrypted data (0: any)"`
 	// LoginReplayWindow is how long the result of a login code is kept, so that
@@ -197,10 +200,16 @@ func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
 		SessionKey: ws.SessionKey,
 		ExpiresAt:  now.Add(s.opts.SessionTTL),
 	}
+	if s.opts.SessionMaxAge > 0 {
+		sess.MaxExpiresAt = now.Add(s.opts.SessionMaxAge)
+		if sess.ExpiresAt.After(sess.MaxExpiresAt) {
+			sess.ExpiresAt = sess.MaxExpiresAt
+		}
+	}
 	if err := s.Sessions.Create(ctx, tok.Digest(), sess); err != nil {
 		return LoginResult{}, fmt.Errorf("create session: %w", err)
 	}
-	return LoginResult{Token: tok, ExpiresIn: s.opts.SessionTTL, User: user}, nil
+	return LoginResult{Token: tok, ExpiresIn: sess.ExpiresAt.Sub(now), User: user}, nil
 }
 
 // EncryptedUserInfo is what a client sends from wx.getUserInfo.
@@ -398,6 +407,19 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	}
 	if err := s.Sessions.Delete(ctx, tok.Digest()); err != nil {
 		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// LogoutEverywhere ends every session of the token's user, on every
+// device.
+func (s *Service) LogoutEverywhere(ctx context.Context, token string) error {
+	sess, err := s.session(ctx, token)
+	if err != nil {
+		return err
+	}
+	if err := s.Sessions.DeleteAll(ctx, sess.Identity()); err != nil {
+		return fmt.Errorf("log out everywhere: %w", err)
 	}
 	return nil
 }

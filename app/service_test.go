@@ -671,3 +671,16 @@ func TestLogin_ConcurrentExchangesAreCapped(t *testing.T) {
 		t.Fatalf("at most %d in flight; answers by kind %v", most, kinds)
 	}
 }
+
+// A session never lives past its maximum age, whatever its TTL.
+func TestLogin_SessionMaxAgeCapsTheTTL(t *testing.T) {
+	w := newWorld(t, app.Options{SessionTTL: 24 * time.Hour, SessionMaxAge: 2 * time.Hour})
+	w.wechat.AddCode("c1", "o1", "", key1)
+	res, err := w.svc.Login(context.Background(), "c1", phone)
+	if err != nil || res.ExpiresIn != 2*time.Hour {
+		t.Fatalf("expires in %v, %v", res.ExpiresIn, err)
+	}
+	w.clock.Advance(2 * time.Hour)
+	_, err = w.svc.Me(context.Background(), res.Token.Reveal())
+	wantKind(t, err, domain.KindUnauthenticated)
+}

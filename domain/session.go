@@ -132,10 +132,16 @@ type Session struct {
 	UnionID    string
 	SessionKey SessionKey
 	ExpiresAt  time.Time
+	// MaxExpiresAt is the latest sliding expiry may extend the session to
+	// (its absolute maximum age); zero for no limit.
+	MaxExpiresAt time.Time
 }
 
 // Identity returns the identity of the session's user.
 func (s Session) Identity() Identity { return Identity{AppID: s.AppID, OpenID: s.OpenID} }
 
-// Expired reports whether the session is past its expiry at now.
-func (s Session) Expired(now time.Time) bool { return !now.Before(s.ExpiresAt) }
+// Expired reports whether the session is past its expiry, or its maximum
+// age, at now.
+func (s Session) Expired(now time.Time) bool {
+	return !now.Before(s.ExpiresAt) || (!s.MaxExpiresAt.IsZero() && !now.Before(s.MaxExpiresAt))
+}

@@ -16,8 +16,12 @@ import (
 // wx.login, so a store keeps the key per user: Create makes s.SessionKey the key of
 // every live session of s's user, and Get returns the newest key for any of them.
 type SessionStore interface {
-	// Create stores s under id until s.ExpiresAt.
+	// Create stores s under id until s.ExpiresAt; sliding expiry never
+	// extends it past s.MaxExpiresAt. A store that caps a user's live tokens
+	// revokes the user's oldest when this one is one too many.
 	Create(ctx context.Context, id domain.TokenDigest, s domain.Session) error
+	// DeleteAll removes every live session of a user (log out everywhere).
+	DeleteAll(ctx context.Context, id domain.Identity) error
 	// Get returns the live session stored under id, with its user's newest key,
 	// or an error of kind KindUnauthenticated when there is none (unknown,
 	// expired or deleted).

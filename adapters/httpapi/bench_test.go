@@ -30,7 +30,7 @@ func BenchmarkGetInfo(b *testing.B) {
 	key, _ := domain.ParseSessionKey(key1)
 	wx := portfake.NewWeChat(appID)
 	wx.AddCode("bench-code", "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "", key1)
-	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, system.Clock{}), Users: portfake.NewUsers(),
+	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, 0, system.Clock{}), Users: portfake.NewUsers(),
 		Decrypter: aescbc.NewDecrypter(), WeChat: wx, Clock: system.Clock{}, Tokens: system.TokenSource{}},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
@@ -95,7 +95,7 @@ func BenchmarkSharePhone(b *testing.B) {
 	const openID = "oGZUI0egBJY1zhBYw2KhdUfwVJJE"
 	wx := portfake.NewWeChat(appID)
 	wx.AddCode("bench-code", openID, "", key1)
-	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, system.Clock{}),
+	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, 0, system.Clock{}),
 		Users: portfake.NewUsers(), Decrypter: aescbc.NewDecrypter(), WeChat: wx, Clock: system.Clock{}, Tokens: system.TokenSource{},
 		AccessTokens: memory.NewTokenCache(system.Clock{})}, app.Options{SessionTTL: time.Hour})
 	if err != nil {

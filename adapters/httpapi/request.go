@@ -66,9 +66,10 @@ func looksJSON(body []byte) bool {
 
 var errNotObject = domain.Malformed("body", "not a JSON object")
 
-// numberFields are the fields a JSON body may send as numbers (as WeChat's
-// own objects do); they are read as their text.
-var numberFields = map[string]bool{"gender": true}
+// scalarFields are the fields a JSON body may send as numbers or booleans
+// (gender as WeChat's own objects do, all as a flag); they are read as
+// their text.
+var scalarFields = map[string]bool{"gender": true, "all": true}
 
 // jsonFields reads the known string fields of a JSON object. A known field
 // given twice is malformed: which of the two a proxy or a log read is
@@ -104,10 +105,14 @@ func jsonFields(body []byte, known []string) (fields, error) {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			var n json.Number
-			if !numberFields[name] || json.Unmarshal(raw, &n) != nil {
+			switch {
+			case scalarFields[name] && (string(raw) == "true" || string(raw) == "false"):
+				s = string(raw)
+			case scalarFields[name] && json.Unmarshal(raw, &n) == nil:
+				s = n.String()
+			default:
 				return nil, domain.Malformed(name, "must be a string")
 			}
-			s = n.String()
 		}
 		f[name] = s
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -132,6 +133,7 @@ var (
 	loginFields    = []string{"code"}
 	userInfoFields = []string{"encryptedData", "encrypedData", "iv", "rawData", "signature", "token"}
 	tokenFields    = []string{"token"}
+	logoutFields   = []string{"token", "all"}
 )
 
 func (h *handler) classicLogin(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +216,7 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
-	f, err := readFields(r, h.opts.MaxBodyBytes, tokenFields...)
+	f, err := readFields(r, h.opts.MaxBodyBytes, logoutFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
@@ -224,11 +226,34 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, err)
 		return
 	}
-	if err := h.svc.Logout(r.Context(), tok); err != nil {
+	all, err := boolField(f, "all")
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	if all {
+		err = h.svc.LogoutEverywhere(r.Context(), tok)
+	} else {
+		err = h.svc.Logout(r.Context(), tok)
+	}
+	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
 	writeOK(w, nil)
+}
+
+// boolField reads an optional true/false field ("1"/"0" too).
+func boolField(f fields, name string) (bool, error) {
+	v, ok := f[name]
+	if !ok || v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, domain.Malformed(name, "must be true or false")
+	}
+	return b, nil
 }
 
 // healthz says the process is up and serving.

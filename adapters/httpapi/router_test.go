@@ -325,3 +325,20 @@ func TestResponses_CarryARequestID(t *testing.T) {
 		t.Fatalf("an unsafe request id was echoed: %q", got)
 	}
 }
+
+// Log out everywhere: every token of the user stops working, another
+// user's does not.
+func TestLogout_AllEndsEverySessionOfTheUser(t *testing.T) {
+	f := newFixture(t, nil)
+	phoneTok, laptopTok := f.login(t, "c1"), f.login(t, "c2") // the same user, o1
+	f.wechat.AddCode("c3", "o2", "", key1)
+	r := f.do(t, "POST", "/api/v1/login", map[string]any{"code": "c3"})
+	var other struct{ Token string }
+	_ = json.Unmarshal(r.Data, &other)
+	want(t, f.do(t, "POST", "/api/v1/logout", map[string]any{"all": "maybe"}, "Authorization", "Bearer "+phoneTok), 1, 400)
+	want(t, f.do(t, "POST", "/api/v1/logout", map[string]any{"all": true}, "Authorization", "Bearer "+phoneTok), 0, 200)
+	for _, tok := range []string{phoneTok, laptopTok} {
+		want(t, f.do(t, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+tok), 2, 401)
+	}
+	want(t, f.do(t, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+other.Token), 0, 200)
+}

@@ -17,7 +17,7 @@ import (
 )
 
 func BenchmarkSessionStore(b *testing.B) {
-	st := memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, system.Clock{})
+	st := memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, 0, system.Clock{})
 	porttest.BenchSessionStore(b, st, 10_000)
 }
 
@@ -31,7 +31,7 @@ func BenchmarkHeapPerSession(b *testing.B) {
 	const appID = "wxbench00000000001"
 	for b.Loop() {
 		before := heap()
-		st := memory.NewSessionStore(memory.Options{CleanupInterval: time.Hour}, 0, system.Clock{})
+		st := memory.NewSessionStore(memory.Options{CleanupInterval: time.Hour}, 0, 0, system.Clock{})
 		expires := time.Now().Add(time.Hour)
 		for i := 0; i < n; i++ {
 			var seed [8]byte

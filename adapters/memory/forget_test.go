@@ -13,7 +13,7 @@ import (
 // a user's entry stays while any of its tokens does, and goes with the last,
 // whether deleted or expired.
 func TestUserGoesWithItsLastToken(t *testing.T) {
-	st := NewSessionStore(Options{CleanupInterval: 10 * time.Millisecond}, 0, wallClock{})
+	st := NewSessionStore(Options{CleanupInterval: 10 * time.Millisecond}, 0, 0, wallClock{})
 	ctx := context.Background()
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
 	users := func() int {

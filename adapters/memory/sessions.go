@@ -5,6 +5,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,10 +28,11 @@ import (
 type SessionStore struct {
 	tokens *gocache.Cache // tokenKey → *tokenEntry, dropped by go-cache's janitor after expiry
 
-	mu      sync.Mutex // guards apps and every entry's tokens count
-	apps    map[string]*appUsers
-	sliding time.Duration // when positive, every Get extends the session to now+sliding
-	clock   ports.Clock   // decides expiry; go-cache's own clock only frees memory
+	mu         sync.Mutex // guards apps and every entry's keys
+	apps       map[string]*appUsers
+	sliding    time.Duration // when positive, every Get extends the session to now+sliding
+	maxPerUser int           // live tokens a user may have; 0: no cap
+	clock      ports.Clock   // decides expiry; go-cache's own clock only frees memory
 }
 
 var _ ports.SessionStore = (*SessionStore)(nil)
@@ -48,6 +50,7 @@ func (o *Options) Check(p *setting.Problems) { p.Positive(&o.CleanupInterval) }
 type tokenEntry struct {
 	user    *userEntry
 	expires atomic.Int64
+	limit   int64 // Unix nanoseconds sliding may not pass; 0: none
 }
 
 // appUsers are one app's users, by openid.
@@ -59,8 +62,8 @@ type appUsers struct {
 type userEntry struct {
 	app    *appUsers
 	openID string
-	tokens int32 // live tokens pointing here; under SessionStore.mu
-	stripe uint8 // which of stripes locks this entry
+	keys   []string // the user's live tokens, oldest first; under SessionStore.mu
+	stripe uint8    // which of stripes locks this entry
 
 	unionID string            // under the entry's stripe lock
 	key     domain.SessionKey // under the entry's stripe lock
@@ -92,24 +95,31 @@ func tokenKey(id domain.TokenDigest) string { return string(id[:16]) }
 // NewSessionStore returns an empty store whose janitor frees expired
 // sessions every cleanup interval. Expiry is exact, on clock, whatever the
 // interval: an expired session is never returned. A positive sliding makes
-// every Get extend the session to now+sliding.
-func NewSessionStore(o Options, sliding time.Duration, clock ports.Clock) *SessionStore {
+// every Get extend the session to now+sliding (never past the session's
+// MaxExpiresAt). A user keeps at most maxPerUser live tokens (0: any number):
+// a newer one revokes the oldest.
+func NewSessionStore(o Options, sliding time.Duration, maxPerUser int, clock ports.Clock) *SessionStore {
 	st := &SessionStore{
-		tokens:  gocache.New(gocache.NoExpiration, o.CleanupInterval),
-		apps:    map[string]*appUsers{},
-		sliding: sliding,
-		clock:   clock,
+		tokens:     gocache.New(gocache.NoExpiration, o.CleanupInterval),
+		apps:       map[string]*appUsers{},
+		sliding:    sliding,
+		maxPerUser: maxPerUser,
+		clock:      clock,
 	}
 	st.tokens.OnEvicted(st.evicted)
 	return st
 }
 
-// evicted forgets a token's user when it was the user's last token.
-func (st *SessionStore) evicted(_ string, v any) {
+// evicted forgets a token that left the cache (deleted, revoked or
+// expired), and its user with its last token.
+func (st *SessionStore) evicted(k string, v any) {
 	e := v.(*tokenEntry).user
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if e.tokens--; e.tokens <= 0 && e.app.users[e.openID] == e {
+	if i := slices.Index(e.keys, k); i >= 0 {
+		e.keys = slices.Delete(e.keys, i, i+1)
+	}
+	if len(e.keys) == 0 && e.app.users[e.openID] == e {
 		delete(e.app.users, e.openID)
 	}
 }
@@ -121,8 +131,12 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 		return nil // already expired: storing it would change nothing a reader sees
 	}
 	k := tokenKey(id)
+	t := &tokenEntry{}
+	t.expires.Store(s.ExpiresAt.UnixNano())
+	if !s.MaxExpiresAt.IsZero() {
+		t.limit = s.MaxExpiresAt.UnixNano()
+	}
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	app, ok := st.apps[s.AppID]
 	if !ok {
 		app = &appUsers{appID: s.AppID, users: map[string]*userEntry{}}
@@ -140,12 +154,35 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 		e.unionID = s.UnionID
 	}
 	l.Unlock()
-	if _, found := st.tokens.Get(k); !found { // a digest is new but for a 2^-128 chance
-		e.tokens++
+	t.user = e
+	if !slices.Contains(e.keys, k) { // a digest is new but for a 2^-128 chance
+		e.keys = append(e.keys, k)
 	}
-	t := &tokenEntry{user: e}
-	t.expires.Store(s.ExpiresAt.UnixNano())
 	st.tokens.Set(k, t, ttl)
+	var revoke []string
+	if st.maxPerUser > 0 && len(e.keys) > st.maxPerUser {
+		revoke = slices.Clone(e.keys[:len(e.keys)-st.maxPerUser])
+	}
+	st.mu.Unlock()
+	for _, old := range revoke { // outside the lock: eviction takes it
+		st.tokens.Delete(old)
+	}
+	return nil
+}
+
+// DeleteAll implements ports.SessionStore: every live token of the user.
+func (st *SessionStore) DeleteAll(_ context.Context, id domain.Identity) error {
+	st.mu.Lock()
+	var keys []string
+	if app, ok := st.apps[id.AppID]; ok {
+		if e, ok := app.users[id.OpenID]; ok {
+			keys = slices.Clone(e.keys)
+		}
+	}
+	st.mu.Unlock()
+	for _, k := range keys {
+		st.tokens.Delete(k)
+	}
 	return nil
 }
 
@@ -170,22 +207,34 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 	l.RLock()
 	defer l.RUnlock()
 	return domain.Session{
-		AppID:      e.app.appID,
-		OpenID:     e.openID,
-		UnionID:    e.unionID,
-		SessionKey: e.key,
-		ExpiresAt:  until,
+		AppID:        e.app.appID,
+		OpenID:       e.openID,
+		UnionID:      e.unionID,
+		SessionKey:   e.key,
+		ExpiresAt:    until,
+		MaxExpiresAt: limitOf(t),
 	}, nil
+}
+
+// limitOf is t's MaxExpiresAt.
+func limitOf(t *tokenEntry) time.Time {
+	if t.limit == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, t.limit)
 }
 
 // slide extends a token to now+sliding. Replace sets only what is still
 // there, so a token deleted meanwhile stays deleted.
 func (st *SessionStore) slide(k string, t *tokenEntry, now, until time.Time) time.Time {
 	slid := now.Add(st.sliding)
+	if t.limit != 0 && slid.UnixNano() > t.limit {
+		slid = time.Unix(0, t.limit)
+	}
 	if !slid.After(until) {
 		return until
 	}
-	if st.tokens.Replace(k, t, st.sliding) != nil {
+	if st.tokens.Replace(k, t, slid.Sub(now)) != nil {
 		return until
 	}
 	t.expires.Store(slid.UnixNano())

@@ -16,9 +16,12 @@ import (
 
 func TestSessionStore_Contract(t *testing.T) {
 	porttest.TestSessionStore(t, porttest.SessionHarness{
-		New: func(*testing.T) ports.SessionStore { return memory.NewSessionStore(fastCleanup, 0, system.Clock{}) },
+		New: func(*testing.T) ports.SessionStore { return memory.NewSessionStore(fastCleanup, 0, 0, system.Clock{}) },
 		NewSliding: func(_ *testing.T, sliding time.Duration) ports.SessionStore {
-			return memory.NewSessionStore(fastCleanup, sliding, system.Clock{})
+			return memory.NewSessionStore(fastCleanup, sliding, 0, system.Clock{})
+		},
+		NewCapped: func(_ *testing.T, max int) ports.SessionStore {
+			return memory.NewSessionStore(fastCleanup, 0, max, system.Clock{})
 		},
 		Now:    time.Now,
 		Elapse: func(time.Duration) {},
@@ -39,7 +42,7 @@ func TestSessionStore_ExpiryAndSlidingFollowTheClock(t *testing.T) {
 	clock := portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
 	session := domain.Session{AppID: "wxapp", OpenID: "oClock", SessionKey: key, ExpiresAt: clock.Now().Add(time.Hour)}
-	fixed, sliding := memory.NewSessionStore(fastCleanup, 0, clock), memory.NewSessionStore(fastCleanup, time.Hour, clock)
+	fixed, sliding := memory.NewSessionStore(fastCleanup, 0, 0, clock), memory.NewSessionStore(fastCleanup, time.Hour, 0, clock)
 	used, idle := sha256.Sum256([]byte("used")), sha256.Sum256([]byte("idle"))
 	for _, st := range []*memory.SessionStore{fixed, sliding} {
 		for _, id := range []domain.TokenDigest{used, idle} {

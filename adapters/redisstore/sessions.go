@@ -7,6 +7,7 @@
 //
 //	<prefix>t:<digest>           string: the user and the expiry (codec.go); TTL = the token's
 //	<prefix>u:{<appid>:<openid>} hash: k = newest session key, u = unionid; TTL = the user's last token's
+//	<prefix>u:{<appid>:<openid>}:t sorted set: the user's token keys by creation (cap, log out everywhere)
 //
 // <digest> is the unpadded base64url SHA-256 of the token, so a dump of Redis
 // yields no usable token. The braces are a Cluster hash tag: every key of one
@@ -56,11 +57,12 @@ func (o *Options) Check(p *setting.Problems) {
 
 // SessionStore implements ports.SessionStore on Redis.
 type SessionStore struct {
-	rdb     goredis.UniversalClient
-	prefix  string
-	timeout time.Duration
-	sliding time.Duration
-	clock   ports.Clock
+	rdb        goredis.UniversalClient
+	prefix     string
+	timeout    time.Duration
+	sliding    time.Duration
+	maxPerUser int
+	clock      ports.Clock
 }
 
 var _ ports.SessionStore = (*SessionStore)(nil)
@@ -68,7 +70,7 @@ var _ ports.SessionStore = (*SessionStore)(nil)
 // NewSessionStore returns a store; it connects on first use, so a server may
 // start before Redis does. A positive sliding makes every Get extend the
 // session to now+sliding, now by clock.
-func NewSessionStore(o Options, sliding time.Duration, clock ports.Clock) (*SessionStore, error) {
+func NewSessionStore(o Options, sliding time.Duration, maxPerUser int, clock ports.Clock) (*SessionStore, error) {
 	if len(o.Addrs) == 0 {
 		return nil, errors.New("redis: no address")
 	}
@@ -91,7 +93,7 @@ func NewSessionStore(o Options, sliding time.Duration, clock ports.Clock) (*Sess
 	if o.TLS {
 		uo.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	return &SessionStore{rdb: goredis.NewUniversalClient(uo), prefix: o.KeyPrefix, timeout: o.Timeout, sliding: sliding, clock: clock}, nil
+	return &SessionStore{rdb: goredis.NewUniversalClient(uo), prefix: o.KeyPrefix, timeout: o.Timeout, sliding: sliding, maxPerUser: maxPerUser, clock: clock}, nil
 }
 
 // Close closes the connections.
@@ -109,32 +111,104 @@ func (s *SessionStore) bound(ctx context.Context) (context.Context, context.Canc
 	return context.WithTimeout(ctx, s.timeout)
 }
 
-// Create implements ports.SessionStore, in one round trip. HSET writes only
-// the fields it is given, so a unionid learnt at an earlier login is kept when
-// this one has none. The user's hash is written first: if the token's write
-// then fails, the user's other tokens already hold the key WeChat just issued,
-// which is the right one for them too.
+// userWrite records a new token on its user, atomically (one script, the
+// user's keys in one Cluster slot): the newest session_key and unionid in
+// the hash, the token in the user's token set (scored by a per-user
+// sequence, so logins within one millisecond keep their order), both
+// kept at least as long as the token; beyond the cap, the oldest tokens are
+// taken out of the set and returned, for the caller to delete.
+//
+//	KEYS: user hash, user token set
+//	ARGV: ttl ms, token key, (unused), cap (0: none), then field, value pairs
+var userWrite = goredis.NewScript(`
+local ttl = tonumber(ARGV[1])
+redis.call("HSET", KEYS[1], unpack(ARGV, 5))
+local seq = redis.call("HINCRBY", KEYS[1], "n", 1)
+redis.call("ZADD", KEYS[2], seq, ARGV[2])
+for i = 1, 2 do
+  local left = redis.call("PTTL", KEYS[i])
+  if left < ttl then redis.call("PEXPIRE", KEYS[i], ttl) end
+end
+local cap = tonumber(ARGV[4])
+if cap > 0 then
+  local extra = redis.call("ZCARD", KEYS[2]) - cap
+  if extra > 0 then
+    local old = redis.call("ZRANGE", KEYS[2], 0, extra - 1)
+    redis.call("ZREMRANGEBYRANK", KEYS[2], 0, extra - 1)
+    return old
+  end
+end
+return {}`)
+
+// extendTo sets a key's TTL to ARGV[1] ms unless it already has longer:
+// PEXPIRE's GT, which Redis 6 lacks.
+var extendTo = goredis.NewScript(`
+local left = redis.call("PTTL", KEYS[1])
+if left >= 0 and left < tonumber(ARGV[1]) then return redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+return 0`)
+
+// Create implements ports.SessionStore in two steps, so the user's keys
+// never outlive its tokens: the token first, then (only if it was written)
+// the user's hash and token set, atomically, at least as long-lived as the
+// token. A unionid learnt at an earlier login is kept when this one has
+// none. Tokens past the cap are deleted.
 func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) error {
-	ttl := sess.ExpiresAt.Sub(s.clock.Now())
+	now := s.clock.Now()
+	ttl := sess.ExpiresAt.Sub(now)
 	if ttl <= 0 {
 		return nil
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	uk := s.userKey(sess.AppID, sess.OpenID)
-	fields := []any{fieldKey, sess.SessionKey.Base64()}
-	if sess.UnionID != "" {
-		fields = append(fields, fieldUnion, sess.UnionID)
+	tk := s.tokenKey(id)
+	token := tokenRecord{appID: sess.AppID, openID: sess.OpenID, expiresAt: sess.ExpiresAt, limit: sess.MaxExpiresAt}
+	if err := s.rdb.Set(ctx, tk, token.encode(), ttl).Err(); err != nil {
+		return fail("create session", err)
 	}
-	token := tokenRecord{appID: sess.AppID, openID: sess.OpenID, expiresAt: sess.ExpiresAt}
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		p.HSet(ctx, uk, fields...)
-		p.PExpire(ctx, uk, ttl) // the newest token lives longest
-		p.Set(ctx, s.tokenKey(id), token.encode(), ttl)
-		return nil
-	})
+	uk := s.userKey(sess.AppID, sess.OpenID)
+	args := []any{ttl.Milliseconds(), tk, now.UnixMilli(), s.maxPerUser, fieldKey, sess.SessionKey.Base64()}
+	if sess.UnionID != "" {
+		args = append(args, fieldUnion, sess.UnionID)
+	}
+	revoked, err := userWrite.Run(ctx, s.rdb, []string{uk, uk + ":t"}, args...).StringSlice()
 	if err != nil {
 		return fail("create session", err)
+	}
+	if len(revoked) > 0 {
+		if err := s.delKeys(ctx, revoked); err != nil {
+			return fail("revoke the oldest session", err)
+		}
+	}
+	return nil
+}
+
+// delKeys deletes token keys, one command each: in a Cluster they live in
+// different slots.
+func (s *SessionStore) delKeys(ctx context.Context, keys []string) error {
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, k)
+		}
+		return nil
+	})
+	return err
+}
+
+// DeleteAll implements ports.SessionStore: every token in the user's set,
+// then the user's keys.
+func (s *SessionStore) DeleteAll(ctx context.Context, id domain.Identity) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	uk := s.userKey(id.AppID, id.OpenID)
+	keys, err := s.rdb.ZRange(ctx, uk+":t", 0, -1).Result()
+	if err != nil {
+		return fail("log out everywhere", err)
+	}
+	if err := s.delKeys(ctx, keys); err != nil {
+		return fail("log out everywhere", err)
+	}
+	if err := s.rdb.Del(ctx, uk, uk+":t").Err(); err != nil {
+		return fail("log out everywhere", err)
 	}
 	return nil
 }
@@ -162,13 +236,20 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 		return domain.Session{}, domain.Wrap(domain.KindInternal, err)
 	}
 	uk := s.userKey(tok.appID, tok.openID)
+	now := s.clock.Now()
+	slid := now.Add(s.sliding)
+	if !tok.limit.IsZero() && slid.After(tok.limit) {
+		slid = tok.limit
+	}
 	var userCmd *goredis.SliceCmd
 	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		userCmd = p.HMGet(ctx, uk, fieldKey, fieldUnion)
-		if s.sliding > 0 { // extend in the same round trip; GT never shortens
-			ms := s.sliding.Milliseconds()
-			p.Do(ctx, "PEXPIRE", tk, ms, "GT")
-			p.Do(ctx, "PEXPIRE", uk, ms, "GT")
+		if ms := slid.Sub(now).Milliseconds(); s.sliding > 0 && ms > 0 {
+			// Extend in the same round trip, never shorten, never past the
+			// session's limit; a script per key (Cluster slots), Redis 6 too.
+			for _, k := range []string{tk, uk, uk + ":t"} {
+				extendTo.Eval(ctx, p, []string{k}, ms) // Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT
+			}
 		}
 		return nil
 	})
@@ -186,12 +267,11 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 		return domain.Session{}, domain.Wrap(domain.KindInternal, errCorrupt)
 	}
 	expires := tok.expiresAt
-	if s.sliding > 0 {
-		if slid := s.clock.Now().Add(s.sliding).UTC(); slid.After(expires) {
-			expires = slid
-		}
+	if s.sliding > 0 && slid.After(expires) {
+		expires = slid.UTC()
 	}
-	return domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, SessionKey: key, ExpiresAt: expires}, nil
+	return domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, SessionKey: key, ExpiresAt: expires,
+		MaxExpiresAt: tok.limit}, nil
 }
 
 // Delete implements ports.SessionStore.

@@ -63,7 +63,7 @@ func newSlidingStore(t *testing.T, o redisstore.Options, sliding time.Duration) 
 	if o.Timeout == 0 {
 		o.Timeout = 2 * time.Second
 	}
-	st, err := redisstore.NewSessionStore(o, sliding, system.Clock{})
+	st, err := redisstore.NewSessionStore(o, sliding, 0, system.Clock{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +79,14 @@ func TestSessionStore_Contract(t *testing.T) {
 		},
 		NewSliding: func(t *testing.T, sliding time.Duration) ports.SessionStore {
 			return newSlidingStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)}, sliding)
+		},
+		NewCapped: func(t *testing.T, max int) ports.SessionStore {
+			st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr), Timeout: 2 * time.Second}, 0, max, system.Clock{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
 		},
 		Now:    time.Now,
 		Elapse: func(time.Duration) {},
@@ -109,8 +117,9 @@ func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
 	}
 	sum := sha256.Sum256([]byte(tok.Reveal()))
 	want := map[string]bool{
-		p + "t:" + base64.RawURLEncoding.EncodeToString(sum[:]):   true,
-		p + "u:{wx4f4bc4dec97d474b:oGZUI0egBJY1zhBYw2KhdUfwVJJE}": true,
+		p + "t:" + base64.RawURLEncoding.EncodeToString(sum[:]):     true,
+		p + "u:{wx4f4bc4dec97d474b:oGZUI0egBJY1zhBYw2KhdUfwVJJE}":   true,
+		p + "u:{wx4f4bc4dec97d474b:oGZUI0egBJY1zhBYw2KhdUfwVJJE}:t": true, // the same slot
 	}
 	if len(keys) != len(want) {
 		t.Fatalf("keys %q, want %v", keys, want)
@@ -139,7 +148,7 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 	addr := redisAddr(t)
 	proxy := tcpproxy.Start(t, addr)
 	before := runtime.NumGoroutine()
-	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{proxy.Addr()}, KeyPrefix: prefix(t, addr), Timeout: 500 * time.Millisecond}, 0, system.Clock{})
+	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{proxy.Addr()}, KeyPrefix: prefix(t, addr), Timeout: 500 * time.Millisecond}, 0, 0, system.Clock{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +203,7 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 
 func BenchmarkSessionStore(b *testing.B) {
 	addr := redisAddr(b)
-	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(b, addr), Timeout: 2 * time.Second}, 0, system.Clock{})
+	st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(b, addr), Timeout: 2 * time.Second}, 0, 0, system.Clock{})
 	if err != nil {
 		b.Fatal(err)
 	}

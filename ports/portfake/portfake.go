@@ -143,6 +143,21 @@ func (s *Sessions) SetErr(err error) {
 	s.Err = err
 }
 
+// DeleteAll implements ports.SessionStore.
+func (s *Sessions) DeleteAll(_ context.Context, id domain.Identity) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	for k, e := range s.tokens {
+		if e.user == id {
+			delete(s.tokens, k)
+		}
+	}
+	return nil
+}
+
 // Users is a UserRepo in a map. Err, when set, is returned by every call.
 type Users struct {
 	mu    sync.Mutex

@@ -16,6 +16,9 @@ type SessionHarness struct {
 	// NewSliding, when set, returns a store whose Get extends a session to
 	// now+sliding; the sliding cases are skipped without it.
 	NewSliding func(t *testing.T, sliding time.Duration) ports.SessionStore
+	// NewCapped, when set, returns a store that keeps at most max live
+	// tokens per user; the cap case is skipped without it.
+	NewCapped func(t *testing.T, max int) ports.SessionStore
 	// Now is the store's clock.
 	Now func() time.Time
 	// Elapse lets d pass for the store: a fake clock advances; a real store
@@ -215,6 +218,86 @@ func TestSessionStore(t *testing.T, h SessionHarness) {
 		// active one here would extend it: a Get is a use.)
 		_, err := st.Get(ctx(t), idle)
 		wantKind(t, err, domain.KindUnauthenticated)
+	})
+
+	t.Run("DeleteAllLogsAUserOutEverywhere", func(t *testing.T) {
+		st := h.New(t)
+		open, other := uniqueID(t, "o"), uniqueID(t, "o")
+		mine := []domain.TokenDigest{randomDigest(t), randomDigest(t), randomDigest(t)}
+		for _, id := range mine {
+			if err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		theirs := randomDigest(t)
+		s := session(t, other, time.Hour)
+		if err := st.Create(ctx(t), theirs, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DeleteAll(ctx(t), domain.Identity{AppID: s.AppID, OpenID: open}); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range mine {
+			_, err := st.Get(ctx(t), id)
+			wantKind(t, err, domain.KindUnauthenticated)
+		}
+		if _, err := st.Get(ctx(t), theirs); err != nil {
+			t.Fatalf("another user was logged out: %v", err)
+		}
+		if err := st.DeleteAll(ctx(t), domain.Identity{AppID: s.AppID, OpenID: uniqueID(t, "o")}); err != nil {
+			t.Fatalf("a user with no session: %v", err)
+		}
+		// A new login works after logging out everywhere.
+		id := randomDigest(t)
+		if err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Get(ctx(t), id); err != nil {
+			t.Fatalf("a login after logging out everywhere: %v", err)
+		}
+	})
+
+	t.Run("CapRevokesTheOldestTokens", func(t *testing.T) {
+		if h.NewCapped == nil {
+			t.Skip("the store has no cap")
+		}
+		st := h.NewCapped(t, 2)
+		open := uniqueID(t, "o")
+		ids := []domain.TokenDigest{randomDigest(t), randomDigest(t), randomDigest(t), randomDigest(t)}
+		for _, id := range ids {
+			if err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, id := range ids {
+			_, err := st.Get(ctx(t), id)
+			if live := err == nil; live != (i >= 2) {
+				t.Errorf("token %d of 4 with a cap of 2: live %v (%v)", i, live, err)
+			}
+		}
+	})
+
+	t.Run("SlidingNeverPassesTheMaximumAge", func(t *testing.T) {
+		if h.NewSliding == nil {
+			t.Skip("the store has no sliding expiration")
+		}
+		st := h.NewSliding(t, time.Hour)
+		id := randomDigest(t)
+		s := session(t, uniqueID(t, "o"), time.Minute)
+		s.MaxExpiresAt = h.Now().Add(10 * time.Minute).Truncate(time.Millisecond)
+		if err := st.Create(ctx(t), id, s); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Get(ctx(t), id) // a use would slide an hour: capped at the limit
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ExpiresAt.After(s.MaxExpiresAt) || got.ExpiresAt.Before(s.MaxExpiresAt.Add(-time.Second)) {
+			t.Fatalf("slid to %v, limit %v", got.ExpiresAt, s.MaxExpiresAt)
+		}
+		if !got.MaxExpiresAt.Equal(s.MaxExpiresAt) {
+			t.Fatalf("limit %v, want %v", got.MaxExpiresAt, s.MaxExpiresAt)
+		}
 	})
 
 	t.Run("PingAnswers", func(t *testing.T) {

@@ -452,7 +452,7 @@ func redisSessions(t *testing.T) (config.Sessions, redisstore.Options) {
 	s.Store = "redis"
 	r.Addrs = []string{addr}
 	r.KeyPrefix = fmt.Sprintf("wxbtest:e2e:%d:", time.Now().UnixNano())
-	st, err := redisstore.NewSessionStore(r, 0, system.Clock{})
+	st, err := redisstore.NewSessionStore(r, 0, 0, system.Clock{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 		return fx.Module("redis",
 			fx.Provide(
 				func(lc fx.Lifecycle, clock ports.Clock) (*redisstore.SessionStore, error) {
-					st, err := redisstore.NewSessionStore(r, sliding, clock)
+					st, err := redisstore.NewSessionStore(r, sliding, s.MaxPerUser, clock)
 					if err != nil {
 						return nil, err
 					}
@@ -49,7 +49,9 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 	// "memory"; the configuration admits nothing else.
 	return fx.Module("memory",
 		fx.Provide(
-			fx.Annotate(func(clock ports.Clock) *memory.SessionStore { return memory.NewSessionStore(m, sliding, clock) },
+			fx.Annotate(func(clock ports.Clock) *memory.SessionStore {
+				return memory.NewSessionStore(m, sliding, s.MaxPerUser, clock)
+			},
 				fx.As(new(ports.SessionStore))),
 			fx.Annotate(memory.NewTokenCache, fx.As(new(ports.TokenCache))),
 			func(clock ports.Clock) Limiters {
