@@ -84,6 +84,17 @@ type handler struct {
 	proxies []netip.Prefix
 
 	untrustedXFF sync.Once
+
+	ready readiness
+}
+
+// readiness caches the answer of /readyz for a second: load balancers ask
+// often, and a store that is down should not be asked by every probe.
+type readiness struct {
+	mu      sync.Mutex
+	at      time.Time
+	err     error
+	checked bool
 }
 
 // NewRouter returns the HTTP handler of every route of the contract. It
@@ -261,15 +272,39 @@ func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeOK(w, apiclient.Status{Status: "up"})
 }
 
-// readyz says whether the stores answer, for load balancers.
+// readyTTL is how long /readyz answers from its last check.
+const readyTTL = time.Second
+
+// readyz says whether the stores answer, for load balancers. The answer is
+// cached for readyTTL, and only changes of state are logged (once when the
+// server stops being ready, once when it is ready again), not every probe.
 func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), h.opts.ReadyTimeout)
-	defer cancel()
-	if err := h.svc.Ready(ctx); err != nil {
-		writeError(w, r, h.log, err)
+	err := h.checkReady(r.Context())
+	if err != nil {
+		o, msg := outcomeOf(err)
+		writeEnvelope(w, o.status, envelope{Code: o.code, Status: o.code, Msg: msg})
 		return
 	}
 	writeOK(w, apiclient.Status{Status: "ready"})
+}
+
+func (h *handler) checkReady(ctx context.Context) error {
+	h.ready.mu.Lock()
+	defer h.ready.mu.Unlock()
+	if h.ready.checked && time.Since(h.ready.at) < readyTTL {
+		return h.ready.err
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.opts.ReadyTimeout)
+	defer cancel()
+	err := h.svc.Ready(ctx)
+	switch {
+	case err != nil && (!h.ready.checked || h.ready.err == nil):
+		h.log.LogAttrs(ctx, slog.LevelError, "not ready", slog.String("error", err.Error()))
+	case err == nil && h.ready.checked && h.ready.err != nil:
+		h.log.LogAttrs(ctx, slog.LevelInfo, "ready again")
+	}
+	h.ready.at, h.ready.err, h.ready.checked = time.Now(), err, true
+	return err
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {

@@ -291,11 +291,25 @@ func TestStorageDown_IsCode9AndReadyzFails(t *testing.T) {
 	tok := f.login(t, "c1")
 	f.users.SetErr(domain.Wrap(domain.KindUnavailable, errors.New("connection refused")))
 	want(t, f.do(t, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+tok), 9, 503)
-	want(t, f.do(t, "GET", "/readyz", nil), 9, 503)
+	for i := 0; i < 5; i++ {
+		want(t, f.do(t, "GET", "/readyz", nil), 9, 503)
+	}
 	want(t, f.do(t, "GET", "/healthz", nil), 0, 200)
 	f.users.SetErr(nil)
-	want(t, f.do(t, "GET", "/readyz", nil), 0, 200)
 	want(t, f.do(t, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+tok), 0, 200)
+	// /readyz answers from its check of the last second, then sees the store back.
+	want(t, f.do(t, "GET", "/readyz", nil), 9, 503)
+	deadline := time.Now().Add(5 * time.Second)
+	for f.do(t, "GET", "/readyz", nil).Code != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not see the store back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	logs := f.logs.String()
+	if n, m := strings.Count(logs, `msg="not ready"`), strings.Count(logs, `msg="ready again"`); n != 1 || m != 1 {
+		t.Fatalf("logged not ready %d times and ready again %d times, want once each:\n%s", n, m, logs)
+	}
 }
 
 func TestBody_FormWithoutSlashAndJSONWithoutContentType(t *testing.T) {
