@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/wxbackend
 PKGS    ?= ./...
 
-.PHONY: run demo build test lint bench fuzz readme
+.PHONY: run demo build test lint bench fuzz readme soak
 
 # make run logs in against the local WeChat sandbox unless an appid is set:
 # with WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET it talks to WeChat.
@@ -54,6 +54,16 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... | tee bin/micro.txt
 	$(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline \
 	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -rounds $(BENCH_ROUNDS) -micro bin/micro.txt -out docs/benchmarks.md
+
+# make soak's length and clients; it is not a CI step.
+SOAK_D ?= 10m
+SOAK_C ?= 16
+
+soak: ## a mixed workload with hostile requests on MariaDB + Redis for SOAK_D (default 10m): errors, p99, RSS, goroutines
+	bash .ci/services
+	@mkdir -p bin
+	$(GO) build -trimpath -o bin/wxbackend ./cmd/wxbackend
+	$(GO) run ./cmd/loadgen soak -server bin/wxbackend -d $(SOAK_D) -c $(SOAK_C) | tee bin/soak.md
 
 # make fuzz runs every fuzz target for FUZZTIME; CI runs them briefly. Their
 # seed corpora (testdata/fuzz/) run as tests in make test too.

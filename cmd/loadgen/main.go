@@ -5,6 +5,9 @@
 //	loadgen matrix [flags]  what make bench runs: wxbackend and the baseline
 //	                        server on sqlite+memory, mysql+redis and
 //	                        postgres+redis, every scenario, a Markdown report
+//	loadgen soak [flags]    what make soak runs: a mixed workload with hostile
+//	                        requests on MariaDB + Redis for a long time,
+//	                        reporting errors, p99, RSS and goroutines over time
 //
 // A scenario logs K users in through the sandbox, then drives /getinfo/ (the
 // same profile re-sent, or a different one on every request) or /login/ (a
@@ -35,7 +38,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: loadgen run|matrix [flags] (-help for each)")
+		return fmt.Errorf("usage: loadgen run|matrix|soak [flags] (-help for each)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -44,8 +47,10 @@ func run(args []string) error {
 		return runOne(ctx, args[1:])
 	case "matrix":
 		return runMatrix(ctx, args[1:])
+	case "soak":
+		return runSoak(ctx, args[1:])
 	}
-	return fmt.Errorf("unknown command %q: run or matrix", args[0])
+	return fmt.Errorf("unknown command %q: run, matrix or soak", args[0])
 }
 
 func runOne(ctx context.Context, args []string) error {
