@@ -21,6 +21,26 @@ func writeOK(w http.ResponseWriter, data any) {
 	writeEnvelope(w, http.StatusOK, envelope{Code: 0, Status: 0, Msg: "ok", Data: data})
 }
 
+// readAuthed reads a body's known fields and the request's token (header
+// or body).
+func (h *handler) readAuthed(r *http.Request, known ...string) (fields, string, error) {
+	f, err := readFields(r, h.opts.MaxBodyBytes, known...)
+	if err != nil {
+		return nil, "", err
+	}
+	tok, err := token(r, f)
+	return f, tok, err
+}
+
+// replyUser answers err, or the user's profile.
+func (h *handler) replyUser(w http.ResponseWriter, r *http.Request, u domain.User, err error) {
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	writeOK(w, profileOf(u))
+}
+
 // writeError answers err by the outcome table and logs it with the request id:
 // server faults at error level with their cause, client mistakes at debug.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {

@@ -21,12 +21,7 @@ var profileFields = []string{"nickName", "gender", "language", "city", "province
 // editProfile is POST /api/v1/me/profile: the fields sent are set, others
 // kept. Text is NFC-normalized as it enters, so one name has one spelling.
 func (h *handler) editProfile(w http.ResponseWriter, r *http.Request) {
-	f, err := readFields(r, h.opts.MaxBodyBytes, profileFields...)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	tok, err := token(r, f)
+	f, tok, err := h.readAuthed(r, profileFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
@@ -50,11 +45,7 @@ func (h *handler) editProfile(w http.ResponseWriter, r *http.Request) {
 		in.Gender = &g
 	}
 	u, err := h.svc.EditProfile(r.Context(), tok, in)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	writeOK(w, profileOf(u))
+	h.replyUser(w, r, u, err)
 }
 
 // multipartSlack is what a wx.uploadFile body holds besides the file: part
@@ -73,11 +64,7 @@ func (h *handler) uploadAvatar(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.svc.SetAvatar(r.Context(), tok, image)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	writeOK(w, profileOf(u))
+	h.replyUser(w, r, u, err)
 }
 
 func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) ([]byte, string, error) {

@@ -188,19 +188,11 @@ func (h *handler) classicGetInfo(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) userInfo(w http.ResponseWriter, r *http.Request) {
 	u, err := h.doUserInfo(r)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	writeOK(w, profileOf(u))
+	h.replyUser(w, r, u, err)
 }
 
 func (h *handler) doUserInfo(r *http.Request) (domain.User, error) {
-	f, err := readFields(r, h.opts.MaxBodyBytes, userInfoFields...)
-	if err != nil {
-		return domain.User{}, err
-	}
-	tok, err := token(r, f)
+	f, tok, err := h.readAuthed(r, userInfoFields...)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -219,20 +211,11 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.svc.Me(r.Context(), tok)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	writeOK(w, profileOf(u))
+	h.replyUser(w, r, u, err)
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
-	f, err := readFields(r, h.opts.MaxBodyBytes, logoutFields...)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	tok, err := token(r, f)
+	f, tok, err := h.readAuthed(r, logoutFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return

@@ -14,44 +14,26 @@ var phoneFields = []string{"code", "encryptedData", "encrypedData", "iv", "token
 // sharePhone is POST /api/v1/me/phone: getPhoneNumber's code, or its older
 // encrypted form.
 func (h *handler) sharePhone(w http.ResponseWriter, r *http.Request) {
-	f, err := readFields(r, h.opts.MaxBodyBytes, phoneFields...)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	tok, err := token(r, f)
+	f, tok, err := h.readAuthed(r, phoneFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
 	u, err := h.svc.SetPhone(r.Context(), tok, app.PhoneInput{Code: f["code"],
 		EncryptedData: f.get("encryptedData", "encrypedData"), IV: f["iv"]})
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	writeOK(w, profileOf(u))
+	h.replyUser(w, r, u, err)
 }
 
 // removePhone is POST /api/v1/me/phone/remove: the user's number is
 // forgotten.
 func (h *handler) removePhone(w http.ResponseWriter, r *http.Request) {
-	f, err := readFields(r, h.opts.MaxBodyBytes, tokenFields...)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	tok, err := token(r, f)
+	_, tok, err := h.readAuthed(r, tokenFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
 	u, err := h.svc.RemovePhone(r.Context(), tok)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	writeOK(w, profileOf(u))
+	h.replyUser(w, r, u, err)
 }
 
 // sessionStatus is GET /api/v1/session.

@@ -37,7 +37,11 @@ func procCPU(pid int) (time.Duration, error) {
 }
 
 // procPeakRSS returns a process's peak resident set size (VmHWM), in bytes.
-func procPeakRSS(pid int) (int64, error) {
+func procPeakRSS(pid int) (int64, error) { return procStatusBytes(pid, "VmHWM:") }
+
+// procStatusBytes reads a size line ("VmRSS:   1234 kB") of a process's
+// /proc status, in bytes.
+func procStatusBytes(pid int, field string) (int64, error) {
 	if pid == 0 {
 		return 0, errors.New("no pid")
 	}
@@ -48,10 +52,10 @@ func procPeakRSS(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, errors.New("no VmHWM")
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }

@@ -276,21 +276,7 @@ func ignoreAPIError(err error) error {
 }
 
 // procRSS returns a process's resident set size (VmRSS), in bytes.
-func procRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS")
-}
+func procRSS(pid int) (int64, error) { return procStatusBytes(pid, "VmRSS:") }
 
 // goroutines reads the server's goroutine count from its pprof listener.
 func goroutines(debugBase string) (int, error) {

@@ -12,6 +12,7 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -281,21 +282,30 @@ func (s *Sandbox) serveCheckSession(w http.ResponseWriter, r *http.Request) {
 		writeAPI(w, a)
 		return
 	}
-	if q.Get("sig_method") != "hmac_sha256" {
-		writeAPI(w, apiError(87010, "invalid sig_method"))
+	if _, answer := s.signedUserLocked(q); answer != nil {
+		writeAPI(w, answer)
 		return
 	}
-	for _, u := range s.users {
-		if u.openID == q.Get("openid") {
-			if !u.key.IsZero() && hmac.Equal([]byte(q.Get("signature")), []byte(CheckSessionSignature(u.key.Base64()))) {
-				writeAPI(w, apiAnswer{"errcode": 0, "errmsg": "ok"})
-				return
-			}
-			writeAPI(w, apiError(87009, "invalid signature"))
-			return
-		}
+	writeAPI(w, apiAnswer{"errcode": 0, "errmsg": "ok"})
+}
+
+// signedUserLocked finds the user a session-key call names (openid) and
+// checks its signature with the user's current key; a non-nil answer is the
+// error to send.
+func (s *Sandbox) signedUserLocked(q url.Values) (*user, apiAnswer) {
+	if q.Get("sig_method") != "hmac_sha256" {
+		return nil, apiError(87010, "invalid sig_method")
 	}
-	writeAPI(w, apiError(40003, "invalid openid"))
+	for _, u := range s.users {
+		if u.openID != q.Get("openid") {
+			continue
+		}
+		if u.key.IsZero() || !hmac.Equal([]byte(q.Get("signature")), []byte(CheckSessionSignature(u.key.Base64()))) {
+			return nil, apiError(87009, "invalid signature")
+		}
+		return u, nil
+	}
+	return nil, apiError(40003, "invalid openid")
 }
 
 // serveResetSessionKey is GET wxa/resetusersessionkey: a signature made
@@ -308,20 +318,13 @@ func (s *Sandbox) serveResetSessionKey(w http.ResponseWriter, r *http.Request) {
 		writeAPI(w, a)
 		return
 	}
-	for _, u := range s.users {
-		if u.openID != q.Get("openid") {
-			continue
-		}
-		if u.key.IsZero() || q.Get("sig_method") != "hmac_sha256" ||
-			!hmac.Equal([]byte(q.Get("signature")), []byte(CheckSessionSignature(u.key.Base64()))) {
-			writeAPI(w, apiError(87009, "invalid signature"))
-			return
-		}
-		u.key = newSessionKey()
-		writeAPI(w, apiAnswer{"errcode": 0, "errmsg": "ok", "openid": u.openID, "session_key": u.key.Base64()})
+	u, answer := s.signedUserLocked(q)
+	if answer != nil {
+		writeAPI(w, answer)
 		return
 	}
-	writeAPI(w, apiError(40003, "invalid openid"))
+	u.key = newSessionKey()
+	writeAPI(w, apiAnswer{"errcode": 0, "errmsg": "ok", "openid": u.openID, "session_key": u.key.Base64()})
 }
 
 // serveMsgSecCheck is POST wxa/msg_sec_check, version 2.
