@@ -62,7 +62,8 @@ func newLoginFlights(window time.Duration, clock ports.Clock) *loginFlights {
 	return &loginFlights{window: window, clock: clock, recent: make(map[codeDigest]*recentLogin)}
 }
 
-func (f *loginFlights) do(ctx context.Context, code string, client ClientDigest, login func(context.Context, string) (LoginResult, error)) (flightResult, error) {
+// do runs login for code (the app's id and the code, as one key), once.
+func (f *loginFlights) do(ctx context.Context, code string, client ClientDigest, login func(context.Context) (LoginResult, error)) (flightResult, error) {
 	key := codeDigest(sha256.Sum256([]byte(code)))
 	if r, ok := f.lookup(key); ok {
 		if r.client != client {
@@ -73,7 +74,7 @@ func (f *loginFlights) do(ctx context.Context, code string, client ClientDigest,
 	// One caller going away must not fail the others sharing the exchange.
 	shared := context.WithoutCancel(ctx)
 	v, err, sharedResult := f.group.Do(string(key[:]), func() (any, error) {
-		r, err := login(shared, code)
+		r, err := login(shared)
 		if err != nil {
 			return nil, err
 		}

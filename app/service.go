@@ -50,9 +50,11 @@ type Deps struct {
 	Sessions  ports.SessionStore
 	Users     ports.UserRepo
 	Decrypter ports.Decrypter
-	WeChat    ports.WeChat
-	Clock     ports.Clock
-	Tokens    ports.TokenSource
+	// Apps are the mini-programs served, each with its WeChat: one, or
+	// several (a request then names its app).
+	Apps   []ports.WeChat
+	Clock  ports.Clock
+	Tokens ports.TokenSource
 	// AccessTokens caches the app's WeChat access token (server API calls:
 	// phone numbers, session check, content check). Nil: those calls are
 	// internal errors.
@@ -69,6 +71,8 @@ type Deps struct {
 // Service runs the use cases. It is safe for concurrent use.
 type Service struct {
 	Deps
+	apps      map[string]ports.WeChat // by appid
+	only      ports.WeChat            // the one app, when there is one
 	opts      Options
 	logins    *loginFlights
 	tokens    *accessTokens
@@ -77,8 +81,15 @@ type Service struct {
 
 // New returns a Service. Every dependency is required.
 func New(d Deps, o Options) (*Service, error) {
-	if d.Sessions == nil || d.Users == nil || d.Decrypter == nil || d.WeChat == nil || d.Clock == nil || d.Tokens == nil {
+	if d.Sessions == nil || d.Users == nil || d.Decrypter == nil || len(d.Apps) == 0 || d.Clock == nil || d.Tokens == nil {
 		return nil, errors.New("app: every dependency is required")
+	}
+	apps := make(map[string]ports.WeChat, len(d.Apps))
+	for _, wc := range d.Apps {
+		if _, dup := apps[wc.AppID()]; dup || wc.AppID() == "" {
+			return nil, fmt.Errorf("app: app %q given twice, or without an appid", wc.AppID())
+		}
+		apps[wc.AppID()] = wc
 	}
 	if o.SessionTTL <= 0 {
 		return nil, errors.New("app: SessionTTL must be positive")
@@ -86,8 +97,11 @@ func New(d Deps, o Options) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{Deps: d, opts: o, logins: newLoginFlights(o.LoginReplayWindow, d.Clock),
-		tokens: &accessTokens{wechat: d.WeChat, cache: d.AccessTokens, clock: d.Clock, log: d.Log, forcePerDay: o.ForceRefreshPerDay}}
+	s := &Service{Deps: d, apps: apps, opts: o, logins: newLoginFlights(o.LoginReplayWindow, d.Clock),
+		tokens: &accessTokens{cache: d.AccessTokens, clock: d.Clock, log: d.Log, forcePerDay: o.ForceRefreshPerDay}}
+	if len(d.Apps) == 1 {
+		s.only = d.Apps[0]
+	}
 	if o.MaxConcurrentExchanges > 0 {
 		s.exchanges = make(chan struct{}, o.MaxConcurrentExchanges)
 	}
@@ -143,14 +157,20 @@ func ClientOf(address, userAgent string) ClientDigest {
 // the same client while the first exchange runs, or within the replay window
 // after, gets the same session: WeChat is asked once. The same code from
 // another client is a used code (KindBadCode), as WeChat would say.
-func (s *Service) Login(ctx context.Context, code string, client ClientDigest) (LoginResult, error) {
+func (s *Service) Login(ctx context.Context, appID, code string, client ClientDigest) (LoginResult, error) {
 	if code == "" {
 		return LoginResult{}, domain.Missing("code")
 	}
 	if len(code) > maxCodeLen || !printableASCII(code) {
 		return LoginResult{}, domain.Malformed("code", "not a wx.login code")
 	}
-	res, err := s.logins.do(ctx, code, client, s.login)
+	wc, err := s.app(appID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	res, err := s.logins.do(ctx, wc.AppID()+"|"+code, client, func(ctx context.Context) (LoginResult, error) {
+		return s.login(ctx, wc, code)
+	})
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -170,12 +190,12 @@ func (s *Service) Login(ctx context.Context, code string, client ClientDigest) (
 	return res.LoginResult, nil
 }
 
-func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
+func (s *Service) login(ctx context.Context, wc ports.WeChat, code string) (LoginResult, error) {
 	release, err := s.exchangeSlot(ctx)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	ws, err := s.WeChat.Code2Session(ctx, code)
+	ws, err := wc.Code2Session(ctx, code)
 	release()
 	if err != nil {
 		return LoginResult{}, err
@@ -184,7 +204,7 @@ func (s *Service) login(ctx context.Context, code string) (LoginResult, error) {
 		return LoginResult{}, domain.Wrap(domain.KindUpstream, errors.New("jscode2session answer lacks openid or session_key"))
 	}
 	now := s.Clock.Now()
-	id := domain.Identity{AppID: s.WeChat.AppID(), OpenID: ws.OpenID}
+	id := domain.Identity{AppID: wc.AppID(), OpenID: ws.OpenID}
 	user, err := s.Users.EnsureUser(ctx, id, domain.CleanID(ws.UnionID), now)
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("ensure user: %w", err)
@@ -225,14 +245,14 @@ type EncryptedUserInfo struct {
 // anonymous placeholders and fields the user filled in are kept. Nothing is
 // written unless every check passes and something changed. It returns the
 // user as stored.
-func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUserInfo) (domain.User, error) {
+func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in EncryptedUserInfo) (domain.User, error) {
 	if in.EncryptedData == "" {
 		return domain.User{}, domain.Missing("encryptedData")
 	}
 	if in.IV == "" {
 		return domain.User{}, domain.Missing("iv")
 	}
-	sess, err := s.session(ctx, token)
+	sess, err := s.session(ctx, appID, token)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -273,8 +293,8 @@ func (s *Service) SaveUserInfo(ctx context.Context, token string, in EncryptedUs
 
 // EditProfile sets the fields the user filled in (the nickname input, say)
 // and records them as the user's own. It returns the user as stored.
-func (s *Service) EditProfile(ctx context.Context, token string, in domain.ProfileInput) (domain.User, error) {
-	sess, err := s.session(ctx, token)
+func (s *Service) EditProfile(ctx context.Context, appID, token string, in domain.ProfileInput) (domain.User, error) {
+	sess, err := s.session(ctx, appID, token)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -307,11 +327,11 @@ func (s *Service) EditProfile(ctx context.Context, token string, in domain.Profi
 // it. A blob store that fails leaves the profile as it was (code 9); the
 // image is stored before the user points at it, so no user points at a
 // missing image.
-func (s *Service) SetAvatar(ctx context.Context, token string, image []byte) (domain.User, error) {
+func (s *Service) SetAvatar(ctx context.Context, appID, token string, image []byte) (domain.User, error) {
 	if len(image) == 0 {
 		return domain.User{}, domain.Missing("avatar")
 	}
-	sess, err := s.session(ctx, token)
+	sess, err := s.session(ctx, appID, token)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -384,8 +404,8 @@ func (s *Service) present(ctx context.Context, u domain.User) domain.User {
 }
 
 // Me returns the session's user.
-func (s *Service) Me(ctx context.Context, token string) (domain.User, error) {
-	sess, err := s.session(ctx, token)
+func (s *Service) Me(ctx context.Context, appID, token string) (domain.User, error) {
+	sess, err := s.session(ctx, appID, token)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -393,16 +413,29 @@ func (s *Service) Me(ctx context.Context, token string) (domain.User, error) {
 	if err != nil {
 		return domain.User{}, userErr(err, "get user")
 	}
+	if user.UnionID != "" {
+		// Only server-to-server unionids are stored, so a link is WeChat's
+		// word that these accounts are one person's.
+		ids, err := s.Users.ByUnionID(ctx, user.UnionID)
+		if err != nil {
+			return domain.User{}, fmt.Errorf("linked accounts: %w", err)
+		}
+		for _, id := range ids {
+			if id != user.Identity() {
+				user.Linked = append(user.Linked, id)
+			}
+		}
+	}
 	return s.present(ctx, user), nil
 }
 
 // Logout ends the session of token at once.
-func (s *Service) Logout(ctx context.Context, token string) error {
+func (s *Service) Logout(ctx context.Context, appID, token string) error {
 	tok, err := domain.ParseToken(token)
 	if err != nil {
 		return err
 	}
-	if _, err := s.session(ctx, token); err != nil {
+	if _, err := s.session(ctx, appID, token); err != nil {
 		return err
 	}
 	if err := s.Sessions.Delete(ctx, tok.Digest()); err != nil {
@@ -413,8 +446,8 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 
 // LogoutEverywhere ends every session of the token's user, on every
 // device.
-func (s *Service) LogoutEverywhere(ctx context.Context, token string) error {
-	sess, err := s.session(ctx, token)
+func (s *Service) LogoutEverywhere(ctx context.Context, appID, token string) error {
+	sess, err := s.session(ctx, appID, token)
 	if err != nil {
 		return err
 	}
@@ -435,8 +468,31 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// session returns the live session of a raw token.
-func (s *Service) session(ctx context.Context, raw string) (domain.Session, error) {
+// app returns the WeChat of the app a request names: appID, or with ""
+// the one app served. Several apps and none named, or an app not served,
+// is invalid input naming the parameter.
+func (s *Service) app(appID string) (ports.WeChat, error) {
+	if appID == "" {
+		if s.only == nil {
+			return nil, domain.Missing("appid")
+		}
+		return s.only, nil
+	}
+	wc, ok := s.apps[appID]
+	if !ok {
+		return nil, domain.Malformed("appid", "not an app this server serves")
+	}
+	return wc, nil
+}
+
+// session returns the live session of a raw token, for the app a request
+// names: a token belongs to the app it was issued for, and is no token for
+// any other.
+func (s *Service) session(ctx context.Context, appID, raw string) (domain.Session, error) {
+	wc, err := s.app(appID)
+	if err != nil {
+		return domain.Session{}, err
+	}
 	tok, err := domain.ParseToken(raw)
 	if err != nil {
 		return domain.Session{}, err
@@ -448,6 +504,9 @@ func (s *Service) session(ctx context.Context, raw string) (domain.Session, erro
 	}
 	if sess.Expired(s.Clock.Now()) {
 		return domain.Session{}, domain.ErrUnauthenticated
+	}
+	if sess.AppID != wc.AppID() {
+		return domain.Session{}, domain.Wrap(domain.KindUnauthenticated, errors.New("a token of another app"))
 	}
 	if s.opts.SessionLimiter != nil {
 		// Keyed by part of the digest: the limiter's store holds no token.

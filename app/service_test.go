@@ -15,6 +15,7 @@ import (
 
 	"wxbackend/app"
 	"wxbackend/domain"
+	"wxbackend/ports"
 	"wxbackend/ports/portfake"
 )
 
@@ -46,7 +47,7 @@ func withTokenCache(c *portfake.TokenCache) worldOption {
 
 // withWeChat makes the world use a WeChat shared with other worlds.
 func withWeChat(wc *portfake.WeChat) worldOption {
-	return func(d *app.Deps) { d.WeChat = wc }
+	return func(d *app.Deps) { d.Apps = []ports.WeChat{wc} }
 }
 
 // withLog sends the service's log to buf, as text.
@@ -63,12 +64,12 @@ func newWorld(t *testing.T, o app.Options, opts ...worldOption) *world {
 	}
 	w.blobs = portfake.NewBlobs()
 	w.tokenCache = portfake.NewTokenCache()
-	deps := app.Deps{Sessions: w.sessions, Users: w.users, Decrypter: w.dec, WeChat: w.wechat,
+	deps := app.Deps{Sessions: w.sessions, Users: w.users, Decrypter: w.dec, Apps: []ports.WeChat{w.wechat},
 		Clock: w.clock, Tokens: &portfake.Tokens{}, Blobs: w.blobs, Images: portfake.Images{}, AccessTokens: w.tokenCache}
 	for _, opt := range opts {
 		opt(&deps)
 	}
-	if wc, ok := deps.WeChat.(*portfake.WeChat); ok {
+	if wc, ok := deps.Apps[0].(*portfake.WeChat); ok {
 		w.wechat = wc
 	}
 	svc, err := app.New(deps, o)
@@ -82,7 +83,7 @@ func newWorld(t *testing.T, o app.Options, opts ...worldOption) *world {
 func (w *world) login(t *testing.T, code, openID, keyB64 string) string {
 	t.Helper()
 	w.wechat.AddCode(code, openID, "", keyB64)
-	res, err := w.svc.Login(context.Background(), code, phone)
+	res, err := w.svc.Login(context.Background(), "", code, phone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,14 +135,14 @@ func wantKind(t *testing.T, err error, k domain.Kind) {
 func TestLogin_CreatesUserAndSession(t *testing.T) {
 	w := newWorld(t, app.Options{SessionTTL: 2 * time.Hour})
 	w.wechat.AddCode("c1", "o1", "u1", key1)
-	res, err := w.svc.Login(context.Background(), "c1", phone)
+	res, err := w.svc.Login(context.Background(), "", "c1", phone)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.ExpiresIn != 2*time.Hour || res.User.OpenID != "o1" || res.User.UnionID != "u1" || res.User.AppID != appID {
 		t.Fatalf("got %+v", res)
 	}
-	me, err := w.svc.Me(context.Background(), res.Token.Reveal())
+	me, err := w.svc.Me(context.Background(), "", res.Token.Reveal())
 	if err != nil || me.ID != res.User.ID {
 		t.Fatalf("me: %+v, %v", me, err)
 	}
@@ -149,14 +150,14 @@ func TestLogin_CreatesUserAndSession(t *testing.T) {
 
 func TestLogin_RejectsBadCodes(t *testing.T) {
 	w := newWorld(t, app.Options{})
-	_, err := w.svc.Login(context.Background(), "", phone)
+	_, err := w.svc.Login(context.Background(), "", "", phone)
 	wantKind(t, err, domain.KindInvalidInput)
-	_, err = w.svc.Login(context.Background(), "has space", phone)
+	_, err = w.svc.Login(context.Background(), "", "has space", phone)
 	wantKind(t, err, domain.KindInvalidInput)
-	_, err = w.svc.Login(context.Background(), "unknown", phone)
+	_, err = w.svc.Login(context.Background(), "", "unknown", phone)
 	wantKind(t, err, domain.KindBadCode)
 	w.wechat.FailCode("busy", domain.Wrap(domain.KindUpstream, errors.New("errcode -1")))
-	_, err = w.svc.Login(context.Background(), "busy", phone)
+	_, err = w.svc.Login(context.Background(), "", "busy", phone)
 	wantKind(t, err, domain.KindUpstream)
 	if w.sessions.Len() != 0 {
 		t.Fatal("a failed login stored a session")
@@ -166,24 +167,24 @@ func TestLogin_RejectsBadCodes(t *testing.T) {
 func TestLogin_ReusedCodeIsRejectedWithoutReplayWindow(t *testing.T) {
 	w := newWorld(t, app.Options{})
 	w.login(t, "c1", "o1", key1)
-	_, err := w.svc.Login(context.Background(), "c1", phone)
+	_, err := w.svc.Login(context.Background(), "", "c1", phone)
 	wantKind(t, err, domain.KindBadCode)
 }
 
 func TestLogin_RetriedCodeGetsTheSameSession(t *testing.T) {
 	w := newWorld(t, app.Options{LoginReplayWindow: time.Minute})
 	first := w.login(t, "c1", "o1", key1)
-	again, err := w.svc.Login(context.Background(), "c1", phone)
+	again, err := w.svc.Login(context.Background(), "", "c1", phone)
 	if err != nil || again.Token.Reveal() != first {
 		t.Fatalf("a retry got %v, %v", again.Token.Reveal() == first, err)
 	}
 	if n := w.wechat.Calls("c1"); n != 1 {
 		t.Fatalf("WeChat asked %d times", n)
 	}
-	if err := w.svc.Logout(context.Background(), first); err != nil {
+	if err := w.svc.Logout(context.Background(), "", first); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.svc.Login(context.Background(), "c1", phone)
+	_, err = w.svc.Login(context.Background(), "", "c1", phone)
 	wantKind(t, err, domain.KindBadCode) // the code's session is gone: the code is used
 }
 
@@ -192,12 +193,12 @@ func TestLogin_RetriedCodeGetsTheSameSession(t *testing.T) {
 func TestLogin_ReplayFromAnotherClientIsABadCode(t *testing.T) {
 	w := newWorld(t, app.Options{LoginReplayWindow: 10 * time.Second})
 	first := w.login(t, "c1", "o1", key1)
-	_, err := w.svc.Login(context.Background(), "c1", laptop)
+	_, err := w.svc.Login(context.Background(), "", "c1", laptop)
 	wantKind(t, err, domain.KindBadCode)
 	otherUA := app.ClientOf("203.0.113.7", "curl/8.5.0")
-	_, err = w.svc.Login(context.Background(), "c1", otherUA)
+	_, err = w.svc.Login(context.Background(), "", "c1", otherUA)
 	wantKind(t, err, domain.KindBadCode)
-	again, err := w.svc.Login(context.Background(), "c1", phone) // still the owner's
+	again, err := w.svc.Login(context.Background(), "", "c1", phone) // still the owner's
 	if err != nil || again.Token.Reveal() != first {
 		t.Fatalf("the owner's retry after a refused replay: %v", err)
 	}
@@ -207,12 +208,12 @@ func TestLogin_ReplayWindowEndsOnTheClock(t *testing.T) {
 	w := newWorld(t, app.Options{LoginReplayWindow: 10 * time.Second})
 	first := w.login(t, "c1", "o1", key1)
 	w.clock.Advance(9 * time.Second)
-	again, err := w.svc.Login(context.Background(), "c1", phone)
+	again, err := w.svc.Login(context.Background(), "", "c1", phone)
 	if err != nil || again.Token.Reveal() != first || again.ExpiresIn != time.Hour-9*time.Second {
 		t.Fatalf("a retry inside the window: %+v, %v", again.ExpiresIn, err)
 	}
 	w.clock.Advance(time.Second)
-	_, err = w.svc.Login(context.Background(), "c1", phone)
+	_, err = w.svc.Login(context.Background(), "", "c1", phone)
 	wantKind(t, err, domain.KindBadCode) // past the window WeChat is asked, and says "used"
 	if n := w.wechat.Calls("c1"); n != 2 {
 		t.Fatalf("WeChat asked %d times, want 2", n)
@@ -246,13 +247,13 @@ func TestLogin_ConcurrentCodeFromAnotherClientIsABadCode(t *testing.T) {
 	w.wechat.Hook = func(string) { entered <- struct{}{}; <-release }
 	owner := make(chan error, 1)
 	go func() {
-		_, err := w.svc.Login(context.Background(), "tap", phone)
+		_, err := w.svc.Login(context.Background(), "", "tap", phone)
 		owner <- err
 	}()
 	<-entered
 	thief := make(chan error, 1)
 	go func() {
-		_, err := w.svc.Login(context.Background(), "tap", laptop)
+		_, err := w.svc.Login(context.Background(), "", "tap", laptop)
 		thief <- err
 	}()
 	// The thief either waits on the owner's exchange or, if it arrives after
@@ -280,7 +281,7 @@ func TestLogin_ConcurrentSameCodeAsksWeChatOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := w.svc.Login(context.Background(), "tap", phone)
+			res, err := w.svc.Login(context.Background(), "", "tap", phone)
 			if err != nil {
 				t.Error(err)
 				return
@@ -309,14 +310,14 @@ func TestLogin_ConcurrentSameCodeAsksWeChatOnce(t *testing.T) {
 func TestSaveUserInfo_SavesTheProfile(t *testing.T) {
 	w := newWorld(t, app.Options{})
 	tok := w.login(t, "c1", "o1", key1)
-	u, err := w.svc.SaveUserInfo(context.Background(), tok, w.payload(t, key1, "o1", "Band 🎸"))
+	u, err := w.svc.SaveUserInfo(context.Background(), "", tok, w.payload(t, key1, "o1", "Band 🎸"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u.Profile.NickName != "Band 🎸" || u.Profile.City != "广州" || u.Profile.Gender != 1 || u.UnionID != "" {
 		t.Fatalf("saved %+v", u)
 	}
-	me, err := w.svc.Me(context.Background(), tok)
+	me, err := w.svc.Me(context.Background(), "", tok)
 	if err != nil || me.Profile != u.Profile {
 		t.Fatalf("me: %+v, %v", me, err)
 	}
@@ -332,20 +333,20 @@ func TestSaveUserInfo_PayloadUnionIDIsIgnored(t *testing.T) {
 		{"c2", "o2", ""},            // a forged unionId where WeChat gave none
 	} {
 		w.wechat.AddCode(c.code, c.openID, c.wechatUnion, key1)
-		res, err := w.svc.Login(context.Background(), c.code, phone)
+		res, err := w.svc.Login(context.Background(), "", c.code, phone)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tok := res.Token.Reveal()
 		in := w.payloadWithUnion(t, key1, c.openID, "Mallory", "oVictimUnionID")
-		u, err := w.svc.SaveUserInfo(context.Background(), tok, in)
+		u, err := w.svc.SaveUserInfo(context.Background(), "", tok, in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if u.UnionID != c.wechatUnion || u.Profile.NickName != "Mallory" {
 			t.Fatalf("answered unionid %q, want WeChat's %q", u.UnionID, c.wechatUnion)
 		}
-		stored, err := w.svc.Me(context.Background(), tok)
+		stored, err := w.svc.Me(context.Background(), "", tok)
 		if err != nil || stored.UnionID != c.wechatUnion {
 			t.Fatalf("stored unionid %q (%v), want WeChat's %q", stored.UnionID, err, c.wechatUnion)
 		}
@@ -362,11 +363,11 @@ func TestSaveUserInfo_MatchingPayloadUnionIDIsNoWarning(t *testing.T) {
 	var logs bytes.Buffer
 	w := newWorld(t, app.Options{}, withLog(&logs))
 	w.wechat.AddCode("c1", "o1", "uSame", key1)
-	res, err := w.svc.Login(context.Background(), "c1", phone)
+	res, err := w.svc.Login(context.Background(), "", "c1", phone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.svc.SaveUserInfo(context.Background(), res.Token.Reveal(), w.payloadWithUnion(t, key1, "o1", "n", "uSame")); err != nil {
+	if _, err := w.svc.SaveUserInfo(context.Background(), "", res.Token.Reveal(), w.payloadWithUnion(t, key1, "o1", "n", "uSame")); err != nil {
 		t.Fatal(err)
 	}
 	if logs.Len() != 0 {
@@ -379,13 +380,13 @@ func TestSaveUserInfo_AfterReloginOnlyTheNewestKeyDecrypts(t *testing.T) {
 	old := w.login(t, "c1", "o1", key1)
 	fresh := w.login(t, "c2", "o1", key2) // WeChat rotated the key
 	before := w.users.WriteCount()
-	_, err := w.svc.SaveUserInfo(context.Background(), old, w.payload(t, key1, "o1", "stale"))
+	_, err := w.svc.SaveUserInfo(context.Background(), "", old, w.payload(t, key1, "o1", "stale"))
 	wantKind(t, err, domain.KindUndecryptable)
 	if w.users.WriteCount() != before {
 		t.Fatal("the rejected payload wrote")
 	}
 	for i, tok := range []string{old, fresh} {
-		u, err := w.svc.SaveUserInfo(context.Background(), tok, w.payload(t, key2, "o1", fmt.Sprintf("new %d", i)))
+		u, err := w.svc.SaveUserInfo(context.Background(), "", tok, w.payload(t, key2, "o1", fmt.Sprintf("new %d", i)))
 		if err != nil || u.Profile.NickName != fmt.Sprintf("new %d", i) {
 			t.Fatalf("a live token with the newest key: %+v, %v", u.Profile, err)
 		}
@@ -424,7 +425,7 @@ func TestSaveUserInfo_RejectsAndWritesNothing(t *testing.T) {
 	}
 	before := w.users.WriteCount()
 	for _, c := range cases {
-		_, err := w.svc.SaveUserInfo(context.Background(), c.token, c.in)
+		_, err := w.svc.SaveUserInfo(context.Background(), "", c.token, c.in)
 		if domain.KindOf(err) != c.kind || err == nil {
 			t.Errorf("%s: %v, want kind %v", c.name, err, c.kind)
 		}
@@ -441,7 +442,7 @@ func TestSaveUserInfo_ChecksAMatchingSignature(t *testing.T) {
 	in.RawData = `{"nickName":"Band"}`
 	sum := sha1.Sum([]byte(in.RawData + key1))
 	in.Signature = hex.EncodeToString(sum[:])
-	if _, err := w.svc.SaveUserInfo(context.Background(), tok, in); err != nil {
+	if _, err := w.svc.SaveUserInfo(context.Background(), "", tok, in); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -450,7 +451,7 @@ func TestSession_ExpiresAfterTTL(t *testing.T) {
 	w := newWorld(t, app.Options{SessionTTL: time.Hour})
 	tok := w.login(t, "c1", "o1", key1)
 	w.clock.Advance(time.Hour)
-	_, err := w.svc.Me(context.Background(), tok)
+	_, err := w.svc.Me(context.Background(), "", tok)
 	wantKind(t, err, domain.KindUnauthenticated)
 }
 
@@ -458,13 +459,13 @@ func TestLogout_EndsTheSessionAtOnce(t *testing.T) {
 	w := newWorld(t, app.Options{})
 	tok := w.login(t, "c1", "o1", key1)
 	other := w.login(t, "c2", "o1", key1)
-	if err := w.svc.Logout(context.Background(), tok); err != nil {
+	if err := w.svc.Logout(context.Background(), "", tok); err != nil {
 		t.Fatal(err)
 	}
-	_, err := w.svc.Me(context.Background(), tok)
+	_, err := w.svc.Me(context.Background(), "", tok)
 	wantKind(t, err, domain.KindUnauthenticated)
-	wantKind(t, w.svc.Logout(context.Background(), tok), domain.KindUnauthenticated)
-	if _, err := w.svc.Me(context.Background(), other); err != nil {
+	wantKind(t, w.svc.Logout(context.Background(), "", tok), domain.KindUnauthenticated)
+	if _, err := w.svc.Me(context.Background(), "", other); err != nil {
 		t.Fatalf("the user's other session: %v", err)
 	}
 }
@@ -474,15 +475,15 @@ func TestStoresDown_AreUnavailable(t *testing.T) {
 	tok := w.login(t, "c1", "o1", key1)
 	down := domain.Wrap(domain.KindUnavailable, errors.New("connection refused"))
 	w.users.SetErr(down)
-	_, err := w.svc.SaveUserInfo(context.Background(), tok, w.payload(t, key1, "o1", "x"))
+	_, err := w.svc.SaveUserInfo(context.Background(), "", tok, w.payload(t, key1, "o1", "x"))
 	wantKind(t, err, domain.KindUnavailable)
 	wantKind(t, w.svc.Ready(context.Background()), domain.KindUnavailable)
 	w.users.SetErr(nil)
 	w.sessions.SetErr(down)
-	_, err = w.svc.Me(context.Background(), tok)
+	_, err = w.svc.Me(context.Background(), "", tok)
 	wantKind(t, err, domain.KindUnavailable)
 	w.wechat.AddCode("c9", "o9", "", key1)
-	_, err = w.svc.Login(context.Background(), "c9", phone)
+	_, err = w.svc.Login(context.Background(), "", "c9", phone)
 	wantKind(t, err, domain.KindUnavailable)
 	w.sessions.SetErr(nil)
 	if err := w.svc.Ready(context.Background()); err != nil {
@@ -505,16 +506,16 @@ func TestSaveUserInfo_AnonymousPayloadErasesNothing(t *testing.T) {
 	tok := w.login(t, "c1", "o1", key1)
 	ctx := context.Background()
 	real := w.sealed(t, key1, "o1", `"nickName":"Old Real","avatarUrl":"https://thirdwx.qlogo.cn/mmopen/vi_32/real/132","gender":2,"city":"广州","language":"zh_CN"`)
-	if _, err := w.svc.SaveUserInfo(ctx, tok, real); err != nil {
+	if _, err := w.svc.SaveUserInfo(ctx, "", tok, real); err != nil {
 		t.Fatal(err)
 	}
 	nick := "Ada 🐼"
-	if _, err := w.svc.EditProfile(ctx, tok, domain.ProfileInput{NickName: &nick}); err != nil {
+	if _, err := w.svc.EditProfile(ctx, "", tok, domain.ProfileInput{NickName: &nick}); err != nil {
 		t.Fatal(err)
 	}
 	before := w.users.WriteCount()
 	anon := w.sealed(t, key1, "o1", `"nickName":"微信用户","avatarUrl":"`+greyAvatar+`","gender":0,"city":"","province":"","country":"","language":""`)
-	u, err := w.svc.SaveUserInfo(ctx, tok, anon)
+	u, err := w.svc.SaveUserInfo(ctx, "", tok, anon)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +528,7 @@ func TestSaveUserInfo_AnonymousPayloadErasesNothing(t *testing.T) {
 	}
 	// A real payload still updates what the user did not fill in, never what they did.
 	again := w.sealed(t, key1, "o1", `"nickName":"WeChat Name","city":"深圳"`)
-	if u, err = w.svc.SaveUserInfo(ctx, tok, again); err != nil || u.Profile.NickName != nick || u.Profile.City != "深圳" {
+	if u, err = w.svc.SaveUserInfo(ctx, "", tok, again); err != nil || u.Profile.NickName != nick || u.Profile.City != "深圳" {
 		t.Fatalf("a later real payload: %+v, %v", u.Profile, err)
 	}
 	if u.UserSet != domain.FieldNickName {
@@ -539,11 +540,11 @@ func TestEditProfile_SetsOnlyTheFieldsSent(t *testing.T) {
 	w := newWorld(t, app.Options{})
 	tok := w.login(t, "c1", "o1", key1)
 	ctx := context.Background()
-	if _, err := w.svc.SaveUserInfo(ctx, tok, w.payload(t, key1, "o1", "From WeChat")); err != nil {
+	if _, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "From WeChat")); err != nil {
 		t.Fatal(err)
 	}
 	city, gender := "  杭州 ", 1
-	u, err := w.svc.EditProfile(ctx, tok, domain.ProfileInput{City: &city, Gender: &gender})
+	u, err := w.svc.EditProfile(ctx, "", tok, domain.ProfileInput{City: &city, Gender: &gender})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,12 +559,12 @@ func TestEditProfile_SetsOnlyTheFieldsSent(t *testing.T) {
 		"gender -1":  {Gender: intPtr(-1)},
 	} {
 		before := w.users.WriteCount()
-		_, err := w.svc.EditProfile(ctx, tok, in)
+		_, err := w.svc.EditProfile(ctx, "", tok, in)
 		if domain.KindOf(err) != domain.KindInvalidInput || w.users.WriteCount() != before {
 			t.Errorf("%s: %v (writes %d → %d)", name, err, before, w.users.WriteCount())
 		}
 	}
-	_, err = w.svc.EditProfile(ctx, "not-a-token", domain.ProfileInput{City: &city})
+	_, err = w.svc.EditProfile(ctx, "", "not-a-token", domain.ProfileInput{City: &city})
 	wantKind(t, err, domain.KindUnauthenticated)
 }
 
@@ -572,7 +573,7 @@ func TestSetAvatar_StoresReplacesAndDeletesUnused(t *testing.T) {
 	alice := w.login(t, "c1", "o1", key1)
 	bob := w.login(t, "c2", "o2", key2)
 	ctx := context.Background()
-	u, err := w.svc.SetAvatar(ctx, alice, []byte("IMG:one"))
+	u, err := w.svc.SetAvatar(ctx, "", alice, []byte("IMG:one"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,27 +581,27 @@ func TestSetAvatar_StoresReplacesAndDeletesUnused(t *testing.T) {
 	if u.Avatar != one || u.Profile.AvatarURL != "https://blobs.example/"+one || u.UserSet&domain.FieldAvatar == 0 {
 		t.Fatalf("after the upload: %+v", u)
 	}
-	if _, err := w.svc.SetAvatar(ctx, bob, []byte("IMG:one")); err != nil { // the same image: one object
+	if _, err := w.svc.SetAvatar(ctx, "", bob, []byte("IMG:one")); err != nil { // the same image: one object
 		t.Fatal(err)
 	}
-	if _, err := w.svc.SetAvatar(ctx, alice, []byte("IMG:two")); err != nil {
+	if _, err := w.svc.SetAvatar(ctx, "", alice, []byte("IMG:two")); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(w.blobs.Names(), ","); !strings.Contains(got, one) {
 		t.Fatalf("an avatar bob still has was deleted: %s", got)
 	}
-	if _, err := w.svc.SetAvatar(ctx, bob, []byte("IMG:three")); err != nil {
+	if _, err := w.svc.SetAvatar(ctx, "", bob, []byte("IMG:three")); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(w.blobs.Names(), ","); strings.Contains(got, one) || len(w.blobs.Names()) != 2 {
 		t.Fatalf("an avatar nobody has was kept: %s", got)
 	}
-	me, err := w.svc.Me(ctx, alice)
+	me, err := w.svc.Me(ctx, "", alice)
 	if err != nil || me.Profile.AvatarURL != "https://blobs.example/"+domain.BlobName([]byte("IMG:two"), ".jpg") {
 		t.Fatalf("me: %+v, %v", me.Profile, err)
 	}
 	// An anonymous payload's grey avatar does not replace the upload.
-	if u, err := w.svc.SaveUserInfo(ctx, alice, w.sealed(t, key1, "o1", `"avatarUrl":"`+greyAvatar+`"`)); err != nil || u.Profile.AvatarURL != me.Profile.AvatarURL {
+	if u, err := w.svc.SaveUserInfo(ctx, "", alice, w.sealed(t, key1, "o1", `"avatarUrl":"`+greyAvatar+`"`)); err != nil || u.Profile.AvatarURL != me.Profile.AvatarURL {
 		t.Fatalf("after an anonymous payload: %+v, %v", u.Profile, err)
 	}
 }
@@ -618,14 +619,14 @@ func TestSetAvatar_FailuresWriteNothing(t *testing.T) {
 		"bomb":     {[]byte("BOMB:"), domain.KindTooLarge},
 	} {
 		before := w.users.WriteCount()
-		_, err := w.svc.SetAvatar(ctx, tok, c.data)
+		_, err := w.svc.SetAvatar(ctx, "", tok, c.data)
 		if domain.KindOf(err) != c.kind || w.users.WriteCount() != before || len(w.blobs.Names()) != 0 {
 			t.Errorf("%s: %v, writes %d → %d, blobs %v", name, err, before, w.users.WriteCount(), w.blobs.Names())
 		}
 	}
 	w.blobs.SetErr(domain.Wrap(domain.KindUnavailable, errors.New("object storage down")))
 	before := w.users.WriteCount()
-	_, err := w.svc.SetAvatar(ctx, tok, []byte("IMG:x"))
+	_, err := w.svc.SetAvatar(ctx, "", tok, []byte("IMG:x"))
 	wantKind(t, err, domain.KindUnavailable)
 	if w.users.WriteCount() != before {
 		t.Fatal("a failed store changed the profile")
@@ -655,7 +656,7 @@ func TestLogin_ConcurrentExchangesAreCapped(t *testing.T) {
 	errs := make(chan error, 5)
 	for i := 0; i < 5; i++ {
 		go func() {
-			_, err := w.svc.Login(context.Background(), fmt.Sprintf("junk-%d", i), phone)
+			_, err := w.svc.Login(context.Background(), "", fmt.Sprintf("junk-%d", i), phone)
 			errs <- err
 		}()
 	}
@@ -676,11 +677,11 @@ func TestLogin_ConcurrentExchangesAreCapped(t *testing.T) {
 func TestLogin_SessionMaxAgeCapsTheTTL(t *testing.T) {
 	w := newWorld(t, app.Options{SessionTTL: 24 * time.Hour, SessionMaxAge: 2 * time.Hour})
 	w.wechat.AddCode("c1", "o1", "", key1)
-	res, err := w.svc.Login(context.Background(), "c1", phone)
+	res, err := w.svc.Login(context.Background(), "", "c1", phone)
 	if err != nil || res.ExpiresIn != 2*time.Hour {
 		t.Fatalf("expires in %v, %v", res.ExpiresIn, err)
 	}
 	w.clock.Advance(2 * time.Hour)
-	_, err = w.svc.Me(context.Background(), res.Token.Reveal())
+	_, err = w.svc.Me(context.Background(), "", res.Token.Reveal())
 	wantKind(t, err, domain.KindUnauthenticated)
 }

@@ -31,7 +31,6 @@ import (
 //     the very token just rejected, only a forced refresh helps: that is done,
 //     at most ForceRefreshPerDay times a day per app (WeChat caps it).
 type accessTokens struct {
-	wechat      ports.WeChat
 	cache       ports.TokenCache
 	clock       ports.Clock
 	log         *slog.Logger
@@ -53,32 +52,32 @@ const (
 var errNoTokenCache = domain.Wrap(domain.KindInternal, errors.New("no access token cache is configured"))
 
 // get returns a token to call the API with.
-func (m *accessTokens) get(ctx context.Context) (domain.AccessToken, error) {
+func (m *accessTokens) get(ctx context.Context, wc ports.WeChat) (domain.AccessToken, error) {
 	if m.cache == nil {
 		return domain.AccessToken{}, errNoTokenCache
 	}
-	c, ok, err := m.cache.Get(ctx, m.wechat.AppID())
+	c, ok, err := m.cache.Get(ctx, wc.AppID())
 	if err != nil {
 		return domain.AccessToken{}, fmt.Errorf("read access token: %w", err)
 	}
 	if ok && c.Fresh(m.clock.Now()) {
 		return c.Token, nil
 	}
-	return m.fetchOnce(ctx, domain.AccessToken{}, false)
+	return m.fetchOnce(ctx, wc, domain.AccessToken{}, false)
 }
 
 // refresh replaces a token WeChat rejected.
-func (m *accessTokens) refresh(ctx context.Context, rejected domain.AccessToken) (domain.AccessToken, error) {
-	if err := m.cache.Drop(ctx, m.wechat.AppID(), rejected); err != nil {
+func (m *accessTokens) refresh(ctx context.Context, wc ports.WeChat, rejected domain.AccessToken) (domain.AccessToken, error) {
+	if err := m.cache.Drop(ctx, wc.AppID(), rejected); err != nil {
 		return domain.AccessToken{}, fmt.Errorf("drop access token: %w", err)
 	}
-	tok, err := m.fetchOnce(ctx, rejected, false)
+	tok, err := m.fetchOnce(ctx, wc, rejected, false)
 	if err != nil || tok != rejected {
 		return tok, err
 	}
 	// WeChat's normal mode still answers the token its own API rejects.
 	day := m.clock.Now().In(chinaTime).Format("20060102")
-	n, err := m.cache.CountForceRefresh(ctx, m.wechat.AppID(), day)
+	n, err := m.cache.CountForceRefresh(ctx, wc.AppID(), day)
 	if err != nil {
 		return domain.AccessToken{}, fmt.Errorf("count forced refreshes: %w", err)
 	}
@@ -86,8 +85,8 @@ func (m *accessTokens) refresh(ctx context.Context, rejected domain.AccessToken)
 		return domain.AccessToken{}, domain.Wrap(domain.KindUpstream,
 			fmt.Errorf("access token rejected, and the %d forced refreshes a day are used up", m.forcePerDay))
 	}
-	m.log.LogAttrs(ctx, slog.LevelWarn, "forcing an access token refresh", slog.String("appid", m.wechat.AppID()), slog.Int("today", n))
-	return m.fetchOnce(ctx, rejected, true)
+	m.log.LogAttrs(ctx, slog.LevelWarn, "forcing an access token refresh", slog.String("appid", wc.AppID()), slog.Int("today", n))
+	return m.fetchOnce(ctx, wc, rejected, true)
 }
 
 // chinaTime is the day WeChat's daily quotas count in.
@@ -95,10 +94,10 @@ var chinaTime = time.FixedZone("CST", 8*3600)
 
 // fetchOnce fetches a token, one caller per process at a time: the others
 // share its answer.
-func (m *accessTokens) fetchOnce(ctx context.Context, rejected domain.AccessToken, force bool) (domain.AccessToken, error) {
-	key := fmt.Sprintf("%s|%v", m.wechat.AppID(), force)
+func (m *accessTokens) fetchOnce(ctx context.Context, wc ports.WeChat, rejected domain.AccessToken, force bool) (domain.AccessToken, error) {
+	key := fmt.Sprintf("%s|%v", wc.AppID(), force)
 	shared := context.WithoutCancel(ctx) // one caller going away must not fail the others
-	v, err, _ := m.group.Do(key, func() (any, error) { return m.fetch(shared, rejected, force) })
+	v, err, _ := m.group.Do(key, func() (any, error) { return m.fetch(shared, wc, rejected, force) })
 	if err != nil {
 		return domain.AccessToken{}, err
 	}
@@ -107,8 +106,8 @@ func (m *accessTokens) fetchOnce(ctx context.Context, rejected domain.AccessToke
 
 // fetch takes the cluster's refresh lock and fetches a token, unless
 // another server has just done so.
-func (m *accessTokens) fetch(ctx context.Context, rejected domain.AccessToken, force bool) (domain.AccessToken, error) {
-	appID := m.wechat.AppID()
+func (m *accessTokens) fetch(ctx context.Context, wc ports.WeChat, rejected domain.AccessToken, force bool) (domain.AccessToken, error) {
+	appID := wc.AppID()
 	usable := func(c domain.CachedToken, ok bool) bool {
 		return ok && c.Usable(m.clock.Now()) && c.Token != rejected
 	}
@@ -129,7 +128,7 @@ func (m *accessTokens) fetch(ctx context.Context, rejected domain.AccessToken, f
 			if ok && c.Fresh(m.clock.Now()) && c.Token != rejected {
 				return c.Token, nil // another server refreshed while we waited for the lock
 			}
-			return m.fetchLocked(ctx, appID, c, usable(c, ok), force)
+			return m.fetchLocked(ctx, wc, c, usable(c, ok), force)
 		}
 		// Another server is refreshing: the current token serves meanwhile.
 		if usable(c, ok) {
@@ -147,8 +146,9 @@ func (m *accessTokens) fetch(ctx context.Context, rejected domain.AccessToken, f
 }
 
 // fetchLocked calls WeChat, holding the lock, and caches the answer.
-func (m *accessTokens) fetchLocked(ctx context.Context, appID string, current domain.CachedToken, currentUsable, force bool) (domain.AccessToken, error) {
-	tok, life, err := m.wechat.StableToken(ctx, force)
+func (m *accessTokens) fetchLocked(ctx context.Context, wc ports.WeChat, current domain.CachedToken, currentUsable, force bool) (domain.AccessToken, error) {
+	appID := wc.AppID()
+	tok, life, err := wc.StableToken(ctx, force)
 	if err != nil {
 		if currentUsable {
 			m.log.LogAttrs(ctx, slog.LevelWarn, "access token refresh failed; the current one serves until it expires",
@@ -173,8 +173,8 @@ func (m *accessTokens) fetchLocked(ctx context.Context, appID string, current do
 
 // withAccessToken runs call with the app's token; when WeChat rejects the
 // token, it is replaced and call runs once more.
-func (s *Service) withAccessToken(ctx context.Context, call func(domain.AccessToken) error) error {
-	tok, err := s.tokens.get(ctx)
+func (s *Service) withAccessToken(ctx context.Context, wc ports.WeChat, call func(domain.AccessToken) error) error {
+	tok, err := s.tokens.get(ctx, wc)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func (s *Service) withAccessToken(ctx context.Context, call func(domain.AccessTo
 	if !errors.Is(err, ports.ErrAccessTokenRejected) {
 		return err
 	}
-	if tok, err = s.tokens.refresh(ctx, tok); err != nil {
+	if tok, err = s.tokens.refresh(ctx, wc, tok); err != nil {
 		return err
 	}
 	return call(tok)

@@ -19,7 +19,7 @@ type PhoneInput struct {
 // SetPhone stores the phone number the user shared: a code is exchanged with
 // WeChat (wxa/business/getuserphonenumber), encrypted data is opened with
 // the session's key; either way the answer's watermark must name the app.
-func (s *Service) SetPhone(ctx context.Context, token string, in PhoneInput) (domain.User, error) {
+func (s *Service) SetPhone(ctx context.Context, appID, token string, in PhoneInput) (domain.User, error) {
 	if in.Code == "" && in.EncryptedData == "" {
 		return domain.User{}, domain.Missing("code")
 	}
@@ -29,15 +29,15 @@ func (s *Service) SetPhone(ctx context.Context, token string, in PhoneInput) (do
 	if in.Code == "" && in.IV == "" {
 		return domain.User{}, domain.Missing("iv")
 	}
-	sess, err := s.session(ctx, token)
+	sess, err := s.session(ctx, appID, token)
 	if err != nil {
 		return domain.User{}, err
 	}
 	var info domain.PhoneInfo
 	if in.Code != "" {
-		err = s.withAccessToken(ctx, func(t domain.AccessToken) error {
+		err = s.withAccessToken(ctx, s.apps[sess.AppID], func(t domain.AccessToken) error {
 			var err error
-			info, err = s.WeChat.PhoneNumber(ctx, t, in.Code)
+			info, err = s.apps[sess.AppID].PhoneNumber(ctx, t, in.Code)
 			return err
 		})
 	} else {
@@ -54,8 +54,8 @@ func (s *Service) SetPhone(ctx context.Context, token string, in PhoneInput) (do
 }
 
 // RemovePhone forgets the user's phone number.
-func (s *Service) RemovePhone(ctx context.Context, token string) (domain.User, error) {
-	sess, err := s.session(ctx, token)
+func (s *Service) RemovePhone(ctx context.Context, appID, token string) (domain.User, error) {
+	sess, err := s.session(ctx, appID, token)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -88,15 +88,15 @@ type SessionStatus struct {
 
 // SessionStatus reports the token's remaining life and whether WeChat still
 // holds its session_key.
-func (s *Service) SessionStatus(ctx context.Context, token string) (SessionStatus, error) {
-	sess, err := s.session(ctx, token)
+func (s *Service) SessionStatus(ctx context.Context, appID, token string) (SessionStatus, error) {
+	sess, err := s.session(ctx, appID, token)
 	if err != nil {
 		return SessionStatus{}, err
 	}
 	var valid bool
-	err = s.withAccessToken(ctx, func(t domain.AccessToken) error {
+	err = s.withAccessToken(ctx, s.apps[sess.AppID], func(t domain.AccessToken) error {
 		var err error
-		valid, err = s.WeChat.CheckSession(ctx, t, sess.OpenID, sess.SessionKey)
+		valid, err = s.apps[sess.AppID].CheckSession(ctx, t, sess.OpenID, sess.SessionKey)
 		return err
 	})
 	if err != nil {
@@ -113,9 +113,9 @@ func (s *Service) checkNickName(ctx context.Context, sess domain.Session, nick s
 		return nil
 	}
 	var verdict domain.Verdict
-	err := s.withAccessToken(ctx, func(t domain.AccessToken) error {
+	err := s.withAccessToken(ctx, s.apps[sess.AppID], func(t domain.AccessToken) error {
 		var err error
-		verdict, err = s.WeChat.CheckText(ctx, t, sess.OpenID, nick)
+		verdict, err = s.apps[sess.AppID].CheckText(ctx, t, sess.OpenID, nick)
 		return err
 	})
 	if err != nil {

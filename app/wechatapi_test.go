@@ -23,26 +23,26 @@ func TestSetPhone_ByCodeAndByEncryptedData(t *testing.T) {
 	tok := w.login(t, "c1", "o1", key1)
 	ctx := context.Background()
 	w.wechat.AddPhoneCode("p1", phoneInfo("13800138000"))
-	u, err := w.svc.SetPhone(ctx, tok, app.PhoneInput{Code: "p1"})
+	u, err := w.svc.SetPhone(ctx, "", tok, app.PhoneInput{Code: "p1"})
 	if err != nil || u.Phone.PureNumber != "13800138000" || u.Phone.CountryCode != "86" {
 		t.Fatalf("by code: %+v, %v", u.Phone, err)
 	}
 	if fmt.Sprint(u.Phone) != "138****8000" {
 		t.Fatalf("a phone prints as %q", fmt.Sprint(u.Phone))
 	}
-	_, err = w.svc.SetPhone(ctx, tok, app.PhoneInput{Code: "p1"}) // used
+	_, err = w.svc.SetPhone(ctx, "", tok, app.PhoneInput{Code: "p1"}) // used
 	wantKind(t, err, domain.KindBadCode)
 
 	k, _ := domain.ParseSessionKey(key1)
 	sealed := w.dec.Seal(k, fmt.Sprintf(`{"phoneNumber":"13900139000","purePhoneNumber":"13900139000","countryCode":"86","watermark":{"appid":%q,"timestamp":1}}`, appID))
-	u, err = w.svc.SetPhone(ctx, tok, app.PhoneInput{EncryptedData: sealed, IV: portfake.IV})
+	u, err = w.svc.SetPhone(ctx, "", tok, app.PhoneInput{EncryptedData: sealed, IV: portfake.IV})
 	if err != nil || u.Phone.PureNumber != "13900139000" {
 		t.Fatalf("by encrypted data: %+v, %v", u.Phone, err)
 	}
-	if me, _ := w.svc.Me(ctx, tok); me.Phone.PureNumber != "13900139000" {
+	if me, _ := w.svc.Me(ctx, "", tok); me.Phone.PureNumber != "13900139000" {
 		t.Fatalf("me: %+v", me.Phone)
 	}
-	u, err = w.svc.RemovePhone(ctx, tok)
+	u, err = w.svc.RemovePhone(ctx, "", tok)
 	if err != nil || !u.Phone.IsZero() {
 		t.Fatalf("remove: %+v, %v", u.Phone, err)
 	}
@@ -74,7 +74,7 @@ func TestSetPhone_RejectsAndWritesNothing(t *testing.T) {
 		"letters":          {app.PhoneInput{EncryptedData: w.dec.Seal(k, `{"purePhoneNumber":"13x","watermark":{"appid":"`+appID+`"}}`), IV: portfake.IV}, domain.KindUpstream},
 	} {
 		before := w.users.WriteCount()
-		_, err := w.svc.SetPhone(ctx, tok, c.in)
+		_, err := w.svc.SetPhone(ctx, "", tok, c.in)
 		if domain.KindOf(err) != c.kind || w.users.WriteCount() != before {
 			t.Errorf("%s: %v (kind %v), want %v; writes %d → %d", name, err, domain.KindOf(err), c.kind, before, w.users.WriteCount())
 		}
@@ -105,7 +105,7 @@ func TestAccessToken_OneFetchPerExpiryAndA40001CostsOneRefresh(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := w.svc.SessionStatus(ctx, tok); err != nil {
+				if _, err := w.svc.SessionStatus(ctx, "", tok); err != nil {
 					errs <- err
 				}
 			}()
@@ -135,7 +135,7 @@ func TestAccessToken_RefreshAheadAndServeThroughAnOutage(t *testing.T) {
 	w.wechat.KeyValid = true
 	ctx := context.Background()
 	status := func() error {
-		_, err := w.svc.SessionStatus(ctx, tok)
+		_, err := w.svc.SessionStatus(ctx, "", tok)
 		return err
 	}
 	if err := status(); err != nil {
@@ -180,7 +180,7 @@ func TestAccessToken_ServersSharingACacheFetchOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := w.svc.SessionStatus(context.Background(), tok); err != nil {
+				if _, err := w.svc.SessionStatus(context.Background(), "", tok); err != nil {
 					errs <- err
 				}
 			}()
@@ -205,18 +205,18 @@ func TestAccessToken_ForcedRefreshOnlyWhenAFreshTokenIsRejected(t *testing.T) {
 	tok := w.login(t, "c1", "o1", key1)
 	w.wechat.KeyValid = true
 	ctx := context.Background()
-	if _, err := w.svc.SessionStatus(ctx, tok); err != nil {
+	if _, err := w.svc.SessionStatus(ctx, "", tok); err != nil {
 		t.Fatal(err)
 	}
 	w.wechat.RejectEveryToken(true)
-	if _, err := w.svc.SessionStatus(ctx, tok); err != nil {
+	if _, err := w.svc.SessionStatus(ctx, "", tok); err != nil {
 		t.Fatalf("with a forced refresh: %v", err)
 	}
 	if issued := w.wechat.TokensIssued(); issued != 2 {
 		t.Fatalf("%d tokens issued, want 2 (the forced one)", issued)
 	}
 	w.wechat.RejectEveryToken(true)
-	_, err := w.svc.SessionStatus(ctx, tok) // the day's one forced refresh is spent
+	_, err := w.svc.SessionStatus(ctx, "", tok) // the day's one forced refresh is spent
 	wantKind(t, err, domain.KindUpstream)
 }
 
@@ -225,7 +225,7 @@ func TestSessionStatus_ReportsExpiryAndWeChatsAnswer(t *testing.T) {
 	tok := w.login(t, "c1", "o1", key1)
 	w.clock.Advance(10 * time.Minute)
 	w.wechat.KeyValid = false
-	st, err := w.svc.SessionStatus(context.Background(), tok)
+	st, err := w.svc.SessionStatus(context.Background(), "", tok)
 	if err != nil || st.WeChatValid || st.ExpiresIn != 50*time.Minute {
 		t.Fatalf("%+v, %v", st, err)
 	}
@@ -237,26 +237,26 @@ func TestEditProfile_ContentCheck(t *testing.T) {
 	ctx := context.Background()
 	w.wechat.Verdicts = map[string]domain.Verdict{"Casino King": domain.VerdictRisky, "Proxy Shop": domain.VerdictReview}
 	before := w.users.WriteCount()
-	_, err := w.svc.EditProfile(ctx, tok, domain.ProfileInput{NickName: ptr("Casino King")})
+	_, err := w.svc.EditProfile(ctx, "", tok, domain.ProfileInput{NickName: ptr("Casino King")})
 	wantKind(t, err, domain.KindContentRejected)
 	if w.users.WriteCount() != before {
 		t.Fatal("a risky nickname was written")
 	}
-	if u, err := w.svc.EditProfile(ctx, tok, domain.ProfileInput{NickName: ptr("Proxy Shop")}); err != nil || u.Profile.NickName != "Proxy Shop" {
+	if u, err := w.svc.EditProfile(ctx, "", tok, domain.ProfileInput{NickName: ptr("Proxy Shop")}); err != nil || u.Profile.NickName != "Proxy Shop" {
 		t.Fatalf("review: %+v, %v", u.Profile, err)
 	}
 	w.wechat.FailChecks(domain.Wrap(domain.KindUpstream, errors.New("errcode -1")))
-	_, err = w.svc.EditProfile(ctx, tok, domain.ProfileInput{NickName: ptr("Anyone")})
+	_, err = w.svc.EditProfile(ctx, "", tok, domain.ProfileInput{NickName: ptr("Anyone")})
 	wantKind(t, err, domain.KindUpstream) // the default policy rejects
 	city := "杭州"
-	if _, err := w.svc.EditProfile(ctx, tok, domain.ProfileInput{City: &city}); err != nil {
+	if _, err := w.svc.EditProfile(ctx, "", tok, domain.ProfileInput{City: &city}); err != nil {
 		t.Fatalf("only nicknames are checked: %v", err)
 	}
 
 	lenient := newWorld(t, app.Options{ContentCheck: true, ContentCheckOnError: "accept"})
 	tok = lenient.login(t, "c1", "o1", key1)
 	lenient.wechat.FailChecks(domain.Wrap(domain.KindUpstream, errors.New("errcode -1")))
-	if u, err := lenient.svc.EditProfile(ctx, tok, domain.ProfileInput{NickName: ptr("Anyone")}); err != nil || u.Profile.NickName != "Anyone" {
+	if u, err := lenient.svc.EditProfile(ctx, "", tok, domain.ProfileInput{NickName: ptr("Anyone")}); err != nil || u.Profile.NickName != "Anyone" {
 		t.Fatalf("accept policy: %+v, %v", u.Profile, err)
 	}
 }

@@ -32,6 +32,7 @@ type Config struct {
 	Server   httpapi.ServerOptions
 	HTTP     httpapi.Options
 	WeChat   wechat.Options
+	Apps     Apps
 	Sandbox  Sandbox
 	App      app.Options
 	Sessions Sessions
@@ -138,12 +139,19 @@ func (c *Config) Check(p *setting.Problems) {
 	if c.Debug.Addr != "" && !IsLoopback(c.Debug.Addr) {
 		p.Add(&c.Debug.Addr, "%q is not a loopback address: profiles show memory, secrets included", c.Debug.Addr)
 	}
+	c.Apps.check(p)
+	if c.Apps.File != "" && (c.WeChat.AppID != "" || c.WeChat.Secret != "") {
+		p.Add(&c.Apps.File, "several apps come from the file: leave WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET unset")
+	}
 	if !c.Sandbox.Enabled {
+		if c.Apps.File != "" {
+			return
+		}
 		if c.WeChat.AppID == "" {
-			p.Add(&c.WeChat.AppID, "is required (or run with the sandbox: WXB_SANDBOX=true)")
+			p.Add(&c.WeChat.AppID, "is required (or run with the sandbox: WXB_SANDBOX=true, or list apps in WXB_APPS_FILE)")
 		}
 		if c.WeChat.Secret == "" {
-			p.Add(&c.WeChat.Secret, "is required (or run with the sandbox: WXB_SANDBOX=true)")
+			p.Add(&c.WeChat.Secret, "is required (or run with the sandbox: WXB_SANDBOX=true, or list apps in WXB_APPS_FILE)")
 		}
 		return
 	}

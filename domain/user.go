@@ -37,7 +37,11 @@ type User struct {
 	// It takes precedence over Profile.AvatarURL, WeChat's.
 	Avatar string
 	// Phone is the number the user shared (getPhoneNumber), zero for none.
-	Phone     Phone
+	Phone Phone
+	// Linked are the user's accounts in the other apps served, found by
+	// the unionid WeChat gave (never a payload's); filled in by the use
+	// cases that show a profile, not stored.
+	Linked    []Identity
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

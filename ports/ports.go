@@ -51,6 +51,8 @@ type UserRepo interface {
 	// written: it comes from WeChat's server-to-server answers only, through
 	// EnsureUser.
 	UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error)
+	// ByUnionID returns the users (of every app) with unionID, at most 100.
+	ByUnionID(ctx context.Context, unionID string) ([]domain.Identity, error)
 	// AvatarInUse reports whether any user's Avatar is name.
 	AvatarInUse(ctx context.Context, name string) (bool, error)
 	// Ping reports whether the store is reachable.

@@ -19,6 +19,7 @@ import (
 	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/app"
 	"wxbackend/domain"
+	"wxbackend/ports"
 	"wxbackend/ports/portfake"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkGetInfo(b *testing.B) {
 	wx := portfake.NewWeChat(appID)
 	wx.AddCode("bench-code", "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "", key1)
 	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, 0, system.Clock{}), Users: portfake.NewUsers(),
-		Decrypter: aescbc.NewDecrypter(), WeChat: wx, Clock: system.Clock{}, Tokens: system.TokenSource{}},
+		Decrypter: aescbc.NewDecrypter(), Apps: []ports.WeChat{wx}, Clock: system.Clock{}, Tokens: system.TokenSource{}},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		b.Fatal(err)
@@ -96,7 +97,7 @@ func BenchmarkSharePhone(b *testing.B) {
 	wx := portfake.NewWeChat(appID)
 	wx.AddCode("bench-code", openID, "", key1)
 	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, 0, system.Clock{}),
-		Users: portfake.NewUsers(), Decrypter: aescbc.NewDecrypter(), WeChat: wx, Clock: system.Clock{}, Tokens: system.TokenSource{},
+		Users: portfake.NewUsers(), Decrypter: aescbc.NewDecrypter(), Apps: []ports.WeChat{wx}, Clock: system.Clock{}, Tokens: system.TokenSource{},
 		AccessTokens: memory.NewTokenCache(system.Clock{})}, app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		b.Fatal(err)

@@ -21,15 +21,15 @@ func writeOK(w http.ResponseWriter, data any) {
 	writeEnvelope(w, http.StatusOK, envelope{Code: 0, Status: 0, Msg: "ok", Data: data})
 }
 
-// readAuthed reads a body's known fields and the request's token (header
-// or body).
-func (h *handler) readAuthed(r *http.Request, known ...string) (fields, string, error) {
+// readAuthed reads a body's known fields, and who is calling: the app the
+// request names and its token (header or body).
+func (h *handler) readAuthed(r *http.Request, known ...string) (fields, caller, error) {
 	f, err := readFields(r, h.opts.MaxBodyBytes, known...)
 	if err != nil {
-		return nil, "", err
+		return nil, caller{}, err
 	}
-	tok, err := token(r, f)
-	return f, tok, err
+	c, err := callerOf(r, f)
+	return f, c, err
 }
 
 // replyUser answers err, or the user's profile.

@@ -12,8 +12,16 @@ func profileOf(u domain.User) apiclient.Profile {
 		OpenID: u.OpenID, UnionID: u.UnionID, NickName: p.NickName, AvatarURL: p.AvatarURL,
 		Gender: p.Gender, Language: p.Language, City: p.City, Province: p.Province, Country: p.Country,
 		PhoneNumber: u.Phone.Number, PurePhoneNumber: u.Phone.PureNumber, CountryCode: u.Phone.CountryCode,
-		UpdatedAt: u.UpdatedAt,
+		LinkedAccounts: accountsOf(u.Linked), UpdatedAt: u.UpdatedAt,
 	}
+}
+
+func accountsOf(ids []domain.Identity) []apiclient.Account {
+	var out []apiclient.Account
+	for _, id := range ids {
+		out = append(out, apiclient.Account{AppID: id.AppID, OpenID: id.OpenID})
+	}
+	return out
 }
 
 // classicProfileOf is a user as the tutorial's /getinfo/ answers it.

@@ -11,6 +11,7 @@ import (
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/memory"
 	"wxbackend/app"
+	"wxbackend/ports"
 	"wxbackend/ports/portfake"
 )
 
@@ -21,7 +22,7 @@ func TestRateLimits(t *testing.T) {
 	clock := portfake.NewClock(time.Now())
 	users, wx := portfake.NewUsers(), portfake.NewWeChat(appID)
 	svc, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
-		WeChat: wx, Clock: clock, Tokens: &portfake.Tokens{}},
+		Apps: []ports.WeChat{wx}, Clock: clock, Tokens: &portfake.Tokens{}},
 		app.Options{SessionTTL: time.Hour, SessionLimiter: memory.NewRateLimiter(3, time.Minute, clock)})
 	if err != nil {
 		t.Fatal(err)

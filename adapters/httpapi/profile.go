@@ -21,7 +21,7 @@ var profileFields = []string{"nickName", "gender", "language", "city", "province
 // editProfile is POST /api/v1/me/profile: the fields sent are set, others
 // kept. Text is NFC-normalized as it enters, so one name has one spelling.
 func (h *handler) editProfile(w http.ResponseWriter, r *http.Request) {
-	f, tok, err := h.readAuthed(r, profileFields...)
+	f, c, err := h.readAuthed(r, profileFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
@@ -44,7 +44,7 @@ func (h *handler) editProfile(w http.ResponseWriter, r *http.Request) {
 		}
 		in.Gender = &g
 	}
-	u, err := h.svc.EditProfile(r.Context(), tok, in)
+	u, err := h.svc.EditProfile(r.Context(), c.app, c.token, in)
 	h.replyUser(w, r, u, err)
 }
 
@@ -58,24 +58,24 @@ const multipartSlack = 16 << 10
 // is read as it streams, into memory and never past its cap: nothing is
 // written to disk before the image is checked.
 func (h *handler) uploadAvatar(w http.ResponseWriter, r *http.Request) {
-	image, tok, err := h.readAvatarUpload(w, r)
+	image, c, err := h.readAvatarUpload(w, r)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	u, err := h.svc.SetAvatar(r.Context(), tok, image)
+	u, err := h.svc.SetAvatar(r.Context(), c.app, c.token, image)
 	h.replyUser(w, r, u, err)
 }
 
-func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) ([]byte, string, error) {
+func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) ([]byte, caller, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return nil, "", errUnsupportedMedia
+		return nil, caller{}, errUnsupportedMedia
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.opts.AvatarMaxBytes+multipartSlack)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, "", domain.Malformed("body", "not a multipart form")
+		return nil, caller{}, domain.Malformed("body", "not a multipart form")
 	}
 	var image []byte
 	f := fields{}
@@ -85,42 +85,42 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) ([]by
 			break
 		}
 		if err != nil {
-			return nil, "", bodyErr(err)
+			return nil, caller{}, bodyErr(err)
 		}
 		switch name := part.FormName(); {
 		case name == "avatar" || name == "file":
 			if image != nil {
-				return nil, "", domain.Malformed(name, "send one image")
+				return nil, caller{}, domain.Malformed(name, "send one image")
 			}
 			if image, err = readCapped(part, h.opts.AvatarMaxBytes); err != nil {
-				return nil, "", err
+				return nil, caller{}, err
 			}
 			if image == nil {
 				image = []byte{}
 			}
 		case name == "token":
 			if _, dup := f["token"]; dup {
-				return nil, "", domain.Malformed("token", "given twice")
+				return nil, caller{}, domain.Malformed("token", "given twice")
 			}
 			v, err := readCapped(part, 256)
 			if err != nil {
-				return nil, "", domain.Malformed("token", "too long")
+				return nil, caller{}, domain.Malformed("token", "too long")
 			}
 			f["token"] = strings.TrimSpace(string(v))
 		default:
 			if _, err := io.Copy(io.Discard, part); err != nil { // bounded by the body's cap
-				return nil, "", bodyErr(err)
+				return nil, caller{}, bodyErr(err)
 			}
 		}
 	}
-	tok, err := token(r, f)
+	c, err := callerOf(r, f)
 	if err != nil {
-		return nil, "", err
+		return nil, caller{}, err
 	}
 	if len(image) == 0 {
-		return nil, "", domain.Missing("avatar")
+		return nil, caller{}, domain.Missing("avatar")
 	}
-	return image, tok, nil
+	return image, c, nil
 }
 
 // readCapped reads r whole unless it holds more than max bytes.

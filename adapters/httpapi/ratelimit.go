@@ -16,7 +16,8 @@ func (h *handler) limitLogin(r *http.Request) error {
 	if h.opts.LoginLimiter == nil {
 		return nil
 	}
-	ok, retry, err := h.opts.LoginLimiter.Allow(r.Context(), "ip:"+limitKey(h.clientAddr(r)))
+	app, _ := appOf(r) // an invalid app is refused after the limit, by the login itself
+	ok, retry, err := h.opts.LoginLimiter.Allow(r.Context(), "ip:"+app+":"+limitKey(h.clientAddr(r)))
 	if err != nil {
 		return fmt.Errorf("login rate limit: %w", err)
 	}

@@ -174,7 +174,11 @@ func (h *handler) doLogin(r *http.Request) (app.LoginResult, error) {
 	if err != nil {
 		return app.LoginResult{}, err
 	}
-	return h.svc.Login(r.Context(), f["code"], h.client(r))
+	appID, err := appOf(r)
+	if err != nil {
+		return app.LoginResult{}, err
+	}
+	return h.svc.Login(r.Context(), appID, f["code"], h.client(r))
 }
 
 func (h *handler) classicGetInfo(w http.ResponseWriter, r *http.Request) {
@@ -192,11 +196,11 @@ func (h *handler) userInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) doUserInfo(r *http.Request) (domain.User, error) {
-	f, tok, err := h.readAuthed(r, userInfoFields...)
+	f, c, err := h.readAuthed(r, userInfoFields...)
 	if err != nil {
 		return domain.User{}, err
 	}
-	return h.svc.SaveUserInfo(r.Context(), tok, app.EncryptedUserInfo{
+	return h.svc.SaveUserInfo(r.Context(), c.app, c.token, app.EncryptedUserInfo{
 		EncryptedData: f.get("encryptedData", "encrypedData"),
 		IV:            f["iv"],
 		RawData:       f["rawData"],
@@ -205,17 +209,17 @@ func (h *handler) doUserInfo(r *http.Request) (domain.User, error) {
 }
 
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {
-	tok, err := token(r, fields{})
+	c, err := callerOf(r, fields{})
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	u, err := h.svc.Me(r.Context(), tok)
+	u, err := h.svc.Me(r.Context(), c.app, c.token)
 	h.replyUser(w, r, u, err)
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
-	f, tok, err := h.readAuthed(r, logoutFields...)
+	f, c, err := h.readAuthed(r, logoutFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
@@ -226,9 +230,9 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if all {
-		err = h.svc.LogoutEverywhere(r.Context(), tok)
+		err = h.svc.LogoutEverywhere(r.Context(), c.app, c.token)
 	} else {
-		err = h.svc.Logout(r.Context(), tok)
+		err = h.svc.Logout(r.Context(), c.app, c.token)
 	}
 	if err != nil {
 		writeError(w, r, h.log, err)

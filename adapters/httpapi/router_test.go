@@ -59,7 +59,7 @@ func newFixtureWith(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo, dec 
 	var images imaging.Options
 	setting.Defaults(&images)
 	svc, err := app.New(app.Deps{Sessions: f.sessions, Users: users, Decrypter: dec,
-		WeChat: f.wechat, Clock: f.clock, Tokens: &portfake.Tokens{}, Blobs: f.blobs, Images: imaging.New(images),
+		Apps: []ports.WeChat{f.wechat}, Clock: f.clock, Tokens: &portfake.Tokens{}, Blobs: f.blobs, Images: imaging.New(images),
 		AccessTokens: portfake.NewTokenCache()},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {

@@ -14,12 +14,12 @@ var phoneFields = []string{"code", "encryptedData", "encrypedData", "iv", "token
 // sharePhone is POST /api/v1/me/phone: getPhoneNumber's code, or its older
 // encrypted form.
 func (h *handler) sharePhone(w http.ResponseWriter, r *http.Request) {
-	f, tok, err := h.readAuthed(r, phoneFields...)
+	f, c, err := h.readAuthed(r, phoneFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	u, err := h.svc.SetPhone(r.Context(), tok, app.PhoneInput{Code: f["code"],
+	u, err := h.svc.SetPhone(r.Context(), c.app, c.token, app.PhoneInput{Code: f["code"],
 		EncryptedData: f.get("encryptedData", "encrypedData"), IV: f["iv"]})
 	h.replyUser(w, r, u, err)
 }
@@ -27,23 +27,23 @@ func (h *handler) sharePhone(w http.ResponseWriter, r *http.Request) {
 // removePhone is POST /api/v1/me/phone/remove: the user's number is
 // forgotten.
 func (h *handler) removePhone(w http.ResponseWriter, r *http.Request) {
-	_, tok, err := h.readAuthed(r, tokenFields...)
+	_, c, err := h.readAuthed(r, tokenFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	u, err := h.svc.RemovePhone(r.Context(), tok)
+	u, err := h.svc.RemovePhone(r.Context(), c.app, c.token)
 	h.replyUser(w, r, u, err)
 }
 
 // sessionStatus is GET /api/v1/session.
 func (h *handler) sessionStatus(w http.ResponseWriter, r *http.Request) {
-	tok, err := token(r, fields{})
+	c, err := callerOf(r, fields{})
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	st, err := h.svc.SessionStatus(r.Context(), tok)
+	st, err := h.svc.SessionStatus(r.Context(), c.app, c.token)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return

@@ -29,7 +29,7 @@ var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {
-	get, getForUpdate, insert, setUnion, update, avatarInUse string
+	get, getForUpdate, insert, setUnion, update, avatarInUse, byUnion string
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
@@ -45,6 +45,7 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
 			updated_at = ? WHERE app_id = ? AND open_id = ?`),
 		avatarInUse: d.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM wx_users WHERE avatar_object = ? LIMIT 1) AS used`),
+		byUnion:     d.rebind(`SELECT app_id, open_id FROM wx_users WHERE union_id = ? ORDER BY app_id, open_id LIMIT 100`),
 	}}
 }
 
@@ -180,6 +181,27 @@ func (r *UserRepo) UpdateUser(ctx context.Context, id domain.Identity, update fu
 		return domain.User{}, r.fail("commit", err)
 	}
 	return was, nil
+}
+
+// ByUnionID implements ports.UserRepo, on the union_id index.
+func (r *UserRepo) ByUnionID(ctx context.Context, unionID string) ([]domain.Identity, error) {
+	if unionID == "" {
+		return nil, nil
+	}
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	var rows []struct {
+		AppID  string `db:"app_id"`
+		OpenID string `db:"open_id"`
+	}
+	if err := r.db.SelectContext(ctx, &rows, r.q.byUnion, unionID); err != nil {
+		return nil, r.fail("users by unionid", err)
+	}
+	out := make([]domain.Identity, len(rows))
+	for i, row := range rows {
+		out[i] = domain.Identity{AppID: row.AppID, OpenID: row.OpenID}
+	}
+	return out, nil
 }
 
 // AvatarInUse implements ports.UserRepo, on an index.

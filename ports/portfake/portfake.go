@@ -234,6 +234,22 @@ func (r *Users) UpdateUser(_ context.Context, id domain.Identity, update func(*d
 	return u, nil
 }
 
+// ByUnionID implements ports.UserRepo.
+func (r *Users) ByUnionID(_ context.Context, unionID string) ([]domain.Identity, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	var out []domain.Identity
+	for id, u := range r.users {
+		if unionID != "" && u.UnionID == unionID {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 // AvatarInUse implements ports.UserRepo.
 func (r *Users) AvatarInUse(_ context.Context, name string) (bool, error) {
 	r.mu.Lock()

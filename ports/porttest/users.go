@@ -2,6 +2,7 @@ package porttest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -387,6 +388,25 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		got, err := r.Get(ctx(t), key)
 		if err != nil || len(got.Profile.City) != writers*each {
 			t.Fatalf("counted %d of %d updates, %v", len(got.Profile.City), writers*each, err)
+		}
+	})
+
+	t.Run("ByUnionIDFindsEveryAppsAccount", func(t *testing.T) {
+		r := newRepo(t)
+		union := uniqueID(t, "oUnion")
+		a, b, other := newKey(t), newKey(t), newKey(t)
+		b.AppID = a.AppID + "b" // the same person in another app
+		for id, u := range map[domain.Identity]string{a: union, b: union, other: uniqueID(t, "oUnion")} {
+			if _, err := r.EnsureUser(ctx(t), id, u, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := r.ByUnionID(ctx(t), union)
+		if err != nil || len(got) != 2 || !slices.Contains(got, a) || !slices.Contains(got, b) {
+			t.Fatalf("by unionid: %v, %v", got, err)
+		}
+		if got, err := r.ByUnionID(ctx(t), ""); err != nil || len(got) != 0 {
+			t.Fatalf("an empty unionid matched %v, %v", got, err)
 		}
 	})
 

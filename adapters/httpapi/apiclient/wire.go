@@ -41,10 +41,19 @@ type Profile struct {
 	Province  string `json:"province"`
 	Country   string `json:"country"`
 	// The phone number the user shared, "" for none.
-	PhoneNumber     string    `json:"phoneNumber"`
-	PurePhoneNumber string    `json:"purePhoneNumber"`
-	CountryCode     string    `json:"countryCode"`
-	UpdatedAt       time.Time `json:"updatedAt"`
+	PhoneNumber     string `json:"phoneNumber"`
+	PurePhoneNumber string `json:"purePhoneNumber"`
+	CountryCode     string `json:"countryCode"`
+	// LinkedAccounts are the user's accounts in the other apps this
+	// server serves, by the unionid WeChat gave (GET /api/v1/me only).
+	LinkedAccounts []Account `json:"linkedAccounts,omitempty"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+}
+
+// Account names a user of one app: never more than the appid and openid.
+type Account struct {
+	AppID  string `json:"appId"`
+	OpenID string `json:"openId"`
 }
 
 // Session is the data of GET /api/v1/session.

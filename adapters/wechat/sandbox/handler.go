@@ -255,7 +255,14 @@ func CheckLoopback(addr string) error {
 
 // Serve runs the sandbox's handler on ln until ctx ends.
 func (s *Sandbox) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	return serve(ctx, ln, s.Handler())
+}
+
+// Serve runs every app's sandbox on ln until ctx ends.
+func (m *Multi) Serve(ctx context.Context, ln net.Listener) error { return serve(ctx, ln, m.Handler()) }
+
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -31,6 +31,9 @@ var (
 type Phone struct {
 	base string
 	http *http.Client
+	// AppID, when set, names the app on a sandbox that serves several
+	// (sandbox.Multi); empty is its default app.
+	AppID string
 }
 
 // NewPhone returns a client of the sandbox at base (e.g. http://127.0.0.1:8090).
@@ -122,6 +125,12 @@ type statusError struct {
 func (e *statusError) Error() string { return fmt.Sprintf("sandbox: HTTP %d: %s", e.status, e.msg) }
 
 func (p *Phone) call(ctx context.Context, method, path string, body, out any) error {
+	if p.AppID != "" {
+		if m, ok := body.(map[string]string); ok {
+			m["appid"] = p.AppID
+		}
+		path += "?appid=" + url.QueryEscape(p.AppID)
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

@@ -23,7 +23,7 @@ func core(o app.Options) fx.Option {
 				o.SessionLimiter = p.Limits.Session
 				return app.New(app.Deps{
 					Sessions: p.Sessions, Users: p.Users, Decrypter: p.Decrypter,
-					WeChat: p.WeChat, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
+					Apps: p.Apps, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
 					Blobs: p.Blobs, Images: p.Images, AccessTokens: p.AccessTokens,
 				}, o)
 			},
@@ -36,7 +36,7 @@ type serviceParams struct {
 	Sessions     ports.SessionStore
 	Users        ports.UserRepo
 	Decrypter    ports.Decrypter
-	WeChat       ports.WeChat
+	Apps         []ports.WeChat
 	Clock        ports.Clock
 	Tokens       ports.TokenSource
 	Limits       Limiters

@@ -12,16 +12,18 @@ import (
 	"wxbackend/config"
 )
 
-// SandboxEndpoint is the WeChat sandbox a server in sandbox mode runs.
+// SandboxEndpoint is the WeChat sandbox a server in sandbox mode runs: one
+// per app, behind one address.
 type SandboxEndpoint struct {
-	Sandbox *sandbox.Sandbox
-	URL     string // its base URL, for the WeChat client and for people
+	Sandbox *sandbox.Sandbox // the first (or only) app's
+	Multi   *sandbox.Multi   // every app's
+	URL     string           // its base URL, for the WeChat clients and for people
 }
 
 // sandboxMode runs the WeChat sandbox on its loopback address when the
 // configuration asks for it, and tells the person at the terminal what to do
 // once the server listens.
-func sandboxMode(c config.Sandbox, w wechat.Options, out io.Writer) fx.Option {
+func sandboxMode(c config.Sandbox, apps []wechat.Options, out io.Writer) fx.Option {
 	if !c.Enabled {
 		return fx.Options()
 	}
@@ -34,12 +36,16 @@ func sandboxMode(c config.Sandbox, w wechat.Options, out io.Writer) fx.Option {
 				if err != nil {
 					return nil, err
 				}
-				sb := sandbox.New(sandbox.Options{AppID: w.AppID, AppSecret: w.Secret.Reveal()})
+				var opts []sandbox.Options
+				for _, a := range apps {
+					opts = append(opts, sandbox.Options{AppID: a.AppID, AppSecret: a.Secret.Reveal(), UnionIDs: len(apps) > 1})
+				}
+				multi := sandbox.NewMulti(opts)
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
 				lc.Append(fx.Hook{
 					OnStart: func(context.Context) error {
-						go func() { done <- sb.Serve(ctx, ln) }()
+						go func() { done <- multi.Serve(ctx, ln) }()
 						return nil
 					},
 					OnStop: func(context.Context) error {
@@ -47,7 +53,7 @@ func sandboxMode(c config.Sandbox, w wechat.Options, out io.Writer) fx.Option {
 						return <-done
 					},
 				})
-				return &SandboxEndpoint{Sandbox: sb, URL: "http://" + ln.Addr().String()}, nil
+				return &SandboxEndpoint{Sandbox: multi.Apps()[0], Multi: multi, URL: "http://" + ln.Addr().String()}, nil
 			},
 			fx.Annotate(
 				func(sb *SandboxEndpoint, cfg config.Config) OnServing {

@@ -39,8 +39,8 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits),
 		userDatabase(cfg.DB),
 		avatarStore(cfg.Avatars, cfg.Images, cfg.Disk, cfg.S3),
-		weChat(cfg.WeChat),
-		sandboxMode(cfg.Sandbox, cfg.WeChat, logOut),
+		weChat(cfg.WeChatApps()),
+		sandboxMode(cfg.Sandbox, cfg.WeChatApps(), logOut),
 		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
 		pprofListener(cfg.Debug),
 	)
