@@ -170,3 +170,56 @@ func TestREADME_ListsEverySettingAsTheCodeDoes(t *testing.T) {
 		t.Fatalf("README.md's settings table is stale: run make readme (go run ./cmd/wxbackend settings -readme README.md):\n%s", want)
 	}
 }
+
+// Several apps come from a TOML file, checked at start: every problem names
+// the file and the key.
+func TestLoad_AppsFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	secret := write("secret", "from-file\n")
+	good := write("good.toml", `
+[[app]]
+appid = "wxaaaa"
+secret = "a-secret"
+name = "shop"
+[[app]]
+appid = "wxbbbb"
+secret_file = "`+secret+`"
+`)
+	c, err := config.Load([]string{"--apps-file", good}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := c.WeChatApps()
+	if len(apps) != 2 || apps[0].AppID != "wxaaaa" || apps[1].Secret.Reveal() != "from-file" || apps[1].BaseURL != c.WeChat.BaseURL {
+		t.Fatalf("apps %+v", apps)
+	}
+	if strings.Contains(c.String(), "a-secret") || strings.Contains(c.String(), "from-file") {
+		t.Fatal("an app secret is printed")
+	}
+	for name, c := range map[string]struct{ body, want string }{
+		"syntax":          {"[[app]]\nappid = \n", "line 2"},
+		"unknown key":     {"[[app]]\nappid = \"wx1\"\nsecret = \"s\"\nsecrte = \"typo\"\n", `unknown key "app.secrte"`},
+		"no apps":         {"# nothing\n", "no [[app]]"},
+		"bad appid":       {"[[app]]\nappid = \"wx 1\"\nsecret = \"s\"\n", "app[1].appid"},
+		"duplicate appid": {"[[app]]\nappid = \"wx1\"\nsecret = \"s\"\n[[app]]\nappid = \"wx1\"\nsecret = \"t\"\n", "app[2].appid: wx1 is app[1]'s too"},
+		"no secret":       {"[[app]]\nappid = \"wx1\"\n", "app[1]: secret or secret_file is required"},
+		"both secrets":    {"[[app]]\nappid = \"wx1\"\nsecret = \"s\"\nsecret_file = \"" + secret + "\"\n", "set one, not both"},
+		"missing file":    {"[[app]]\nappid = \"wx1\"\nsecret_file = \"/nonexistent/secret\"\n", "app[1].secret_file"},
+	} {
+		path := write(strings.ReplaceAll(name, " ", "-")+".toml", c.body)
+		_, err := config.Load([]string{"--apps-file", path}, env(nil), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "WXB_APPS_FILE") {
+			t.Errorf("%s: %v, want %q naming %s", name, err, c.want, path)
+		}
+	}
+	if _, err := config.Load([]string{"--apps-file", good}, env(creds), io.Discard); err == nil || !strings.Contains(err.Error(), "leave WXB_WECHAT_APP_ID") {
+		t.Errorf("an apps file and WXB_WECHAT_*: %v", err)
+	}
+}
