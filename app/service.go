@@ -43,6 +43,9 @@ type Options struct {
 	MaxConcurrentExchanges int `setting:"wechat-max-concurrent-logins" default:"64" usage:"most jscode2session calls in flight per server; more wait up to 1 s, then code 7 (0: no cap)"`
 	// SessionLimiter, when set, limits the requests of each session (code 7).
 	SessionLimiter ports.RateLimiter
+	// AppSessionLimiters, by appid, replace SessionLimiter for an app with
+	// limits of its own.
+	AppSessionLimiters map[string]ports.RateLimiter
 }
 
 // Deps are the ports the use cases need.
@@ -508,9 +511,13 @@ func (s *Service) session(ctx context.Context, appID, raw string) (domain.Sessio
 	if sess.AppID != wc.AppID() {
 		return domain.Session{}, domain.Wrap(domain.KindUnauthenticated, errors.New("a token of another app"))
 	}
-	if s.opts.SessionLimiter != nil {
+	limiter := s.opts.SessionLimiter
+	if l, ok := s.opts.AppSessionLimiters[sess.AppID]; ok {
+		limiter = l
+	}
+	if limiter != nil {
 		// Keyed by part of the digest: the limiter's store holds no token.
-		ok, retry, err := s.opts.SessionLimiter.Allow(ctx, "s:"+base64.RawURLEncoding.EncodeToString(digest[:12]))
+		ok, retry, err := limiter.Allow(ctx, "s:"+base64.RawURLEncoding.EncodeToString(digest[:12]))
 		if err != nil {
 			return domain.Session{}, fmt.Errorf("session rate limit: %w", err)
 		}

@@ -20,6 +20,8 @@ import (
 //	appid = "wx1111111111111111"
 //	secret_file = "/run/secrets/shop"   # or secret = "..."
 //	name = "shop"                       # optional, for people and logs
+//	login_per_minute = 120              # optional: the app's own limits
+//	session_per_minute = 300
 //
 // Adding or removing an app takes a restart; removing one deletes none of
 // its users.
@@ -35,6 +37,9 @@ type App struct {
 	Secret     setting.Secret `toml:"secret"`
 	SecretFile string         `toml:"secret_file"`
 	Name       string         `toml:"name"`
+	// The app's own limits, per minute, instead of WXB_RATE_*; 0: none.
+	LoginPerMinute   *int `toml:"login_per_minute"`
+	SessionPerMinute *int `toml:"session_per_minute"`
 }
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
@@ -51,7 +56,7 @@ func readApps(path string) ([]App, []error) {
 	}
 	var errs []error
 	for _, k := range md.Undecoded() {
-		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name)", path, k.String()))
+		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name, login_per_minute, session_per_minute)", path, k.String()))
 	}
 	if len(doc.App) == 0 {
 		errs = append(errs, fmt.Errorf("%s: no [[app]]", path))
@@ -67,6 +72,11 @@ func readApps(path string) ([]App, []error) {
 			errs = append(errs, fmt.Errorf("%s.appid: %s is app[%d]'s too", at, a.AppID, seen[a.AppID]))
 		default:
 			seen[a.AppID] = i + 1
+		}
+		for key, n := range map[string]*int{"login_per_minute": a.LoginPerMinute, "session_per_minute": a.SessionPerMinute} {
+			if n != nil && *n < 0 {
+				errs = append(errs, fmt.Errorf("%s.%s: must not be negative", at, key))
+			}
 		}
 		if a.Name != "" {
 			if n := names[a.Name]; n != 0 {
@@ -105,6 +115,25 @@ func (a *Apps) check(p *setting.Problems) {
 		return
 	}
 	a.list = list
+}
+
+// AppLimits are the apps that have limits of their own: appid → limits.
+func (c Config) AppLimits() map[string]Limits {
+	out := map[string]Limits{}
+	for _, a := range c.Apps.list {
+		if a.LoginPerMinute == nil && a.SessionPerMinute == nil {
+			continue
+		}
+		l := c.Limits
+		if a.LoginPerMinute != nil {
+			l.LoginPerMinute = *a.LoginPerMinute
+		}
+		if a.SessionPerMinute != nil {
+			l.SessionPerMinute = *a.SessionPerMinute
+		}
+		out[a.AppID] = l
+	}
+	return out
 }
 
 // WeChatApps returns the options of each app's WeChat client: the apps

@@ -13,11 +13,15 @@ import (
 
 // limitLogin applies the per-address login limit, before any work is done.
 func (h *handler) limitLogin(r *http.Request) error {
-	if h.opts.LoginLimiter == nil {
+	app, _ := appOf(r) // an invalid app is refused after the limit, by the login itself
+	limiter := h.opts.LoginLimiter
+	if l, ok := h.opts.AppLoginLimiters[app]; ok {
+		limiter = l
+	}
+	if limiter == nil {
 		return nil
 	}
-	app, _ := appOf(r) // an invalid app is refused after the limit, by the login itself
-	ok, retry, err := h.opts.LoginLimiter.Allow(r.Context(), "ip:"+app+":"+limitKey(h.clientAddr(r)))
+	ok, retry, err := limiter.Allow(r.Context(), "ip:"+app+":"+limitKey(h.clientAddr(r)))
 	if err != nil {
 		return fmt.Errorf("login rate limit: %w", err)
 	}

@@ -36,6 +36,9 @@ type Options struct {
 	AvatarMaxBytes int64 `setting:"avatar-max-bytes" default:"2097152" usage:"largest avatar upload in bytes (then code 11)"`
 	// LoginLimiter, when set, limits logins per client address (code 7).
 	LoginLimiter ports.RateLimiter
+	// AppLoginLimiters, by appid, replace LoginLimiter for an app with
+	// limits of its own.
+	AppLoginLimiters map[string]ports.RateLimiter
 	// ServeAvatars serves stored avatars under /media/avatars/ (when they are
 	// kept on this server's disk rather than in object storage).
 	ServeAvatars bool

@@ -42,6 +42,7 @@ name = "shop"
 appid = "`+staffApp+`"
 secret_file = "`+secretFile+`"
 name = "staff"
+login_per_minute = 2
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +108,21 @@ name = "staff"
 			t.Errorf("%s: %+v, want code 1", name, resp.Envelope)
 		}
 	}
+	// The staff app has limits of its own: its third login from this
+	// address is code 7, while the shop's limit is the default.
+	loginTo := func(app, user string) int {
+		code, _ := ep.Multi.App(app).Login(ctx, user)
+		resp, _ := apiclient.New(s.base, nil).Do(ctx, apiclient.Request{Path: "/api/v1/login",
+			Fields: []apiclient.Field{{Name: "code", Value: code}}, Header: referer(app)})
+		return resp.Envelope.Code
+	}
+	if got := []int{loginTo(staffApp, "bo"), loginTo(staffApp, "cy")}; got[0] != 0 || got[1] != 7 {
+		t.Fatalf("staff logins 2 and 3: codes %v, want 0 and 7", got)
+	}
+	if got := loginTo(shopApp, "bo"); got != 0 {
+		t.Fatalf("a shop login after the staff app's limit: code %d", got)
+	}
+
 	// The same person in both apps: each profile links the other account.
 	var me apiclient.Profile
 	resp, _ = apiclient.New(s.base, nil).Do(ctx, apiclient.Request{Method: "GET", Path: "/api/v1/me", Token: tokens[shopApp], Header: referer(shopApp)})

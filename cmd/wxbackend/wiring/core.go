@@ -20,7 +20,7 @@ func core(o app.Options) fx.Option {
 			fx.Annotate(func() system.Clock { return system.Clock{} }, fx.As(new(ports.Clock))),
 			fx.Annotate(func() system.TokenSource { return system.TokenSource{} }, fx.As(new(ports.TokenSource))),
 			func(p serviceParams) (*app.Service, error) {
-				o.SessionLimiter = p.Limits.Session
+				o.SessionLimiter, o.AppSessionLimiters = p.Limits.Session, p.Limits.AppSession
 				return app.New(app.Deps{
 					Sessions: p.Sessions, Users: p.Users, Decrypter: p.Decrypter,
 					Apps: p.Apps, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,

@@ -23,7 +23,7 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 	return fx.Module("http",
 		fx.Provide(
 			func(svc *app.Service, log *slog.Logger, limits Limiters) (*httpapi.Server, error) {
-				o.LoginLimiter = limits.Login
+				o.LoginLimiter, o.AppLoginLimiters = limits.Login, limits.AppLogin
 				h, err := httpapi.NewRouter(svc, log, o)
 				if err != nil {
 					return nil, err

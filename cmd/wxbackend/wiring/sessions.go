@@ -15,12 +15,14 @@ import (
 // process, or in Redis shared by every server (see config.Limits).
 type Limiters struct {
 	Login, Session ports.RateLimiter // nil: no limit
+	// The limiters of apps with limits of their own, by appid.
+	AppLogin, AppSession map[string]ports.RateLimiter
 }
 
 // sessionStore chooses the session store, and with it where the rate limits
 // and the WeChat access token are kept: Redis sessions mean several
 // servers, which must share both.
-func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redisstore.Options, l config.Limits) fx.Option {
+func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redisstore.Options, l config.Limits, perApp map[string]config.Limits) fx.Option {
 	var sliding time.Duration
 	if s.Sliding {
 		sliding = ttl
@@ -39,7 +41,7 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 				func(st *redisstore.SessionStore) ports.SessionStore { return st },
 				func(st *redisstore.SessionStore) ports.TokenCache { return st.TokenCache() },
 				func(st *redisstore.SessionStore) Limiters {
-					return limiters(l, func(name string, n int) ports.RateLimiter {
+					return limiters(l, perApp, func(name string, n int) ports.RateLimiter {
 						return st.RateLimiter(name, n, time.Minute)
 					})
 				},
@@ -55,7 +57,7 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 				fx.As(new(ports.SessionStore))),
 			fx.Annotate(memory.NewTokenCache, fx.As(new(ports.TokenCache))),
 			func(clock ports.Clock) Limiters {
-				return limiters(l, func(_ string, n int) ports.RateLimiter {
+				return limiters(l, perApp, func(_ string, n int) ports.RateLimiter {
 					return memory.NewRateLimiter(n, time.Minute, clock)
 				})
 			},
@@ -64,13 +66,22 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 }
 
 // limiters makes the configured limiters with newLimiter; a rate of 0 is none.
-func limiters(l config.Limits, newLimiter func(name string, perMinute int) ports.RateLimiter) Limiters {
-	var out Limiters
-	if l.LoginPerMinute > 0 {
-		out.Login = newLimiter("login", l.LoginPerMinute)
-	}
-	if l.SessionPerMinute > 0 {
-		out.Session = newLimiter("session", l.SessionPerMinute)
+func limiters(l config.Limits, perApp map[string]config.Limits, newLimiter func(name string, perMinute int) ports.RateLimiter) Limiters {
+	out := Limiters{AppLogin: map[string]ports.RateLimiter{}, AppSession: map[string]ports.RateLimiter{}}
+	out.Login, out.Session = pair(l, "", newLimiter)
+	for app, al := range perApp {
+		out.AppLogin[app], out.AppSession[app] = pair(al, ":"+app, newLimiter)
 	}
 	return out
+}
+
+// pair makes the login and session limiters of l (nil for a rate of 0).
+func pair(l config.Limits, suffix string, newLimiter func(name string, perMinute int) ports.RateLimiter) (login, session ports.RateLimiter) {
+	if l.LoginPerMinute > 0 {
+		login = newLimiter("login"+suffix, l.LoginPerMinute)
+	}
+	if l.SessionPerMinute > 0 {
+		session = newLimiter("session"+suffix, l.SessionPerMinute)
+	}
+	return login, session
 }

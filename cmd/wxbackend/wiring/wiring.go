@@ -36,7 +36,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		fx.Supply(cfg),
 		logging(cfg.Log, logOut),
 		core(cfg.App),
-		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits),
+		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits, cfg.AppLimits()),
 		userDatabase(cfg.DB),
 		avatarStore(cfg.Avatars, cfg.Images, cfg.Disk, cfg.S3),
 		weChat(cfg.WeChatApps()),
