@@ -12,23 +12,16 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
 	"go.uber.org/fx"
 
-	"wxbackend/adapters/redisstore"
-	"wxbackend/adapters/sqlstore"
-	"wxbackend/adapters/system"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/wiring"
 	"wxbackend/config"
-	"wxbackend/domain"
 )
 
 func main() {
@@ -66,54 +59,11 @@ func run(args []string) error {
 		fmt.Println(cfg)
 		return nil
 	case "migrate":
-		return migrate(cfg)
+		return wiring.Migrate(cfg, os.Stdout)
 	case "logout":
-		return logoutEverywhere(cfg, openID, os.Stdout)
+		return wiring.LogoutEverywhere(cfg, openID, os.Stdout)
 	}
 	app := fx.New(wiring.Options(cfg, os.Stderr), fx.StopTimeout(cfg.Server.ShutdownTimeout+5*time.Second))
 	app.Run() // until SIGINT or SIGTERM, then a graceful stop
 	return app.Err()
-}
-
-func migrate(cfg config.Config) error {
-	st, err := sqlstore.Open(cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	v, err := st.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%s schema at version %d\n", cfg.DB.Driver, v)
-	return nil
-}
-
-// logoutEverywhere ends every session of a user of the configured app, for
-// an operator (a stolen phone, a support request). Sessions kept in a
-// server's memory are out of reach of another process: it needs Redis
-// sessions (a user can still log out everywhere through the API).
-func logoutEverywhere(cfg config.Config, openID string, out io.Writer) error {
-	if cfg.Sessions.Store != "redis" {
-		return errors.New("logout: the memory session store lives inside the server's process; " +
-			"with WXB_SESSION_STORE=memory, restart the server or have the user call POST /api/v1/logout with all=true")
-	}
-	appID := cfg.WeChat.AppID
-	if cfg.Sandbox.Enabled {
-		appID = sandbox.DefaultAppID
-	}
-	st, err := redisstore.NewSessionStore(cfg.Redis, 0, 0, system.Clock{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := st.DeleteAll(ctx, domain.Identity{AppID: appID, OpenID: openID}); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "every session of %s in %s ended\n", openID, appID)
-	return nil
 }

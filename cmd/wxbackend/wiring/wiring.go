@@ -14,6 +14,7 @@
 //	http.go     the HTTP server
 //	pprof.go    the optional profiling listener
 //	logger.go   the process's logger
+//	commands.go the one-shot commands of main (migrate, logout)
 //
 // Start order follows from dependencies, not from the order of this list: fx
 // starts a component after everything it was built from. The database is
