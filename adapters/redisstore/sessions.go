@@ -274,15 +274,45 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 		MaxExpiresAt: tok.limit}, nil
 }
 
-// Delete implements ports.SessionStore.
+// Delete implements ports.SessionStore: the token, then (atomically, on the
+// user's slot) its entry in the user's set, and the user's keys with the
+// user's last token.
 func (s *SessionStore) Delete(ctx context.Context, id domain.TokenDigest) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if err := s.rdb.Del(ctx, s.tokenKey(id)).Err(); err != nil {
+	tk := s.tokenKey(id)
+	var get *goredis.StringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error { // GETDEL is Redis 6.2's
+		get = p.Get(ctx, tk)
+		p.Del(ctx, tk)
+		return nil
+	})
+	raw, gerr := get.Bytes()
+	if errors.Is(gerr, goredis.Nil) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return fail("delete token", err)
+	}
+	tok, err := decodeToken(raw)
+	if err != nil {
+		return nil // an unreadable record is gone; its user's keys expire by themselves
+	}
+	uk := s.userKey(tok.appID, tok.openID)
+	if err := userForget.Run(ctx, s.rdb, []string{uk, uk + ":t"}, tk).Err(); err != nil {
 		return fail("delete token", err)
 	}
 	return nil
 }
+
+// userForget takes a deleted token out of its user's set, and deletes the
+// user's keys with the last one: a user's keys never outlive its tokens.
+//
+//	KEYS: user hash, user token set; ARGV: token key
+var userForget = goredis.NewScript(`
+redis.call("ZREM", KEYS[2], ARGV[1])
+if redis.call("ZCARD", KEYS[2]) == 0 then redis.call("DEL", KEYS[1], KEYS[2]) end
+return 0`)
 
 // Ping implements ports.SessionStore.
 func (s *SessionStore) Ping(ctx context.Context) error {

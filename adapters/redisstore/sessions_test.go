@@ -225,3 +225,38 @@ func TestTokenCache_Contract(t *testing.T) {
 		return newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)}).TokenCache()
 	}, time.Now)
 }
+
+// A user's keys never outlive its tokens: deleting the last token deletes
+// them, deleting one of two keeps them.
+func TestDelete_TheLastTokenTakesTheUsersKeys(t *testing.T) {
+	addr := redisAddr(t)
+	p := prefix(t, addr)
+	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: p})
+	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+	s := domain.Session{AppID: "wxapp", OpenID: "oLast", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
+	ctx := context.Background()
+	a, b := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
+	for _, id := range []domain.TokenDigest{a, b} {
+		if err := st.Create(ctx, id, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	userKeys := func() int64 {
+		n, err := c.Exists(ctx, p+"u:{wxapp:oLast}", p+"u:{wxapp:oLast}:t").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := st.Delete(ctx, a); err != nil || userKeys() != 2 {
+		t.Fatalf("after deleting one of two tokens: %v, %d user keys", err, userKeys())
+	}
+	if _, err := st.Get(ctx, b); err != nil {
+		t.Fatalf("the other token: %v", err)
+	}
+	if err := st.Delete(ctx, b); err != nil || userKeys() != 0 {
+		t.Fatalf("after deleting the last token: %v, %d user keys", err, userKeys())
+	}
+}
