@@ -22,6 +22,8 @@ type SessionStore interface {
 	Create(ctx context.Context, id domain.TokenDigest, s domain.Session) error
 	// DeleteAll removes every live session of a user (log out everywhere).
 	DeleteAll(ctx context.Context, id domain.Identity) error
+	// Count returns about how many sessions are live, for operators.
+	Count(ctx context.Context) (int, error)
 	// Get returns the live session stored under id, with its user's newest key,
 	// or an error of kind KindUnauthenticated when there is none (unknown,
 	// expired or deleted).
@@ -51,6 +53,10 @@ type UserRepo interface {
 	// written: it comes from WeChat's server-to-server answers only, through
 	// EnsureUser.
 	UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error)
+	// ByPhone returns the users of appID who shared the (pure) phone number.
+	ByPhone(ctx context.Context, appID, pure string) ([]domain.Identity, error)
+	// Delete removes id's user; removing none is no error.
+	Delete(ctx context.Context, id domain.Identity) error
 	// ByUnionID returns the users (of every app) with unionID, at most 100.
 	ByUnionID(ctx context.Context, unionID string) ([]domain.Identity, error)
 	// AvatarInUse reports whether any user's Avatar is name.

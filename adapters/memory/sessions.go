@@ -177,6 +177,16 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	return nil
 }
 
+// Count implements ports.SessionStore: the tokens held, expired ones the
+// janitor has not swept yet included.
+func (st *SessionStore) Count(context.Context) (int, error) {
+	n := 0
+	for _, c := range st.tokens {
+		n += c.ItemCount()
+	}
+	return n, nil
+}
+
 // DeleteAll implements ports.SessionStore: every live token of the user.
 func (st *SessionStore) DeleteAll(_ context.Context, id domain.Identity) error {
 	st.mu.Lock()

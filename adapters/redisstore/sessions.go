@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -192,6 +193,31 @@ func (s *SessionStore) delKeys(ctx context.Context, keys []string) error {
 		return nil
 	})
 	return err
+}
+
+// Count implements ports.SessionStore by scanning the token keys (on every
+// master of a Cluster): for operators, not for requests.
+func (s *SessionStore) Count(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*s.timeout)
+	defer cancel()
+	var total atomic.Int64
+	scan := func(ctx context.Context, c goredis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, s.prefix+"t:*", 1000).Iterator()
+		for iter.Next(ctx) {
+			total.Add(1)
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := s.rdb.(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, s.rdb)
+	}
+	if err != nil {
+		return 0, fail("count sessions", err)
+	}
+	return int(total.Load()), nil
 }
 
 // DeleteAll implements ports.SessionStore: every token in the user's set,

@@ -29,7 +29,7 @@ var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {
-	get, getForUpdate, insert, setUnion, update, avatarInUse, byUnion string
+	get, getForUpdate, insert, setUnion, update, avatarInUse, byUnion, byPhone, del string
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
@@ -46,6 +46,8 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 			updated_at = ? WHERE app_id = ? AND open_id = ?`),
 		avatarInUse: d.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM wx_users WHERE avatar_object = ? LIMIT 1) AS used`),
 		byUnion:     d.rebind(`SELECT app_id, open_id FROM wx_users WHERE union_id = ? ORDER BY app_id, open_id LIMIT 100`),
+		byPhone:     d.rebind(`SELECT app_id, open_id FROM wx_users WHERE app_id = ? AND pure_phone_number = ? ORDER BY open_id LIMIT 100`),
+		del:         d.rebind(`DELETE FROM wx_users WHERE app_id = ? AND open_id = ?`),
 	}}
 }
 
@@ -188,20 +190,40 @@ func (r *UserRepo) ByUnionID(ctx context.Context, unionID string) ([]domain.Iden
 	if unionID == "" {
 		return nil, nil
 	}
+	return r.identities(ctx, "users by unionid", r.q.byUnion, unionID)
+}
+
+// ByPhone implements ports.UserRepo, on the (app_id, pure_phone_number) index.
+func (r *UserRepo) ByPhone(ctx context.Context, appID, pure string) ([]domain.Identity, error) {
+	if pure == "" {
+		return nil, nil
+	}
+	return r.identities(ctx, "users by phone", r.q.byPhone, appID, pure)
+}
+
+// identities runs a query of (app_id, open_id) rows.
+func (r *UserRepo) identities(ctx context.Context, op, query string, args ...any) ([]domain.Identity, error) {
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
 	var rows []struct {
 		AppID  string `db:"app_id"`
 		OpenID string `db:"open_id"`
 	}
-	if err := r.db.SelectContext(ctx, &rows, r.q.byUnion, unionID); err != nil {
-		return nil, r.fail("users by unionid", err)
+	if err := r.db.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, r.fail(op, err)
 	}
 	out := make([]domain.Identity, len(rows))
 	for i, row := range rows {
 		out[i] = domain.Identity{AppID: row.AppID, OpenID: row.OpenID}
 	}
 	return out, nil
+}
+
+// Delete implements ports.UserRepo.
+func (r *UserRepo) Delete(ctx context.Context, id domain.Identity) error {
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	return r.exec(ctx, "delete user", r.q.del, id.AppID, id.OpenID)
 }
 
 // AvatarInUse implements ports.UserRepo, on an index.

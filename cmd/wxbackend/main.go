@@ -4,6 +4,10 @@
 //	wxbackend migrate [flags]   bring the database schema up to date and exit
 //	wxbackend config [flags]    print the configuration, secrets redacted
 //	wxbackend logout <openid> [flags]   end every session of a user (Redis sessions)
+//	wxbackend users show <openid|phone|unionid> [--json] [--reveal]   find users (phones masked unless --reveal)
+//	wxbackend users logout <openid>     end every session of a user (Redis sessions)
+//	wxbackend users delete <openid>     erase a user: sessions, avatar, row
+//	wxbackend sessions count            about how many sessions are live (Redis sessions)
 //	wxbackend settings          print the table of every setting (Markdown, as in the README)
 //	wxbackend settings -readme README.md   rewrite that table in the README (make readme)
 //
@@ -36,6 +40,9 @@ func run(args []string) error {
 	if len(args) > 0 && (args[0] == "migrate" || args[0] == "config" || args[0] == "serve" || args[0] == "settings" || args[0] == "logout") {
 		cmd, args = args[0], args[1:]
 	}
+	if len(args) > 0 && (args[0] == "users" || args[0] == "sessions") {
+		return operator(args)
+	}
 	var openID string
 	if cmd == "logout" {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -66,4 +73,35 @@ func run(args []string) error {
 	app := fx.New(wiring.Options(cfg, os.Stderr), fx.StopTimeout(cfg.Server.ShutdownTimeout+5*time.Second))
 	app.Run() // until SIGINT or SIGTERM, then a graceful stop
 	return app.Err()
+}
+
+// operator runs "users show|logout|delete <target>" and "sessions count",
+// with --json and --reveal among the configuration's flags.
+func operator(args []string) error {
+	const usage = "usage: wxbackend users show <openid|phone|unionid> | users logout <openid> | users delete <openid> | sessions count  [--json] [--reveal] [flags]"
+	cmd := wiring.OperatorCommand{Out: os.Stdout}
+	switch {
+	case len(args) >= 2 && args[0] == "sessions" && args[1] == "count":
+		cmd.Verb, args = "sessions count", args[2:]
+	case len(args) >= 3 && args[0] == "users" && (args[1] == "show" || args[1] == "logout" || args[1] == "delete") && !strings.HasPrefix(args[2], "-"):
+		cmd.Verb, cmd.Target, args = "users "+args[1], args[2], args[3:]
+	default:
+		return errors.New(usage)
+	}
+	var rest []string
+	for _, a := range args {
+		switch a {
+		case "--json", "-json":
+			cmd.JSON = true
+		case "--reveal", "-reveal":
+			cmd.Reveal = true
+		default:
+			rest = append(rest, a)
+		}
+	}
+	cfg, err := config.Load(rest, os.LookupEnv, os.Stderr)
+	if err != nil {
+		return err
+	}
+	return wiring.RunOperator(cfg, cmd)
 }

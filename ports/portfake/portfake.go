@@ -143,6 +143,13 @@ func (s *Sessions) SetErr(err error) {
 	s.Err = err
 }
 
+// Count implements ports.SessionStore.
+func (s *Sessions) Count(context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tokens), s.Err
+}
+
 // DeleteAll implements ports.SessionStore.
 func (s *Sessions) DeleteAll(_ context.Context, id domain.Identity) error {
 	s.mu.Lock()
@@ -232,6 +239,36 @@ func (r *Users) UpdateUser(_ context.Context, id domain.Identity, update func(*d
 	r.users[id] = u
 	r.Writes++
 	return u, nil
+}
+
+// ByPhone implements ports.UserRepo.
+func (r *Users) ByPhone(_ context.Context, appID, pure string) ([]domain.Identity, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	var out []domain.Identity
+	for id, u := range r.users {
+		if id.AppID == appID && pure != "" && u.Phone.PureNumber == pure {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// Delete implements ports.UserRepo.
+func (r *Users) Delete(_ context.Context, id domain.Identity) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Err != nil {
+		return r.Err
+	}
+	if _, ok := r.users[id]; ok {
+		delete(r.users, id)
+		r.Writes++
+	}
+	return nil
 }
 
 // ByUnionID implements ports.UserRepo.
