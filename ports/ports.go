@@ -43,12 +43,13 @@ type UserRepo interface {
 	// Get returns the user of id, or an error of kind KindNotFound.
 	Get(ctx context.Context, id domain.Identity) (domain.User, error)
 	// UpdateUser reads id's user, lets update change it, and writes back what
-	// update may change (Profile, UserSet, Avatar, Phone, UpdatedAt), atomically: no
-	// other UpdateUser of the same user runs between the read and the write,
-	// so concurrent updates each land whole. update reports whether it
-	// changed anything; when it did not, nothing is written. update must not
-	// block: it runs while the user is locked. UpdateUser returns the user as
-	// it is after the call. No such user is KindNotFound; an error of update
+	// update may change (Profile, UserSet, Avatar, Phone, UpdatedAt),
+	// atomically: the write applies only to the user as update saw it, so
+	// concurrent updates each land whole and none is lost. When another
+	// update got in between, update runs again on the newer user (only its
+	// last run counts, so it must have no effect but on the user it is
+	// given). update reports whether it changed anything; when it did not,
+	// nothing is written. UpdateUser returns the user as it is after the call. No such user is KindNotFound; an error of update
 	// is returned as it is, and nothing is written. The unionID is not
 	// written: it comes from WeChat's server-to-server answers only, through
 	// EnsureUser.

@@ -29,21 +29,21 @@ var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {
-	get, getForUpdate, insert, setUnion, update, avatarInUse, byUnion, byPhone, del string
+	get, getLocked, insert, setUnion, update, avatarInUse, byUnion, byPhone, del string
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
-	user_fields, avatar_object, phone_number, pure_phone_number, country_code, created_at, updated_at`
+	user_fields, avatar_object, phone_number, pure_phone_number, country_code, version, created_at, updated_at`
 
 func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 	return &UserRepo{db: db, d: d, timeout: timeout, q: queries{
-		get:          d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
-		getForUpdate: d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?` + d.lockRow),
-		insert:       d.rebind(d.insertUser),
-		setUnion:     d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
+		get:       d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
+		getLocked: d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?` + d.lockRow),
+		insert:    d.rebind(d.insertUser),
+		setUnion:  d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
 		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
 			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
-			updated_at = ? WHERE app_id = ? AND open_id = ?`),
+			updated_at = ?, version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
 		avatarInUse: d.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM wx_users WHERE avatar_object = ? LIMIT 1) AS used`),
 		byUnion:     d.rebind(`SELECT app_id, open_id FROM wx_users WHERE union_id = ? ORDER BY app_id, open_id LIMIT 100`),
 		byPhone:     d.rebind(`SELECT app_id, open_id FROM wx_users WHERE app_id = ? AND pure_phone_number = ? ORDER BY open_id LIMIT 100`),
@@ -69,6 +69,7 @@ type row struct {
 	Phone     string    `db:"phone_number"`
 	PurePhone string    `db:"pure_phone_number"`
 	CountryCd string    `db:"country_code"`
+	Version   int64     `db:"version"`
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
 }
@@ -141,48 +142,86 @@ func (r *UserRepo) EnsureUser(ctx context.Context, id domain.Identity, unionID s
 	return u, nil
 }
 
-// UpdateUser implements ports.UserRepo in one transaction: the row is read
-// with a lock (FOR UPDATE; SQLite's write transactions are immediate, so
-// they take the database's write lock at BEGIN), changed by update, and
-// written back by one UPDATE. Text is sanitized (domain.Profile.Sanitized)
-// first, so every database stores the same.
+// UpdateUser implements ports.UserRepo optimistically first: the row is
+// read, changed by update, and written back by one UPDATE that applies only
+// if the row's version is still the one read (compare and set), with no
+// lock and no transaction; an update that changes nothing costs one SELECT.
+// When other updates of the same user keep getting in between, it falls back
+// to reading the row under a lock (SELECT … FOR UPDATE; SQLite's write
+// transactions are immediate) in a transaction. Text is sanitized
+// (domain.Profile.Sanitized) first, so every database stores the same.
 func (r *UserRepo) UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error) {
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
+	for attempt := 0; attempt < optimisticAttempts; attempt++ {
+		u, done, err := r.updateOnce(ctx, r.db, r.q.get, id, update)
+		if err != nil || done {
+			return u, err
+		}
+		// Another update of this user won: read its result and apply again.
+	}
 	tx, err := r.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return domain.User{}, r.fail("begin", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	u, done, err := r.updateOnce(ctx, tx, r.q.getLocked, id, update)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if !done { // under the lock the version cannot move
+		return domain.User{}, domain.Wrap(domain.KindInternal, errors.New("update user: the version moved under a lock"))
+	}
+	if err := tx.Commit(); err != nil {
+		return domain.User{}, r.fail("commit", err)
+	}
+	return u, nil
+}
+
+// optimisticAttempts is how many lost races UpdateUser takes before it
+// locks the row.
+const optimisticAttempts = 3
+
+// querier is a database or a transaction.
+type querier interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// updateOnce reads the user with get, applies update and writes it back if
+// the version is still the one read. done is false when another update won.
+func (r *UserRepo) updateOnce(ctx context.Context, q querier, get string, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, bool, error) {
 	var rw row
-	err = tx.GetContext(ctx, &rw, r.q.getForUpdate, id.AppID, id.OpenID)
+	err := q.GetContext(ctx, &rw, get, id.AppID, id.OpenID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return domain.User{}, domain.ErrNotFound
+		return domain.User{}, false, domain.ErrNotFound
 	}
 	if err != nil {
-		return domain.User{}, r.fail("read user for update", err)
+		return domain.User{}, false, r.fail("read user", err)
 	}
 	was := rw.user()
 	u := was
 	changed, err := update(&u)
 	if err != nil {
-		return domain.User{}, err
+		return domain.User{}, false, err
 	}
 	if !changed {
-		return was, nil
+		return was, true, nil
 	}
 	was.Profile, was.UserSet, was.Avatar, was.Phone = u.Profile.Sanitized(), u.UserSet, u.Avatar, u.Phone
 	was.UpdatedAt = dbTime(u.UpdatedAt)
 	p := was.Profile
-	if _, err := tx.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+	res, err := q.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
 		int(was.UserSet), was.Avatar, was.Phone.Number, was.Phone.PureNumber, was.Phone.CountryCode,
-		was.UpdatedAt, id.AppID, id.OpenID); err != nil {
-		return domain.User{}, r.fail("update user", err)
+		was.UpdatedAt, id.AppID, id.OpenID, rw.Version)
+	if err != nil {
+		if transient(err) {
+			return domain.User{}, false, nil
+		}
+		return domain.User{}, false, r.fail("update user", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return domain.User{}, r.fail("commit", err)
-	}
-	return was, nil
+	n, err := res.RowsAffected()
+	return was, err == nil && n == 1, nil
 }
 
 // ByUnionID implements ports.UserRepo, on the union_id index.

@@ -124,10 +124,10 @@ func TestMigrate_IsVersionedAndIdempotent(t *testing.T) {
 		st := openStore(t, driver, dsn)
 		ctx := context.Background()
 		v, err := st.Migrate(ctx) // a second time: nothing to do
-		if err != nil || v != 3 {
+		if err != nil || v != 4 {
 			t.Fatalf("%s: version %d, %v", driver, v, err)
 		}
-		if got, err := st.SchemaVersion(ctx); err != nil || got != 3 {
+		if got, err := st.SchemaVersion(ctx); err != nil || got != 4 {
 			t.Fatalf("%s: schema version %d, %v", driver, got, err)
 		}
 	}
@@ -202,7 +202,7 @@ func TestMigrate_ReplicasStartingTogether(t *testing.T) {
 					}
 				}
 				for v := range versions {
-					if v != 3 {
+					if v != 4 {
 						t.Fatalf("round %d: a replica saw version %d", round, v)
 					}
 				}
