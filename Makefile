@@ -45,6 +45,8 @@ BENCH_USERS  ?= 200
 BENCH_C      ?= 32
 BENCH_D      ?= 5s
 BENCH_ROUNDS ?= 3
+# The seed tutorial's own stack, run beside wxbackend on MariaDB when .ci/peer can ready it.
+PEER_DIR     ?= ../shared/peer/django
 
 bench: ## micro benchmarks and load runs against the baseline; writes docs/benchmarks.md
 	bash .ci/services
@@ -52,7 +54,9 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 	$(GO) build -trimpath -o bin/wxbackend ./cmd/wxbackend
 	$(GO) build -trimpath -o bin/baseline ./cmd/baseline
 	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... | tee bin/micro.txt
-	$(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline \
+	@if bash .ci/peer $(PEER_DIR); then echo "-seed $(PEER_DIR)" > bin/seed.flag; \
+	  else echo "make bench: the seed's stack is skipped (see the line above); the table will say so" >&2; : > bin/seed.flag; fi
+	$(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline $$(cat bin/seed.flag) \
 	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -rounds $(BENCH_ROUNDS) -micro bin/micro.txt -out docs/benchmarks.md
 
 # make soak's length and clients; it is not a CI step.

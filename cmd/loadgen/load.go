@@ -41,6 +41,7 @@ type Scenario struct {
 	Warmup      time.Duration
 	PID         int    // the server's process, for CPU and RSS; 0: not measured
 	UserPrefix  string // distinct per server and run, so runs do not share users
+	TokenLen    int    // the length of the server's tokens; 0: 43, wxbackend's
 }
 
 // Result is what a run measured.
@@ -237,7 +238,7 @@ func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users
 					local["transport"]++
 				case e.Code != 0:
 					local[fmt.Sprintf("code %d", e.Code)]++
-				case !answerIsRight(s.Route, e.Data, want):
+				case !answerIsRight(s.Route, e.Data, want, s.TokenLen):
 					local["wrong answer"]++
 				}
 			}
@@ -253,12 +254,15 @@ func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users
 	return all, errs
 }
 
-// answerIsRight checks a successful answer: a token for a login, the profile
-// just sent for a getinfo.
-func answerIsRight(route string, data json.RawMessage, wantNick string) bool {
+// answerIsRight checks a successful answer: a token of tokenLen (0: 43) for
+// a login, the profile just sent for a getinfo.
+func answerIsRight(route string, data json.RawMessage, wantNick string, tokenLen int) bool {
 	if route == "login" {
+		if tokenLen == 0 {
+			tokenLen = 43
+		}
 		var d apiclient.Login
-		return json.Unmarshal(data, &d) == nil && len(d.Token) == 43
+		return json.Unmarshal(data, &d) == nil && len(d.Token) == tokenLen
 	}
 	var d apiclient.ClassicProfile
 	return json.Unmarshal(data, &d) == nil && d.Name == wantNick

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -85,6 +86,7 @@ func runMatrix(ctx context.Context, args []string) error {
 	var m MatrixConfig
 	fs.StringVar(&m.Server, "server", "bin/wxbackend", "wxbackend binary")
 	fs.StringVar(&m.Baseline, "baseline", "bin/baseline", "baseline server binary")
+	fs.StringVar(&m.Seed, "seed", "", "the seed tutorial's stack, its django/ folder (see ../shared/peer), run on the mysql store; empty: not run")
 	stores := fs.String("stores", "sqlite,mysql,postgres", "stores to run (sqlite+memory, mysql+redis, postgres+redis)")
 	fs.IntVar(&m.Users, "users", 200, "K: users per scenario")
 	fs.IntVar(&m.C, "c", 32, "C: concurrent connections")
@@ -101,6 +103,13 @@ func runMatrix(ctx context.Context, args []string) error {
 		return err
 	}
 	m.Stores = strings.Split(*stores, ",")
+	if m.Seed != "" {
+		abs, err := filepath.Abs(m.Seed)
+		if err != nil {
+			return err
+		}
+		m.Seed = abs
+	}
 	if m.Rounds < 1 {
 		return fmt.Errorf("-rounds %d: at least 1", m.Rounds)
 	}

@@ -33,6 +33,7 @@ type store struct {
 // MatrixConfig configures `loadgen matrix`.
 type MatrixConfig struct {
 	Server, Baseline string // binaries
+	Seed             string // the seed tutorial's stack (its django/ folder), run on MySQL; empty: not run
 	Stores           []string
 	Users, C         int
 	D, Warmup        time.Duration
@@ -43,7 +44,10 @@ type MatrixConfig struct {
 	Dir              string // scratch directory
 }
 
-const benchDB = "wxb_bench"
+const (
+	benchDB = "wxb_bench"
+	seedDB  = "wxb_bench_seed"
+)
 
 func (m MatrixConfig) store(name string) (store, error) {
 	switch name {
@@ -89,10 +93,11 @@ func (m MatrixConfig) store(name string) (store, error) {
 
 // process is a server under test.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	base string
-	log  *os.File
+	name     string
+	cmd      *exec.Cmd
+	base     string
+	log      *os.File
+	tokenLen int // the length of the tokens it hands out
 }
 
 func freeAddr() (string, error) {
@@ -104,18 +109,17 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func start(name, bin string, env []string, logPath string, ready func(base string) bool, addr string) (*process, error) {
+func start(name string, cmd *exec.Cmd, env []string, logPath string, ready func(base string) bool, addr string) (*process, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &process{name: name, cmd: cmd, base: "http://" + addr, log: logf}
+	p := &process{name: name, cmd: cmd, base: "http://" + addr, log: logf, tokenLen: 43}
 	deadline := time.Now().Add(60 * time.Second)
 	for !ready(p.base) {
 		if time.Now().After(deadline) || cmd.ProcessState != nil {
@@ -169,6 +173,21 @@ func Matrix(ctx context.Context, m MatrixConfig, progress func(string)) ([]Resul
 		if err != nil {
 			return results, err
 		}
+		servers := []*process{ours, theirs}
+		if m.Seed != "" && st.driver == "mysql" {
+			seed, err := m.startSeed(ctx, sbURL)
+			if err != nil {
+				ours.stop()
+				theirs.stop()
+				return results, err
+			}
+			servers = append(servers, seed)
+		}
+		stopAll := func() {
+			for _, p := range servers {
+				p.stop()
+			}
+		}
 		scenarios := []Scenario{
 			{Route: "getinfo", Changing: false},
 			{Route: "getinfo", Changing: true},
@@ -180,19 +199,15 @@ func Matrix(ctx context.Context, m MatrixConfig, progress func(string)) ([]Resul
 			// should not decide a comparison.
 			rounds := map[string][]Result{}
 			for round := 0; round < m.Rounds; round++ {
-				pair := []*process{ours, theirs}
-				if (i+round)%2 == 1 {
-					pair = []*process{theirs, ours}
-				}
-				for _, p := range pair {
+				for k := range servers {
+					p := servers[(i+round+k)%len(servers)]
 					sc := sc
 					sc.Backend, sc.Users, sc.Concurrency, sc.Duration, sc.Warmup = p.base, m.Users, m.C, m.D, m.Warmup
-					sc.PID = p.cmd.Process.Pid
+					sc.PID, sc.TokenLen = p.cmd.Process.Pid, p.tokenLen
 					sc.UserPrefix = fmt.Sprintf("%s-%s-%s-%d-%d", p.name, name, sc.Route, i, round)
 					r, err := Run(ctx, sc, wx)
 					if err != nil {
-						ours.stop()
-						theirs.stop()
+						stopAll()
 						return results, fmt.Errorf("%s on %s: %w", p.name, st.name, err)
 					}
 					r.Store, r.Server = st.name, p.name
@@ -200,12 +215,11 @@ func Matrix(ctx context.Context, m MatrixConfig, progress func(string)) ([]Resul
 					rounds[p.name] = append(rounds[p.name], r)
 				}
 			}
-			for _, p := range []*process{ours, theirs} {
+			for _, p := range servers {
 				results = append(results, median(rounds[p.name]))
 			}
 		}
-		ours.stop()
-		theirs.stop()
+		stopAll()
 	}
 	return results, nil
 }
@@ -231,7 +245,7 @@ func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, err
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
-	ours, err := start("wxbackend", m.Server, env, filepath.Join(m.Dir, "wxbackend-"+st.driver+".log"), ready, addr)
+	ours, err := start("wxbackend", exec.Command(m.Server), env, filepath.Join(m.Dir, "wxbackend-"+st.driver+".log"), ready, addr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -247,20 +261,59 @@ func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, err
 	if st.sessions == "redis" {
 		benv = append(benv, "BASELINE_REDIS_ADDR="+m.Redis)
 	}
-	up := func(base string) bool {
-		resp, err := http.Post(base+"/login/", "application/json", strings.NewReader("{}"))
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
-	}
-	theirs, err := start("baseline", m.Baseline, benv, filepath.Join(m.Dir, "baseline-"+st.driver+".log"), up, addr)
+	theirs, err := start("baseline", exec.Command(m.Baseline), benv, filepath.Join(m.Dir, "baseline-"+st.driver+".log"), answersLogin, addr)
 	if err != nil {
 		ours.stop()
 		return nil, nil, err
 	}
 	return ours, theirs, nil
+}
+
+// answersLogin reports whether a server at base answers POST /login/.
+func answersLogin(base string) bool {
+	resp, err := http.Post(base+"/login/", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return true
+}
+
+// startSeed starts the seed tutorial's own stack as its rebuild's README
+// says: a fresh utf8mb4 database on the MySQL server, Django's migrations,
+// then gunicorn with two workers sharing tokens through memcached (which
+// .ci/peer started).
+func (m MatrixConfig) startSeed(ctx context.Context, sbURL string) (*process, error) {
+	db, err := sql.Open("mysql", m.MySQL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + seedDB,
+		"CREATE DATABASE " + seedDB + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("seed database: %w", err)
+		}
+	}
+	env := []string{"PEER_DB=mysql", "PEER_DB_NAME=" + seedDB, "PEER_CACHE=memcached", "WX_API_BASE=" + sbURL,
+		"WX_APPID=" + sandbox.DefaultAppID, "WX_SECRET=" + sandbox.DefaultAppSecret}
+	migrate := exec.CommandContext(ctx, "/usr/bin/python3", "manage.py", "migrate", "-v0")
+	migrate.Dir, migrate.Env = m.Seed, append(os.Environ(), env...)
+	if out, err := migrate.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("seed migrate: %w: %s", err, out)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("/usr/bin/python3", "/usr/bin/gunicorn", "-w", "2", "-b", addr, "peer.wsgi:application")
+	cmd.Dir = m.Seed
+	p, err := start("seed", cmd, env, filepath.Join(m.Dir, "seed.log"), answersLogin, addr)
+	if err != nil {
+		return nil, err
+	}
+	p.tokenLen = 32 // md5, hex
+	return p, nil
 }
 
 // clearRedis deletes what earlier runs left under the benchmark's prefixes.

@@ -44,7 +44,7 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 	w("### Budget\n\n")
 	w("| store | route | wxbackend req/s | baseline req/s | throughput | p99 wxbackend / baseline | p99 ratio | wxbackend CPU/request | budget |\n")
 	w("|---|---|---:|---:|---:|---:|---:|---:|---|\n")
-	for _, pair := range pairs(results) {
+	for _, pair := range pairs(results, "baseline") {
 		ours, base := pair[0], pair[1]
 		ratio := ours.RPS() / base.RPS()
 		p99 := float64(ours.P99) / float64(base.P99)
@@ -68,6 +68,20 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 		w("| %s | %s | %.0f | %.0f | %.0f%% | %v / %v | %.2f× | %v | %s |\n", ours.Store, ours.Label(), ours.RPS(), base.RPS(),
 			ratio*100, round(ours.P99), round(base.P99), p99, round(ours.CPUPerRequest()), v)
 	}
+	if seed := pairs(results, "seed"); len(seed) > 0 {
+		w("\n### Against the seed's own stack\n\n")
+		w("The seed tutorial as written (`../shared/peer/django`: Django + DRF under gunicorn with 2 workers, its token cache in memcached, MariaDB), ")
+		w("under the same load on the same MariaDB server. Its CPU is gunicorn's master and workers together; memcached's is not counted, as Redis's is not for wxbackend.\n\n")
+		w("| store | route | wxbackend req/s | seed req/s | wxbackend / seed | p99 wxbackend / seed | CPU/request wxbackend / seed |\n")
+		w("|---|---|---:|---:|---:|---:|---:|\n")
+		for _, pair := range seed {
+			ours, theirs := pair[0], pair[1]
+			w("| %s | %s | %.0f | %.0f | %.1f× | %v / %v | %v / %v |\n", ours.Store, ours.Label(), ours.RPS(), theirs.RPS(), ours.RPS()/theirs.RPS(),
+				round(ours.P99), round(theirs.P99), round(ours.CPUPerRequest()), round(theirs.CPUPerRequest()))
+		}
+	} else {
+		w("\nThe seed's own stack did not run (`make bench` says why when `.ci/peer` cannot ready it).\n")
+	}
 	w("\n### Every run\n\n")
 	w("| store | route | server | requests | req/s | p50 | p90 | p99 | max | errors | server CPU per 1,000 requests | peak RSS |\n")
 	w("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
@@ -83,20 +97,20 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 	return b.String()
 }
 
-// pairs matches each wxbackend run with the baseline's run of the same store
-// and scenario.
-func pairs(results []Result) [][2]Result {
+// pairs matches each wxbackend run with the other server's run of the same
+// store and scenario.
+func pairs(results []Result, other string) [][2]Result {
 	type key struct{ store, label string }
-	base := map[key]Result{}
+	theirs := map[key]Result{}
 	for _, r := range results {
-		if r.Server == "baseline" {
-			base[key{r.Store, r.Label()}] = r
+		if r.Server == other {
+			theirs[key{r.Store, r.Label()}] = r
 		}
 	}
 	var out [][2]Result
 	for _, r := range results {
-		if b, ok := base[key{r.Store, r.Label()}]; ok && r.Server != "baseline" {
-			out = append(out, [2]Result{r, b})
+		if t, ok := theirs[key{r.Store, r.Label()}]; ok && r.Server == "wxbackend" {
+			out = append(out, [2]Result{r, t})
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -92,7 +93,7 @@ func Soak(ctx context.Context, c SoakConfig) error {
 		"WXB_REDIS_KEY_PREFIX=wxbsoak:" + db + ":", "WXB_RATE_LOGIN_PER_MINUTE=0", "WXB_RATE_SESSION_PER_MINUTE=0",
 		"WXB_AVATAR_DIR=" + filepath.Join(os.TempDir(), db), "WXB_LOG_LEVEL=warn",
 	}
-	srv, err := start("wxbackend", c.Server, env, filepath.Join(c.LogsDir, "soak-server.log"), func(base string) bool {
+	srv, err := start("wxbackend", exec.Command(c.Server), env, filepath.Join(c.LogsDir, "soak-server.log"), func(base string) bool {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
