@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -259,4 +261,78 @@ func TestDelete_TheLastTokenTakesTheUsersKeys(t *testing.T) {
 	if err := st.Delete(ctx, b); err != nil || userKeys() != 0 {
 		t.Fatalf("after deleting the last token: %v, %d user keys", err, userKeys())
 	}
+}
+
+// BenchmarkRedisBytesPerSession fills Redis with 20,000 live sessions of
+// distinct users (each a token key and a user hash, as a login writes them)
+// and reports what they add to Redis's used_memory: the figure make bench's
+// scale estimate multiplies by. Run it with -benchtime=1x on an otherwise
+// idle Redis.
+func BenchmarkRedisBytesPerSession(b *testing.B) {
+	const n, workers = 100_000, 16
+	addr := redisAddr(b)
+	ctx := context.Background()
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	key, _ := domain.ParseSessionKey(base64.StdEncoding.EncodeToString(make([]byte, 16)))
+	for b.Loop() {
+		st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(b, addr), Timeout: 5 * time.Second}, 0, 0, system.Clock{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		keys0, err := c.DBSize(ctx).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		before := usedMemory(b, c)
+		expires := time.Now().Add(time.Hour)
+		errs := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			go func() {
+				for i := w; i < n; i += workers {
+					var tok [32]byte
+					_, _ = rand.Read(tok[:])
+					s := domain.Session{AppID: "wxbench00000000001", OpenID: fmt.Sprintf("oBench%022d", i), UnionID: fmt.Sprintf("uBench%022d", i), SessionKey: key, ExpiresAt: expires}
+					if err := st.Create(ctx, sha256.Sum256(tok[:]), s); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for w := 0; w < workers; w++ {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		after := usedMemory(b, c)
+		keys1, err := c.DBSize(ctx).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(after-before)/n, "B/session")
+		b.ReportMetric(float64(keys1-keys0)/n, "keys/session")
+		st.Close()
+	}
+}
+
+// usedMemory reads used_memory from Redis's INFO memory.
+func usedMemory(b *testing.B, c *goredis.Client) int64 {
+	b.Helper()
+	info, err := c.Info(context.Background(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatal("no used_memory in INFO memory")
+	return 0
 }
