@@ -49,24 +49,3 @@ func TestProcTree_CountsChildren(t *testing.T) {
 		t.Fatal("procCPU(0): no error")
 	}
 }
-
-// TestPairs_MatchesWxbackendWithTheOtherServer checks the report's pairing:
-// wxbackend's run against the named server's run of the same store and
-// scenario, never the seed against the baseline.
-func TestPairs_MatchesWxbackendWithTheOtherServer(t *testing.T) {
-	run := func(server, store, route string, ok int) Result {
-		return Result{Scenario: Scenario{Route: route}, Server: server, Store: store, OK: ok}
-	}
-	results := []Result{
-		run("wxbackend", "mysql", "login", 1), run("baseline", "mysql", "login", 2), run("seed", "mysql", "login", 3),
-		run("wxbackend", "sqlite", "login", 4), run("baseline", "sqlite", "login", 5),
-	}
-	base := pairs(results, "baseline")
-	if len(base) != 2 || base[0][0].OK != 1 || base[0][1].OK != 2 || base[1][0].OK != 4 || base[1][1].OK != 5 {
-		t.Fatalf("pairs with baseline = %+v", base)
-	}
-	seed := pairs(results, "seed")
-	if len(seed) != 1 || seed[0][0].OK != 1 || seed[0][1].OK != 3 {
-		t.Fatalf("pairs with seed = %+v", seed)
-	}
-}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"regexp"
@@ -39,7 +40,7 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 	w("`/login/` gets a fresh `wx.login` code each time. wxbackend runs as deployed, at log level `%s` (an access-log line per request). ", m.LogLevel)
 	w("The **baseline** (`cmd/baseline`) does the same work with no architecture: plain `net/http`, `database/sql`, a map or plain Redis `GET`/`SET`, the same decrypt and the same `UPDATE`, no logging.\n\n")
 	w("Rate limits are off in these runs: one client drives all the load, so they would only measure themselves.\n\n")
-	w("Server CPU is the server process's own (from `/proc`): it excludes MySQL, PostgreSQL and Redis, and includes SQLite, which runs inside the server.\n\n")
+	w("Server CPU is the server's own, its child processes included (from `/proc`): it excludes MySQL, PostgreSQL and Redis, and includes SQLite, which runs inside the server.\n\n")
 
 	w("### Budget\n\n")
 	w("| store | route | wxbackend req/s | baseline req/s | throughput | p99 wxbackend / baseline | p99 ratio | wxbackend CPU/request | budget |\n")
@@ -89,12 +90,90 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 		w("| %s | %s | %s | %d | %.0f (%.0f–%.0f) | %v | %v | %v | %v | %s | %.3f s | %.1f MiB |\n", r.Store, r.Label(), r.Server, r.Requests, r.RPS(), r.MinRPS, r.MaxRPS,
 			round(r.P50), round(r.P90), round(r.P99), round(r.Max), errorList(r.Errors), r.CPUPerRequest().Seconds()*1000, float64(r.PeakRSS)/(1<<20))
 	}
+	w("%s", scale(results, parseBench(micro)))
 	if micro != "" {
 		w("\n## Micro benchmarks\n\n`go test -run '^$' -bench . -benchmem` on the same machine:\n\n")
 		w("%s\n", microBudget(micro))
 		w("```\n%s```\n", micro)
 	}
 	return b.String()
+}
+
+// The scale estimate's assumptions about a large mini-program's day.
+const (
+	scaleUsers       = 10_000_000
+	scaleDAUShare    = 0.30 // share of users who open the mini-program on a day
+	scaleLaunches    = 2.0  // launches per active user per day, each a login and a profile upload (the seed's client)
+	scalePeakHour    = 0.15 // share of a day's launches in its busiest hour
+	scalePeakBurst   = 2.0  // the busiest second against that hour's average
+	scaleChangeShare = 0.02 // launches whose profile differs from the stored one
+	scaleNewShare    = 0.01 // launches by a user never seen before
+	scaleUtilization = 0.6  // CPU a server is planned to use at peak
+)
+
+// scale turns the measured costs on MariaDB + Redis into a capacity
+// estimate for a 10-million-user mini-program. It says nothing when the
+// runs it needs are missing.
+func scale(results []Result, micro map[string]benchResult) string {
+	cost := map[string]Result{}
+	for _, r := range results {
+		if r.Server == "wxbackend" && strings.HasPrefix(r.Store, "mysql") {
+			cost[r.Label()] = r
+		}
+	}
+	same, okS := cost["/getinfo/ same"]
+	changing, okC := cost["/getinfo/ changing"]
+	login, okL := cost["/login/"]
+	if !okS || !okC || !okL {
+		return ""
+	}
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	perCore := func(r Result) float64 { return 1 / r.CPUPerRequest().Seconds() }
+	w("\n## Scale on paper\n\n")
+	w("From the MariaDB + Redis runs above (wxbackend's own CPU per request, access log on):\n\n")
+	w("| route | CPU per request | requests per second per core |\n|---|---:|---:|\n")
+	for _, r := range []Result{same, changing, login} {
+		w("| %s | %v | %.0f |\n", r.Label(), round(r.CPUPerRequest()), perCore(r))
+	}
+	dau := scaleUsers * scaleDAUShare
+	launches := dau * scaleLaunches
+	peak := launches * scalePeakHour / 3600 * scalePeakBurst
+	launchCPU := login.CPUPerRequest().Seconds() + (1-scaleChangeShare)*same.CPUPerRequest().Seconds() + scaleChangeShare*changing.CPUPerRequest().Seconds()
+	cores := peak * launchCPU / scaleUtilization
+	w("\n**A %s-user mini-program.** Assumed: %.0f%% of users active a day (%s), %.0f launches each, every launch a `/login/` and a `/getinfo/` as the seed's client does; ",
+		strings.ReplaceAll(millions(scaleUsers), " ", "-"), scaleDAUShare*100, millions(dau), scaleLaunches)
+	w("%.0f%% of a day's launches in the busiest hour and its busiest second at %.0f× that hour's average; %.0f%% of uploads change the profile, %.0f%% of launches are new users. ",
+		scalePeakHour*100, scalePeakBurst, scaleChangeShare*100, scaleNewShare*100)
+	w("That is **%.0f launches per second** at peak (%.0f requests per second).\n\n", peak, 2*peak)
+	servers := int(math.Ceil(cores/2)) + 1 // two-core servers, and one to lose
+	w("- **Servers**: a launch costs %v of server CPU, so the peak needs %.2f cores at %.0f%% utilization: **%d servers of two cores**, one of them spare.\n",
+		round(time.Duration(launchCPU*float64(time.Second))), cores, scaleUtilization*100, servers)
+	if r, ok := micro["BenchmarkRedisBytesPerSession"]; ok {
+		bytes := r.metrics["B/session"]
+		live := launches // a token lives 24 h (WXB_SESSION_TTL) and every launch logs in
+		w("- **Redis memory**: %.0f bytes of `used_memory` per session of a distinct user (token key, user hash, token set; `BenchmarkRedisBytesPerSession`), %.2f GiB per million sessions. ",
+			bytes, bytes*1e6/(1<<30))
+		w("With a 24 h token and a login per launch, up to %s tokens live at once: at most %.1f GiB (less, as a user's second token shares their hash and set). One Redis node holds that; ",
+			millions(live), bytes*live/(1<<30))
+		w("its load is about 4 round trips per launch (%.0f per second at peak), far below what one node serves.\n", 4*peak)
+	}
+	writesWithout := peak*scaleNewShare + peak
+	writesWith := peak*scaleNewShare + peak*scaleChangeShare
+	w("- **Database**: a login of a known user is one SELECT and a new user adds an INSERT; an upload is one SELECT, plus an UPDATE when the profile changed. ")
+	w("Writes at peak: **%.0f per second without the no-op skip** (every upload an UPDATE, as the seed and the baseline do), **%.0f with it**; reads %.0f per second. ", writesWithout, writesWith, 2*peak)
+	w("On this machine, with the server, Redis and the load generator sharing its two cores, MariaDB sustained %.0f changing uploads per second (a SELECT and an UPDATE each)", changing.RPS())
+	if changing.RPS() >= writesWithout {
+		w(": one primary carries this peak even without the skip; replicas are for availability, not load.\n")
+	} else {
+		w(": below the peak's writes without the skip, so the skip (or a larger primary) is what carries it.\n")
+	}
+	return b.String()
+}
+
+// millions writes n as "10 million" or "3.5 million".
+func millions(n float64) string {
+	return strconv.FormatFloat(n/1e6, 'f', -1, 64) + " million"
 }
 
 // pairs matches each wxbackend run with the other server's run of the same
