@@ -54,9 +54,9 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 	$(GO) build -trimpath -o bin/wxbackend ./cmd/wxbackend
 	$(GO) build -trimpath -o bin/baseline ./cmd/baseline
 	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... | tee bin/micro.txt
-	@if bash .ci/peer $(PEER_DIR); then echo "-seed $(PEER_DIR)" > bin/seed.flag; \
-	  else echo "make bench: the seed's stack is skipped (see the line above); the table will say so" >&2; : > bin/seed.flag; fi
-	$(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline $$(cat bin/seed.flag) \
+	@seed=; if bash .ci/peer $(PEER_DIR); then seed="-seed $(PEER_DIR)"; \
+	  else echo "make bench: the seed's stack is skipped (see the line above); the table will say so" >&2; fi; \
+	  set -x; $(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline $$seed \
 	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -rounds $(BENCH_ROUNDS) -micro bin/micro.txt -out docs/benchmarks.md
 
 # make soak's length and clients; it is not a CI step.

@@ -2,10 +2,8 @@ package httpapi_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -17,6 +15,7 @@ import (
 	"testing"
 
 	"wxbackend/adapters/httpapi/apiclient"
+	"wxbackend/adapters/imaging/imagingtest"
 	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/domain"
 )
@@ -99,20 +98,6 @@ func pngOf(t *testing.T, w, h int) []byte {
 	return b.Bytes()
 }
 
-func bombPNG() []byte {
-	var ihdr bytes.Buffer
-	ihdr.WriteString("IHDR")
-	_ = binary.Write(&ihdr, binary.BigEndian, uint32(60000))
-	_ = binary.Write(&ihdr, binary.BigEndian, uint32(60000))
-	ihdr.Write([]byte{8, 6, 0, 0, 0})
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	_ = binary.Write(&out, binary.BigEndian, uint32(13))
-	out.Write(ihdr.Bytes())
-	_ = binary.Write(&out, binary.BigEndian, crc32.ChecksumIEEE(ihdr.Bytes()))
-	return out.Bytes()
-}
-
 func TestUploadAvatar_StoresACleanImageAndServesIt(t *testing.T) {
 	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
@@ -174,7 +159,7 @@ func TestUploadAvatar_HostileUploadsWriteNothing(t *testing.T) {
 		"wrong type":      {files: map[string][]byte{"file": []byte("GIF? no: plain text")}, fields: map[string]string{"token": tok}, code: 1},
 		"html":            {files: map[string][]byte{"file": []byte("<html><script>alert(1)</script>")}, fields: map[string]string{"token": tok}, code: 1},
 		"truncated":       {files: map[string][]byte{"file": jpg[:len(jpg)/3]}, fields: map[string]string{"token": tok}, code: 1},
-		"bomb":            {files: map[string][]byte{"file": bombPNG()}, fields: map[string]string{"token": tok}, code: 11},
+		"bomb":            {files: map[string][]byte{"file": imagingtest.PNGHeader(60000, 60000)}, fields: map[string]string{"token": tok}, code: 11},
 		"zero bytes":      {files: map[string][]byte{"file": {}}, fields: map[string]string{"token": tok}, code: 1},
 		"huge":            {files: map[string][]byte{"file": huge}, fields: map[string]string{"token": tok}, code: 11},
 		"wrong part name": {files: map[string][]byte{"image": good}, fields: map[string]string{"token": tok}, code: 1},

@@ -3,8 +3,6 @@ package imaging_test
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -15,6 +13,7 @@ import (
 	"testing"
 
 	"wxbackend/adapters/imaging"
+	"wxbackend/adapters/imaging/imagingtest"
 	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/config/setting"
 	"wxbackend/domain"
@@ -49,22 +48,6 @@ func encode(t testing.TB, w, h int, format string) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-// pngHeader is a PNG whose IHDR claims w×h pixels, with nothing after it:
-// a decompression bomb's front.
-func pngHeader(w, h uint32) []byte {
-	var ihdr bytes.Buffer
-	ihdr.WriteString("IHDR")
-	_ = binary.Write(&ihdr, binary.BigEndian, w)
-	_ = binary.Write(&ihdr, binary.BigEndian, h)
-	ihdr.Write([]byte{8, 6, 0, 0, 0})
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	_ = binary.Write(&out, binary.BigEndian, uint32(13))
-	out.Write(ihdr.Bytes())
-	_ = binary.Write(&out, binary.BigEndian, crc32.ChecksumIEEE(ihdr.Bytes()))
-	return out.Bytes()
 }
 
 // A 1×1 lossless WebP.
@@ -124,9 +107,9 @@ func TestAvatar_HostileInputs(t *testing.T) {
 		"svg":             {[]byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`), domain.KindInvalidInput},
 		"truncated jpeg":  {jpg[:len(jpg)/2], domain.KindInvalidInput},
 		"jpeg header":     {jpg[:20], domain.KindInvalidInput},
-		"bomb":            {pngHeader(100_000, 100_000), domain.KindTooLarge},
-		"bomb a side":     {pngHeader(1, 20_000), domain.KindTooLarge},
-		"zero dimension":  {pngHeader(0, 10), domain.KindInvalidInput},
+		"bomb":            {imagingtest.PNGHeader(100_000, 100_000), domain.KindTooLarge},
+		"bomb a side":     {imagingtest.PNGHeader(1, 20_000), domain.KindTooLarge},
+		"zero dimension":  {imagingtest.PNGHeader(0, 10), domain.KindInvalidInput},
 		"random bytes":    {randomBytes(4096), domain.KindInvalidInput},
 		"png magic junk":  {append([]byte("\x89PNG\r\n\x1a\n"), randomBytes(512)...), domain.KindInvalidInput},
 		"gif magic only":  {[]byte("GIF89a"), domain.KindInvalidInput},
@@ -142,7 +125,7 @@ func TestAvatar_HostileInputs(t *testing.T) {
 // A bomb is refused from its header: nothing near its pixels is allocated.
 func TestAvatar_BombAllocatesNoPixels(t *testing.T) {
 	p := processor(t)
-	bomb := pngHeader(16_000, 16_000) // 1 GiB of RGBA if decoded
+	bomb := imagingtest.PNGHeader(16_000, 16_000) // 1 GiB of RGBA if decoded
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for i := 0; i < 100; i++ {
