@@ -93,6 +93,13 @@ func (s *Store) Migrate(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// goose's Up first asks HasPending, which creates the version table
+	// without the lock; on MySQL, whose CREATE TABLE commits at once, another
+	// replica can then see the table before its zero row and fail. Reading
+	// the version first creates the table under the lock, row and all.
+	if _, err := p.GetDBVersion(ctx); err != nil {
+		return 0, s.Users.fail("migrate", err)
+	}
 	if _, err := p.Up(ctx); err != nil {
 		return 0, s.Users.fail("migrate", err)
 	}
