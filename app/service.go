@@ -281,6 +281,17 @@ func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in Encr
 		s.Log.LogAttrs(ctx, slog.LevelWarn, "payload unionId ignored: it differs from WeChat's",
 			slog.String("appid", sess.AppID), slog.Bool("session_has_unionid", sess.UnionID != ""))
 	}
+	// Mini-programs send the same profile at every launch: when the memo
+	// says this profile was saved for this user, and nothing changed the
+	// user since, the answer is the memo's, without the user database.
+	sent := info.Profile.Digest()
+	if sess.Memo.Answers(sess, sent) {
+		u := sess.Memo.User
+		if sess.UnionID != "" {
+			u.UnionID = sess.UnionID // recorded by the login that learnt it
+		}
+		return s.present(ctx, u), nil
+	}
 	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
 		if !u.ApplyWeChat(info.Profile) {
 			return false, nil
@@ -291,7 +302,33 @@ func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in Encr
 	if err != nil {
 		return domain.User{}, userErr(err, "update profile")
 	}
+	if err := s.Sessions.RememberProfile(ctx, sess.Identity(), sess.MemoGen, domain.ProfileMemo{Sent: sent, User: u}); err != nil {
+		s.Log.LogAttrs(ctx, slog.LevelWarn, "profile memo not kept", slog.String("error", err.Error()))
+	}
 	return s.present(ctx, u), nil
+}
+
+// updateUser changes the user of sess by update, as Users.UpdateUser does,
+// for every use case but SaveUserInfo: when it wrote, the user's profile
+// memo is dropped, so no later save answers the user as it was.
+func (s *Service) updateUser(ctx context.Context, sess domain.Session, op string, update func(*domain.User) (bool, error)) (domain.User, error) {
+	wrote := false
+	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
+		changed, err := update(u)
+		wrote = wrote || changed
+		return changed, err
+	})
+	if wrote {
+		if err := s.Sessions.ForgetProfile(ctx, sess.Identity()); err != nil {
+			// The session store is down: every later request fails on it
+			// until it is back, and a memo lives no longer than a session.
+			s.Log.LogAttrs(ctx, slog.LevelWarn, "profile memo not dropped", slog.String("op", op), slog.String("error", err.Error()))
+		}
+	}
+	if err != nil {
+		return domain.User{}, userErr(err, op)
+	}
+	return u, nil
 }
 
 // EditProfile sets the fields the user filled in (the nickname input, say)
@@ -311,7 +348,7 @@ func (s *Service) EditProfile(ctx context.Context, appID, token string, in domai
 		}
 	}
 	now := s.Clock.Now()
-	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
+	u, err := s.updateUser(ctx, sess, "edit profile", func(u *domain.User) (bool, error) {
 		if !u.ApplyUser(edit) {
 			return false, nil
 		}
@@ -319,7 +356,7 @@ func (s *Service) EditProfile(ctx context.Context, appID, token string, in domai
 		return true, nil
 	})
 	if err != nil {
-		return domain.User{}, userErr(err, "edit profile")
+		return domain.User{}, err
 	}
 	return s.present(ctx, u), nil
 }
@@ -351,7 +388,7 @@ func (s *Service) SetAvatar(ctx context.Context, appID, token string, image []by
 	}
 	now := s.Clock.Now()
 	var replaced string
-	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
+	u, err := s.updateUser(ctx, sess, "set avatar", func(u *domain.User) (bool, error) {
 		if u.Avatar == name {
 			replaced = ""
 			return false, nil
@@ -361,7 +398,7 @@ func (s *Service) SetAvatar(ctx context.Context, appID, token string, image []by
 		return true, nil
 	})
 	if err != nil {
-		return domain.User{}, userErr(err, "set avatar")
+		return domain.User{}, err
 	}
 	if replaced != "" {
 		s.dropAvatar(ctx, replaced)

@@ -685,3 +685,80 @@ func TestLogin_SessionMaxAgeCapsTheTTL(t *testing.T) {
 	_, err = w.svc.Me(context.Background(), "", res.Token.Reveal())
 	wantKind(t, err, domain.KindUnauthenticated)
 }
+
+// A re-sent, unchanged profile is answered from the session store's memo:
+// with the user database down, it still succeeds, and writes nothing.
+func TestSaveUserInfo_UnchangedProfileSkipsTheDatabase(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	ctx := context.Background()
+	tok := w.login(t, "c1", "o1", key1)
+	first, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "Same 😀"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next launch: a new login (a new key), the same profile.
+	tok = w.login(t, "c2", "o1", key2)
+	writes := w.users.WriteCount()
+	w.users.SetErr(errors.New("the user database is down"))
+	again, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key2, "o1", "Same 😀"))
+	if err != nil {
+		t.Fatalf("unchanged profile: %v", err)
+	}
+	if again.Profile != first.Profile || again.ID != first.ID || !again.UpdatedAt.Equal(first.UpdatedAt) {
+		t.Fatalf("answered %+v, saved %+v", again, first)
+	}
+	// A changed profile needs the database.
+	_, err = w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key2, "o1", "Changed"))
+	if err == nil {
+		t.Fatal("a changed profile was saved without the user database")
+	}
+	w.users.SetErr(nil)
+	if w.users.WriteCount() != writes {
+		t.Fatalf("writes %d → %d", writes, w.users.WriteCount())
+	}
+}
+
+// Every other change to the user drops the memo, so a re-sent profile is
+// answered as the user is now, not as the memo last saw it.
+func TestSaveUserInfo_MemoNeverAnswersAStaleUser(t *testing.T) {
+	ctx := context.Background()
+	for name, change := range map[string]func(w *world, tok string) error{
+		"edit": func(w *world, tok string) error {
+			_, err := w.svc.EditProfile(ctx, "", tok, domain.ProfileInput{NickName: ptr("Typed")})
+			return err
+		},
+		"avatar": func(w *world, tok string) error {
+			_, err := w.svc.SetAvatar(ctx, "", tok, []byte("IMG:an image"))
+			return err
+		},
+		"other profile": func(w *world, tok string) error {
+			_, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "Typed"))
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, app.Options{})
+			tok := w.login(t, "c1", "o1", key1)
+			if _, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "From WeChat")); err != nil {
+				t.Fatal(err)
+			}
+			if err := change(w, tok); err != nil {
+				t.Fatal(err)
+			}
+			want, err := w.users.Get(ctx, domain.Identity{AppID: appID, OpenID: "o1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "From WeChat"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "other profile" {
+				want.Profile.NickName = "From WeChat" // the payload's, saved again
+			}
+			if got.Profile.NickName != want.Profile.NickName || got.Avatar != want.Avatar {
+				t.Fatalf("answered %q (avatar %q), want %q (avatar %q)", got.Profile.NickName, got.Avatar, want.Profile.NickName, want.Avatar)
+			}
+		})
+	}
+}

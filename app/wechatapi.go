@@ -64,7 +64,7 @@ func (s *Service) RemovePhone(ctx context.Context, appID, token string) (domain.
 
 func (s *Service) updatePhone(ctx context.Context, sess domain.Session, phone domain.Phone, op string) (domain.User, error) {
 	now := s.Clock.Now()
-	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
+	u, err := s.updateUser(ctx, sess, op, func(u *domain.User) (bool, error) {
 		if u.Phone == phone {
 			return false, nil
 		}
@@ -72,7 +72,7 @@ func (s *Service) updatePhone(ctx context.Context, sess domain.Session, phone do
 		return true, nil
 	})
 	if err != nil {
-		return domain.User{}, userErr(err, op)
+		return domain.User{}, err
 	}
 	return s.present(ctx, u), nil
 }

@@ -135,6 +135,10 @@ type Session struct {
 	// MaxExpiresAt is the latest sliding expiry may extend the session to
 	// (its absolute maximum age); zero for no limit.
 	MaxExpiresAt time.Time
+	// Memo is the user's last profile save (zero: none), and MemoGen the
+	// generation of the user's memo when it was read (see ProfileMemo).
+	Memo    ProfileMemo
+	MemoGen uint64
 }
 
 // Identity returns the identity of the session's user.

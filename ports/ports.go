@@ -30,6 +30,16 @@ type SessionStore interface {
 	Get(ctx context.Context, id domain.TokenDigest) (domain.Session, error)
 	// Delete removes the session stored under id; removing none is no error.
 	Delete(ctx context.Context, id domain.TokenDigest) error
+	// RememberProfile keeps m as the profile memo of id's user, returned
+	// by Get with every token of the user, if the user's memo generation is
+	// still gen (the Session.MemoGen of the Get the caller made before it
+	// wrote the user); otherwise the user changed meanwhile and the memo is
+	// dropped. Either way the generation moves on. A memo lives as long as
+	// its user's sessions; a user without one keeps none.
+	RememberProfile(ctx context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error
+	// ForgetProfile drops the profile memo of id's user and moves the
+	// generation on: call it after any other change to the user.
+	ForgetProfile(ctx context.Context, id domain.Identity) error
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }

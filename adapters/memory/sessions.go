@@ -38,6 +38,7 @@ type SessionStore struct {
 	sliding    time.Duration // when positive, every Get extends the session to now+sliding
 	maxPerUser int           // live tokens a user may have; 0: no cap
 	clock      ports.Clock   // decides expiry; go-cache's own clock only frees memory
+	gens       atomic.Uint64 // the last profile memo generation handed out
 }
 
 var _ ports.SessionStore = (*SessionStore)(nil)
@@ -70,8 +71,11 @@ type userEntry struct {
 	keys   []string // the user's live tokens, oldest first; under SessionStore.mu
 	stripe uint8    // which of stripes locks this entry
 
-	unionID string            // under the entry's stripe lock
-	key     domain.SessionKey // under the entry's stripe lock
+	// Under the entry's stripe lock:
+	unionID string
+	key     domain.SessionKey
+	memo    domain.ProfileMemo
+	gen     uint64 // the memo's generation, unique in the store
 }
 
 // stripes lock entries' key and unionID: a lock per entry would cost every
@@ -151,7 +155,7 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	}
 	e, ok := app.users[s.OpenID]
 	if !ok {
-		e = &userEntry{app: app, openID: s.OpenID, stripe: stripeOf(s.OpenID)}
+		e = &userEntry{app: app, openID: s.OpenID, stripe: stripeOf(s.OpenID), gen: st.gens.Add(1)}
 		app.users[s.OpenID] = e
 	}
 	l := e.lock()
@@ -230,7 +234,48 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 		SessionKey:   e.key,
 		ExpiresAt:    until,
 		MaxExpiresAt: limitOf(t),
+		Memo:         e.memo,
+		MemoGen:      e.gen,
 	}, nil
+}
+
+// user returns id's entry, nil when id has no live token.
+func (st *SessionStore) user(id domain.Identity) *userEntry {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if app, ok := st.apps[id.AppID]; ok {
+		return app.users[id.OpenID]
+	}
+	return nil
+}
+
+// RememberProfile implements ports.SessionStore.
+func (st *SessionStore) RememberProfile(_ context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error {
+	e := st.user(id)
+	if e == nil {
+		return nil
+	}
+	l := e.lock()
+	l.Lock()
+	defer l.Unlock()
+	if e.gen != gen {
+		m = domain.ProfileMemo{}
+	}
+	e.memo, e.gen = m, st.gens.Add(1)
+	return nil
+}
+
+// ForgetProfile implements ports.SessionStore.
+func (st *SessionStore) ForgetProfile(_ context.Context, id domain.Identity) error {
+	e := st.user(id)
+	if e == nil {
+		return nil
+	}
+	l := e.lock()
+	l.Lock()
+	defer l.Unlock()
+	e.memo, e.gen = domain.ProfileMemo{}, st.gens.Add(1)
+	return nil
 }
 
 // limitOf is t's MaxExpiresAt.

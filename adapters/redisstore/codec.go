@@ -2,8 +2,11 @@ package redisstore
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"time"
+
+	"wxbackend/domain"
 )
 
 // A token's value is a small binary record, not JSON: a version byte, the
@@ -73,4 +76,56 @@ func readString(b []byte) (string, []byte, bool) {
 	}
 	n := int(b[0])
 	return string(b[1 : 1+n]), b[1+n:], true
+}
+
+// memoVersion is the version of a profile memo's JSON. A memo of another
+// version, or one that does not parse, reads as none: it is a cache.
+const memoVersion = 1
+
+// memoRecord is a profile memo in a user's hash (field m). Short names: it
+// is stored once per user.
+type memoRecord struct {
+	V        int       `json:"v"`
+	Sent     []byte    `json:"s"`
+	ID       int64     `json:"i"`
+	UnionID  string    `json:"un,omitempty"`
+	Nick     string    `json:"n,omitempty"`
+	Avatar   string    `json:"a,omitempty"`
+	Gender   int       `json:"g,omitempty"`
+	Language string    `json:"l,omitempty"`
+	City     string    `json:"c,omitempty"`
+	Province string    `json:"p,omitempty"`
+	Country  string    `json:"co,omitempty"`
+	UserSet  uint8     `json:"us,omitempty"`
+	Upload   string    `json:"up,omitempty"`
+	Phone    string    `json:"ph,omitempty"`
+	Pure     string    `json:"pp,omitempty"`
+	CC       string    `json:"cc,omitempty"`
+	Created  time.Time `json:"ct"`
+	Updated  time.Time `json:"ut"`
+}
+
+func encodeMemo(m domain.ProfileMemo) ([]byte, error) {
+	u := m.User
+	return json.Marshal(memoRecord{V: memoVersion, Sent: m.Sent[:], ID: u.ID, UnionID: u.UnionID,
+		Nick: u.Profile.NickName, Avatar: u.Profile.AvatarURL, Gender: u.Profile.Gender, Language: u.Profile.Language,
+		City: u.Profile.City, Province: u.Profile.Province, Country: u.Profile.Country, UserSet: uint8(u.UserSet),
+		Upload: u.Avatar, Phone: u.Phone.Number, Pure: u.Phone.PureNumber, CC: u.Phone.CountryCode,
+		Created: u.CreatedAt, Updated: u.UpdatedAt})
+}
+
+// decodeMemo reads the memo of the user id; anything unreadable is no memo.
+func decodeMemo(b []byte, id domain.Identity) domain.ProfileMemo {
+	var r memoRecord
+	if len(b) == 0 || json.Unmarshal(b, &r) != nil || r.V != memoVersion || len(r.Sent) != len(domain.ProfileDigest{}) {
+		return domain.ProfileMemo{}
+	}
+	m := domain.ProfileMemo{User: domain.User{ID: r.ID, AppID: id.AppID, OpenID: id.OpenID, UnionID: r.UnionID,
+		Profile: domain.Profile{NickName: r.Nick, AvatarURL: r.Avatar, Gender: r.Gender, Language: r.Language,
+			City: r.City, Province: r.Province, Country: r.Country},
+		UserSet: domain.Fields(r.UserSet), Avatar: r.Upload,
+		Phone:     domain.Phone{Number: r.Phone, PureNumber: r.Pure, CountryCode: r.CC},
+		CreatedAt: r.Created.UTC(), UpdatedAt: r.Updated.UTC()}}
+	copy(m.Sent[:], r.Sent)
+	return m
 }

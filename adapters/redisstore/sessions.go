@@ -6,7 +6,8 @@
 // operation):
 //
 //	<prefix>t:<digest>           string: the user and the expiry (codec.go); TTL = the token's
-//	<prefix>u:{<appid>:<openid>} hash: k = newest session key, u = unionid; TTL = the user's last token's
+//	<prefix>u:{<appid>:<openid>} hash: k = newest session key, u = unionid, n = token sequence,
+//	                             m = profile memo (JSON), g = memo generation; TTL = the user's last token's
 //	<prefix>u:{<appid>:<openid>}:t sorted set: the user's token keys by creation (cap, log out everywhere)
 //
 // <digest> is the unpadded base64url SHA-256 of the token, so a dump of Redis
@@ -21,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -120,9 +122,10 @@ func (s *SessionStore) bound(ctx context.Context) (context.Context, context.Canc
 // taken out of the set and returned, for the caller to delete.
 //
 //	KEYS: user hash, user token set
-//	ARGV: ttl ms, token key, (unused), cap (0: none), then field, value pairs
+//	ARGV: ttl ms, token key, now ms (a new user's first memo generation), cap (0: none), then field, value pairs
 var userWrite = goredis.NewScript(`
 local ttl = tonumber(ARGV[1])
+redis.call("HSETNX", KEYS[1], "g", ARGV[3])
 redis.call("HSET", KEYS[1], unpack(ARGV, 5))
 local seq = redis.call("HINCRBY", KEYS[1], "n", 1)
 redis.call("ZADD", KEYS[2], seq, ARGV[2])
@@ -243,6 +246,8 @@ func (s *SessionStore) DeleteAll(ctx context.Context, id domain.Identity) error 
 const (
 	fieldKey   = "k"
 	fieldUnion = "u"
+	fieldMemo  = "m"
+	fieldGen   = "g"
 )
 
 // Get implements ports.SessionStore.
@@ -269,7 +274,7 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 	}
 	var userCmd *goredis.SliceCmd
 	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		userCmd = p.HMGet(ctx, uk, fieldKey, fieldUnion)
+		userCmd = p.HMGet(ctx, uk, fieldKey, fieldUnion, fieldMemo, fieldGen)
 		if ms := slid.Sub(now).Milliseconds(); s.sliding > 0 && ms > 0 {
 			// Extend in the same round trip, never shorten, never past the
 			// session's limit; a script per key (Cluster slots), Redis 6 too.
@@ -285,6 +290,8 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 	vals := userCmd.Val()
 	keyText, _ := vals[0].(string)
 	unionID, _ := vals[1].(string)
+	memoText, _ := vals[2].(string)
+	genText, _ := vals[3].(string)
 	if keyText == "" { // the user's hash expired with its last token
 		return domain.Session{}, domain.ErrUnauthenticated
 	}
@@ -296,8 +303,51 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 	if s.sliding > 0 && slid.After(expires) {
 		expires = slid.UTC()
 	}
-	return domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, SessionKey: key, ExpiresAt: expires,
-		MaxExpiresAt: tok.limit}, nil
+	sess := domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, SessionKey: key, ExpiresAt: expires,
+		MaxExpiresAt: tok.limit}
+	if gen, err := strconv.ParseUint(genText, 10, 64); err == nil {
+		sess.MemoGen = gen
+		sess.Memo = decodeMemo([]byte(memoText), sess.Identity())
+	}
+	return sess, nil
+}
+
+// memoWrite keeps or drops a user's profile memo and moves its generation
+// on, on a user that still exists (a hash created here would have no TTL).
+//
+//	KEYS: user hash; ARGV: the generation the caller read ("" to drop), memo
+var memoWrite = goredis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+local gen = redis.call("HGET", KEYS[1], "g")
+redis.call("HINCRBY", KEYS[1], "g", 1)
+if gen and gen == ARGV[1] then
+  redis.call("HSET", KEYS[1], "m", ARGV[2])
+else
+  redis.call("HDEL", KEYS[1], "m")
+end
+return 1`)
+
+// RememberProfile implements ports.SessionStore.
+func (s *SessionStore) RememberProfile(ctx context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error {
+	memo, err := encodeMemo(m)
+	if err != nil {
+		return domain.Wrap(domain.KindInternal, err)
+	}
+	return s.memoWrite(ctx, id, strconv.FormatUint(gen, 10), memo)
+}
+
+// ForgetProfile implements ports.SessionStore.
+func (s *SessionStore) ForgetProfile(ctx context.Context, id domain.Identity) error {
+	return s.memoWrite(ctx, id, "", nil)
+}
+
+func (s *SessionStore) memoWrite(ctx context.Context, id domain.Identity, gen string, memo []byte) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := memoWrite.Run(ctx, s.rdb, []string{s.userKey(id.AppID, id.OpenID)}, gen, memo).Err(); err != nil {
+		return fail("write profile memo", err)
+	}
+	return nil
 }
 
 // Delete implements ports.SessionStore: the token, then (atomically, on the

@@ -66,7 +66,14 @@ type Sessions struct {
 	tokens map[domain.TokenDigest]tokenEntry
 	keys   map[domain.Identity]domain.SessionKey
 	unions map[domain.Identity]string
+	memos  map[domain.Identity]memoEntry
+	gen    uint64 // the last generation handed out
 	Err    error
+}
+
+type memoEntry struct {
+	memo domain.ProfileMemo
+	gen  uint64
 }
 
 type tokenEntry struct {
@@ -77,7 +84,8 @@ type tokenEntry struct {
 // NewSessions returns an empty store on clock.
 func NewSessions(clock ports.Clock) *Sessions {
 	return &Sessions{Clock: clock, tokens: map[domain.TokenDigest]tokenEntry{},
-		keys: map[domain.Identity]domain.SessionKey{}, unions: map[domain.Identity]string{}}
+		keys: map[domain.Identity]domain.SessionKey{}, unions: map[domain.Identity]string{},
+		memos: map[domain.Identity]memoEntry{}}
 }
 
 // Create implements ports.SessionStore.
@@ -88,6 +96,10 @@ func (s *Sessions) Create(_ context.Context, id domain.TokenDigest, sess domain.
 		return s.Err
 	}
 	u := sess.Identity()
+	if !s.hasTokens(u) {
+		s.gen++
+		s.memos[u] = memoEntry{gen: s.gen}
+	}
 	s.tokens[id] = tokenEntry{user: u, expiresAt: sess.ExpiresAt}
 	s.keys[u] = sess.SessionKey
 	if sess.UnionID != "" {
@@ -107,8 +119,53 @@ func (s *Sessions) Get(_ context.Context, id domain.TokenDigest) (domain.Session
 	if !ok || !s.Clock.Now().Before(e.expiresAt) {
 		return domain.Session{}, domain.ErrUnauthenticated
 	}
+	m := s.memos[e.user]
 	return domain.Session{AppID: e.user.AppID, OpenID: e.user.OpenID, UnionID: s.unions[e.user],
-		SessionKey: s.keys[e.user], ExpiresAt: e.expiresAt}, nil
+		SessionKey: s.keys[e.user], ExpiresAt: e.expiresAt, Memo: m.memo, MemoGen: m.gen}, nil
+}
+
+// hasTokens reports whether u has a live token; s.mu is held.
+func (s *Sessions) hasTokens(u domain.Identity) bool {
+	now := s.Clock.Now()
+	for _, e := range s.tokens {
+		if e.user == u && now.Before(e.expiresAt) {
+			return true
+		}
+	}
+	return false
+}
+
+// RememberProfile implements ports.SessionStore.
+func (s *Sessions) RememberProfile(_ context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	if !s.hasTokens(id) {
+		return nil
+	}
+	e := s.memos[id]
+	if e.gen != gen {
+		m = domain.ProfileMemo{}
+	}
+	s.gen++
+	s.memos[id] = memoEntry{memo: m, gen: s.gen}
+	return nil
+}
+
+// ForgetProfile implements ports.SessionStore.
+func (s *Sessions) ForgetProfile(_ context.Context, id domain.Identity) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	if s.hasTokens(id) {
+		s.gen++
+		s.memos[id] = memoEntry{gen: s.gen}
+	}
+	return nil
 }
 
 // Delete implements ports.SessionStore.
@@ -162,6 +219,7 @@ func (s *Sessions) DeleteAll(_ context.Context, id domain.Identity) error {
 			delete(s.tokens, k)
 		}
 	}
+	delete(s.memos, id)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package porttest
 
 import (
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -297,6 +298,125 @@ func TestSessionStore(t *testing.T, h SessionHarness) {
 		}
 		if !got.MaxExpiresAt.Equal(s.MaxExpiresAt) {
 			t.Fatalf("limit %v, want %v", got.MaxExpiresAt, s.MaxExpiresAt)
+		}
+	})
+
+	// memoOf makes a memo of s's user with a profile named nick.
+	memoOf := func(s domain.Session, nick string) domain.ProfileMemo {
+		p := domain.Profile{NickName: nick, AvatarURL: "https://thirdwx.qlogo.cn/a/" + nick, Gender: 2, Language: "zh_CN",
+			City: "Guangzhou", Province: "Guangdong", Country: "China"}
+		at := h.Now().UTC().Truncate(time.Microsecond)
+		return domain.ProfileMemo{Sent: p.Digest(), User: domain.User{ID: 42, AppID: s.AppID, OpenID: s.OpenID, UnionID: s.UnionID,
+			Profile: p, UserSet: domain.FieldCity, Avatar: "ab.jpg",
+			Phone:     domain.Phone{Number: "13800138000", PureNumber: "13800138000", CountryCode: "86"},
+			CreatedAt: at.Add(-time.Hour), UpdatedAt: at}}
+	}
+	login := func(t *testing.T, st ports.SessionStore, s domain.Session) (domain.TokenDigest, domain.Session) {
+		t.Helper()
+		id := randomDigest(t)
+		if err := st.Create(ctx(t), id, s); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Get(ctx(t), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, got
+	}
+	memoNow := func(t *testing.T, st ports.SessionStore, id domain.TokenDigest) domain.Session {
+		t.Helper()
+		got, err := st.Get(ctx(t), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	t.Run("ProfileMemoIsSharedByTheUsersTokensAndOutlivesARelogin", func(t *testing.T) {
+		st := h.New(t)
+		s := session(t, uniqueID(t, "o"), time.Hour)
+		a, got := login(t, st, s)
+		if !got.Memo.IsZero() {
+			t.Fatalf("a new user has a memo: %+v", got.Memo)
+		}
+		m := memoOf(s, "Ann 😀")
+		if err := st.RememberProfile(ctx(t), s.Identity(), got.MemoGen, m); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := login(t, st, session(t, s.OpenID, time.Hour)) // a re-login: a new key, the same user
+		for _, id := range []domain.TokenDigest{a, b} {
+			if got := memoNow(t, st, id).Memo; !reflect.DeepEqual(got, m) {
+				t.Fatalf("memo\n%+v, want\n%+v", got, m)
+			}
+		}
+		other, _ := login(t, st, session(t, uniqueID(t, "o"), time.Hour))
+		if got := memoNow(t, st, other).Memo; !got.IsZero() {
+			t.Fatalf("another user sees the memo: %+v", got)
+		}
+	})
+
+	t.Run("ProfileMemoOfAStaleGenerationIsDropped", func(t *testing.T) {
+		st := h.New(t)
+		s := session(t, uniqueID(t, "o"), time.Hour)
+		id, first := login(t, st, s)
+		// Two saves read the session, then write in turn: the second
+		// must not keep its memo, as the first changed the user after
+		// the second read it.
+		if err := st.RememberProfile(ctx(t), s.Identity(), first.MemoGen, memoOf(s, "first")); err != nil {
+			t.Fatal(err)
+		}
+		if got := memoNow(t, st, id); got.Memo.User.Profile.NickName != "first" || got.MemoGen == first.MemoGen {
+			t.Fatalf("after a current write: memo %q, generation %d (was %d)", got.Memo.User.Profile.NickName, got.MemoGen, first.MemoGen)
+		}
+		if err := st.RememberProfile(ctx(t), s.Identity(), first.MemoGen, memoOf(s, "second")); err != nil {
+			t.Fatal(err)
+		}
+		if got := memoNow(t, st, id).Memo; !got.IsZero() {
+			t.Fatalf("a stale write left memo %q, want none", got.User.Profile.NickName)
+		}
+	})
+
+	t.Run("ForgetProfileDropsTheMemoAndStalesEveryReader", func(t *testing.T) {
+		st := h.New(t)
+		s := session(t, uniqueID(t, "o"), time.Hour)
+		id, got := login(t, st, s)
+		if err := st.RememberProfile(ctx(t), s.Identity(), got.MemoGen, memoOf(s, "kept")); err != nil {
+			t.Fatal(err)
+		}
+		reader := memoNow(t, st, id) // a save reads, then another change lands
+		if err := st.ForgetProfile(ctx(t), s.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		if got := memoNow(t, st, id).Memo; !got.IsZero() {
+			t.Fatalf("memo %q after ForgetProfile", got.User.Profile.NickName)
+		}
+		if err := st.RememberProfile(ctx(t), s.Identity(), reader.MemoGen, memoOf(s, "late")); err != nil {
+			t.Fatal(err)
+		}
+		if got := memoNow(t, st, id).Memo; !got.IsZero() {
+			t.Fatalf("a save that read before ForgetProfile kept memo %q", got.User.Profile.NickName)
+		}
+		if err := st.ForgetProfile(ctx(t), domain.Identity{AppID: s.AppID, OpenID: uniqueID(t, "nobody")}); err != nil {
+			t.Fatalf("forgetting a user without sessions: %v", err)
+		}
+	})
+
+	t.Run("ProfileMemoGoesWithTheUsersSessions", func(t *testing.T) {
+		st := h.New(t)
+		s := session(t, uniqueID(t, "o"), time.Hour)
+		_, got := login(t, st, s)
+		if err := st.RememberProfile(ctx(t), s.Identity(), got.MemoGen, memoOf(s, "gone")); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DeleteAll(ctx(t), s.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RememberProfile(ctx(t), s.Identity(), got.MemoGen+1, memoOf(s, "orphan")); err != nil {
+			t.Fatalf("remembering for a user without sessions: %v", err)
+		}
+		id, _ := login(t, st, s)
+		if got := memoNow(t, st, id).Memo; !got.IsZero() {
+			t.Fatalf("a new session of a logged-out user sees memo %q", got.User.Profile.NickName)
 		}
 	})
 
