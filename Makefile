@@ -8,8 +8,9 @@ PKGS    ?= ./...
 
 # make run logs in against the local WeChat sandbox unless an appid is set:
 # with WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET it talks to WeChat.
-run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the WeChat sandbox
+run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the WeChat sandbox and metrics on 127.0.0.1:9464
 	@if [ -z "$${WXB_WECHAT_APP_ID:-}" ]; then export WXB_SANDBOX="$${WXB_SANDBOX:-true}"; fi; \
+	  export WXB_METRICS_ADDR="$${WXB_METRICS_ADDR-:9464}"; \
 	  exec $(GO) run ./cmd/wxbackend
 
 demo: ## a simulated mini-program logs in to `make run` and saves a profile

@@ -46,6 +46,7 @@ type Config struct {
 	S3       s3blob.Options
 	Log      Log
 	Debug    Debug
+	Metrics  Metrics
 }
 
 // Sandbox runs a local stand-in for WeChat in the server's process, for
@@ -86,6 +87,20 @@ type Log struct {
 // Debug configures the profiling listener.
 type Debug struct {
 	Addr string `setting:"http-debug-addr" usage:"address of a net/http/pprof listener (empty: none; loopback only)"`
+}
+
+// Metrics configures the Prometheus listener.
+type Metrics struct {
+	Addr string `setting:"metrics-addr" usage:"address of the Prometheus /metrics listener (empty: none); a port alone, \":9464\", listens on loopback only"`
+}
+
+// ListenAddr is where the metrics listener listens: Addr, on loopback
+// when it names no host.
+func (m Metrics) ListenAddr() string {
+	if host, port, err := net.SplitHostPort(m.Addr); err == nil && host == "" {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return m.Addr
 }
 
 // Default returns the built-in defaults: a server on loopback, SQLite and
@@ -136,6 +151,9 @@ func (c *Config) Check(p *setting.Problems) {
 	}
 	p.OneOf(&c.Log.Level, "debug", "info", "warn", "error")
 	p.OneOf(&c.Log.Format, "text", "json")
+	if _, _, err := net.SplitHostPort(c.Metrics.Addr); c.Metrics.Addr != "" && err != nil {
+		p.Add(&c.Metrics.Addr, "%q is not host:port or :port", c.Metrics.Addr)
+	}
 	if c.Debug.Addr != "" && !IsLoopback(c.Debug.Addr) {
 		p.Add(&c.Debug.Addr, "%q is not a loopback address: profiles show memory, secrets included", c.Debug.Addr)
 	}

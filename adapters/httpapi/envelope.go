@@ -79,6 +79,9 @@ func writeEnvelope(w http.ResponseWriter, status int, e envelope) {
 		buf.Reset()
 		buf.WriteString(`{"code":10,"status":10,"msg":"internal error","data":null}` + "\n")
 	}
+	if rec, ok := w.(*recorder); ok {
+		rec.code = e.Code
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))

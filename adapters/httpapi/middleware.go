@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"wxbackend/domain"
 )
@@ -69,20 +68,51 @@ func (h *handler) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// accessLog logs one line per request: never a body, a query or a header, so
-// never a token.
+// accessLog logs one line per request, and reports it to Options.Observe:
+// never a body, a query or a header, so never a token.
 func (h *handler) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r)
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		d := time.Since(start)
 		route := chi.RouteContext(r.Context()).RoutePattern()
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("route", route),
-			slog.Int("status", ww.Status()),
-			slog.Int("bytes", ww.BytesWritten()),
-			slog.Duration("duration", time.Since(start)))
+			slog.Int("status", rec.status),
+			slog.Int("code", rec.code),
+			slog.Int("bytes", rec.bytes),
+			slog.Duration("duration", d))
+		if h.opts.Observe != nil {
+			h.opts.Observe(route, r.Method, rec.code, d)
+		}
 	})
 }
+
+// recorder remembers what a response was: its HTTP status, its size, and
+// the contract code of its envelope (writeEnvelope sets it; 0 for anything
+// else, an image say).
+type recorder struct {
+	http.ResponseWriter
+	status, bytes, code int
+	wroteHeader         bool
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = status, true
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -42,6 +42,10 @@ type Options struct {
 	// ServeAvatars serves stored avatars under /media/avatars/ (when they are
 	// kept on this server's disk rather than in object storage).
 	ServeAvatars bool
+	// Observe, when set, is told of every request once it is answered: its
+	// route pattern ("" when none matched), method, contract code (0 for
+	// success, and for answers without an envelope) and duration.
+	Observe func(route, method string, code int, d time.Duration)
 }
 
 // Check implements setting.Checker.
@@ -109,7 +113,7 @@ func NewRouter(svc *app.Service, log *slog.Logger, o Options) (http.Handler, err
 	}
 	h := &handler{svc: svc, log: log, opts: o, proxies: proxies}
 	r := chi.NewRouter()
-	r.Use(withRequestID, h.recoverer, h.accessLog)
+	r.Use(withRequestID, h.accessLog, h.recoverer)
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 

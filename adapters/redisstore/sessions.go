@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -66,6 +67,7 @@ type SessionStore struct {
 	sliding    time.Duration
 	maxPerUser int
 	clock      ports.Clock
+	poolSize   int
 }
 
 var _ ports.SessionStore = (*SessionStore)(nil)
@@ -96,7 +98,12 @@ func NewSessionStore(o Options, sliding time.Duration, maxPerUser int, clock por
 	if o.TLS {
 		uo.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	return &SessionStore{rdb: goredis.NewUniversalClient(uo), prefix: o.KeyPrefix, timeout: o.Timeout, sliding: sliding, maxPerUser: maxPerUser, clock: clock}, nil
+	poolSize := o.PoolSize
+	if poolSize == 0 {
+		poolSize = 10 * runtime.GOMAXPROCS(0) // go-redis's default
+	}
+	return &SessionStore{rdb: goredis.NewUniversalClient(uo), prefix: o.KeyPrefix, timeout: o.Timeout, sliding: sliding,
+		maxPerUser: maxPerUser, clock: clock, poolSize: poolSize}, nil
 }
 
 // Close closes the connections.
@@ -418,3 +425,10 @@ func fail(op string, err error) error {
 	}
 	return domain.Wrap(kind, fmt.Errorf("redis %s: %w", op, err))
 }
+
+// PoolStats returns the connection pool's counters (summed over a
+// Cluster's nodes), for metrics.
+func (s *SessionStore) PoolStats() *goredis.PoolStats { return s.rdb.PoolStats() }
+
+// PoolSize is the most connections the pool opens per node.
+func (s *SessionStore) PoolSize() int { return s.poolSize }

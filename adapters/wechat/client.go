@@ -156,7 +156,7 @@ func (c *Client) Code2Session(ctx context.Context, code string) (ports.WeChatSes
 // errcodeError maps WeChat's errcodes to the core's kinds. errmsg is WeChat's
 // text and holds no secret; it goes to the log as the cause.
 func errcodeError(code int, msg string) error {
-	cause := fmt.Errorf("jscode2session: errcode %d: %s", code, msg)
+	var cause error = &Errcode{API: "jscode2session", Code: code, Msg: msg}
 	switch code {
 	case 40029, 40163, 40226: // invalid code, code been used, high-risk user
 		return domain.Wrap(domain.KindBadCode, cause)

@@ -89,6 +89,10 @@ type Errcode struct {
 
 func (e *Errcode) Error() string { return fmt.Sprintf("%s: errcode %d: %s", e.API, e.Code, e.Msg) }
 
+// WeChatErrcode returns the errcode, for whoever counts them (metrics)
+// without importing this package.
+func (e *Errcode) WeChatErrcode() int { return e.Code }
+
 // apiErrcode maps a server-API errcode to the core's kinds. The errcode and
 // WeChat's errmsg (which holds no secret) go to the log as the cause.
 func apiErrcode(api string, code int, msg string) error {

@@ -22,13 +22,15 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 	o.ServeAvatars = serveAvatars
 	return fx.Module("http",
 		fx.Provide(
-			func(svc *app.Service, log *slog.Logger, limits Limiters) (*httpapi.Server, error) {
-				o.LoginLimiter, o.AppLoginLimiters = limits.Login, limits.AppLogin
-				h, err := httpapi.NewRouter(svc, log, o)
+			func(p routerParams) (*httpapi.Server, error) {
+				o := o
+				o.LoginLimiter, o.AppLoginLimiters = p.Limits.Login, p.Limits.AppLogin
+				o.Observe = p.Observe
+				h, err := httpapi.NewRouter(p.Service, p.Log, o)
 				if err != nil {
 					return nil, err
 				}
-				return httpapi.NewServer(h, log, so), nil
+				return httpapi.NewServer(h, p.Log, so), nil
 			},
 		),
 		fx.Invoke(fx.Annotate(
@@ -51,6 +53,14 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 			},
 			fx.ParamTags(``, ``, ``, `group:"serving"`))),
 	)
+}
+
+type routerParams struct {
+	fx.In
+	Service *app.Service
+	Log     *slog.Logger
+	Limits  Limiters
+	Observe RequestObserver `optional:"true"`
 }
 
 // proxyWarning is what to tell an operator serving a network with no trusted

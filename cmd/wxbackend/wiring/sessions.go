@@ -51,10 +51,10 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 	// "memory"; the configuration admits nothing else.
 	return fx.Module("memory",
 		fx.Provide(
-			fx.Annotate(func(clock ports.Clock) *memory.SessionStore {
+			func(clock ports.Clock) *memory.SessionStore {
 				return memory.NewSessionStore(m, sliding, s.MaxPerUser, clock)
 			},
-				fx.As(new(ports.SessionStore))),
+			func(st *memory.SessionStore) ports.SessionStore { return st },
 			fx.Annotate(memory.NewTokenCache, fx.As(new(ports.TokenCache))),
 			func(clock ports.Clock) Limiters {
 				return limiters(l, perApp, func(_ string, n int) ports.RateLimiter {

@@ -13,6 +13,7 @@
 //	sandbox.go  the local WeChat stand-in (make run) and its banner
 //	http.go     the HTTP server
 //	pprof.go    the optional profiling listener
+//	metrics.go  the optional Prometheus listener, and the decorators that measure
 //	logger.go   the process's logger
 //	commands.go the one-shot commands of main (migrate, logout)
 //
@@ -44,5 +45,6 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		sandboxMode(cfg.Sandbox, cfg.WeChatApps(), logOut),
 		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
 		pprofListener(cfg.Debug),
+		metricsListener(cfg.Metrics),
 	)
 }

@@ -1,0 +1,117 @@
+package wiring
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/fx"
+
+	"wxbackend/adapters/memory"
+	"wxbackend/adapters/metrics"
+	"wxbackend/adapters/redisstore"
+	"wxbackend/adapters/sqlstore"
+	"wxbackend/config"
+	"wxbackend/ports"
+)
+
+// RequestObserver is told of every HTTP request (see httpapi.Options.Observe).
+type RequestObserver func(route, method string, code int, d time.Duration)
+
+// metricsListener measures the server and serves the measurements on their
+// own listener, when one is configured: the ports are decorated (the core
+// does not know it is measured), the HTTP adapter reports each request, and
+// the pools are read at scrape time. Decorations at the root apply to the
+// whole graph.
+func metricsListener(c config.Metrics) fx.Option {
+	if c.Addr == "" {
+		return fx.Options()
+	}
+	return fx.Options(
+		fx.Provide(metrics.New,
+			func(m *metrics.Metrics) RequestObserver { return m.ObserveRequest }),
+		fx.Decorate(
+			func(m *metrics.Metrics, s ports.SessionStore) ports.SessionStore { return m.Sessions(s) },
+			func(m *metrics.Metrics, u ports.UserRepo) ports.UserRepo { return m.Users(u) },
+			func(m *metrics.Metrics, b ports.BlobStore) ports.BlobStore { return m.Blobs(b) },
+			func(m *metrics.Metrics, c ports.TokenCache) ports.TokenCache { return m.TokenCache(c) },
+			func(m *metrics.Metrics, apps []ports.WeChat) []ports.WeChat {
+				out := make([]ports.WeChat, len(apps))
+				for i, w := range apps {
+					out[i] = m.WeChat(w)
+				}
+				return out
+			},
+			func(m *metrics.Metrics, l Limiters) Limiters { return measuredLimiters(m, l) },
+		),
+		fx.Invoke(registerPools),
+		fx.Invoke(func(lc fx.Lifecycle, m *metrics.Metrics, log *slog.Logger) {
+			mux := http.NewServeMux()
+			mux.Handle("GET /metrics", m.Handler())
+			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+			lc.Append(fx.Hook{
+				OnStart: func(context.Context) error {
+					ln, err := net.Listen("tcp", c.ListenAddr())
+					if err != nil {
+						return err
+					}
+					log.Info("metrics listening", slog.String("addr", ln.Addr().String()))
+					go func() { _ = srv.Serve(ln) }()
+					return nil
+				},
+				OnStop: srv.Shutdown,
+			})
+		}),
+	)
+}
+
+// measuredLimiters counts each limiter's refusals under its name.
+func measuredLimiters(m *metrics.Metrics, l Limiters) Limiters {
+	wrap := func(name string, r ports.RateLimiter) ports.RateLimiter {
+		if r == nil {
+			return nil
+		}
+		return m.Limiter(name, r)
+	}
+	out := Limiters{Login: wrap("login", l.Login), Session: wrap("session", l.Session),
+		AppLogin: map[string]ports.RateLimiter{}, AppSession: map[string]ports.RateLimiter{}}
+	for app, r := range l.AppLogin {
+		out.AppLogin[app] = wrap("login", r)
+	}
+	for app, r := range l.AppSession {
+		out.AppSession[app] = wrap("session", r)
+	}
+	return out
+}
+
+type poolParams struct {
+	fx.In
+	Metrics *metrics.Metrics
+	Config  config.Config
+	DB      *sqlstore.Store
+	Redis   *redisstore.SessionStore `optional:"true"`
+	Memory  *memory.SessionStore     `optional:"true"`
+}
+
+// registerPools reads the pools at scrape time: the user database's, Redis's,
+// and the memory store's live sessions (Redis's would need a scan).
+func registerPools(p poolParams) {
+	p.Metrics.DB(p.Config.DB.Driver, p.DB.Stats)
+	if p.Redis != nil {
+		st := p.Redis
+		p.Metrics.RedisPool(func() metrics.PoolStats {
+			s := st.PoolStats()
+			return metrics.PoolStats{Hits: uint64(s.Hits), Misses: uint64(s.Misses), Timeouts: uint64(s.Timeouts),
+				TotalConns: uint64(s.TotalConns), IdleConns: uint64(s.IdleConns), MaxConns: uint64(st.PoolSize())}
+		})
+	}
+	if p.Memory != nil {
+		st := p.Memory
+		p.Metrics.Gauge("sessions_live", "Sessions held by the memory store (expired ones not swept yet included).", func() float64 {
+			n, _ := st.Count(context.Background())
+			return float64(n)
+		})
+	}
+}
