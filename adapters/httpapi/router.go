@@ -143,6 +143,7 @@ func NewRouter(svc *app.Service, log *slog.Logger, o Options) (http.Handler, err
 
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
+	r.Get("/openapi.json", h.openAPI)
 	return r, nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/httpapi/apiclient"
+	"wxbackend/adapters/httpapi/openapitest"
 	"wxbackend/adapters/imaging"
 	"wxbackend/app"
 	"wxbackend/config/setting"
@@ -113,6 +114,9 @@ func (f *fixture) do(t *testing.T, method, path string, body any, header ...stri
 	}
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)
+	if err := openapitest.Check(req, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+		t.Error(err)
+	}
 	var r reply
 	if err := json.Unmarshal(rec.Body.Bytes(), &r.Raw); err != nil {
 		t.Fatalf("%s %s: body is not the JSON envelope: %q", method, path, rec.Body.String())

@@ -632,7 +632,7 @@ func TestE2E_RateLimitsAreSharedThroughRedis(t *testing.T) {
 // loopback address: two of them are two clients to the server.
 func clientFrom(ip string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}, Timeout: 10 * time.Second}
+	return &http.Client{Transport: contract.Wrap(&http.Transport{DialContext: d.DialContext}), Timeout: 10 * time.Second}
 }
 
 // TestE2E_LoginReplayIsBoundToTheClient: a code re-sent within the replay
