@@ -2,13 +2,18 @@ package metrics_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"wxbackend/adapters/metrics"
 	"wxbackend/domain"
@@ -77,4 +82,58 @@ wxb_store_calls_total{op="get",result="ok",store="users"} 1
 	if err := testutil.GatherAndCompare(m.Gatherer(), strings.NewReader(want), "wxb_store_calls_total"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The dashboard and the alert rules in docs/ use only names this package
+// exports: a renamed metric fails here, not on a dark dashboard.
+func TestDocs_UseOnlyExportedNames(t *testing.T) {
+	m := metrics.New()
+	m.DB("mysql", func() sql.DBStats { return sql.DBStats{} })
+	m.RedisPool(func() metrics.PoolStats { return metrics.PoolStats{} })
+	m.Gauge("sessions_live", "live sessions", func() float64 { return 0 })
+	// Every vector gets a series.
+	ctx := context.Background()
+	m.ObserveRequest("/login", http.MethodPost, 0, time.Millisecond)
+	wc := m.WeChat(portfake.NewWeChat("wxapp"))
+	_, _ = wc.Code2Session(ctx, "unknown")
+	_, _, _ = wc.StableToken(ctx, false)
+	_, _ = m.Users(portfake.NewUsers()).Get(ctx, domain.Identity{})
+	lim := m.Limiter("login", refuse{})
+	_, _, _ = lim.Allow(ctx, "k")
+	families, err := m.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]bool{}
+	for _, f := range families {
+		exported[f.GetName()] = true
+		if f.GetType() == dto.MetricType_HISTOGRAM {
+			for _, s := range []string{"_bucket", "_sum", "_count"} {
+				exported[f.GetName()+s] = true
+			}
+		}
+	}
+	name := regexp.MustCompile(`\b(?:wxb|process|go)_[a-z_]+\b`)
+	for _, doc := range []string{"../../docs/grafana-dashboard.json", "../../docs/prometheus-alerts.yml"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		used := name.FindAllString(string(b), -1)
+		if len(used) < 5 {
+			t.Fatalf("%s: %d metric names", doc, len(used))
+		}
+		for _, n := range used {
+			if !exported[n] {
+				t.Errorf("%s uses %s, which is not exported", doc, n)
+			}
+		}
+	}
+}
+
+// refuse is a limiter that refuses everything.
+type refuse struct{}
+
+func (refuse) Allow(context.Context, string) (bool, time.Duration, error) {
+	return false, time.Second, nil
 }

@@ -19,6 +19,7 @@ var testSupport = []string{
 	"adapters/testenv",
 	"adapters/testenv/tcpproxy",
 	"adapters/sqlstore/sqltest",
+	"adapters/httpapi/openapitest",
 	"ports/porttest",
 	"ports/portfake",
 	"cmd/wxbackend/wiring/wiringtest",
