@@ -216,6 +216,7 @@ func (s *Service) login(ctx context.Context, wc ports.WeChat, code string) (Logi
 	if err != nil {
 		return LoginResult{}, domain.Wrap(domain.KindInternal, fmt.Errorf("new token: %w", err))
 	}
+	tok = tok.WithTag(domain.UserTag(id)) // where the store keeps the user's sessions
 	sess := domain.Session{
 		AppID:      id.AppID,
 		OpenID:     id.OpenID,
@@ -554,7 +555,7 @@ func (s *Service) session(ctx context.Context, appID, raw string) (domain.Sessio
 	}
 	if limiter != nil {
 		// Keyed by part of the digest: the limiter's store holds no token.
-		ok, retry, err := limiter.Allow(ctx, "s:"+base64.RawURLEncoding.EncodeToString(digest[:12]))
+		ok, retry, err := limiter.Allow(ctx, "s:"+base64.RawURLEncoding.EncodeToString(digest.Sum[:12]))
 		if err != nil {
 			return domain.Session{}, fmt.Errorf("session rate limit: %w", err)
 		}

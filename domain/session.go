@@ -10,37 +10,78 @@ import (
 // TokenBytes is the entropy of a session token: 256 bits.
 const TokenBytes = 32
 
-// tokenLen is the length of a token's text: unpadded URL-safe base64 of TokenBytes.
-var tokenLen = base64.RawURLEncoding.EncodedLen(TokenBytes)
+// secretLen is the length of a token's secret part: unpadded URL-safe base64
+// of TokenBytes.
+var secretLen = base64.RawURLEncoding.EncodedLen(TokenBytes)
+
+// tagBytes is the size of a user tag: 128 bits, so two users share one with
+// a chance of about n²/2¹²⁹ among n users.
+const tagBytes = 16
+
+// tagLen is the length of a user tag's text.
+var tagLen = base64.RawURLEncoding.EncodedLen(tagBytes)
 
 const redacted = "[redacted]"
 
-// Token is the opaque bearer credential a client holds. Its String, LogValue and
-// JSON forms are redacted so that a token cannot reach a log by accident; Reveal
-// returns the text for the one place that hands it to the client.
+// Token is the opaque bearer credential a client holds: TokenBytes of
+// randomness and, after a dot, its user's tag (UserTag), which tells a
+// session store where the user's session data lives (a Redis Cluster slot,
+// say) before it reads anything. Tokens issued before tags existed have no
+// tag and still parse. Its String, LogValue and JSON forms are redacted so
+// that a token cannot reach a log by accident; Reveal returns the text for
+// the one place that hands it to the client.
 type Token struct{ s string }
 
-// NewToken makes a token from TokenBytes of randomness.
+// NewToken makes an untagged token from TokenBytes of randomness.
 func NewToken(random [TokenBytes]byte) Token {
 	return Token{s: base64.RawURLEncoding.EncodeToString(random[:])}
 }
 
+// WithTag returns t carrying the user tag tag (from UserTag).
+func (t Token) WithTag(tag string) Token {
+	if len(t.s) < secretLen {
+		return t
+	}
+	return Token{s: t.s[:secretLen] + "." + tag}
+}
+
+// UserTag returns the tag of a user: a digest of its identity, so that it
+// names no one, of fixed length.
+func UserTag(id Identity) string {
+	h := sha256.New()
+	h.Write([]byte("wxbackend user tag\x00"))
+	h.Write([]byte(id.AppID))
+	h.Write([]byte{0})
+	h.Write([]byte(id.OpenID))
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:tagBytes])
+}
+
 // ParseToken checks that s has the shape of a token (length and alphabet) without
-// looking it up. A malformed token is unauthenticated, as an unknown one is.
+// looking it up: a secret, and optionally a dot and a tag. A malformed token is
+// unauthenticated, as an unknown one is.
 func ParseToken(s string) (Token, error) {
 	if s == "" {
 		return Token{}, Wrap(KindUnauthenticated, errMissingToken)
 	}
-	if len(s) != tokenLen {
+	switch {
+	case len(s) == secretLen && base64URL(s):
+	case len(s) == secretLen+1+tagLen && s[secretLen] == '.' && base64URL(s[:secretLen]) && base64URL(s[secretLen+1:]):
+	default:
 		return Token{}, Wrap(KindUnauthenticated, errTokenShape)
 	}
+	return Token{s: s}, nil
+}
+
+// base64URL reports whether s is all of the URL-safe base64 alphabet.
+func base64URL(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return Token{}, Wrap(KindUnauthenticated, errTokenShape)
+			return false
 		}
 	}
-	return Token{s: s}, nil
+	return true
 }
 
 type constError string
@@ -58,22 +99,33 @@ func (t Token) Reveal() string { return t.s }
 // IsZero reports whether t holds no token.
 func (t Token) IsZero() bool { return t.s == "" }
 
-// Digest returns the SHA-256 of the token, the only form in which stores keep it.
-func (t Token) Digest() TokenDigest { return sha256.Sum256([]byte(t.s)) }
+// Digest returns the SHA-256 of the token's whole text, the only form in
+// which stores keep it, and its tag.
+func (t Token) Digest() TokenDigest {
+	d := TokenDigest{Sum: sha256.Sum256([]byte(t.s))}
+	if len(t.s) > secretLen {
+		d.Tag = t.s[secretLen+1:]
+	}
+	return d
+}
 
 func (Token) String() string                    { return redacted }
 func (Token) LogValue() slog.Value              { return slog.StringValue(redacted) }
 func (Token) MarshalJSON() ([]byte, error)      { return []byte(`"` + redacted + `"`), nil }
 func (Token) GoString() string                  { return redacted }
-func (d TokenDigest) String() string            { return base64.RawURLEncoding.EncodeToString(d[:8]) + "…" }
+func (d TokenDigest) String() string            { return base64.RawURLEncoding.EncodeToString(d.Sum[:8]) + "…" }
 func (SessionKey) String() string               { return redacted }
 func (SessionKey) GoString() string             { return redacted }
 func (SessionKey) LogValue() slog.Value         { return slog.StringValue(redacted) }
 func (SessionKey) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
 
-// TokenDigest is the SHA-256 of a token. A store keyed by digests yields no
-// usable token if it is dumped.
-type TokenDigest [sha256.Size]byte
+// TokenDigest is what a store knows of a token: the SHA-256 of its text (a
+// store keyed by digests yields no usable token if it is dumped) and the
+// tag it carries ("" for a token without one).
+type TokenDigest struct {
+	Sum [sha256.Size]byte
+	Tag string
+}
 
 // SessionKey is the key WeChat gives for one user of one app at each login: 16
 // bytes, sent in base64. It is held decoded (no pointer, nothing to allocate).

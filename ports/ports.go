@@ -10,7 +10,10 @@ import (
 	"wxbackend/domain"
 )
 
-// SessionStore keeps sessions under the digest of their token.
+// SessionStore keeps sessions under the digest of their token. A digest
+// carries its token's tag, the tag of the session's user (domain.UserTag),
+// which a store may use to find the user's data with the token's in one
+// step; tokens issued before tags have none, and must keep working.
 //
 // WeChat keeps one session key per user per app and replaces it at every
 // wx.login, so a store keeps the key per user: Create makes s.SessionKey the key of
@@ -35,7 +38,8 @@ type SessionStore interface {
 	// still gen (the Session.MemoGen of the Get the caller made before it
 	// wrote the user); otherwise the user changed meanwhile and the memo is
 	// dropped. Either way the generation moves on. A memo lives as long as
-	// its user's sessions; a user without one keeps none.
+	// its user's sessions; a user without one keeps none. Sessions of
+	// untagged tokens may carry no memo.
 	RememberProfile(ctx context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error
 	// ForgetProfile drops the profile memo of id's user and moves the
 	// generation on: call it after any other change to the user.

@@ -25,7 +25,7 @@ func TestUserGoesWithItsLastToken(t *testing.T) {
 		}
 		return n
 	}
-	a, b := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
+	a, b := domain.TokenDigest{Sum: sha256.Sum256([]byte("a"))}, domain.TokenDigest{Sum: sha256.Sum256([]byte("b"))}
 	s := domain.Session{AppID: "wxapp", OpenID: "oForget", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
 	for _, id := range []domain.TokenDigest{a, b, a} { // a twice: still two tokens
 		if err := st.Create(ctx, id, s); err != nil {

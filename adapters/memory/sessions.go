@@ -96,10 +96,11 @@ func stripeOf(openID string) uint8 {
 	return uint8(h % uint32(len(stripes)))
 }
 
-// tokenKey is the map key of a token: the first half of its SHA-256. 128
+// tokenKey is the map key of a token: the first half of its SHA-256 (its
+// tag is of no use in one process's memory). 128
 // bits cannot be matched by chance or by search, and half a key is half the
 // memory of every session.
-func tokenKey(id domain.TokenDigest) string { return string(id[:16]) }
+func tokenKey(id domain.TokenDigest) string { return string(id.Sum[:16]) }
 
 // NewSessionStore returns an empty store whose janitor frees expired
 // sessions every cleanup interval. Expiry is exact, on clock, whatever the

@@ -43,7 +43,7 @@ func TestSessionStore_ExpiryAndSlidingFollowTheClock(t *testing.T) {
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
 	session := domain.Session{AppID: "wxapp", OpenID: "oClock", SessionKey: key, ExpiresAt: clock.Now().Add(time.Hour)}
 	fixed, sliding := memory.NewSessionStore(fastCleanup, 0, 0, clock), memory.NewSessionStore(fastCleanup, time.Hour, 0, clock)
-	used, idle := sha256.Sum256([]byte("used")), sha256.Sum256([]byte("idle"))
+	used, idle := domain.TokenDigest{Sum: sha256.Sum256([]byte("used"))}, domain.TokenDigest{Sum: sha256.Sum256([]byte("idle"))}
 	for _, st := range []*memory.SessionStore{fixed, sliding} {
 		for _, id := range []domain.TokenDigest{used, idle} {
 			if err := st.Create(ctx, id, session); err != nil {

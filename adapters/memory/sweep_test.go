@@ -35,7 +35,7 @@ func BenchmarkGetDuringSweep(b *testing.B) {
 		for i := range ids {
 			var seed [8]byte
 			binary.BigEndian.PutUint64(seed[:], uint64(i))
-			ids[i] = sha256.Sum256(seed[:])
+			ids[i] = domain.TokenDigest{Sum: sha256.Sum256(seed[:])}
 			ttl := time.Hour
 			if i%10 == 0 {
 				ttl = time.Millisecond // expired by the sweep

@@ -2,17 +2,22 @@
 // servers share them. One client type covers a single node, Sentinel and
 // Cluster, chosen by the options.
 //
-// Key layout (every command touches one key, so Cluster needs no cross-slot
-// operation):
+// Key layout. A token carries its user's tag (domain.UserTag, a digest of the
+// identity), and every key of a user is in the tag's Cluster slot, so a
+// request's session (token and user) is read by one script in one round
+// trip, and a login writes it with one:
 //
-//	<prefix>t:<digest>           string: the user and the expiry (codec.go); TTL = the token's
-//	<prefix>u:{<appid>:<openid>} hash: k = newest session key, u = unionid, n = token sequence,
-//	                             m = profile memo (JSON), g = memo generation; TTL = the user's last token's
-//	<prefix>u:{<appid>:<openid>}:t sorted set: the user's token keys by creation (cap, log out everywhere)
+//	<prefix>t:{<tag>}:<digest>  string: the user and the expiry (codec.go); TTL = the token's
+//	<prefix>u:{<tag>}          hash: k = newest session key, u = unionid, n = token sequence,
+//	                            m = profile memo (JSON), g = memo generation; TTL = the user's last token's
+//	<prefix>u:{<tag>}:t        sorted set: the user's token keys by creation (cap, log out everywhere)
 //
 // <digest> is the unpadded base64url SHA-256 of the token, so a dump of Redis
-// yields no usable token. The braces are a Cluster hash tag: every key of one
-// user lands in one slot, for operations that may span them later.
+// yields no usable token. Tokens issued before tags (no tag; a server of an
+// earlier version may still issue them during a rolling upgrade) live at
+// <prefix>t:<digest>, their users at <prefix>u:{<appid>:<openid>} (and :t);
+// they keep working until they expire, with two round trips per read, and
+// take the newest key of the tagged hash once their user has logged in again.
 package redisstore
 
 import (
@@ -109,12 +114,24 @@ func NewSessionStore(o Options, sliding time.Duration, maxPerUser int, clock por
 // Close closes the connections.
 func (s *SessionStore) Close() error { return s.rdb.Close() }
 
+// tokenKey is where a token's record lives: in its tag's slot, or for an
+// untagged token where tokens lived before tags.
 func (s *SessionStore) tokenKey(id domain.TokenDigest) string {
-	return s.prefix + "t:" + base64.RawURLEncoding.EncodeToString(id[:])
+	sum := base64.RawURLEncoding.EncodeToString(id.Sum[:])
+	if id.Tag == "" {
+		return s.prefix + "t:" + sum
+	}
+	return s.prefix + "t:{" + id.Tag + "}:" + sum
 }
 
-func (s *SessionStore) userKey(appID, openID string) string {
-	return s.prefix + "u:{" + appID + ":" + openID + "}"
+// userKey is the hash of a user's session data (+":t": its token set).
+func (s *SessionStore) userKey(id domain.Identity) string {
+	return s.prefix + "u:{" + domain.UserTag(id) + "}"
+}
+
+// legacyUserKey is where a user's hash lived before tags.
+func (s *SessionStore) legacyUserKey(id domain.Identity) string {
+	return s.prefix + "u:{" + id.AppID + ":" + id.OpenID + "}"
 }
 
 func (s *SessionStore) bound(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -158,25 +175,66 @@ local left = redis.call("PTTL", KEYS[1])
 if left >= 0 and left < tonumber(ARGV[1]) then return redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
 return 0`)
 
-// Create implements ports.SessionStore in two steps, so the user's keys
-// never outlive its tokens: the token first, then (only if it was written)
-// the user's hash and token set, atomically, at least as long-lived as the
-// token. A unionid learnt at an earlier login is kept when this one has
-// none. Tokens past the cap are deleted.
+// sessionCreate writes a login's session in one step: the token's record,
+// then the user's keys as userWrite does, then deletes the tokens past the
+// cap (all in the user's slot).
+//
+//	KEYS: token key, user hash, user token set
+//	ARGV: ttl ms, record, now ms (a new user's first memo generation), cap (0: none), then field, value pairs
+var sessionCreate = goredis.NewScript(`
+local ttl = tonumber(ARGV[1])
+redis.call("SET", KEYS[1], ARGV[2], "PX", ttl)
+redis.call("HSETNX", KEYS[2], "g", ARGV[3])
+redis.call("HSET", KEYS[2], unpack(ARGV, 5))
+local seq = redis.call("HINCRBY", KEYS[2], "n", 1)
+redis.call("ZADD", KEYS[3], seq, KEYS[1])
+for i = 2, 3 do
+  local left = redis.call("PTTL", KEYS[i])
+  if left < ttl then redis.call("PEXPIRE", KEYS[i], ttl) end
+end
+local cap = tonumber(ARGV[4])
+if cap > 0 then
+  local extra = redis.call("ZCARD", KEYS[3]) - cap
+  if extra > 0 then
+    local old = redis.call("ZRANGE", KEYS[3], 0, extra - 1)
+    redis.call("ZREMRANGEBYRANK", KEYS[3], 0, extra - 1)
+    redis.call("DEL", unpack(old))
+  end
+end
+return 0`)
+
+// Create implements ports.SessionStore: for a tagged token, one script in
+// the user's slot. An untagged one (only servers before tags make them) is
+// written as they wrote it: the token, then its user's keys.
 func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) error {
 	now := s.clock.Now()
 	ttl := sess.ExpiresAt.Sub(now)
 	if ttl <= 0 {
 		return nil
 	}
+	user := sess.Identity()
+	if id.Tag != "" && id.Tag != domain.UserTag(user) {
+		return domain.Wrap(domain.KindInternal, errors.New("redis: a token tagged for another user"))
+	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	tk := s.tokenKey(id)
 	token := tokenRecord{appID: sess.AppID, openID: sess.OpenID, expiresAt: sess.ExpiresAt, limit: sess.MaxExpiresAt}
+	if id.Tag != "" {
+		uk := s.userKey(user)
+		args := []any{ttl.Milliseconds(), token.encode(), now.UnixMilli(), s.maxPerUser, fieldKey, sess.SessionKey.Base64()}
+		if sess.UnionID != "" {
+			args = append(args, fieldUnion, sess.UnionID)
+		}
+		if err := sessionCreate.Run(ctx, s.rdb, []string{tk, uk, uk + ":t"}, args...).Err(); err != nil {
+			return fail("create session", err)
+		}
+		return nil
+	}
 	if err := s.rdb.Set(ctx, tk, token.encode(), ttl).Err(); err != nil {
 		return fail("create session", err)
 	}
-	uk := s.userKey(sess.AppID, sess.OpenID)
+	uk := s.legacyUserKey(user)
 	args := []any{ttl.Milliseconds(), tk, now.UnixMilli(), s.maxPerUser, fieldKey, sess.SessionKey.Base64()}
 	if sess.UnionID != "" {
 		args = append(args, fieldUnion, sess.UnionID)
@@ -230,21 +288,22 @@ func (s *SessionStore) Count(ctx context.Context) (int, error) {
 	return int(total.Load()), nil
 }
 
-// DeleteAll implements ports.SessionStore: every token in the user's set,
-// then the user's keys.
+// DeleteAll implements ports.SessionStore: every token in the user's sets
+// (tagged, and from before tags), then the user's keys.
 func (s *SessionStore) DeleteAll(ctx context.Context, id domain.Identity) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	uk := s.userKey(id.AppID, id.OpenID)
-	keys, err := s.rdb.ZRange(ctx, uk+":t", 0, -1).Result()
-	if err != nil {
-		return fail("log out everywhere", err)
-	}
-	if err := s.delKeys(ctx, keys); err != nil {
-		return fail("log out everywhere", err)
-	}
-	if err := s.rdb.Del(ctx, uk, uk+":t").Err(); err != nil {
-		return fail("log out everywhere", err)
+	for _, uk := range []string{s.userKey(id), s.legacyUserKey(id)} {
+		keys, err := s.rdb.ZRange(ctx, uk+":t", 0, -1).Result()
+		if err != nil {
+			return fail("log out everywhere", err)
+		}
+		if err := s.delKeys(ctx, keys); err != nil {
+			return fail("log out everywhere", err)
+		}
+		if err := s.rdb.Del(ctx, uk, uk+":t").Err(); err != nil {
+			return fail("log out everywhere", err)
+		}
 	}
 	return nil
 }
@@ -257,8 +316,69 @@ const (
 	fieldGen   = "g"
 )
 
-// Get implements ports.SessionStore.
+// sessionRead reads a tagged token's session in one step: the token's
+// record and its user's fields, and with sliding expiry extends the token
+// and the user's keys (never shortening, never past the record's limit).
+//
+//	KEYS: token key, user hash, user token set; ARGV: now ms, sliding ms (0: none)
+var sessionRead = goredis.NewScript(`
+local rec = redis.call("GET", KEYS[1])
+if not rec then return false end
+local u = redis.call("HMGET", KEYS[2], "k", "u", "m", "g")
+local slide = tonumber(ARGV[2])
+if slide > 0 and u[1] then
+  local now = tonumber(ARGV[1])
+  local target = now + slide
+  if rec:byte(1) == 2 and #rec >= 17 then -- codec version 2: the limit at bytes 10..17
+    local limit = 0
+    for j = 10, 17 do limit = limit * 256 + rec:byte(j) end
+    if limit > 0 and limit < target then target = limit end
+  end
+  local ms = target - now
+  if ms > 0 then
+    for i = 1, 3 do
+      local left = redis.call("PTTL", KEYS[i])
+      if left >= 0 and left < ms then redis.call("PEXPIRE", KEYS[i], ms) end
+    end
+  end
+end
+return {rec, u[1], u[2], u[3], u[4]}`)
+
+// Get implements ports.SessionStore: one round trip for a tagged token.
 func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.Session, error) {
+	if id.Tag == "" {
+		return s.getUntagged(ctx, id)
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	now := s.clock.Now()
+	var sliding int64
+	if s.sliding > 0 {
+		sliding = s.sliding.Milliseconds()
+	}
+	uk := s.prefix + "u:{" + id.Tag + "}"
+	vals, err := sessionRead.Run(ctx, s.rdb, []string{s.tokenKey(id), uk, uk + ":t"}, now.UnixMilli(), sliding).Slice()
+	if errors.Is(err, goredis.Nil) {
+		return domain.Session{}, domain.ErrUnauthenticated
+	}
+	if err != nil {
+		return domain.Session{}, fail("read session", err)
+	}
+	if len(vals) != 5 {
+		return domain.Session{}, domain.Wrap(domain.KindInternal, errCorrupt)
+	}
+	raw, _ := vals[0].(string)
+	tok, err := decodeToken([]byte(raw))
+	if err != nil {
+		return domain.Session{}, domain.Wrap(domain.KindInternal, err)
+	}
+	return s.session(tok, now, vals[1:])
+}
+
+// getUntagged reads a token from before tags: its record, then (knowing
+// its user) the user's tagged hash and the hash of before tags, the tagged
+// one first: it has the newest key once the user logged in again.
+func (s *SessionStore) getUntagged(ctx context.Context, id domain.TokenDigest) (domain.Session, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	tk := s.tokenKey(id)
@@ -273,19 +393,18 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 	if err != nil {
 		return domain.Session{}, domain.Wrap(domain.KindInternal, err)
 	}
-	uk := s.userKey(tok.appID, tok.openID)
+	user := domain.Identity{AppID: tok.appID, OpenID: tok.openID}
+	uk, legacy := s.userKey(user), s.legacyUserKey(user)
 	now := s.clock.Now()
-	slid := now.Add(s.sliding)
-	if !tok.limit.IsZero() && slid.After(tok.limit) {
-		slid = tok.limit
-	}
-	var userCmd *goredis.SliceCmd
+	slid := s.slid(tok, now)
+	var tagged, old *goredis.SliceCmd
 	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		userCmd = p.HMGet(ctx, uk, fieldKey, fieldUnion, fieldMemo, fieldGen)
+		tagged = p.HMGet(ctx, uk, fieldKey, fieldUnion, fieldMemo, fieldGen)
+		old = p.HMGet(ctx, legacy, fieldKey, fieldUnion)
 		if ms := slid.Sub(now).Milliseconds(); s.sliding > 0 && ms > 0 {
 			// Extend in the same round trip, never shorten, never past the
 			// session's limit; a script per key (Cluster slots), Redis 6 too.
-			for _, k := range []string{tk, uk, uk + ":t"} {
+			for _, k := range []string{tk, uk, uk + ":t", legacy, legacy + ":t"} {
 				extendTo.Eval(ctx, p, []string{k}, ms) // Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT
 			}
 		}
@@ -294,11 +413,29 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 	if err != nil {
 		return domain.Session{}, fail("read user", err)
 	}
-	vals := userCmd.Val()
-	keyText, _ := vals[0].(string)
-	unionID, _ := vals[1].(string)
-	memoText, _ := vals[2].(string)
-	genText, _ := vals[3].(string)
+	if vals := tagged.Val(); len(vals) == 4 && vals[0] != nil {
+		return s.session(tok, now, vals)
+	}
+	return s.session(tok, now, append(old.Val(), nil, nil))
+}
+
+// slid is how far sliding expiry extends tok's session at now: now+sliding,
+// capped at its limit.
+func (s *SessionStore) slid(tok tokenRecord, now time.Time) time.Time {
+	slid := now.Add(s.sliding)
+	if !tok.limit.IsZero() && slid.After(tok.limit) {
+		slid = tok.limit
+	}
+	return slid
+}
+
+// session assembles a session from tok and its user's hash fields: key,
+// unionid, memo, generation (nil when absent).
+func (s *SessionStore) session(tok tokenRecord, now time.Time, user []any) (domain.Session, error) {
+	keyText, _ := user[0].(string)
+	unionID, _ := user[1].(string)
+	memoText, _ := user[2].(string)
+	genText, _ := user[3].(string)
 	if keyText == "" { // the user's hash expired with its last token
 		return domain.Session{}, domain.ErrUnauthenticated
 	}
@@ -307,7 +444,7 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 		return domain.Session{}, domain.Wrap(domain.KindInternal, errCorrupt)
 	}
 	expires := tok.expiresAt
-	if s.sliding > 0 && slid.After(expires) {
+	if slid := s.slid(tok, now); s.sliding > 0 && slid.After(expires) {
 		expires = slid.UTC()
 	}
 	sess := domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, SessionKey: key, ExpiresAt: expires,
@@ -351,19 +488,36 @@ func (s *SessionStore) ForgetProfile(ctx context.Context, id domain.Identity) er
 func (s *SessionStore) memoWrite(ctx context.Context, id domain.Identity, gen string, memo []byte) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if err := memoWrite.Run(ctx, s.rdb, []string{s.userKey(id.AppID, id.OpenID)}, gen, memo).Err(); err != nil {
+	if err := memoWrite.Run(ctx, s.rdb, []string{s.userKey(id)}, gen, memo).Err(); err != nil {
 		return fail("write profile memo", err)
 	}
 	return nil
 }
 
-// Delete implements ports.SessionStore: the token, then (atomically, on the
-// user's slot) its entry in the user's set, and the user's keys with the
-// user's last token.
+// tokenDelete deletes a tagged token and takes it out of its user's set,
+// deleting the user's keys with the last one (all in the user's slot).
+//
+//	KEYS: token key, user hash, user token set
+var tokenDelete = goredis.NewScript(`
+if redis.call("DEL", KEYS[1]) == 0 then return 0 end
+redis.call("ZREM", KEYS[3], KEYS[1])
+if redis.call("ZCARD", KEYS[3]) == 0 then redis.call("DEL", KEYS[2], KEYS[3]) end
+return 1`)
+
+// Delete implements ports.SessionStore: the token, its entry in the user's
+// set, and the user's keys with the user's last token; one script for a
+// tagged token.
 func (s *SessionStore) Delete(ctx context.Context, id domain.TokenDigest) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	tk := s.tokenKey(id)
+	if id.Tag != "" {
+		uk := s.prefix + "u:{" + id.Tag + "}"
+		if err := tokenDelete.Run(ctx, s.rdb, []string{tk, uk, uk + ":t"}).Err(); err != nil {
+			return fail("delete token", err)
+		}
+		return nil
+	}
 	var get *goredis.StringCmd
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error { // GETDEL is Redis 6.2's
 		get = p.Get(ctx, tk)
@@ -381,7 +535,7 @@ func (s *SessionStore) Delete(ctx context.Context, id domain.TokenDigest) error 
 	if err != nil {
 		return nil // an unreadable record is gone; its user's keys expire by themselves
 	}
-	uk := s.userKey(tok.appID, tok.openID)
+	uk := s.legacyUserKey(domain.Identity{AppID: tok.appID, OpenID: tok.openID})
 	if err := userForget.Run(ctx, s.rdb, []string{uk, uk + ":t"}, tk).Err(); err != nil {
 		return fail("delete token", err)
 	}

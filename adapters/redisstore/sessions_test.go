@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,17 +97,18 @@ func TestSessionStore_Contract(t *testing.T) {
 }
 
 // TestKeyLayout_HoldsNoTokenAndFitsCluster checks what lands in Redis: keys
-// by the token's SHA-256 only, the user's key hash-tagged, and no token or
-// session key in any key name.
+// by the token's SHA-256 only, every key of a user (its tokens included) in
+// its tag's slot, and no token, openid or session key in any key name.
 func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
 	addr := redisAddr(t)
 	p := prefix(t, addr)
 	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: p})
 	var b [domain.TokenBytes]byte
 	_, _ = rand.Read(b[:])
-	tok := domain.NewToken(b)
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
 	s := domain.Session{AppID: "wx4f4bc4dec97d474b", OpenID: "oGZUI0egBJY1zhBYw2KhdUfwVJJE", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
+	tag := domain.UserTag(s.Identity())
+	tok := domain.NewToken(b).WithTag(tag)
 	if err := st.Create(context.Background(), tok.Digest(), s); err != nil {
 		t.Fatal(err)
 	}
@@ -119,9 +121,9 @@ func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
 	}
 	sum := sha256.Sum256([]byte(tok.Reveal()))
 	want := map[string]bool{
-		p + "t:" + base64.RawURLEncoding.EncodeToString(sum[:]):     true,
-		p + "u:{wx4f4bc4dec97d474b:oGZUI0egBJY1zhBYw2KhdUfwVJJE}":   true,
-		p + "u:{wx4f4bc4dec97d474b:oGZUI0egBJY1zhBYw2KhdUfwVJJE}:t": true, // the same slot
+		p + "t:{" + tag + "}:" + base64.RawURLEncoding.EncodeToString(sum[:]): true,
+		p + "u:{" + tag + "}":   true,
+		p + "u:{" + tag + "}:t": true, // one slot: {tag}
 	}
 	if len(keys) != len(want) {
 		t.Fatalf("keys %q, want %v", keys, want)
@@ -130,10 +132,10 @@ func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
 		if !want[k] {
 			t.Fatalf("unexpected key %q", k)
 		}
-		if strings.Contains(k, tok.Reveal()) {
-			t.Fatal("a key holds the raw token")
+		if strings.Contains(k, tok.Reveal()[:43]) || strings.Contains(k, s.OpenID) {
+			t.Fatal("a key holds the raw token or the openid")
 		}
-		if v, err := c.Dump(ctx, k).Result(); err != nil || strings.Contains(v, tok.Reveal()) {
+		if v, err := c.Dump(ctx, k).Result(); err != nil || strings.Contains(v, tok.Reveal()[:43]) {
 			t.Fatalf("the value of %s holds the raw token (%v)", k, err)
 		}
 		if ttl := c.PTTL(ctx, k).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
@@ -142,6 +144,119 @@ func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
 	}
 	t.Logf("bytes per session: token key %d, user key %d (MEMORY USAGE)",
 		c.MemoryUsage(ctx, keys[0]).Val(), c.MemoryUsage(ctx, keys[1]).Val())
+}
+
+// roundTrips counts the client's round trips to Redis: a command, or a
+// pipeline, each.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
+}
+
+// A session of a tagged token is created, read (with sliding expiry too)
+// and deleted in one round trip each.
+func TestTaggedTokens_OneRoundTripEach(t *testing.T) {
+	addr := redisAddr(t)
+	for _, sliding := range []time.Duration{0, time.Hour} {
+		st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr), Timeout: 2 * time.Second}, sliding, 3, system.Clock{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		rt := &roundTrips{}
+		st.Client().AddHook(rt)
+		ctx := context.Background()
+		key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+		s := domain.Session{AppID: "wxapp", OpenID: "oOnce", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
+		digest := func() domain.TokenDigest {
+			var b [domain.TokenBytes]byte
+			_, _ = rand.Read(b[:])
+			return domain.NewToken(b).WithTag(domain.UserTag(s.Identity())).Digest()
+		}
+		warm := digest() // the first use of a script loads it
+		_ = st.Create(ctx, warm, s)
+		_, _ = st.Get(ctx, warm)
+		_ = st.Delete(ctx, warm)
+		id := digest()
+		for _, c := range []struct {
+			name string
+			call func() error
+		}{
+			{"create", func() error { return st.Create(ctx, id, s) }},
+			{"get", func() error { _, err := st.Get(ctx, id); return err }},
+		} {
+			name, call := c.name, c.call
+			before := rt.n.Load()
+			if err := call(); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if n := rt.n.Load() - before; n != 1 {
+				t.Errorf("sliding %v: %s took %d round trips, want 1", sliding, name, n)
+			}
+		}
+		before := rt.n.Load()
+		if err := st.Delete(ctx, id); err != nil || rt.n.Load()-before != 1 {
+			t.Errorf("sliding %v: delete: %v, %d round trips", sliding, err, rt.n.Load()-before)
+		}
+	}
+}
+
+// Tokens issued before tags keep working: read from where they lived, they
+// take the newest key once their user logs in again with a tagged token,
+// and logging out everywhere ends both kinds.
+func TestUntaggedTokens_KeepWorking(t *testing.T) {
+	addr := redisAddr(t)
+	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
+	ctx := context.Background()
+	oldKey, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+	newKey, _ := domain.ParseSessionKey("HyVFkGl5F5OQWJZZaNzBBg==")
+	s := domain.Session{AppID: "wxapp", OpenID: "oOld", UnionID: "uOld", SessionKey: oldKey, ExpiresAt: time.Now().Add(time.Hour)}
+	var b [domain.TokenBytes]byte
+	_, _ = rand.Read(b[:])
+	old := domain.NewToken(b).Digest() // as a server before tags issued it
+	if err := st.Create(ctx, old, s); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Get(ctx, old); err != nil || got.SessionKey.Base64() != oldKey.Base64() || got.UnionID != "uOld" {
+		t.Fatalf("an untagged token: %+v, %v", got, err)
+	}
+	_, _ = rand.Read(b[:])
+	tagged := domain.NewToken(b).WithTag(domain.UserTag(s.Identity())).Digest()
+	s.SessionKey, s.UnionID = newKey, ""
+	if err := st.Create(ctx, tagged, s); err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]domain.TokenDigest{"untagged": old, "tagged": tagged} {
+		if got, err := st.Get(ctx, id); err != nil || got.SessionKey.Base64() != newKey.Base64() {
+			t.Fatalf("%s token after a re-login: key %q, %v", name, got.SessionKey.Base64(), err)
+		}
+	}
+	if err := st.DeleteAll(ctx, s.Identity()); err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]domain.TokenDigest{"untagged": old, "tagged": tagged} {
+		if _, err := st.Get(ctx, id); domain.KindOf(err) != domain.KindUnauthenticated {
+			t.Fatalf("%s token after logging out everywhere: %v", name, err)
+		}
+	}
+}
+
+// A token whose tag names another user is refused at creation.
+func TestCreate_RefusesATagOfAnotherUser(t *testing.T) {
+	addr := redisAddr(t)
+	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
+	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+	var b [domain.TokenBytes]byte
+	id := domain.NewToken(b).WithTag(domain.UserTag(domain.Identity{AppID: "wxapp", OpenID: "someone"})).Digest()
+	err := st.Create(context.Background(), id, domain.Session{AppID: "wxapp", OpenID: "else", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)})
+	if domain.KindOf(err) != domain.KindInternal {
+		t.Fatalf("created: %v", err)
+	}
 }
 
 // TestRedisDown_IsUnavailableInBoundedTimeAndRecovers cuts Redis off through a
@@ -237,7 +352,9 @@ func TestDelete_TheLastTokenTakesTheUsersKeys(t *testing.T) {
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
 	s := domain.Session{AppID: "wxapp", OpenID: "oLast", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
 	ctx := context.Background()
-	a, b := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
+	tag := domain.UserTag(s.Identity())
+	a := domain.TokenDigest{Sum: sha256.Sum256([]byte("a")), Tag: tag}
+	b := domain.TokenDigest{Sum: sha256.Sum256([]byte("b")), Tag: tag}
 	for _, id := range []domain.TokenDigest{a, b} {
 		if err := st.Create(ctx, id, s); err != nil {
 			t.Fatal(err)
@@ -246,7 +363,7 @@ func TestDelete_TheLastTokenTakesTheUsersKeys(t *testing.T) {
 	c := goredis.NewClient(&goredis.Options{Addr: addr})
 	defer c.Close()
 	userKeys := func() int64 {
-		n, err := c.Exists(ctx, p+"u:{wxapp:oLast}", p+"u:{wxapp:oLast}:t").Result()
+		n, err := c.Exists(ctx, p+"u:{"+tag+"}", p+"u:{"+tag+"}:t").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +410,7 @@ func BenchmarkRedisBytesPerSession(b *testing.B) {
 					var tok [32]byte
 					_, _ = rand.Read(tok[:])
 					s := domain.Session{AppID: "wxbench00000000001", OpenID: fmt.Sprintf("oBench%022d", i), UnionID: fmt.Sprintf("uBench%022d", i), SessionKey: key, ExpiresAt: expires}
-					if err := st.Create(ctx, sha256.Sum256(tok[:]), s); err != nil {
+					if err := st.Create(ctx, domain.TokenDigest{Sum: sha256.Sum256(tok[:]), Tag: domain.UserTag(s.Identity())}, s); err != nil {
 						errs <- err
 						return
 					}

@@ -13,6 +13,7 @@ import (
 
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/domain"
 )
 
 // phone is WeChat on the load generator's side: the sandbox in process, or
@@ -41,7 +42,7 @@ type Scenario struct {
 	Warmup      time.Duration
 	PID         int    // the server's process, for CPU and RSS; 0: not measured
 	UserPrefix  string // distinct per server and run, so runs do not share users
-	TokenLen    int    // the length of the server's tokens; 0: 43, wxbackend's
+	TokenLen    int    // the length of the server's tokens; 0: wxbackend's shape
 }
 
 // Result is what a run measured.
@@ -254,15 +255,19 @@ func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users
 	return all, errs
 }
 
-// answerIsRight checks a successful answer: a token of tokenLen (0: 43) for
-// a login, the profile just sent for a getinfo.
+// answerIsRight checks a successful answer: a token of tokenLen (0: of
+// wxbackend's shape) for a login, the profile just sent for a getinfo.
 func answerIsRight(route string, data json.RawMessage, wantNick string, tokenLen int) bool {
 	if route == "login" {
-		if tokenLen == 0 {
-			tokenLen = 43
-		}
 		var d apiclient.Login
-		return json.Unmarshal(data, &d) == nil && len(d.Token) == tokenLen
+		if json.Unmarshal(data, &d) != nil {
+			return false
+		}
+		if tokenLen == 0 {
+			_, err := domain.ParseToken(d.Token)
+			return err == nil
+		}
+		return len(d.Token) == tokenLen
 	}
 	var d apiclient.ClassicProfile
 	return json.Unmarshal(data, &d) == nil && d.Name == wantNick

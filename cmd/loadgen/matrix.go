@@ -97,7 +97,7 @@ type process struct {
 	cmd      *exec.Cmd
 	base     string
 	log      *os.File
-	tokenLen int // the length of the tokens it hands out
+	tokenLen int // the length of the tokens it hands out; 0: of wxbackend's shape
 }
 
 func freeAddr() (string, error) {
@@ -119,7 +119,7 @@ func start(name string, cmd *exec.Cmd, env []string, logPath string, ready func(
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &process{name: name, cmd: cmd, base: "http://" + addr, log: logf, tokenLen: 43}
+	p := &process{name: name, cmd: cmd, base: "http://" + addr, log: logf}
 	deadline := time.Now().Add(60 * time.Second)
 	for !ready(p.base) {
 		if time.Now().After(deadline) || cmd.ProcessState != nil {

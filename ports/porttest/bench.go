@@ -20,14 +20,15 @@ func BenchSessionStore(b *testing.B, st ports.SessionStore, users int) {
 	key := randomKey(b)
 	prefix := randomDigest(b)
 	var n atomic.Uint64
-	digest := func(i uint64) domain.TokenDigest {
-		d := prefix
-		binary.BigEndian.PutUint64(d[:8], i)
-		return d
-	}
 	session := func(i uint64) domain.Session {
 		return domain.Session{AppID: "wxbench00000000001", OpenID: fmt.Sprintf("oBench%022d", i%uint64(users)),
 			SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
+	}
+	digest := func(i uint64) domain.TokenDigest { // tagged, as the tokens logins issue
+		d := prefix
+		binary.BigEndian.PutUint64(d.Sum[:8], i)
+		d.Tag = domain.UserTag(session(i).Identity())
+		return d
 	}
 	b.Run("Create", func(b *testing.B) {
 		b.ReportAllocs()

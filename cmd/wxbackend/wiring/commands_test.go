@@ -38,7 +38,7 @@ func TestLogoutEverywhere_EndsEveryRedisSession(t *testing.T) {
 	var ids []domain.TokenDigest
 	for i := 0; i < 3; i++ {
 		var d domain.TokenDigest
-		_, _ = rand.Read(d[:])
+		_, _ = rand.Read(d.Sum[:])
 		ids = append(ids, d)
 		s := domain.Session{AppID: sandbox.DefaultAppID, OpenID: "oStolenPhone", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
 		if err := st.Create(ctx, d, s); err != nil {

@@ -27,7 +27,7 @@ test('the example logs in at launch, shares the profile and reads it back', asyn
   await setProfile(sandboxUrl, user, { nickName: nick, gender: 1, language: 'zh_CN', city: '杭州', country: 'CN' });
   const mp = example(user);
   await mp.app.onLaunch();
-  assert.match(mp.wx.getStorageSync('token'), /^[A-Za-z0-9_-]{43}$/, 'token kept in storage');
+  assert.match(mp.wx.getStorageSync('token'), /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/, 'token kept in storage');
   await mp.page.onLoad();
   assert.equal(mp.page.data.status, 'logged in');
 
