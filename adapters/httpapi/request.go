@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"wxbackend/domain"
@@ -76,6 +77,7 @@ var scalarFields = map[string]bool{"gender": true, "all": true}
 // anyone's guess.
 func jsonFields(body []byte, known []string) (fields, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, errNotObject
 	}
@@ -87,34 +89,40 @@ func jsonFields(body []byte, known []string) (fields, error) {
 			return nil, errNotObject
 		}
 		name, _ := t.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, errNotObject
-		}
 		i := slices.Index(known, name)
-		if i < 0 {
-			continue // unknown fields are ignored
+		if i < 0 { // unknown fields are ignored, but must be JSON
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, errNotObject
+			}
+			continue
+		}
+		// One pass per value: the decoder reads it and stores it.
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, errNotObject
 		}
 		if seen[i] {
 			return nil, domain.Malformed(name, "given twice")
 		}
 		seen[i] = true
-		if string(raw) == "null" {
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			var n json.Number
-			switch {
-			case scalarFields[name] && (string(raw) == "true" || string(raw) == "false"):
-				s = string(raw)
-			case scalarFields[name] && json.Unmarshal(raw, &n) == nil:
-				s = n.String()
-			default:
+		switch v := v.(type) {
+		case nil:
+		case string:
+			f[name] = v
+		case bool:
+			if !scalarFields[name] {
 				return nil, domain.Malformed(name, "must be a string")
 			}
+			f[name] = strconv.FormatBool(v)
+		case json.Number:
+			if !scalarFields[name] {
+				return nil, domain.Malformed(name, "must be a string")
+			}
+			f[name] = v.String()
+		default:
+			return nil, domain.Malformed(name, "must be a string")
 		}
-		f[name] = s
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, errNotObject

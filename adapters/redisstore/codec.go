@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -78,54 +77,95 @@ func readString(b []byte) (string, []byte, bool) {
 	return string(b[1 : 1+n]), b[1+n:], true
 }
 
-// memoVersion is the version of a profile memo's JSON. A memo of another
-// version, or one that does not parse, reads as none: it is a cache.
+// A profile memo (a user's hash field m) is binary too, as it is read with
+// every session: a version byte, the 32-byte digest of the profile sent,
+// the user's id, creation and update times (Unix microseconds), the fields
+// the user set and the gender (varints), then its texts, each prefixed by
+// its length (a uvarint). A memo of another version, or one that does not
+// decode, reads as none: it is a cache.
 const memoVersion = 1
 
-// memoRecord is a profile memo in a user's hash (field m). Short names: it
-// is stored once per user.
-type memoRecord struct {
-	V        int       `json:"v"`
-	Sent     []byte    `json:"s"`
-	ID       int64     `json:"i"`
-	UnionID  string    `json:"un,omitempty"`
-	Nick     string    `json:"n,omitempty"`
-	Avatar   string    `json:"a,omitempty"`
-	Gender   int       `json:"g,omitempty"`
-	Language string    `json:"l,omitempty"`
-	City     string    `json:"c,omitempty"`
-	Province string    `json:"p,omitempty"`
-	Country  string    `json:"co,omitempty"`
-	UserSet  uint8     `json:"us,omitempty"`
-	Upload   string    `json:"up,omitempty"`
-	Phone    string    `json:"ph,omitempty"`
-	Pure     string    `json:"pp,omitempty"`
-	CC       string    `json:"cc,omitempty"`
-	Created  time.Time `json:"ct"`
-	Updated  time.Time `json:"ut"`
-}
-
-func encodeMemo(m domain.ProfileMemo) ([]byte, error) {
+func encodeMemo(m domain.ProfileMemo) []byte {
 	u := m.User
-	return json.Marshal(memoRecord{V: memoVersion, Sent: m.Sent[:], ID: u.ID, UnionID: u.UnionID,
-		Nick: u.Profile.NickName, Avatar: u.Profile.AvatarURL, Gender: u.Profile.Gender, Language: u.Profile.Language,
-		City: u.Profile.City, Province: u.Profile.Province, Country: u.Profile.Country, UserSet: uint8(u.UserSet),
-		Upload: u.Avatar, Phone: u.Phone.Number, Pure: u.Phone.PureNumber, CC: u.Phone.CountryCode,
-		Created: u.CreatedAt, Updated: u.UpdatedAt})
+	texts := [...]string{u.UnionID, u.Profile.NickName, u.Profile.AvatarURL, u.Profile.Language, u.Profile.City,
+		u.Profile.Province, u.Profile.Country, u.Avatar, u.Phone.Number, u.Phone.PureNumber, u.Phone.CountryCode}
+	n := 1 + len(m.Sent) + 5*binary.MaxVarintLen64
+	for _, t := range texts {
+		n += binary.MaxVarintLen64 + len(t)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, memoVersion)
+	b = append(b, m.Sent[:]...)
+	b = binary.AppendVarint(b, u.ID)
+	b = binary.AppendVarint(b, u.CreatedAt.UnixMicro())
+	b = binary.AppendVarint(b, u.UpdatedAt.UnixMicro())
+	b = binary.AppendUvarint(b, uint64(u.UserSet))
+	b = binary.AppendVarint(b, int64(u.Profile.Gender))
+	for _, t := range texts {
+		b = binary.AppendUvarint(b, uint64(len(t)))
+		b = append(b, t...)
+	}
+	return b
 }
 
 // decodeMemo reads the memo of the user id; anything unreadable is no memo.
 func decodeMemo(b []byte, id domain.Identity) domain.ProfileMemo {
-	var r memoRecord
-	if len(b) == 0 || json.Unmarshal(b, &r) != nil || r.V != memoVersion || len(r.Sent) != len(domain.ProfileDigest{}) {
+	var m domain.ProfileMemo
+	if len(b) < 1+len(m.Sent) || b[0] != memoVersion {
 		return domain.ProfileMemo{}
 	}
-	m := domain.ProfileMemo{User: domain.User{ID: r.ID, AppID: id.AppID, OpenID: id.OpenID, UnionID: r.UnionID,
-		Profile: domain.Profile{NickName: r.Nick, AvatarURL: r.Avatar, Gender: r.Gender, Language: r.Language,
-			City: r.City, Province: r.Province, Country: r.Country},
-		UserSet: domain.Fields(r.UserSet), Avatar: r.Upload,
-		Phone:     domain.Phone{Number: r.Phone, PureNumber: r.Pure, CountryCode: r.CC},
-		CreatedAt: r.Created.UTC(), UpdatedAt: r.Updated.UTC()}}
-	copy(m.Sent[:], r.Sent)
+	copy(m.Sent[:], b[1:])
+	r := memoReader{b: b[1+len(m.Sent):]}
+	u := &m.User
+	u.AppID, u.OpenID = id.AppID, id.OpenID
+	u.ID = r.varint()
+	u.CreatedAt = time.UnixMicro(r.varint()).UTC()
+	u.UpdatedAt = time.UnixMicro(r.varint()).UTC()
+	u.UserSet = domain.Fields(r.uvarint())
+	u.Profile.Gender = int(r.varint())
+	for _, t := range [...]*string{&u.UnionID, &u.Profile.NickName, &u.Profile.AvatarURL, &u.Profile.Language, &u.Profile.City,
+		&u.Profile.Province, &u.Profile.Country, &u.Avatar, &u.Phone.Number, &u.Phone.PureNumber, &u.Phone.CountryCode} {
+		*t = r.text()
+	}
+	if r.bad || len(r.b) != 0 {
+		return domain.ProfileMemo{}
+	}
 	return m
+}
+
+// memoReader reads a memo's varints and texts, remembering a failure.
+type memoReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *memoReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *memoReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *memoReader) text() string {
+	l, n := binary.Uvarint(r.b)
+	if n <= 0 || uint64(len(r.b)-n) < l {
+		r.bad = true
+		return ""
+	}
+	s := string(r.b[n : n+int(l)])
+	r.b = r.b[n+int(l):]
+	return s
 }

@@ -9,7 +9,7 @@
 //
 //	<prefix>t:{<tag>}:<digest>  string: the user and the expiry (codec.go); TTL = the token's
 //	<prefix>u:{<tag>}          hash: k = newest session key, u = unionid, n = token sequence,
-//	                            m = profile memo (JSON), g = memo generation; TTL = the user's last token's
+//	                            m = profile memo (codec.go), g = memo generation; TTL = the user's last token's
 //	<prefix>u:{<tag>}:t        sorted set: the user's token keys by creation (cap, log out everywhere)
 //
 // <digest> is the unpadded base64url SHA-256 of the token, so a dump of Redis
@@ -473,11 +473,7 @@ return 1`)
 
 // RememberProfile implements ports.SessionStore.
 func (s *SessionStore) RememberProfile(ctx context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error {
-	memo, err := encodeMemo(m)
-	if err != nil {
-		return domain.Wrap(domain.KindInternal, err)
-	}
-	return s.memoWrite(ctx, id, strconv.FormatUint(gen, 10), memo)
+	return s.memoWrite(ctx, id, strconv.FormatUint(gen, 10), encodeMemo(m))
 }
 
 // ForgetProfile implements ports.SessionStore.
