@@ -293,15 +293,26 @@ func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in Encr
 		}
 		return s.present(ctx, u), nil
 	}
-	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
+	apply := func(u *domain.User) (bool, error) {
 		if !u.ApplyWeChat(info.Profile) {
 			return false, nil
 		}
 		u.UpdatedAt = now
 		return true, nil
-	})
+	}
+	var u domain.User
+	if m := sess.Memo; !m.IsZero() && m.User.Identity() == sess.Identity() {
+		// Another profile: the memo's copy of the user saves reading it
+		// (the write still applies only to the revision the copy is of).
+		u, err = s.Users.UpdateUserFrom(ctx, m.User, apply)
+	} else {
+		u, err = s.Users.UpdateUser(ctx, sess.Identity(), apply)
+	}
 	if err != nil {
 		return domain.User{}, userErr(err, "update profile")
+	}
+	if sess.UnionID != "" {
+		u.UnionID = sess.UnionID // recorded by the login that learnt it
 	}
 	if err := s.Sessions.RememberProfile(ctx, sess.Identity(), sess.MemoGen, domain.ProfileMemo{Sent: sent, User: u}); err != nil {
 		s.Log.LogAttrs(ctx, slog.LevelWarn, "profile memo not kept", slog.String("error", err.Error()))

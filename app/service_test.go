@@ -762,3 +762,35 @@ func TestSaveUserInfo_MemoNeverAnswersAStaleUser(t *testing.T) {
 		})
 	}
 }
+
+// A changed profile starts from the memo's copy of the user, but writes
+// only onto the revision the copy is of: a change the memo missed (made
+// straight in the database, say) is kept.
+func TestSaveUserInfo_AnotherProfileStartsFromTheMemoSafely(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	ctx := context.Background()
+	tok := w.login(t, "c1", "o1", key1)
+	if _, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "First")); err != nil {
+		t.Fatal(err)
+	}
+	id := domain.Identity{AppID: appID, OpenID: "o1"}
+	if _, err := w.users.UpdateUser(ctx, id, func(u *domain.User) (bool, error) { // behind the memo's back
+		u.Profile.Province, u.UserSet = "Zhejiang", domain.FieldProvince
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "Second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := w.users.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, u := range map[string]domain.User{"answered": got, "stored": stored} {
+		if u.Profile.NickName != "Second" || u.Profile.Province != "Zhejiang" || u.Profile.City != "广州" {
+			t.Errorf("%s %+v", name, u.Profile)
+		}
+	}
+}

@@ -44,6 +44,10 @@ type User struct {
 	Linked    []Identity
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Revision is the stored user's revision, which every write moves on
+	// (0: unknown). An update that starts from a copy of the user (the
+	// profile memo's) writes only if the revision is still the copy's.
+	Revision int64
 }
 
 // Identity returns the user's identity.

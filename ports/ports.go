@@ -68,6 +68,13 @@ type UserRepo interface {
 	// written: it comes from WeChat's server-to-server answers only, through
 	// EnsureUser.
 	UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error)
+	// UpdateUserFrom is UpdateUser starting from seen, a copy of the user
+	// as stored at seen.Revision (a cache's), without reading it first:
+	// update runs on seen; nothing changed is seen, unwritten; a change is
+	// written only if the stored revision is still seen's, and otherwise
+	// (or without a revision) UpdateUserFrom is UpdateUser, update running
+	// again on the stored user.
+	UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error)
 	// ByPhone returns the users of appID who shared the (pure) phone number.
 	ByPhone(ctx context.Context, appID, pure string) ([]domain.Identity, error)
 	// Delete removes id's user; removing none is no error.

@@ -127,6 +127,13 @@ func (x *users) UpdateUser(ctx context.Context, id domain.Identity, update func(
 	return u, err
 }
 
+func (x *users) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
+	start := time.Now()
+	u, err := x.r.UpdateUserFrom(ctx, seen, update)
+	x.m.observeStore(storeUsers, "update_user_from", start, found(err))
+	return u, err
+}
+
 func (x *users) ByPhone(ctx context.Context, appID, pure string) ([]domain.Identity, error) {
 	start := time.Now()
 	ids, err := x.r.ByPhone(ctx, appID, pure)

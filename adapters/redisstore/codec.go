@@ -79,11 +79,11 @@ func readString(b []byte) (string, []byte, bool) {
 
 // A profile memo (a user's hash field m) is binary too, as it is read with
 // every session: a version byte, the 32-byte digest of the profile sent,
-// the user's id, creation and update times (Unix microseconds), the fields
+// the user's id, revision, creation and update times (Unix microseconds), the fields
 // the user set and the gender (varints), then its texts, each prefixed by
 // its length (a uvarint). A memo of another version, or one that does not
 // decode, reads as none: it is a cache.
-const memoVersion = 1
+const memoVersion = 2
 
 func encodeMemo(m domain.ProfileMemo) []byte {
 	u := m.User
@@ -97,6 +97,7 @@ func encodeMemo(m domain.ProfileMemo) []byte {
 	b = append(b, memoVersion)
 	b = append(b, m.Sent[:]...)
 	b = binary.AppendVarint(b, u.ID)
+	b = binary.AppendVarint(b, u.Revision)
 	b = binary.AppendVarint(b, u.CreatedAt.UnixMicro())
 	b = binary.AppendVarint(b, u.UpdatedAt.UnixMicro())
 	b = binary.AppendUvarint(b, uint64(u.UserSet))
@@ -119,6 +120,7 @@ func decodeMemo(b []byte, id domain.Identity) domain.ProfileMemo {
 	u := &m.User
 	u.AppID, u.OpenID = id.AppID, id.OpenID
 	u.ID = r.varint()
+	u.Revision = r.varint()
 	u.CreatedAt = time.UnixMicro(r.varint()).UTC()
 	u.UpdatedAt = time.UnixMicro(r.varint()).UTC()
 	u.UserSet = domain.Fields(r.uvarint())

@@ -15,7 +15,7 @@ func TestMemoCodec_RoundTripsAndRefusesDamage(t *testing.T) {
 	m := domain.ProfileMemo{Sent: domain.Profile{NickName: "x"}.Digest(), User: domain.User{ID: 1 << 40, AppID: id.AppID, OpenID: id.OpenID,
 		UnionID: "u1", Profile: domain.Profile{NickName: "Band 🎸", AvatarURL: "https://a/b?c=d&e", Gender: 2, Language: "zh_CN",
 			City: "广州", Province: "广东", Country: "中国"}, UserSet: domain.AllFields, Avatar: "ab.jpg",
-		Phone: domain.Phone{Number: "+1 202-555-0100", PureNumber: "2025550100", CountryCode: "1"}, CreatedAt: at, UpdatedAt: at.Add(time.Hour)}}
+		Phone: domain.Phone{Number: "+1 202-555-0100", PureNumber: "2025550100", CountryCode: "1"}, CreatedAt: at, UpdatedAt: at.Add(time.Hour), Revision: 17}}
 	b := encodeMemo(m)
 	if got := decodeMemo(b, id); !reflect.DeepEqual(got, m) {
 		t.Fatalf("read back\n%+v\nwant\n%+v", got, m)

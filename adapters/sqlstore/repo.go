@@ -40,7 +40,7 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 		get:       d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
 		getLocked: d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?` + d.lockRow),
 		insert:    d.rebind(d.insertUser),
-		setUnion:  d.rebind(`UPDATE wx_users SET union_id = ? WHERE app_id = ? AND open_id = ?`),
+		setUnion:  d.rebind(`UPDATE wx_users SET union_id = ?, version = version + 1 WHERE app_id = ? AND open_id = ?`),
 		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
 			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
 			updated_at = ?, version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
@@ -83,7 +83,7 @@ func (r row) user() domain.User {
 		},
 		UserSet: domain.Fields(r.Fields), Avatar: r.Avatar,
 		Phone:     domain.Phone{Number: r.Phone, PureNumber: r.PurePhone, CountryCode: r.CountryCd},
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Revision: r.Version + 1, // 0 is no revision
 	}
 }
 
@@ -199,7 +199,13 @@ func (r *UserRepo) updateOnce(ctx context.Context, q querier, get string, id dom
 	if err != nil {
 		return domain.User{}, false, r.fail("read user", err)
 	}
-	was := rw.user()
+	return r.apply(ctx, q, rw.user(), update)
+}
+
+// apply runs update on was, the user as stored at was.Revision, and writes
+// the change if the revision is still was's. done is false when another
+// update won.
+func (r *UserRepo) apply(ctx context.Context, q querier, was domain.User, update func(*domain.User) (bool, error)) (domain.User, bool, error) {
 	u := was
 	changed, err := update(&u)
 	if err != nil {
@@ -208,12 +214,15 @@ func (r *UserRepo) updateOnce(ctx context.Context, q querier, get string, id dom
 	if !changed {
 		return was, true, nil
 	}
+	id := was.Identity()
+	version := was.Revision - 1 // the row's version column
 	was.Profile, was.UserSet, was.Avatar, was.Phone = u.Profile.Sanitized(), u.UserSet, u.Avatar, u.Phone
 	was.UpdatedAt = dbTime(u.UpdatedAt)
+	was.Revision++
 	p := was.Profile
 	res, err := q.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
 		int(was.UserSet), was.Avatar, was.Phone.Number, was.Phone.PureNumber, was.Phone.CountryCode,
-		was.UpdatedAt, id.AppID, id.OpenID, rw.Version)
+		was.UpdatedAt, id.AppID, id.OpenID, version)
 	if err != nil {
 		if transient(err) {
 			return domain.User{}, false, nil
@@ -222,6 +231,21 @@ func (r *UserRepo) updateOnce(ctx context.Context, q querier, get string, id dom
 	}
 	n, err := res.RowsAffected()
 	return was, err == nil && n == 1, nil
+}
+
+// UpdateUserFrom implements ports.UserRepo: one UPDATE when seen is still
+// the stored revision, none when update changes nothing.
+func (r *UserRepo) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
+	if seen.Revision == 0 {
+		return r.UpdateUser(ctx, seen.Identity(), update)
+	}
+	bctx, cancel := r.bound(ctx)
+	u, done, err := r.apply(bctx, r.db, seen, update)
+	cancel()
+	if err != nil || done {
+		return u, err
+	}
+	return r.UpdateUser(ctx, seen.Identity(), update)
 }
 
 // ByUnionID implements ports.UserRepo, on the union_id index.

@@ -248,10 +248,11 @@ func (r *Users) EnsureUser(_ context.Context, id domain.Identity, unionID string
 	if !ok {
 		r.next++
 		now = now.UTC().Truncate(time.Microsecond)
-		u = domain.User{ID: r.next, AppID: id.AppID, OpenID: id.OpenID, UnionID: unionID, CreatedAt: now, UpdatedAt: now}
+		u = domain.User{ID: r.next, AppID: id.AppID, OpenID: id.OpenID, UnionID: unionID, CreatedAt: now, UpdatedAt: now, Revision: 1}
 		r.Writes++
 	} else if unionID != "" && u.UnionID != unionID {
 		u.UnionID = unionID
+		u.Revision++
 		r.Writes++
 	}
 	r.users[id] = u
@@ -294,9 +295,40 @@ func (r *Users) UpdateUser(_ context.Context, id domain.Identity, update func(*d
 	// Only what UpdateUser may write.
 	u.Profile, u.UserSet, u.Avatar, u.Phone = next.Profile.Sanitized(), next.UserSet, next.Avatar, next.Phone
 	u.UpdatedAt = next.UpdatedAt.UTC().Truncate(time.Microsecond)
+	u.Revision++
 	r.users[id] = u
 	r.Writes++
 	return u, nil
+}
+
+// UpdateUserFrom implements ports.UserRepo.
+func (r *Users) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
+	r.mu.Lock()
+	if r.Err != nil {
+		defer r.mu.Unlock()
+		return domain.User{}, r.Err
+	}
+	stored, ok := r.users[seen.Identity()]
+	if seen.Revision != 0 && ok {
+		next := seen
+		changed, err := update(&next)
+		if err != nil || !changed {
+			r.mu.Unlock()
+			return seen, err
+		}
+		if stored.Revision == seen.Revision {
+			u := seen
+			u.Profile, u.UserSet, u.Avatar, u.Phone = next.Profile.Sanitized(), next.UserSet, next.Avatar, next.Phone
+			u.UpdatedAt = next.UpdatedAt.UTC().Truncate(time.Microsecond)
+			u.Revision++
+			r.users[u.Identity()] = u
+			r.Writes++
+			r.mu.Unlock()
+			return u, nil
+		}
+	}
+	r.mu.Unlock()
+	return r.UpdateUser(ctx, seen.Identity(), update)
 }
 
 // ByPhone implements ports.UserRepo.
