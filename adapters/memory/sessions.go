@@ -252,31 +252,32 @@ func (st *SessionStore) user(id domain.Identity) *userEntry {
 
 // RememberProfile implements ports.SessionStore.
 func (st *SessionStore) RememberProfile(_ context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error {
-	e := st.user(id)
-	if e == nil {
-		return nil
-	}
-	l := e.lock()
-	l.Lock()
-	defer l.Unlock()
-	if e.gen != gen {
-		m = domain.ProfileMemo{}
-	}
-	e.memo, e.gen = m, st.gens.Add(1)
+	st.writeMemo(id, func(current uint64) domain.ProfileMemo {
+		if current != gen {
+			return domain.ProfileMemo{}
+		}
+		return m
+	})
 	return nil
 }
 
 // ForgetProfile implements ports.SessionStore.
 func (st *SessionStore) ForgetProfile(_ context.Context, id domain.Identity) error {
+	st.writeMemo(id, func(uint64) domain.ProfileMemo { return domain.ProfileMemo{} })
+	return nil
+}
+
+// writeMemo sets the memo of id's user (if it has a live token) to what
+// memo makes of the current generation, and moves the generation on.
+func (st *SessionStore) writeMemo(id domain.Identity, memo func(current uint64) domain.ProfileMemo) {
 	e := st.user(id)
 	if e == nil {
-		return nil
+		return
 	}
 	l := e.lock()
 	l.Lock()
 	defer l.Unlock()
-	e.memo, e.gen = domain.ProfileMemo{}, st.gens.Add(1)
-	return nil
+	e.memo, e.gen = memo(e.gen), st.gens.Add(1)
 }
 
 // limitOf is t's MaxExpiresAt.

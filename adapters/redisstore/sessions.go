@@ -138,35 +138,41 @@ func (s *SessionStore) bound(ctx context.Context) (context.Context, context.Canc
 	return context.WithTimeout(ctx, s.timeout)
 }
 
-// userWrite records a new token on its user, atomically (one script, the
-// user's keys in one Cluster slot): the newest session_key and unionid in
-// the hash, the token in the user's token set (scored by a per-user
-// sequence, so logins within one millisecond keep their order), both
-// kept at least as long as the token; beyond the cap, the oldest tokens are
-// taken out of the set and returned, for the caller to delete.
+// userWriteBody records a new token on its user, atomically (the user's
+// keys in one Cluster slot): the newest session_key and unionid in the
+// hash H, the token T in the user's token set S (scored by a per-user
+// sequence, so logins within one millisecond keep their order), both kept
+// at least as long as the token; beyond the cap, the oldest tokens are
+// taken out of the set, in old.
 //
-//	KEYS: user hash, user token set
-//	ARGV: ttl ms, token key, now ms (a new user's first memo generation), cap (0: none), then field, value pairs
-var userWrite = goredis.NewScript(`
+//	ARGV: ttl ms, (the script's own), now ms (a new user's first memo generation), cap (0: none), then field, value pairs
+const userWriteBody = `
 local ttl = tonumber(ARGV[1])
-redis.call("HSETNX", KEYS[1], "g", ARGV[3])
-redis.call("HSET", KEYS[1], unpack(ARGV, 5))
-local seq = redis.call("HINCRBY", KEYS[1], "n", 1)
-redis.call("ZADD", KEYS[2], seq, ARGV[2])
-for i = 1, 2 do
-  local left = redis.call("PTTL", KEYS[i])
-  if left < ttl then redis.call("PEXPIRE", KEYS[i], ttl) end
+redis.call("HSETNX", H, "g", ARGV[3])
+redis.call("HSET", H, unpack(ARGV, 5))
+local seq = redis.call("HINCRBY", H, "n", 1)
+redis.call("ZADD", S, seq, T)
+for _, k in ipairs({H, S}) do
+  local left = redis.call("PTTL", k)
+  if left < ttl then redis.call("PEXPIRE", k, ttl) end
 end
+local old = {}
 local cap = tonumber(ARGV[4])
 if cap > 0 then
-  local extra = redis.call("ZCARD", KEYS[2]) - cap
+  local extra = redis.call("ZCARD", S) - cap
   if extra > 0 then
-    local old = redis.call("ZRANGE", KEYS[2], 0, extra - 1)
-    redis.call("ZREMRANGEBYRANK", KEYS[2], 0, extra - 1)
-    return old
+    old = redis.call("ZRANGE", S, 0, extra - 1)
+    redis.call("ZREMRANGEBYRANK", S, 0, extra - 1)
   end
 end
-return {}`)
+`
+
+// userWrite is userWriteBody for a token from before tags, in another
+// slot than its user's: it returns the revoked tokens for the caller to
+// delete.
+//
+//	KEYS: user hash, user token set; ARGV[2]: the token key
+var userWrite = goredis.NewScript(`local H, S, T = KEYS[1], KEYS[2], ARGV[2]` + userWriteBody + `return old`)
 
 // extendTo sets a key's TTL to ARGV[1] ms unless it already has longer:
 // PEXPIRE's GT, which Redis 6 lacks.
@@ -176,31 +182,13 @@ if left >= 0 and left < tonumber(ARGV[1]) then return redis.call("PEXPIRE", KEYS
 return 0`)
 
 // sessionCreate writes a login's session in one step: the token's record,
-// then the user's keys as userWrite does, then deletes the tokens past the
-// cap (all in the user's slot).
+// then userWriteBody, then deletes the tokens past the cap (all in the
+// user's slot).
 //
-//	KEYS: token key, user hash, user token set
-//	ARGV: ttl ms, record, now ms (a new user's first memo generation), cap (0: none), then field, value pairs
-var sessionCreate = goredis.NewScript(`
-local ttl = tonumber(ARGV[1])
-redis.call("SET", KEYS[1], ARGV[2], "PX", ttl)
-redis.call("HSETNX", KEYS[2], "g", ARGV[3])
-redis.call("HSET", KEYS[2], unpack(ARGV, 5))
-local seq = redis.call("HINCRBY", KEYS[2], "n", 1)
-redis.call("ZADD", KEYS[3], seq, KEYS[1])
-for i = 2, 3 do
-  local left = redis.call("PTTL", KEYS[i])
-  if left < ttl then redis.call("PEXPIRE", KEYS[i], ttl) end
-end
-local cap = tonumber(ARGV[4])
-if cap > 0 then
-  local extra = redis.call("ZCARD", KEYS[3]) - cap
-  if extra > 0 then
-    local old = redis.call("ZRANGE", KEYS[3], 0, extra - 1)
-    redis.call("ZREMRANGEBYRANK", KEYS[3], 0, extra - 1)
-    redis.call("DEL", unpack(old))
-  end
-end
+//	KEYS: token key, user hash, user token set; ARGV[2]: the token's record
+var sessionCreate = goredis.NewScript(`local H, S, T = KEYS[2], KEYS[3], KEYS[1]
+redis.call("SET", T, ARGV[2], "PX", ARGV[1])` + userWriteBody + `
+if #old > 0 then redis.call("DEL", unpack(old)) end
 return 0`)
 
 // Create implements ports.SessionStore: for a tagged token, one script in
@@ -220,12 +208,13 @@ func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess d
 	defer cancel()
 	tk := s.tokenKey(id)
 	token := tokenRecord{appID: sess.AppID, openID: sess.OpenID, expiresAt: sess.ExpiresAt, limit: sess.MaxExpiresAt}
+	args := []any{ttl.Milliseconds(), nil, now.UnixMilli(), s.maxPerUser, fieldKey, sess.SessionKey.Base64()}
+	if sess.UnionID != "" {
+		args = append(args, fieldUnion, sess.UnionID)
+	}
 	if id.Tag != "" {
 		uk := s.userKey(user)
-		args := []any{ttl.Milliseconds(), token.encode(), now.UnixMilli(), s.maxPerUser, fieldKey, sess.SessionKey.Base64()}
-		if sess.UnionID != "" {
-			args = append(args, fieldUnion, sess.UnionID)
-		}
+		args[1] = token.encode()
 		if err := sessionCreate.Run(ctx, s.rdb, []string{tk, uk, uk + ":t"}, args...).Err(); err != nil {
 			return fail("create session", err)
 		}
@@ -235,10 +224,7 @@ func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess d
 		return fail("create session", err)
 	}
 	uk := s.legacyUserKey(user)
-	args := []any{ttl.Milliseconds(), tk, now.UnixMilli(), s.maxPerUser, fieldKey, sess.SessionKey.Base64()}
-	if sess.UnionID != "" {
-		args = append(args, fieldUnion, sess.UnionID)
-	}
+	args[1] = tk
 	revoked, err := userWrite.Run(ctx, s.rdb, []string{uk, uk + ":t"}, args...).StringSlice()
 	if err != nil {
 		return fail("create session", err)

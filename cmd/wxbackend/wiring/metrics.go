@@ -3,7 +3,6 @@ package wiring
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -50,19 +49,7 @@ func metricsListener(c config.Metrics) fx.Option {
 		fx.Invoke(func(lc fx.Lifecycle, m *metrics.Metrics, log *slog.Logger) {
 			mux := http.NewServeMux()
 			mux.Handle("GET /metrics", m.Handler())
-			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-			lc.Append(fx.Hook{
-				OnStart: func(context.Context) error {
-					ln, err := net.Listen("tcp", c.ListenAddr())
-					if err != nil {
-						return err
-					}
-					log.Info("metrics listening", slog.String("addr", ln.Addr().String()))
-					go func() { _ = srv.Serve(ln) }()
-					return nil
-				},
-				OnStop: srv.Shutdown,
-			})
+			serveAside(lc, log, "metrics", c.ListenAddr(), mux)
 		}),
 	)
 }
