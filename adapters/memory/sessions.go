@@ -74,8 +74,8 @@ type userEntry struct {
 	// Under the entry's stripe lock:
 	unionID string
 	key     domain.SessionKey
-	memo    domain.ProfileMemo
-	gen     uint64 // the memo's generation, unique in the store
+	memo    *domain.ProfileMemo // nil: none (a pointer: most users' memo costs 8 bytes until they save)
+	gen     uint64              // the memo's generation, unique in the store
 }
 
 // stripes lock entries' key and unionID: a lock per entry would cost every
@@ -235,9 +235,16 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 		SessionKey:   e.key,
 		ExpiresAt:    until,
 		MaxExpiresAt: limitOf(t),
-		Memo:         e.memo,
+		Memo:         memoOf(e.memo),
 		MemoGen:      e.gen,
 	}, nil
+}
+
+func memoOf(m *domain.ProfileMemo) domain.ProfileMemo {
+	if m == nil {
+		return domain.ProfileMemo{}
+	}
+	return *m
 }
 
 // user returns id's entry, nil when id has no live token.
@@ -277,7 +284,11 @@ func (st *SessionStore) writeMemo(id domain.Identity, memo func(current uint64) 
 	l := e.lock()
 	l.Lock()
 	defer l.Unlock()
-	e.memo, e.gen = memo(e.gen), st.gens.Add(1)
+	e.memo = nil
+	if m := memo(e.gen); !m.IsZero() {
+		e.memo = &m
+	}
+	e.gen = st.gens.Add(1)
 }
 
 // limitOf is t's MaxExpiresAt.
