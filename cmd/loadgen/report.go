@@ -154,7 +154,7 @@ func scale(results []Result, micro map[string]benchResult) string {
 		live := launches // a token lives 24 h (WXB_SESSION_TTL) and every launch logs in
 		w("- **Redis memory**: %.0f bytes of `used_memory` per session of a distinct user (token key, user hash, token set; `BenchmarkRedisBytesPerSession`), %.2f GiB per million sessions. ",
 			bytes, bytes*1e6/(1<<30))
-		w("With a 24 h token and a login per launch, up to %s tokens live at once: at most %.1f GiB (less, as a user's second token shares their hash and set). One Redis node holds that; ",
+		w("With a 24 h token and a login per launch, up to %s tokens live at once: at most %.1f GiB (less, as a user's second token shares their hash and set). One Redis node holds that. ",
 			millions(live), bytes*live/(1<<30))
 		trips := 2 + scaleChangeShare // the login's create, the upload's read, and a memo write when the profile changed
 		w("A profile memo adds a few hundred bytes per user who saved a profile. ")
