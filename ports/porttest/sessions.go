@@ -385,6 +385,23 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		return got
 	}
 
+	// remembered skips without tags, else logs a user in and keeps a memo
+	// of nick for it; it returns the store, the session, its token and the
+	// session as read before the memo was kept.
+	remembered := func(t *testing.T, nick string) (ports.SessionStore, domain.Session, domain.TokenDigest, domain.Session) {
+		t.Helper()
+		if !tagged {
+			t.Skip("memos are kept for tagged tokens")
+		}
+		st := h.New(t)
+		s := session(t, uniqueID(t, "o"), time.Hour)
+		id, before := login(t, st, s)
+		if err := st.RememberProfile(ctx(t), s.Identity(), before.MemoGen, memoOf(s, nick)); err != nil {
+			t.Fatal(err)
+		}
+		return st, s, id, before
+	}
+
 	t.Run("ProfileMemoIsSharedByTheUsersTokensAndOutlivesARelogin", func(t *testing.T) {
 		if !tagged {
 			t.Skip("memos are kept for tagged tokens")
@@ -412,18 +429,10 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 	})
 
 	t.Run("ProfileMemoOfAStaleGenerationIsDropped", func(t *testing.T) {
-		if !tagged {
-			t.Skip("memos are kept for tagged tokens")
-		}
-		st := h.New(t)
-		s := session(t, uniqueID(t, "o"), time.Hour)
-		id, first := login(t, st, s)
 		// Two saves read the session, then write in turn: the second
 		// must not keep its memo, as the first changed the user after
 		// the second read it.
-		if err := st.RememberProfile(ctx(t), s.Identity(), first.MemoGen, memoOf(s, "first")); err != nil {
-			t.Fatal(err)
-		}
+		st, s, id, first := remembered(t, "first")
 		if got := memoNow(t, st, id); got.Memo.User.Profile.NickName != "first" || got.MemoGen == first.MemoGen {
 			t.Fatalf("after a current write: memo %q, generation %d (was %d)", got.Memo.User.Profile.NickName, got.MemoGen, first.MemoGen)
 		}
@@ -436,15 +445,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 	})
 
 	t.Run("ForgetProfileDropsTheMemoAndStalesEveryReader", func(t *testing.T) {
-		if !tagged {
-			t.Skip("memos are kept for tagged tokens")
-		}
-		st := h.New(t)
-		s := session(t, uniqueID(t, "o"), time.Hour)
-		id, got := login(t, st, s)
-		if err := st.RememberProfile(ctx(t), s.Identity(), got.MemoGen, memoOf(s, "kept")); err != nil {
-			t.Fatal(err)
-		}
+		st, s, id, _ := remembered(t, "kept")
 		reader := memoNow(t, st, id) // a save reads, then another change lands
 		if err := st.ForgetProfile(ctx(t), s.Identity()); err != nil {
 			t.Fatal(err)
@@ -464,15 +465,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 	})
 
 	t.Run("ProfileMemoGoesWithTheUsersSessions", func(t *testing.T) {
-		if !tagged {
-			t.Skip("memos are kept for tagged tokens")
-		}
-		st := h.New(t)
-		s := session(t, uniqueID(t, "o"), time.Hour)
-		_, got := login(t, st, s)
-		if err := st.RememberProfile(ctx(t), s.Identity(), got.MemoGen, memoOf(s, "gone")); err != nil {
-			t.Fatal(err)
-		}
+		st, s, _, got := remembered(t, "gone")
 		if err := st.DeleteAll(ctx(t), s.Identity()); err != nil {
 			t.Fatal(err)
 		}
