@@ -89,6 +89,16 @@ type Debug struct {
 	Addr string `setting:"http-debug-addr" usage:"address of a net/http/pprof listener (empty: none; loopback only)"`
 }
 
+// AvatarDisk is the local avatar store's options; an empty public URL is
+// this server's own address (Check allows that on loopback only).
+func (c Config) AvatarDisk() localfs.Options {
+	d := c.Disk
+	if d.PublicURL == "" {
+		d.PublicURL = "http://" + c.Server.Addr + "/media/avatars"
+	}
+	return d
+}
+
 // Metrics configures the Prometheus listener.
 type Metrics struct {
 	Addr string `setting:"metrics-addr" usage:"address of the Prometheus /metrics listener (empty: none); a port alone, \":9464\", listens on loopback only"`
@@ -151,6 +161,9 @@ func (c *Config) Check(p *setting.Problems) {
 	}
 	p.OneOf(&c.Log.Level, "debug", "info", "warn", "error")
 	p.OneOf(&c.Log.Format, "text", "json")
+	if c.Avatars.Store == "local" && c.Disk.PublicURL == "" && !IsLoopback(c.Server.Addr) {
+		p.Add(&c.Disk.PublicURL, "is required when serving %s: this server's public address + /media/avatars, as clients reach it", c.Server.Addr)
+	}
 	if _, _, err := net.SplitHostPort(c.Metrics.Addr); c.Metrics.Addr != "" && err != nil {
 		p.Add(&c.Metrics.Addr, "%q is not host:port or :port", c.Metrics.Addr)
 	}

@@ -92,9 +92,30 @@ func TestLoad_SandboxIsLoopbackOnlyAndNeedsNoCredentials(t *testing.T) {
 			t.Errorf("%v: %v, want an error naming %s", args, err, setting.EnvName(name))
 		}
 	}
-	// Without the sandbox, a public address is fine and credentials are required.
-	if _, err := config.Load([]string{"--http-addr=0.0.0.0:8080"}, env(creds), io.Discard); err != nil {
+	// Without the sandbox, a public address is fine and credentials are
+	// required, and so is the address avatars are served at.
+	public := []string{"--http-addr=0.0.0.0:8080", "--avatar-public-url=https://api.example.com/media/avatars"}
+	if _, err := config.Load(public, env(creds), io.Discard); err != nil {
 		t.Errorf("public address without sandbox: %v", err)
+	}
+	if _, err := config.Load(public[:1], env(creds), io.Discard); err == nil || !strings.Contains(err.Error(), "WXB_AVATAR_PUBLIC_URL") {
+		t.Errorf("public address, avatars on disk, no public URL: %v", err)
+	}
+}
+
+// On loopback, avatars are served at the server's own address, whichever
+// port it is given.
+func TestAvatarDisk_DefaultsToTheServersAddress(t *testing.T) {
+	c, err := config.Load([]string{"--sandbox", "--http-addr=127.0.0.1:28080"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.AvatarDisk().PublicURL; got != "http://127.0.0.1:28080/media/avatars" {
+		t.Fatalf("public URL %q", got)
+	}
+	c.Disk.PublicURL = "https://cdn.example.com/a"
+	if got := c.AvatarDisk().PublicURL; got != "https://cdn.example.com/a" {
+		t.Fatalf("a set public URL became %q", got)
 	}
 }
 

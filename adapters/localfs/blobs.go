@@ -22,7 +22,7 @@ import (
 // Options are the local store's settings (see config/setting).
 type Options struct {
 	Dir       string `setting:"avatar-dir" default:"data/avatars" usage:"directory the local avatar store keeps images in (created if missing)"`
-	PublicURL string `setting:"avatar-public-url" default:"http://127.0.0.1:8080/media/avatars" usage:"URL prefix under which clients fetch locally stored avatars: this server's public address + /media/avatars"`
+	PublicURL string `setting:"avatar-public-url" usage:"URL prefix under which clients fetch locally stored avatars: this server's public address + /media/avatars (empty: http://WXB_HTTP_ADDR/media/avatars, for a server on loopback)"`
 }
 
 // Check implements setting.Checker.
@@ -30,7 +30,7 @@ func (o *Options) Check(p *setting.Problems) {
 	if o.Dir == "" {
 		p.Add(&o.Dir, "is required")
 	}
-	if !strings.HasPrefix(o.PublicURL, "http://") && !strings.HasPrefix(o.PublicURL, "https://") {
+	if o.PublicURL != "" && !strings.HasPrefix(o.PublicURL, "http://") && !strings.HasPrefix(o.PublicURL, "https://") {
 		p.Add(&o.PublicURL, "%q is not an http(s) URL", o.PublicURL)
 	}
 }

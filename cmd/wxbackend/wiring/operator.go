@@ -133,7 +133,7 @@ func operatorService(cfg config.Config) (*app.Service, bool, func(), error) {
 	if cfg.Avatars.Store == "s3" {
 		blobs, err = s3blob.New(cfg.S3)
 	} else {
-		blobs, err = localfs.New(cfg.Disk)
+		blobs, err = localfs.New(cfg.AvatarDisk())
 	}
 	if err != nil {
 		closeAll()

@@ -40,7 +40,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		core(cfg.App),
 		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits, cfg.AppLimits()),
 		userDatabase(cfg.DB),
-		avatarStore(cfg.Avatars, cfg.Images, cfg.Disk, cfg.S3),
+		avatarStore(cfg.Avatars, cfg.Images, cfg.AvatarDisk(), cfg.S3),
 		weChat(cfg.WeChatApps()),
 		sandboxMode(cfg.Sandbox, cfg.WeChatApps(), logOut),
 		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
