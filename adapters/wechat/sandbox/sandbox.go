@@ -137,7 +137,32 @@ type Sandbox struct {
 	calls      int
 	tokens     []accessToken // the access tokens in force, oldest first
 	phoneCodes map[string]*phoneCode
-	counters   APICounters
+	// issued lists the login and phone codes by issue time, so the
+	// expired are forgotten oldest first, at O(1) a code: a scan of every
+	// code at every wx.login, under the lock, slowed a long load run down.
+	issued   []issuedCode
+	counters APICounters
+}
+
+// issuedCode is a code in Sandbox.issued.
+type issuedCode struct {
+	id    string
+	at    time.Time
+	phone bool
+}
+
+// forgetOld drops the codes issued over twice their lifetime ago (a
+// code's answer says "used" or "invalid" until then); s.mu is held.
+func (s *Sandbox) forgetOld(now time.Time) {
+	for len(s.issued) > 0 && now.Sub(s.issued[0].at) > 2*s.codeTTL {
+		c := s.issued[0]
+		if c.phone {
+			delete(s.phoneCodes, c.id)
+		} else {
+			delete(s.codes, c.id)
+		}
+		s.issued = s.issued[1:]
+	}
 }
 
 // New returns an empty sandbox.
@@ -219,13 +244,10 @@ func (s *Sandbox) Login(_ context.Context, name string) (string, error) {
 	}
 	u.key = key
 	now := s.now()
-	for id, old := range s.codes { // forget codes long past use
-		if now.Sub(old.issued) > 2*s.codeTTL {
-			delete(s.codes, id)
-		}
-	}
+	s.forgetOld(now)
 	id := base64.RawURLEncoding.EncodeToString(c[:])
 	s.codes[id] = &code{user: u, issued: now}
+	s.issued = append(s.issued, issuedCode{id: id, at: now})
 	return id, nil
 }
 
@@ -444,4 +466,12 @@ func errReply(code int, msg string) code2SessionReply {
 	var rid [6]byte
 	_, _ = rand.Read(rid[:])
 	return code2SessionReply{ErrCode: code, ErrMsg: fmt.Sprintf("%s, rid: %x", msg, rid)}
+}
+
+// CodesHeld is how many login and phone codes the sandbox remembers (live,
+// used or expired but not yet forgotten).
+func (s *Sandbox) CodesHeld() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.codes) + len(s.phoneCodes)
 }

@@ -511,3 +511,49 @@ func TestWeChatClient_ServerAPIAgainstTheSandbox(t *testing.T) {
 		t.Fatalf("a wrong secret: %v", err)
 	}
 }
+
+// Codes are remembered for twice their lifetime (to answer "used"), then
+// forgotten, oldest first, as new ones are issued: a long load run keeps a
+// bounded set, and wx.login stays as fast at the end as at the start.
+func TestCodes_AreForgottenAfterTwiceTheirLifetime(t *testing.T) {
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	sb := sandbox.New(sandbox.Options{AppID: "wxsandbox000000000", AppSecret: "s", CodeTTL: time.Minute,
+		Now: func() time.Time { return now }})
+	ctx := context.Background()
+	for i := 0; i < 100; i++ {
+		if _, err := sb.Login(ctx, fmt.Sprint("user", i%7)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sb.PhoneCode(ctx, "user0"); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+	}
+	if n := sb.CodesHeld(); n != 200 {
+		t.Fatalf("%d codes held within their lifetime, want 200", n)
+	}
+	now = now.Add(2 * time.Minute) // every code issued more than 2 minutes ago goes
+	if _, err := sb.Login(ctx, "user1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := sb.CodesHeld(); n > 1+2*21 { // the new code, and those of the last 20 s
+		t.Fatalf("%d codes held after twice their lifetime", n)
+	}
+}
+
+// BenchmarkLogin_WithManyCodesHeld: a wx.login costs the same with 200,000
+// codes held as with none.
+func BenchmarkLogin_WithManyCodesHeld(b *testing.B) {
+	sb := sandbox.New(sandbox.Options{AppID: "wxsandbox000000000", AppSecret: "s"})
+	ctx := context.Background()
+	for i := 0; i < 200_000; i++ {
+		if _, err := sb.Login(ctx, "user"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := sb.Login(ctx, "user"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -194,7 +194,10 @@ func (s *Sandbox) PhoneCode(_ context.Context, name string) (string, error) {
 		return "", err
 	}
 	c := newTokenValue()[:32]
-	s.phoneCodes[c] = &phoneCode{user: u, issued: s.now()}
+	now := s.now()
+	s.forgetOld(now)
+	s.phoneCodes[c] = &phoneCode{user: u, issued: now}
+	s.issued = append(s.issued, issuedCode{id: c, at: now, phone: true})
 	return c, nil
 }
 
