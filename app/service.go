@@ -208,19 +208,18 @@ func (s *Service) login(ctx context.Context, wc ports.WeChat, code string) (Logi
 	}
 	now := s.Clock.Now()
 	id := domain.Identity{AppID: wc.AppID(), OpenID: ws.OpenID}
-	user, err := s.Users.EnsureUser(ctx, id, domain.CleanID(ws.UnionID), now)
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("ensure user: %w", err)
-	}
+	unionID := domain.CleanID(ws.UnionID)
 	tok, err := s.Tokens.NewToken()
 	if err != nil {
 		return LoginResult{}, domain.Wrap(domain.KindInternal, fmt.Errorf("new token: %w", err))
 	}
 	tok = tok.WithTag(domain.UserTag(id)) // where the store keeps the user's sessions
+	// The session's unionid is this answer's, or (when WeChat sent none)
+	// the one the store knows from an earlier login.
 	sess := domain.Session{
 		AppID:      id.AppID,
 		OpenID:     id.OpenID,
-		UnionID:    user.UnionID,
+		UnionID:    unionID,
 		SessionKey: ws.SessionKey,
 		ExpiresAt:  now.Add(s.opts.SessionTTL),
 	}
@@ -230,8 +229,23 @@ func (s *Service) login(ctx context.Context, wc ports.WeChat, code string) (Logi
 			sess.ExpiresAt = sess.MaxExpiresAt
 		}
 	}
-	if err := s.Sessions.Create(ctx, tok.Digest(), sess); err != nil {
+	memo, err := s.Sessions.Create(ctx, tok.Digest(), sess)
+	if err != nil {
 		return LoginResult{}, fmt.Errorf("create session: %w", err)
+	}
+	// A returning user who saved a profile has a memo: the user is stored,
+	// as the memo shows it, and the login needs no database. Otherwise (or
+	// when WeChat now gives another unionid) the user is looked up or
+	// created; if that fails, the session goes.
+	user := memo.User
+	if memo.IsZero() || user.Identity() != id || (unionID != "" && user.UnionID != unionID) {
+		user, err = s.Users.EnsureUser(ctx, id, unionID, now)
+		if err != nil {
+			if derr := s.Sessions.Delete(ctx, tok.Digest()); derr != nil {
+				s.Log.LogAttrs(ctx, slog.LevelWarn, "session of a failed login not deleted", slog.String("error", derr.Error()))
+			}
+			return LoginResult{}, fmt.Errorf("ensure user: %w", err)
+		}
 	}
 	return LoginResult{Token: tok, ExpiresIn: sess.ExpiresAt.Sub(now), User: user}, nil
 }
@@ -309,7 +323,7 @@ func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in Encr
 		u, err = s.Users.UpdateUser(ctx, sess.Identity(), apply)
 	}
 	if err != nil {
-		return domain.User{}, userErr(err, "update profile")
+		return domain.User{}, s.userErr(ctx, sess, err, "update profile")
 	}
 	if sess.UnionID != "" {
 		u.UnionID = sess.UnionID // recorded by the login that learnt it
@@ -338,7 +352,7 @@ func (s *Service) updateUser(ctx context.Context, sess domain.Session, op string
 		}
 	}
 	if err != nil {
-		return domain.User{}, userErr(err, op)
+		return domain.User{}, s.userErr(ctx, sess, err, op)
 	}
 	return u, nil
 }
@@ -463,7 +477,7 @@ func (s *Service) Me(ctx context.Context, appID, token string) (domain.User, err
 	}
 	user, err := s.Users.Get(ctx, sess.Identity())
 	if err != nil {
-		return domain.User{}, userErr(err, "get user")
+		return domain.User{}, s.userErr(ctx, sess, err, "get user")
 	}
 	if user.UnionID != "" {
 		// Only server-to-server unionids are stored, so a link is WeChat's
@@ -577,13 +591,18 @@ func (s *Service) session(ctx context.Context, appID, raw string) (domain.Sessio
 	return sess, nil
 }
 
-// userErr turns a vanished user into an invalid session: logging in again
-// recreates the user.
-func userErr(err error, op string) error {
+// userErr turns a vanished user (deleted from the database behind the
+// sessions' back) into an invalid session, and ends the user's sessions,
+// profile memo and all: logging in again then recreates the user, rather
+// than trusting the memo that it exists.
+func (s *Service) userErr(ctx context.Context, sess domain.Session, err error, op string) error {
 	if err == nil {
 		return nil
 	}
 	if domain.KindOf(err) == domain.KindNotFound {
+		if derr := s.Sessions.DeleteAll(ctx, sess.Identity()); derr != nil {
+			s.Log.LogAttrs(ctx, slog.LevelWarn, "sessions of a vanished user not ended", slog.String("error", derr.Error()))
+		}
 		return domain.Wrap(domain.KindUnauthenticated, fmt.Errorf("%s: %w", op, err))
 	}
 	return fmt.Errorf("%s: %w", op, err)

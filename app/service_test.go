@@ -794,3 +794,53 @@ func TestSaveUserInfo_AnotherProfileStartsFromTheMemoSafely(t *testing.T) {
 		}
 	}
 }
+
+// A returning user with a profile memo logs in without the user database;
+// a login whose user cannot be stored leaves no session behind.
+func TestLogin_AReturningUserNeedsNoDatabase(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	ctx := context.Background()
+	tok := w.login(t, "c1", "o1", key1)
+	if _, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "Back again")); err != nil {
+		t.Fatal(err)
+	}
+	w.users.SetErr(errors.New("the user database is down"))
+	w.wechat.AddCode("c2", "o1", "", key2)
+	res, err := w.svc.Login(ctx, "", "c2", phone)
+	if err != nil || res.User.Profile.NickName != "Back again" {
+		t.Fatalf("a returning user's login: %+v, %v", res.User.Profile, err)
+	}
+	before := w.sessions.Len()
+	w.wechat.AddCode("c3", "o-new", "", key2)
+	if _, err := w.svc.Login(ctx, "", "c3", phone); err == nil {
+		t.Fatal("a new user logged in without the user database")
+	}
+	if after := w.sessions.Len(); after != before {
+		t.Fatalf("a failed login left a session: %d -> %d", before, after)
+	}
+}
+
+// A user deleted from the database behind the sessions' back: the next
+// request that needs the row is code 2 and ends the user's sessions, so
+// the next login recreates the user instead of trusting the memo.
+func TestVanishedUser_NextLoginRecreatesIt(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	ctx := context.Background()
+	tok := w.login(t, "c1", "o1", key1)
+	if _, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "Here")); err != nil {
+		t.Fatal(err)
+	}
+	id := domain.Identity{AppID: appID, OpenID: "o1"}
+	if err := w.users.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.svc.Me(ctx, "", tok)
+	wantKind(t, err, domain.KindUnauthenticated)
+	tok = w.login(t, "c2", "o1", key2)
+	if _, err := w.users.Get(ctx, id); err != nil {
+		t.Fatalf("the login after did not recreate the user: %v", err)
+	}
+	if _, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key2, "o1", "Here")); err != nil {
+		t.Fatalf("the same profile after: %v", err)
+	}
+}

@@ -21,8 +21,10 @@ import (
 type SessionStore interface {
 	// Create stores s under id until s.ExpiresAt; sliding expiry never
 	// extends it past s.MaxExpiresAt. A store that caps a user's live tokens
-	// revokes the user's oldest when this one is one too many.
-	Create(ctx context.Context, id domain.TokenDigest, s domain.Session) error
+	// revokes the user's oldest when this one is one too many. It returns
+	// the user's profile memo (zero when there is none): a user with one
+	// is stored (a login need not look it up).
+	Create(ctx context.Context, id domain.TokenDigest, s domain.Session) (domain.ProfileMemo, error)
 	// DeleteAll removes every live session of a user (log out everywhere).
 	DeleteAll(ctx context.Context, id domain.Identity) error
 	// Count returns about how many sessions are live, for operators.

@@ -137,10 +137,10 @@ func (st *SessionStore) evicted(k string, v any) {
 }
 
 // Create implements ports.SessionStore.
-func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domain.Session) error {
+func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domain.Session) (domain.ProfileMemo, error) {
 	ttl := s.ExpiresAt.Sub(st.clock.Now())
 	if ttl <= 0 {
-		return nil // already expired: storing it would change nothing a reader sees
+		return domain.ProfileMemo{}, nil // already expired: storing it would change nothing a reader sees
 	}
 	k := tokenKey(id)
 	t := &tokenEntry{}
@@ -165,6 +165,7 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	if s.UnionID != "" {
 		e.unionID = s.UnionID
 	}
+	memo := memoOf(e.memo)
 	l.Unlock()
 	t.user = e
 	if !slices.Contains(e.keys, k) { // a digest is new but for a 2^-128 chance
@@ -179,7 +180,7 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	for _, old := range revoke { // outside the lock: eviction takes it
 		st.shard(old).Delete(old)
 	}
-	return nil
+	return memo, nil
 }
 
 // Count implements ports.SessionStore: the tokens held, expired ones the

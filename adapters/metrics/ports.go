@@ -28,11 +28,11 @@ type sessions struct {
 
 var _ ports.SessionStore = (*sessions)(nil)
 
-func (x *sessions) Create(ctx context.Context, id domain.TokenDigest, s domain.Session) error {
+func (x *sessions) Create(ctx context.Context, id domain.TokenDigest, s domain.Session) (domain.ProfileMemo, error) {
 	start := time.Now()
-	err := x.s.Create(ctx, id, s)
+	m, err := x.s.Create(ctx, id, s)
 	x.m.observeStore(storeSessions, "create", start, err)
-	return err
+	return m, err
 }
 
 func (x *sessions) DeleteAll(ctx context.Context, id domain.Identity) error {

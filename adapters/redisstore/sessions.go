@@ -189,20 +189,21 @@ return 0`)
 var sessionCreate = goredis.NewScript(`local H, S, T = KEYS[2], KEYS[3], KEYS[1]
 redis.call("SET", T, ARGV[2], "PX", ARGV[1])` + userWriteBody + `
 if #old > 0 then redis.call("DEL", unpack(old)) end
-return 0`)
+return redis.call("HGET", H, "m")`)
 
 // Create implements ports.SessionStore: for a tagged token, one script in
-// the user's slot. An untagged one (only servers before tags make them) is
-// written as they wrote it: the token, then its user's keys.
-func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) error {
+// the user's slot, which answers the user's memo. An untagged one (only
+// servers before tags make them) is written as they wrote it: the token,
+// then its user's keys; it answers no memo.
+func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) (domain.ProfileMemo, error) {
 	now := s.clock.Now()
 	ttl := sess.ExpiresAt.Sub(now)
 	if ttl <= 0 {
-		return nil
+		return domain.ProfileMemo{}, nil
 	}
 	user := sess.Identity()
 	if id.Tag != "" && id.Tag != domain.UserTag(user) {
-		return domain.Wrap(domain.KindInternal, errors.New("redis: a token tagged for another user"))
+		return domain.ProfileMemo{}, domain.Wrap(domain.KindInternal, errors.New("redis: a token tagged for another user"))
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -215,26 +216,27 @@ func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess d
 	if id.Tag != "" {
 		uk := s.userKey(user)
 		args[1] = token.encode()
-		if err := sessionCreate.Run(ctx, s.rdb, []string{tk, uk, uk + ":t"}, args...).Err(); err != nil {
-			return fail("create session", err)
+		memo, err := sessionCreate.Run(ctx, s.rdb, []string{tk, uk, uk + ":t"}, args...).Text()
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return domain.ProfileMemo{}, fail("create session", err)
 		}
-		return nil
+		return decodeMemo([]byte(memo), user), nil
 	}
 	if err := s.rdb.Set(ctx, tk, token.encode(), ttl).Err(); err != nil {
-		return fail("create session", err)
+		return domain.ProfileMemo{}, fail("create session", err)
 	}
 	uk := s.legacyUserKey(user)
 	args[1] = tk
 	revoked, err := userWrite.Run(ctx, s.rdb, []string{uk, uk + ":t"}, args...).StringSlice()
 	if err != nil {
-		return fail("create session", err)
+		return domain.ProfileMemo{}, fail("create session", err)
 	}
 	if len(revoked) > 0 {
 		if err := s.delKeys(ctx, revoked); err != nil {
-			return fail("revoke the oldest session", err)
+			return domain.ProfileMemo{}, fail("revoke the oldest session", err)
 		}
 	}
-	return nil
+	return domain.ProfileMemo{}, nil
 }
 
 // delKeys deletes token keys, one command each: in a Cluster they live in

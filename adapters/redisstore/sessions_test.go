@@ -109,7 +109,7 @@ func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
 	s := domain.Session{AppID: "wx4f4bc4dec97d474b", OpenID: "oGZUI0egBJY1zhBYw2KhdUfwVJJE", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
 	tag := domain.UserTag(s.Identity())
 	tok := domain.NewToken(b).WithTag(tag)
-	if err := st.Create(context.Background(), tok.Digest(), s); err != nil {
+	if _, err := st.Create(context.Background(), tok.Digest(), s); err != nil {
 		t.Fatal(err)
 	}
 	c := goredis.NewClient(&goredis.Options{Addr: addr})
@@ -179,7 +179,7 @@ func TestTaggedTokens_OneRoundTripEach(t *testing.T) {
 			return domain.NewToken(b).WithTag(domain.UserTag(s.Identity())).Digest()
 		}
 		warm := digest() // the first use of a script loads it
-		_ = st.Create(ctx, warm, s)
+		_, _ = st.Create(ctx, warm, s)
 		_, _ = st.Get(ctx, warm)
 		_ = st.Delete(ctx, warm)
 		id := digest()
@@ -187,7 +187,7 @@ func TestTaggedTokens_OneRoundTripEach(t *testing.T) {
 			name string
 			call func() error
 		}{
-			{"create", func() error { return st.Create(ctx, id, s) }},
+			{"create", func() error { _, err := st.Create(ctx, id, s); return err }},
 			{"get", func() error { _, err := st.Get(ctx, id); return err }},
 		} {
 			name, call := c.name, c.call
@@ -219,7 +219,7 @@ func TestUntaggedTokens_KeepWorking(t *testing.T) {
 	var b [domain.TokenBytes]byte
 	_, _ = rand.Read(b[:])
 	old := domain.NewToken(b).Digest() // as a server before tags issued it
-	if err := st.Create(ctx, old, s); err != nil {
+	if _, err := st.Create(ctx, old, s); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := st.Get(ctx, old); err != nil || got.SessionKey.Base64() != oldKey.Base64() || got.UnionID != "uOld" {
@@ -228,7 +228,7 @@ func TestUntaggedTokens_KeepWorking(t *testing.T) {
 	_, _ = rand.Read(b[:])
 	tagged := domain.NewToken(b).WithTag(domain.UserTag(s.Identity())).Digest()
 	s.SessionKey, s.UnionID = newKey, ""
-	if err := st.Create(ctx, tagged, s); err != nil {
+	if _, err := st.Create(ctx, tagged, s); err != nil {
 		t.Fatal(err)
 	}
 	for name, id := range map[string]domain.TokenDigest{"untagged": old, "tagged": tagged} {
@@ -253,7 +253,7 @@ func TestCreate_RefusesATagOfAnotherUser(t *testing.T) {
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
 	var b [domain.TokenBytes]byte
 	id := domain.NewToken(b).WithTag(domain.UserTag(domain.Identity{AppID: "wxapp", OpenID: "someone"})).Digest()
-	err := st.Create(context.Background(), id, domain.Session{AppID: "wxapp", OpenID: "else", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)})
+	_, err := st.Create(context.Background(), id, domain.Session{AppID: "wxapp", OpenID: "else", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)})
 	if domain.KindOf(err) != domain.KindInternal {
 		t.Fatalf("created: %v", err)
 	}
@@ -274,7 +274,7 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 	_, _ = rand.Read(b[:])
 	id := domain.NewToken(b).Digest()
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
-	if err := st.Create(ctx, id, domain.Session{AppID: "wxA", OpenID: "oDown", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	if _, err := st.Create(ctx, id, domain.Session{AppID: "wxA", OpenID: "oDown", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -356,7 +356,7 @@ func TestDelete_TheLastTokenTakesTheUsersKeys(t *testing.T) {
 	a := domain.TokenDigest{Sum: sha256.Sum256([]byte("a")), Tag: tag}
 	b := domain.TokenDigest{Sum: sha256.Sum256([]byte("b")), Tag: tag}
 	for _, id := range []domain.TokenDigest{a, b} {
-		if err := st.Create(ctx, id, s); err != nil {
+		if _, err := st.Create(ctx, id, s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -410,7 +410,7 @@ func BenchmarkRedisBytesPerSession(b *testing.B) {
 					var tok [32]byte
 					_, _ = rand.Read(tok[:])
 					s := domain.Session{AppID: "wxbench00000000001", OpenID: fmt.Sprintf("oBench%022d", i), UnionID: fmt.Sprintf("uBench%022d", i), SessionKey: key, ExpiresAt: expires}
-					if err := st.Create(ctx, domain.TokenDigest{Sum: sha256.Sum256(tok[:]), Tag: domain.UserTag(s.Identity())}, s); err != nil {
+					if _, err := st.Create(ctx, domain.TokenDigest{Sum: sha256.Sum256(tok[:]), Tag: domain.UserTag(s.Identity())}, s); err != nil {
 						errs <- err
 						return
 					}

@@ -89,11 +89,11 @@ func NewSessions(clock ports.Clock) *Sessions {
 }
 
 // Create implements ports.SessionStore.
-func (s *Sessions) Create(_ context.Context, id domain.TokenDigest, sess domain.Session) error {
+func (s *Sessions) Create(_ context.Context, id domain.TokenDigest, sess domain.Session) (domain.ProfileMemo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
-		return s.Err
+		return domain.ProfileMemo{}, s.Err
 	}
 	u := sess.Identity()
 	if !s.hasTokens(u) {
@@ -105,7 +105,7 @@ func (s *Sessions) Create(_ context.Context, id domain.TokenDigest, sess domain.
 	if sess.UnionID != "" {
 		s.unions[u] = sess.UnionID
 	}
-	return nil
+	return s.memos[u].memo, nil
 }
 
 // Get implements ports.SessionStore.

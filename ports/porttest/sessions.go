@@ -65,7 +65,7 @@ func (x *tagging) tagged(id domain.TokenDigest) domain.TokenDigest {
 	return id
 }
 
-func (x *tagging) Create(ctx context.Context, id domain.TokenDigest, s domain.Session) error {
+func (x *tagging) Create(ctx context.Context, id domain.TokenDigest, s domain.Session) (domain.ProfileMemo, error) {
 	id.Tag = domain.UserTag(s.Identity())
 	x.mu.Lock()
 	x.tags[id.Sum] = id.Tag
@@ -91,7 +91,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		st := h.New(t)
 		s := session(t, uniqueID(t, "o"), time.Hour)
 		id := randomDigest(t)
-		if err := st.Create(ctx(t), id, s); err != nil {
+		if _, err := st.Create(ctx(t), id, s); err != nil {
 			t.Fatal(err)
 		}
 		got, err := st.Get(ctx(t), id)
@@ -117,7 +117,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		open := uniqueID(t, "o")
 		a, b := randomDigest(t), randomDigest(t)
 		for _, id := range []domain.TokenDigest{a, b} {
-			if err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
+			if _, err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -138,7 +138,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		st := h.New(t)
 		id := randomDigest(t)
 		ttl := 300 * time.Millisecond
-		if err := st.Create(ctx(t), id, session(t, uniqueID(t, "o"), ttl)); err != nil {
+		if _, err := st.Create(ctx(t), id, session(t, uniqueID(t, "o"), ttl)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Get(ctx(t), id); err != nil {
@@ -161,7 +161,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 			id domain.TokenDigest
 			s  domain.Session
 		}{{a, first}, {c, other}, {b, second}} {
-			if err := st.Create(ctx(t), step.id, step.s); err != nil {
+			if _, err := st.Create(ctx(t), step.id, step.s); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -186,10 +186,10 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		first, second := session(t, open, time.Hour), session(t, open, time.Hour)
 		second.UnionID = ""
 		a, b := randomDigest(t), randomDigest(t)
-		if err := st.Create(ctx(t), a, first); err != nil {
+		if _, err := st.Create(ctx(t), a, first); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Create(ctx(t), b, second); err != nil {
+		if _, err := st.Create(ctx(t), b, second); err != nil {
 			t.Fatal(err)
 		}
 		got, err := st.Get(ctx(t), b)
@@ -216,7 +216,8 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				errs <- st.Create(ctx(t), ids[i], sessions[i])
+				_, err := st.Create(ctx(t), ids[i], sessions[i])
+				errs <- err
 			}(i)
 		}
 		wg.Wait()
@@ -249,7 +250,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		st := h.NewSliding(t, sliding)
 		id, idle, revoked := randomDigest(t), randomDigest(t), randomDigest(t)
 		for _, d := range []domain.TokenDigest{id, idle, revoked} {
-			if err := st.Create(ctx(t), d, session(t, uniqueID(t, "o"), sliding)); err != nil {
+			if _, err := st.Create(ctx(t), d, session(t, uniqueID(t, "o"), sliding)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -279,13 +280,13 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		open, other := uniqueID(t, "o"), uniqueID(t, "o")
 		mine := []domain.TokenDigest{randomDigest(t), randomDigest(t), randomDigest(t)}
 		for _, id := range mine {
-			if err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
+			if _, err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		theirs := randomDigest(t)
 		s := session(t, other, time.Hour)
-		if err := st.Create(ctx(t), theirs, s); err != nil {
+		if _, err := st.Create(ctx(t), theirs, s); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.DeleteAll(ctx(t), domain.Identity{AppID: s.AppID, OpenID: open}); err != nil {
@@ -303,7 +304,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		}
 		// A new login works after logging out everywhere.
 		id := randomDigest(t)
-		if err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
+		if _, err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Get(ctx(t), id); err != nil {
@@ -319,7 +320,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		open := uniqueID(t, "o")
 		ids := []domain.TokenDigest{randomDigest(t), randomDigest(t), randomDigest(t), randomDigest(t)}
 		for _, id := range ids {
-			if err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
+			if _, err := st.Create(ctx(t), id, session(t, open, time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -339,7 +340,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		id := randomDigest(t)
 		s := session(t, uniqueID(t, "o"), time.Minute)
 		s.MaxExpiresAt = h.Now().Add(10 * time.Minute).Truncate(time.Millisecond)
-		if err := st.Create(ctx(t), id, s); err != nil {
+		if _, err := st.Create(ctx(t), id, s); err != nil {
 			t.Fatal(err)
 		}
 		got, err := st.Get(ctx(t), id) // a use would slide an hour: capped at the limit
@@ -367,7 +368,7 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 	login := func(t *testing.T, st ports.SessionStore, s domain.Session) (domain.TokenDigest, domain.Session) {
 		t.Helper()
 		id := randomDigest(t)
-		if err := st.Create(ctx(t), id, s); err != nil {
+		if _, err := st.Create(ctx(t), id, s); err != nil {
 			t.Fatal(err)
 		}
 		got, err := st.Get(ctx(t), id)
@@ -425,6 +426,19 @@ func testSessionStore(t *testing.T, h SessionHarness, tagged bool) {
 		other, _ := login(t, st, session(t, uniqueID(t, "o"), time.Hour))
 		if got := memoNow(t, st, other).Memo; !got.IsZero() {
 			t.Fatalf("another user sees the memo: %+v", got)
+		}
+	})
+
+	t.Run("CreateAnswersTheUsersMemo", func(t *testing.T) {
+		st, s, _, _ := remembered(t, "known")
+		again := session(t, s.OpenID, time.Hour) // the same user logs in again
+		got, err := st.Create(ctx(t), randomDigest(t), again)
+		if err != nil || got.User.Profile.NickName != "known" || got.User.Identity() != s.Identity() {
+			t.Fatalf("a returning user's login: memo %+v, %v", got.User.Profile, err)
+		}
+		got, err = st.Create(ctx(t), randomDigest(t), session(t, uniqueID(t, "o"), time.Hour))
+		if err != nil || !got.IsZero() {
+			t.Fatalf("a new user's login: memo %+v, %v", got, err)
 		}
 	})
 

@@ -41,7 +41,7 @@ func TestLogoutEverywhere_EndsEveryRedisSession(t *testing.T) {
 		_, _ = rand.Read(d.Sum[:])
 		ids = append(ids, d)
 		s := domain.Session{AppID: sandbox.DefaultAppID, OpenID: "oStolenPhone", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
-		if err := st.Create(ctx, d, s); err != nil {
+		if _, err := st.Create(ctx, d, s); err != nil {
 			t.Fatal(err)
 		}
 	}
