@@ -43,7 +43,7 @@ func TestScale_DerivesTheEstimateFromTheRuns(t *testing.T) {
 		"a launch costs 704µs",        // 500 + 0.98×200 + 0.02×400 µs
 		"**505 per second without",    // 1% new users + every upload
 		"**15 with it**",              // 1% new users + 2% changed uploads
-		"reads 510 per second",        // a SELECT per login, 2 for 1% new users
+		"reads 10 per second",         // 2 SELECTs for each of 1% new users
 		"2.02 round trips per launch", // create, read, and 2% memo writes
 		"2010 per second at peak",     // (2.02 + 2 for the limits) × 500
 		"1000 bytes of `used_memory`", //
