@@ -18,6 +18,30 @@ const (
 	storeTokenCache = "token_cache"
 )
 
+// call times one store call and counts it by its result; answer says
+// which errors are answers rather than failures (nil: none).
+func call[T any](m *Metrics, store, op string, answer func(error) bool, f func() (T, error)) (T, error) {
+	start := time.Now()
+	v, err := f()
+	if answer != nil && answer(err) {
+		m.observeStore(store, op, start, nil)
+	} else {
+		m.observeStore(store, op, start, err)
+	}
+	return v, err
+}
+
+// call0 is call for a call that returns only an error.
+func call0(m *Metrics, store, op string, f func() error) error {
+	_, err := call(m, store, op, nil, func() (struct{}, error) { return struct{}{}, f() })
+	return err
+}
+
+// notFound and unknownToken are answers, not failures: a user or blob that
+// is not there, a token that is not a session.
+func notFound(err error) bool     { return domain.KindOf(err) == domain.KindNotFound }
+func unknownToken(err error) bool { return domain.KindOf(err) == domain.KindUnauthenticated }
+
 // Sessions returns s measured: every call counted and timed.
 func (m *Metrics) Sessions(s ports.SessionStore) ports.SessionStore { return &sessions{m: m, s: s} }
 
@@ -29,63 +53,35 @@ type sessions struct {
 var _ ports.SessionStore = (*sessions)(nil)
 
 func (x *sessions) Create(ctx context.Context, id domain.TokenDigest, s domain.Session) (domain.ProfileMemo, error) {
-	start := time.Now()
-	m, err := x.s.Create(ctx, id, s)
-	x.m.observeStore(storeSessions, "create", start, err)
-	return m, err
+	return call(x.m, storeSessions, "create", nil, func() (domain.ProfileMemo, error) { return x.s.Create(ctx, id, s) })
 }
 
 func (x *sessions) DeleteAll(ctx context.Context, id domain.Identity) error {
-	start := time.Now()
-	err := x.s.DeleteAll(ctx, id)
-	x.m.observeStore(storeSessions, "delete_all", start, err)
-	return err
+	return call0(x.m, storeSessions, "delete_all", func() error { return x.s.DeleteAll(ctx, id) })
 }
 
 func (x *sessions) Count(ctx context.Context) (int, error) {
-	start := time.Now()
-	n, err := x.s.Count(ctx)
-	x.m.observeStore(storeSessions, "count", start, err)
-	return n, err
+	return call(x.m, storeSessions, "count", nil, func() (int, error) { return x.s.Count(ctx) })
 }
 
 func (x *sessions) Get(ctx context.Context, id domain.TokenDigest) (domain.Session, error) {
-	start := time.Now()
-	s, err := x.s.Get(ctx, id)
-	if domain.KindOf(err) == domain.KindUnauthenticated {
-		x.m.observeStore(storeSessions, "get", start, nil) // an unknown token is an answer, not a failure
-	} else {
-		x.m.observeStore(storeSessions, "get", start, err)
-	}
-	return s, err
+	return call(x.m, storeSessions, "get", unknownToken, func() (domain.Session, error) { return x.s.Get(ctx, id) })
 }
 
 func (x *sessions) Delete(ctx context.Context, id domain.TokenDigest) error {
-	start := time.Now()
-	err := x.s.Delete(ctx, id)
-	x.m.observeStore(storeSessions, "delete", start, err)
-	return err
+	return call0(x.m, storeSessions, "delete", func() error { return x.s.Delete(ctx, id) })
 }
 
 func (x *sessions) RememberProfile(ctx context.Context, id domain.Identity, gen uint64, memo domain.ProfileMemo) error {
-	start := time.Now()
-	err := x.s.RememberProfile(ctx, id, gen, memo)
-	x.m.observeStore(storeSessions, "remember_profile", start, err)
-	return err
+	return call0(x.m, storeSessions, "remember_profile", func() error { return x.s.RememberProfile(ctx, id, gen, memo) })
 }
 
 func (x *sessions) ForgetProfile(ctx context.Context, id domain.Identity) error {
-	start := time.Now()
-	err := x.s.ForgetProfile(ctx, id)
-	x.m.observeStore(storeSessions, "forget_profile", start, err)
-	return err
+	return call0(x.m, storeSessions, "forget_profile", func() error { return x.s.ForgetProfile(ctx, id) })
 }
 
 func (x *sessions) Ping(ctx context.Context) error {
-	start := time.Now()
-	err := x.s.Ping(ctx)
-	x.m.observeStore(storeSessions, "ping", start, err)
-	return err
+	return call0(x.m, storeSessions, "ping", func() error { return x.s.Ping(ctx) })
 }
 
 // Users returns r measured.
@@ -98,75 +94,40 @@ type users struct {
 
 var _ ports.UserRepo = (*users)(nil)
 
-// found is err as a store result: a user that is not there is an answer.
-func found(err error) error {
-	if domain.KindOf(err) == domain.KindNotFound {
-		return nil
-	}
-	return err
-}
-
 func (x *users) EnsureUser(ctx context.Context, id domain.Identity, unionID string, now time.Time) (domain.User, error) {
-	start := time.Now()
-	u, err := x.r.EnsureUser(ctx, id, unionID, now)
-	x.m.observeStore(storeUsers, "ensure_user", start, err)
-	return u, err
+	return call(x.m, storeUsers, "ensure_user", nil, func() (domain.User, error) { return x.r.EnsureUser(ctx, id, unionID, now) })
 }
 
 func (x *users) Get(ctx context.Context, id domain.Identity) (domain.User, error) {
-	start := time.Now()
-	u, err := x.r.Get(ctx, id)
-	x.m.observeStore(storeUsers, "get", start, found(err))
-	return u, err
+	return call(x.m, storeUsers, "get", notFound, func() (domain.User, error) { return x.r.Get(ctx, id) })
 }
 
 func (x *users) UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error) {
-	start := time.Now()
-	u, err := x.r.UpdateUser(ctx, id, update)
-	x.m.observeStore(storeUsers, "update_user", start, found(err))
-	return u, err
+	return call(x.m, storeUsers, "update_user", notFound, func() (domain.User, error) { return x.r.UpdateUser(ctx, id, update) })
 }
 
 func (x *users) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
-	start := time.Now()
-	u, err := x.r.UpdateUserFrom(ctx, seen, update)
-	x.m.observeStore(storeUsers, "update_user_from", start, found(err))
-	return u, err
+	return call(x.m, storeUsers, "update_user_from", notFound, func() (domain.User, error) { return x.r.UpdateUserFrom(ctx, seen, update) })
 }
 
 func (x *users) ByPhone(ctx context.Context, appID, pure string) ([]domain.Identity, error) {
-	start := time.Now()
-	ids, err := x.r.ByPhone(ctx, appID, pure)
-	x.m.observeStore(storeUsers, "by_phone", start, err)
-	return ids, err
+	return call(x.m, storeUsers, "by_phone", nil, func() ([]domain.Identity, error) { return x.r.ByPhone(ctx, appID, pure) })
 }
 
 func (x *users) Delete(ctx context.Context, id domain.Identity) error {
-	start := time.Now()
-	err := x.r.Delete(ctx, id)
-	x.m.observeStore(storeUsers, "delete", start, err)
-	return err
+	return call0(x.m, storeUsers, "delete", func() error { return x.r.Delete(ctx, id) })
 }
 
 func (x *users) ByUnionID(ctx context.Context, unionID string) ([]domain.Identity, error) {
-	start := time.Now()
-	ids, err := x.r.ByUnionID(ctx, unionID)
-	x.m.observeStore(storeUsers, "by_unionid", start, err)
-	return ids, err
+	return call(x.m, storeUsers, "by_unionid", nil, func() ([]domain.Identity, error) { return x.r.ByUnionID(ctx, unionID) })
 }
 
 func (x *users) AvatarInUse(ctx context.Context, name string) (bool, error) {
-	start := time.Now()
-	ok, err := x.r.AvatarInUse(ctx, name)
-	x.m.observeStore(storeUsers, "avatar_in_use", start, err)
-	return ok, err
+	return call(x.m, storeUsers, "avatar_in_use", nil, func() (bool, error) { return x.r.AvatarInUse(ctx, name) })
 }
 
 func (x *users) Ping(ctx context.Context) error {
-	start := time.Now()
-	err := x.r.Ping(ctx)
-	x.m.observeStore(storeUsers, "ping", start, err)
-	return err
+	return call0(x.m, storeUsers, "ping", func() error { return x.r.Ping(ctx) })
 }
 
 // Blobs returns b measured.
@@ -180,24 +141,15 @@ type blobs struct {
 var _ ports.BlobStore = (*blobs)(nil)
 
 func (x *blobs) Put(ctx context.Context, name, contentType string, data []byte) error {
-	start := time.Now()
-	err := x.b.Put(ctx, name, contentType, data)
-	x.m.observeStore(storeBlobs, "put", start, err)
-	return err
+	return call0(x.m, storeBlobs, "put", func() error { return x.b.Put(ctx, name, contentType, data) })
 }
 
 func (x *blobs) Get(ctx context.Context, name string) (ports.Blob, error) {
-	start := time.Now()
-	b, err := x.b.Get(ctx, name)
-	x.m.observeStore(storeBlobs, "get", start, found(err))
-	return b, err
+	return call(x.m, storeBlobs, "get", notFound, func() (ports.Blob, error) { return x.b.Get(ctx, name) })
 }
 
 func (x *blobs) Delete(ctx context.Context, name string) error {
-	start := time.Now()
-	err := x.b.Delete(ctx, name)
-	x.m.observeStore(storeBlobs, "delete", start, err)
-	return err
+	return call0(x.m, storeBlobs, "delete", func() error { return x.b.Delete(ctx, name) })
 }
 
 func (x *blobs) URL(ctx context.Context, name string) (string, error) {
@@ -214,39 +166,44 @@ type tokenCache struct {
 
 var _ ports.TokenCache = (*tokenCache)(nil)
 
+// cached is a token and whether there was one.
+type cached struct {
+	t  domain.CachedToken
+	ok bool
+}
+
 func (x *tokenCache) Get(ctx context.Context, appID string) (domain.CachedToken, bool, error) {
-	start := time.Now()
-	t, ok, err := x.c.Get(ctx, appID)
-	x.m.observeStore(storeTokenCache, "get", start, err)
-	return t, ok, err
+	r, err := call(x.m, storeTokenCache, "get", nil, func() (cached, error) {
+		t, ok, err := x.c.Get(ctx, appID)
+		return cached{t, ok}, err
+	})
+	return r.t, r.ok, err
 }
 
 func (x *tokenCache) Put(ctx context.Context, appID string, t domain.CachedToken) error {
-	start := time.Now()
-	err := x.c.Put(ctx, appID, t)
-	x.m.observeStore(storeTokenCache, "put", start, err)
-	return err
+	return call0(x.m, storeTokenCache, "put", func() error { return x.c.Put(ctx, appID, t) })
 }
 
 func (x *tokenCache) Drop(ctx context.Context, appID string, rejected domain.AccessToken) error {
-	start := time.Now()
-	err := x.c.Drop(ctx, appID, rejected)
-	x.m.observeStore(storeTokenCache, "drop", start, err)
-	return err
+	return call0(x.m, storeTokenCache, "drop", func() error { return x.c.Drop(ctx, appID, rejected) })
+}
+
+// lock is a lock's release and whether it was taken.
+type lock struct {
+	unlock func()
+	ok     bool
 }
 
 func (x *tokenCache) Lock(ctx context.Context, appID string, ttl time.Duration) (func(), bool, error) {
-	start := time.Now()
-	unlock, ok, err := x.c.Lock(ctx, appID, ttl)
-	x.m.observeStore(storeTokenCache, "lock", start, err)
-	return unlock, ok, err
+	r, err := call(x.m, storeTokenCache, "lock", nil, func() (lock, error) {
+		unlock, ok, err := x.c.Lock(ctx, appID, ttl)
+		return lock{unlock, ok}, err
+	})
+	return r.unlock, r.ok, err
 }
 
 func (x *tokenCache) CountForceRefresh(ctx context.Context, appID, day string) (int, error) {
-	start := time.Now()
-	n, err := x.c.CountForceRefresh(ctx, appID, day)
-	x.m.observeStore(storeTokenCache, "count_force_refresh", start, err)
-	return n, err
+	return call(x.m, storeTokenCache, "count_force_refresh", nil, func() (int, error) { return x.c.CountForceRefresh(ctx, appID, day) })
 }
 
 // Limiter returns l measured: each refusal counts against name.
