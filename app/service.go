@@ -247,7 +247,7 @@ func (s *Service) login(ctx context.Context, wc ports.WeChat, code string) (Logi
 			return LoginResult{}, fmt.Errorf("ensure user: %w", err)
 		}
 	}
-	return LoginResult{Token: tok, ExpiresIn: sess.ExpiresAt.Sub(now), User: user}, nil
+	return LoginResult{Token: tok, ExpiresIn: sess.ExpiresAt.Sub(now), User: s.present(ctx, user)}, nil
 }
 
 // EncryptedUserInfo is what a client sends from wx.getUserInfo.

@@ -844,3 +844,20 @@ func TestVanishedUser_NextLoginRecreatesIt(t *testing.T) {
 		t.Fatalf("the same profile after: %v", err)
 	}
 }
+
+// A login's profile shows the avatar the user uploaded, as every other
+// profile does.
+func TestLogin_ProfileShowsTheUploadedAvatar(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	ctx := context.Background()
+	tok := w.login(t, "c1", "o1", key1)
+	u, err := w.svc.SetAvatar(ctx, "", tok, []byte("IMG:mine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.wechat.AddCode("c2", "o1", "", key2)
+	res, err := w.svc.Login(ctx, "", "c2", phone)
+	if err != nil || res.User.Profile.AvatarURL != u.Profile.AvatarURL || u.Profile.AvatarURL == "" {
+		t.Fatalf("login profile avatar %q, want %q (%v)", res.User.Profile.AvatarURL, u.Profile.AvatarURL, err)
+	}
+}
