@@ -238,7 +238,7 @@ func (s *Service) login(ctx context.Context, wc ports.WeChat, code string) (Logi
 	// when WeChat now gives another unionid) the user is looked up or
 	// created; if that fails, the session goes.
 	user := memo.User
-	if memo.IsZero() || user.Identity() != id || (unionID != "" && user.UnionID != unionID) {
+	if !memo.For(id) || (unionID != "" && user.UnionID != unionID) {
 		user, err = s.Users.EnsureUser(ctx, id, unionID, now)
 		if err != nil {
 			if derr := s.Sessions.Delete(ctx, tok.Digest()); derr != nil {
@@ -301,11 +301,7 @@ func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in Encr
 	// user since, the answer is the memo's, without the user database.
 	sent := info.Profile.Digest()
 	if sess.Memo.Answers(sess, sent) {
-		u := sess.Memo.User
-		if sess.UnionID != "" {
-			u.UnionID = sess.UnionID // recorded by the login that learnt it
-		}
-		return s.present(ctx, u), nil
+		return s.present(ctx, withSessionUnion(sess.Memo.User, sess)), nil
 	}
 	apply := func(u *domain.User) (bool, error) {
 		if !u.ApplyWeChat(info.Profile) {
@@ -315,7 +311,7 @@ func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in Encr
 		return true, nil
 	}
 	var u domain.User
-	if m := sess.Memo; !m.IsZero() && m.User.Identity() == sess.Identity() {
+	if m := sess.Memo; m.For(sess.Identity()) {
 		// Another profile: the memo's copy of the user saves reading it
 		// (the write still applies only to the revision the copy is of).
 		u, err = s.Users.UpdateUserFrom(ctx, m.User, apply)
@@ -325,13 +321,20 @@ func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in Encr
 	if err != nil {
 		return domain.User{}, s.userErr(ctx, sess, err, "update profile")
 	}
-	if sess.UnionID != "" {
-		u.UnionID = sess.UnionID // recorded by the login that learnt it
-	}
+	u = withSessionUnion(u, sess)
 	if err := s.Sessions.RememberProfile(ctx, sess.Identity(), sess.MemoGen, domain.ProfileMemo{Sent: sent, User: u}); err != nil {
 		s.Log.LogAttrs(ctx, slog.LevelWarn, "profile memo not kept", slog.String("error", err.Error()))
 	}
 	return s.present(ctx, u), nil
+}
+
+// withSessionUnion is u with the session's unionid, when it has one: the
+// login that learnt it recorded it, and a memo's copy may predate it.
+func withSessionUnion(u domain.User, sess domain.Session) domain.User {
+	if sess.UnionID != "" {
+		u.UnionID = sess.UnionID
+	}
+	return u
 }
 
 // updateUser changes the user of sess by update, as Users.UpdateUser does,

@@ -24,10 +24,13 @@ type ProfileMemo struct {
 // IsZero reports whether m holds no memo.
 func (m ProfileMemo) IsZero() bool { return m.Sent == ProfileDigest{} }
 
+// For reports whether m is a memo of the user id.
+func (m ProfileMemo) For(id Identity) bool { return !m.IsZero() && m.User.Identity() == id }
+
 // Answers reports whether m answers a save of a payload profile of digest
 // sent by session s: the same profile, for the same user.
 func (m ProfileMemo) Answers(s Session, sent ProfileDigest) bool {
-	return !m.IsZero() && m.Sent == sent && m.User.Identity() == s.Identity()
+	return m.For(s.Identity()) && m.Sent == sent
 }
 
 // ProfileDigest identifies a payload profile: the SHA-256 of its fields,

@@ -126,8 +126,11 @@ func (s *SessionStore) tokenKey(id domain.TokenDigest) string {
 
 // userKey is the hash of a user's session data (+":t": its token set).
 func (s *SessionStore) userKey(id domain.Identity) string {
-	return s.prefix + "u:{" + domain.UserTag(id) + "}"
+	return s.taggedUserKey(domain.UserTag(id))
 }
+
+// taggedUserKey is the user hash of the user of tag.
+func (s *SessionStore) taggedUserKey(tag string) string { return s.prefix + "u:{" + tag + "}" }
 
 // legacyUserKey is where a user's hash lived before tags.
 func (s *SessionStore) legacyUserKey(id domain.Identity) string {
@@ -214,7 +217,7 @@ func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess d
 		args = append(args, fieldUnion, sess.UnionID)
 	}
 	if id.Tag != "" {
-		uk := s.userKey(user)
+		uk := s.taggedUserKey(id.Tag) // checked above: the tag is user's
 		args[1] = token.encode()
 		memo, err := sessionCreate.Run(ctx, s.rdb, []string{tk, uk, uk + ":t"}, args...).Text()
 		if err != nil && !errors.Is(err, goredis.Nil) {
@@ -344,7 +347,7 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 	if s.sliding > 0 {
 		sliding = s.sliding.Milliseconds()
 	}
-	uk := s.prefix + "u:{" + id.Tag + "}"
+	uk := s.taggedUserKey(id.Tag)
 	vals, err := sessionRead.Run(ctx, s.rdb, []string{s.tokenKey(id), uk, uk + ":t"}, now.UnixMilli(), sliding).Slice()
 	if errors.Is(err, goredis.Nil) {
 		return domain.Session{}, domain.ErrUnauthenticated
@@ -496,7 +499,7 @@ func (s *SessionStore) Delete(ctx context.Context, id domain.TokenDigest) error 
 	defer cancel()
 	tk := s.tokenKey(id)
 	if id.Tag != "" {
-		uk := s.prefix + "u:{" + id.Tag + "}"
+		uk := s.taggedUserKey(id.Tag)
 		if err := tokenDelete.Run(ctx, s.rdb, []string{tk, uk, uk + ":t"}).Err(); err != nil {
 			return fail("delete token", err)
 		}

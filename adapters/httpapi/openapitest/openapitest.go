@@ -67,10 +67,8 @@ func Check(req *http.Request, status int, header http.Header, body []byte) error
 	if loadErr != nil {
 		return loadErr
 	}
-	u := *req.URL
-	u.Host, u.Scheme = "", ""
 	match := req.Clone(context.Background())
-	match.URL = &url.URL{Path: u.Path, RawQuery: u.RawQuery}
+	match.URL = &url.URL{Path: req.URL.Path, RawQuery: req.URL.RawQuery} // any host
 	route, params, err := router.FindRoute(match)
 	if err != nil {
 		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
