@@ -24,8 +24,8 @@ import (
 
 	"go.uber.org/fx"
 
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
-	"wxbackend/config"
 )
 
 func main() {

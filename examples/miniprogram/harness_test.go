@@ -19,8 +19,8 @@ import (
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
-	"wxbackend/config"
 	"wxbackend/domain"
 )
 

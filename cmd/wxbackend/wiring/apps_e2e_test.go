@@ -11,8 +11,8 @@ import (
 
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
-	"wxbackend/config"
 )
 
 const (

@@ -112,7 +112,8 @@ func adapterOf(rel string) string {
 
 // TestArchitecture_DependenciesPointInward holds the layers to the house
 // style: domain imports the standard library only, ports only domain, app
-// only ports and domain (no adapter, driver or framework), an adapter no
+// only ports and domain (no adapter, driver or framework), config (the
+// settings reader) nothing of ours, an adapter no
 // other adapter, and no production package a test-support package.
 func TestArchitecture_DependenciesPointInward(t *testing.T) {
 	for _, v := range violations(listPackages(t)) {
@@ -135,6 +136,8 @@ func violations(pkgs []goPackage) []string {
 			switch {
 			case under(rel, "domain") && !std:
 				bad(p, imp, "domain uses the standard library only")
+			case under(rel, "config") && impRel != "" && !under(impRel, "config"):
+				bad(p, imp, "config is a leaf library: it imports nothing of ours")
 			case under(rel, "ports") && !support && !std && impRel != "domain":
 				bad(p, imp, "ports use domain only")
 			case under(rel, "app"):
@@ -165,6 +168,7 @@ func TestArchitecture_RulesCatchViolations(t *testing.T) {
 		{ImportPath: "wxbackend/adapters/redisstore", Imports: []string{"wxbackend/adapters/memory", "wxbackend/config/setting"}},
 		{ImportPath: "wxbackend/adapters/wechat/sandbox/miniprogram", Imports: []string{"wxbackend/adapters/wechat/sandbox", "wxbackend/adapters/httpapi/apiclient"}},
 		{ImportPath: "wxbackend/cmd/wxbackend/wiring", Imports: []string{"wxbackend/ports/portfake"}},
+		{ImportPath: "wxbackend/config/setting", Imports: []string{"wxbackend/adapters/httpapi"}},
 	}
 	got := strings.Join(violations(pkgs), "\n")
 	for _, want := range []string{
@@ -174,13 +178,14 @@ func TestArchitecture_RulesCatchViolations(t *testing.T) {
 		"app imports go.uber.org/fx",
 		"redisstore imports wxbackend/adapters/memory",
 		"wiring imports wxbackend/ports/portfake",
+		"setting imports wxbackend/adapters/httpapi",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("not caught: %s", want)
 		}
 	}
-	if n := strings.Count(got, "\n") + 1; n != 6 {
-		t.Errorf("%d violations, want 6:\n%s", n, got)
+	if n := strings.Count(got, "\n") + 1; n != 7 {
+		t.Errorf("%d violations, want 7:\n%s", n, got)
 	}
 }
 

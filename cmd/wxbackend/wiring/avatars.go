@@ -6,7 +6,7 @@ import (
 	"wxbackend/adapters/imaging"
 	"wxbackend/adapters/localfs"
 	"wxbackend/adapters/s3blob"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/ports"
 )
 

@@ -11,7 +11,7 @@ import (
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/wechat/sandbox"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/domain"
 )
 

@@ -13,8 +13,8 @@ import (
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
-	"wxbackend/config"
 	"wxbackend/domain"
 )
 

@@ -27,9 +27,9 @@ import (
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
-	"wxbackend/config"
 )
 
 const (

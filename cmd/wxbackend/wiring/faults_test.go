@@ -18,7 +18,7 @@ import (
 	"wxbackend/adapters/sqlstore/sqltest"
 	"wxbackend/adapters/testenv/tcpproxy"
 	"wxbackend/adapters/wechat/sandbox"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 )
 
 // TestFaults_WeChat: WeChat hung, failing, garbled or cut off gives code 8

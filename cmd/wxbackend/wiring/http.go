@@ -8,7 +8,7 @@ import (
 
 	"wxbackend/adapters/httpapi"
 	"wxbackend/app"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 )
 
 // OnServing is called with the server's address once it listens. Modules

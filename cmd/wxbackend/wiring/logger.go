@@ -7,7 +7,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 )
 
 // logging provides the process's logger, which fx logs its own events to at

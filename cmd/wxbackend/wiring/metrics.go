@@ -12,7 +12,7 @@ import (
 	"wxbackend/adapters/metrics"
 	"wxbackend/adapters/redisstore"
 	"wxbackend/adapters/sqlstore"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/ports"
 )
 

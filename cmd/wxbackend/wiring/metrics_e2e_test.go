@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
-	"wxbackend/config"
 )
 
 // scrape reads the server's /metrics with Prometheus's own parser.

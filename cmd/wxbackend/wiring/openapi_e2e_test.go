@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"wxbackend/adapters/httpapi/openapitest"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 )
 
 // contract checks every response of wxbackend that the tests of this

@@ -18,7 +18,7 @@ import (
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/wechat"
 	"wxbackend/app"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/domain"
 	"wxbackend/ports"
 )

@@ -10,8 +10,8 @@ import (
 
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
-	"wxbackend/config"
 )
 
 // The operator's commands on the server's own stores: MariaDB or

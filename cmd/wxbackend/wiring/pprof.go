@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/fx"
 
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 )
 
 // pprofListener serves net/http/pprof on its own loopback address, when one

@@ -11,7 +11,7 @@ import (
 
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 )
 
 // TestE2E_TodaysProfileFlowOnEveryDatabase is today's WeChat end to end on

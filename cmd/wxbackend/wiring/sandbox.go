@@ -9,7 +9,7 @@ import (
 
 	"wxbackend/adapters/wechat"
 	"wxbackend/adapters/wechat/sandbox"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 )
 
 // SandboxEndpoint is the WeChat sandbox a server in sandbox mode runs: one

@@ -7,7 +7,7 @@ import (
 
 	"wxbackend/adapters/memory"
 	"wxbackend/adapters/redisstore"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/ports"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 )
 
 // TestE2E_PhoneBothFormsOnEveryDatabase: getPhoneNumber's code and its

@@ -29,7 +29,7 @@ import (
 
 	"go.uber.org/fx"
 
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 )
 
 // Options builds the whole server from cfg, logging to logOut.

@@ -13,8 +13,8 @@ import (
 
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/sqlstore"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
-	"wxbackend/config"
 )
 
 // FreeAddr returns a loopback address with a port no one listens on now.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"wxbackend/config"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/config/setting"
 )
 

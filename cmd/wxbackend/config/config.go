@@ -1,5 +1,6 @@
-// Package config is wxbackend's one configuration. Each adapter declares its
-// own settings, once, as tagged fields of its options (see config/setting);
+// Package config is wxbackend's one configuration, the aggregate beside the
+// composition root (the settings reader it uses is config/setting, a leaf
+// library every layer may use). Each adapter declares its own settings, once, as tagged fields of its options (see config/setting);
 // Config composes them with the few settings that belong to the composition
 // itself (which session store, logging, the sandbox), and Load reads and
 // checks them all at once: built-in defaults, then environment variables
