@@ -12,18 +12,18 @@ import (
 )
 
 // twoApps is a service for a shop and a staff app sharing one user base.
-func twoApps(t *testing.T) (*app.Service, *portfake.WeChat, *portfake.WeChat, *portfake.Users) {
+func twoApps(t *testing.T) (edge, *portfake.WeChat, *portfake.WeChat, *portfake.Users) {
 	t.Helper()
 	clock := portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	shop, staff := portfake.NewWeChat("wxshop"), portfake.NewWeChat("wxstaff")
 	users := portfake.NewUsers()
-	svc, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
+	a, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
 		Apps: []ports.WeChat{shop, staff}, Clock: clock, Tokens: &portfake.Tokens{}, AccessTokens: portfake.NewTokenCache()},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, shop, staff, users
+	return edge{a}, shop, staff, users
 }
 
 func TestApps_ATokenBelongsToItsApp(t *testing.T) {

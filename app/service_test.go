@@ -26,7 +26,7 @@ const (
 )
 
 type world struct {
-	svc        *app.Service
+	svc        edge
 	clock      *portfake.Clock
 	sessions   *portfake.Sessions
 	users      *portfake.Users
@@ -72,11 +72,11 @@ func newWorld(t *testing.T, o app.Options, opts ...worldOption) *world {
 	if wc, ok := deps.Apps[0].(*portfake.WeChat); ok {
 		w.wechat = wc
 	}
-	svc, err := app.New(deps, o)
+	a, err := app.New(deps, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.svc = svc
+	w.svc = edge{a}
 	return w
 }
 

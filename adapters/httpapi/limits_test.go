@@ -23,14 +23,14 @@ func TestRateLimits(t *testing.T) {
 	users, wx := portfake.NewUsers(), portfake.NewWeChat(appID)
 	svc, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
 		Apps: []ports.WeChat{wx}, Clock: clock, Tokens: &portfake.Tokens{}},
-		app.Options{SessionTTL: time.Hour, SessionLimiter: memory.NewRateLimiter(3, time.Minute, clock)})
+		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	h := newRouter(t, svc, slog.New(slog.NewTextHandler(&logs, nil)), httpapi.Options{
-		MaxBodyBytes: 4096, ReadyTimeout: time.Second, LoginLimiter: memory.NewRateLimiter(2, time.Minute, clock),
-		TrustedProxies: []string{"10.0.0.1"}})
+	h := newRouterWith(t, svc, slog.New(slog.NewTextHandler(&logs, nil)), httpapi.Options{
+		MaxBodyBytes: 4096, ReadyTimeout: time.Second, TrustedProxies: []string{"10.0.0.1"}}, clock,
+		httpapi.Limits{Login: memory.NewRateLimiter(2, time.Minute, clock), Session: memory.NewRateLimiter(3, time.Minute, clock)})
 	send := func(method, path, body, peer, xff, token string) (int, string, string) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

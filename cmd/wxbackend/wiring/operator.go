@@ -42,10 +42,11 @@ var errMemorySessions = errors.New("the memory session store lives inside the se
 
 // RunOperator runs an operator command with the server's configuration.
 func RunOperator(cfg config.Config, cmd OperatorCommand) error {
-	svc, memorySessions, closeAll, err := operatorService(cfg)
+	a, memorySessions, closeAll, err := operatorService(cfg)
 	if err != nil {
 		return err
 	}
+	svc := a.Operator
 	defer closeAll()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -103,7 +104,7 @@ const sandboxAppID = "wxsandbox000000000"
 
 // operatorService builds the use cases on the server's stores, without
 // serving anything.
-func operatorService(cfg config.Config) (*app.Service, bool, func(), error) {
+func operatorService(cfg config.Config) (*app.App, bool, func(), error) {
 	var closers []func()
 	closeAll := func() {
 		for _, c := range closers {
