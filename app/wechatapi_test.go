@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"wxbackend/adapters/memory"
 	"wxbackend/app"
 	"wxbackend/domain"
 	"wxbackend/ports/portfake"
@@ -258,5 +259,44 @@ func TestEditProfile_ContentCheck(t *testing.T) {
 	lenient.wechat.FailChecks(domain.Wrap(domain.KindUpstream, errors.New("errcode -1")))
 	if u, err := lenient.svc.EditProfile(ctx, "", tok, domain.ProfileInput{NickName: ptr("Anyone")}); err != nil || u.Profile.NickName != "Anyone" {
 		t.Fatalf("accept policy: %+v, %v", u.Profile, err)
+	}
+}
+
+// A caller with no usable token waits for another server's refresh for a
+// while on the clock, not the wall's: moving the clock past the wait ends
+// it (code 8) at once.
+func TestAccessToken_WaitForAnotherServersRefreshEndsOnTheClock(t *testing.T) {
+	var cache *memory.TokenCache
+	w := newWorld(t, app.Options{}, func(d *app.Deps) {
+		cache = memory.NewTokenCache(d.Clock) // its locks and the use cases' time move together
+		d.AccessTokens = cache
+	})
+	tok := w.login(t, "c1", "o1", key1)
+	// Another server holds the refresh lock and never finishes.
+	if _, locked, err := cache.Lock(context.Background(), appID, time.Hour); err != nil || !locked {
+		t.Fatalf("lock: %v %v", locked, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.svc.SessionStatus(context.Background(), "", tok)
+		done <- err
+	}()
+	// The clock moves a second every few milliseconds until the caller
+	// gives up: on the clock that is after three seconds, so well before
+	// two seconds of wall time pass.
+	giveUp := time.After(2 * time.Second)
+	for waiting := true; waiting; {
+		select {
+		case err := <-done:
+			wantKind(t, err, domain.KindUpstream)
+			waiting = false
+		case <-giveUp:
+			t.Fatal("the wait did not end when the clock passed it")
+		case <-time.After(5 * time.Millisecond):
+			w.clock.Advance(time.Second)
+		}
+	}
+	if n := w.wechat.TokenCalls(); n != 0 {
+		t.Fatalf("WeChat asked for %d tokens while another server held the lock", n)
 	}
 }
