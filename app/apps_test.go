@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"wxbackend/adapters/aescbc"
+	"wxbackend/adapters/memory"
 	"wxbackend/app"
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -17,8 +19,9 @@ func twoApps(t *testing.T) (edge, *portfake.WeChat, *portfake.WeChat, *portfake.
 	clock := portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	shop, staff := portfake.NewWeChat("wxshop"), portfake.NewWeChat("wxstaff")
 	users := portfake.NewUsers()
-	a, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
-		Apps: []ports.WeChat{shop, staff}, Clock: clock, Tokens: &portfake.Tokens{}, AccessTokens: portfake.NewTokenCache()},
+	a, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Hour}, 0, 0, clock),
+		Users: users, Decrypter: aescbc.NewDecrypter(), Apps: []ports.WeChat{shop, staff}, Clock: clock, Tokens: &portfake.Tokens{},
+		AccessTokens: memory.NewTokenCache(clock)},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
