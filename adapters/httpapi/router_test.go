@@ -366,3 +366,30 @@ func TestLogout_AllEndsEverySessionOfTheUser(t *testing.T) {
 	}
 	want(t, f.do(t, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+other.Token), 0, 200)
 }
+
+// untouchable is a request body that must not be read.
+type untouchable struct{ t *testing.T }
+
+func (u untouchable) Read([]byte) (int, error) {
+	u.t.Error("the body was read before the token was checked")
+	return 0, io.EOF
+}
+
+// A token in the Authorization header is checked before the body is read:
+// an unknown one is code 2 whatever the body, on every token route.
+func TestAuth_HeaderTokenIsCheckedBeforeTheBody(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, path := range []string{"/getinfo/", "/api/v1/userinfo", "/api/v1/me/profile", "/api/v1/me/avatar", "/api/v1/me/phone", "/api/v1/logout"} {
+		req := httptest.NewRequest("POST", path, untouchable{t})
+		req.Header.Set("Content-Type", "application/json")
+		if path == "/api/v1/me/avatar" {
+			req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+		}
+		req.Header.Set("Authorization", "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != 401 || !strings.Contains(rec.Body.String(), `"code":2`) {
+			t.Errorf("%s: %d %s, want code 2", path, rec.Code, rec.Body)
+		}
+	}
+}
