@@ -56,8 +56,8 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 	if logOut == nil {
 		logOut = io.Discard
 	}
-	var svc *app.Service
-	graph := fx.New(stores(commandConfig(cfg), logOut), fx.Populate(&svc))
+	var a *app.App
+	graph := fx.New(stores(commandConfig(cfg), logOut), fx.Populate(&a))
 	if err := graph.Err(); err != nil {
 		return err
 	}
@@ -67,6 +67,7 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 		return err
 	}
 	defer func() { _ = graph.Stop(context.Background()) }()
+	svc := a.Operator
 	memorySessions := cfg.Sessions.Store != "redis"
 	id := domain.Identity{AppID: appID, OpenID: cmd.Target}
 	switch cmd.Verb {

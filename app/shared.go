@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"wxbackend/domain"
+	"wxbackend/ports"
+)
+
+// Helpers more than one use case needs.
+
+// apps are the mini-programs served, by appid.
+type apps struct {
+	byID map[string]ports.WeChat
+	only ports.WeChat // the one app, when there is one
+}
+
+// lookup returns the WeChat of the app a request names: appID, or with ""
+// the one app served. Several apps and none named, or an app not served,
+// is invalid input naming the parameter.
+func (a apps) lookup(appID string) (ports.WeChat, error) {
+	if appID == "" {
+		if a.only == nil {
+			return nil, domain.Missing("appid")
+		}
+		return a.only, nil
+	}
+	wc, ok := a.byID[appID]
+	if !ok {
+		return nil, domain.Malformed("appid", "not an app this server serves")
+	}
+	return wc, nil
+}
+
+// presenter shows users as a client sees them.
+type presenter struct {
+	blobs ports.BlobStore // nil: no uploaded avatars
+	log   *slog.Logger
+}
+
+// present returns u as a client sees it: the avatar the user uploaded, when
+// there is one, in place of WeChat's.
+func (p presenter) present(ctx context.Context, u domain.User) domain.User {
+	if u.Avatar == "" || p.blobs == nil {
+		return u
+	}
+	url, err := p.blobs.URL(ctx, u.Avatar)
+	if err != nil {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "avatar URL", slog.String("error", err.Error()))
+		return u
+	}
+	u.Profile.AvatarURL = url
+	return u
+}
+
+// userWriter changes the user of a session.
+type userWriter struct {
+	users    ports.UserRepo
+	sessions ports.SessionStore
+	log      *slog.Logger
+}
+
+// update changes the user of sess by update, as Users.UpdateUser does, for
+// every use case but SaveUserInfo: when it wrote, the user's profile memo is
+// dropped, so no later save answers the user as it was.
+func (w userWriter) update(ctx context.Context, sess domain.Session, op string, update func(*domain.User) (bool, error)) (domain.User, error) {
+	wrote := false
+	u, err := w.users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
+		changed, err := update(u)
+		wrote = wrote || changed
+		return changed, err
+	})
+	if wrote {
+		if err := w.sessions.ForgetProfile(ctx, sess.Identity()); err != nil {
+			// The session store is down: every later request fails on it
+			// until it is back, and a memo lives no longer than a session.
+			w.log.LogAttrs(ctx, slog.LevelWarn, "profile memo not dropped", slog.String("op", op), slog.String("error", err.Error()))
+		}
+	}
+	if err != nil {
+		return domain.User{}, w.userErr(ctx, sess, err, op)
+	}
+	return u, nil
+}
+
+// userErr turns a vanished user (deleted from the database behind the
+// sessions' back) into an invalid session, and ends the user's sessions,
+// profile memo and all: logging in again then recreates the user, rather
+// than trusting the memo that it exists.
+func (w userWriter) userErr(ctx context.Context, sess domain.Session, err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	if domain.KindOf(err) == domain.KindNotFound {
+		if derr := w.sessions.DeleteAll(ctx, sess.Identity()); derr != nil {
+			w.log.LogAttrs(ctx, slog.LevelWarn, "sessions of a vanished user not ended", slog.String("error", derr.Error()))
+		}
+		return domain.Wrap(domain.KindUnauthenticated, fmt.Errorf("%s: %w", op, err))
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// withSessionUnion is u with the session's unionid, when it has one: the
+// login that learnt it recorded it, and a memo's copy may predate it.
+func withSessionUnion(u domain.User, sess domain.Session) domain.User {
+	if sess.UnionID != "" {
+		u.UnionID = sess.UnionID
+	}
+	return u
+}
+
+// maxCodeLen bounds a login or phone code; WeChat's are 32 characters.
+const maxCodeLen = 128
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
