@@ -283,7 +283,7 @@ func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in Encr
 		return domain.User{}, err
 	}
 	if in.RawData != "" && in.Signature != "" {
-		if err := domain.VerifySignature(in.RawData, in.Signature, sess.SessionKey); err != nil {
+		if err := domain.VerifySignature(info, in.RawData, in.Signature, sess.SessionKey); err != nil {
 			return domain.User{}, err
 		}
 	}

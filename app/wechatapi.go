@@ -46,7 +46,7 @@ func (s *Service) SetPhone(ctx context.Context, appID, token string, in PhoneInp
 	if err != nil {
 		return domain.User{}, err
 	}
-	phone, err := domain.CheckPhone(sess, info)
+	phone, err := domain.CheckPhone(sess, info, s.Clock.Now(), s.opts.WatermarkMaxAge)
 	if err != nil {
 		return domain.User{}, err
 	}

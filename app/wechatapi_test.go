@@ -71,7 +71,7 @@ func TestSetPhone_RejectsAndWritesNothing(t *testing.T) {
 		"other key":        {app.PhoneInput{EncryptedData: w.dec.Seal(mustKey(t, key2), `{}`), IV: portfake.IV}, domain.KindUndecryptable},
 		"not json":         {app.PhoneInput{EncryptedData: w.dec.Seal(k, `not json`), IV: portfake.IV}, domain.KindUndecryptable},
 		"no watermark":     {app.PhoneInput{EncryptedData: w.dec.Seal(k, `{"purePhoneNumber":"1"}`), IV: portfake.IV}, domain.KindWatermark},
-		"letters":          {app.PhoneInput{EncryptedData: w.dec.Seal(k, `{"purePhoneNumber":"13x","watermark":{"appid":"`+appID+`"}}`), IV: portfake.IV}, domain.KindUpstream},
+		"letters":          {app.PhoneInput{EncryptedData: w.dec.Seal(k, `{"purePhoneNumber":"13x","watermark":{"appid":"`+appID+`"}}`), IV: portfake.IV}, domain.KindUndecryptable},
 	} {
 		before := w.users.WriteCount()
 		_, err := w.svc.SetPhone(ctx, "", tok, c.in)
