@@ -407,7 +407,7 @@ func (s *Service) SetAvatar(ctx context.Context, appID, token string, image []by
 	if s.Blobs == nil || s.Images == nil {
 		return domain.User{}, domain.Wrap(domain.KindInternal, errors.New("avatars are not configured"))
 	}
-	img, ext, err := s.Images.Avatar(image)
+	img, ext, err := s.Images.Avatar(ctx, image)
 	if err != nil {
 		return domain.User{}, err
 	}
