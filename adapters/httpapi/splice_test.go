@@ -1,11 +1,14 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"image"
+	"image/png"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -164,5 +167,30 @@ func TestCancelledRequest_IsNoServerFault(t *testing.T) {
 	f.h.ServeHTTP(rec, req)
 	if rec.Code != 503 {
 		t.Fatalf("a deadline: HTTP %d %s, want 503", rec.Code, rec.Body.String())
+	}
+}
+
+// Item 2 and 6: an avatar upload whose client left while it waited for
+// decode memory is no server fault either (it was code 9 at ERROR).
+func TestCancelledAvatarUpload_IsNoServerFault(t *testing.T) {
+	f := newFixture(t, nil)
+	tok := f.login(t, "c1")
+	var img bytes.Buffer
+	if err := png.Encode(&img, image.NewGray(image.Rect(0, 0, 32, 32))); err != nil {
+		t.Fatal(err)
+	}
+	body, ct := multipartBody(t, map[string][]byte{"avatar": img.Bytes()}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest("POST", "/api/v1/me/avatar", body).WithContext(ctx)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if rec.Code != 499 || !strings.Contains(rec.Body.String(), `"code":7`) {
+		t.Fatalf("HTTP %d %s, want 499 and code 7", rec.Code, rec.Body.String())
+	}
+	if logs := f.logs.String(); strings.Contains(logs, "level=ERROR") {
+		t.Fatalf("a cancelled upload logged an error:\n%s", logs)
 	}
 }
