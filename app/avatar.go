@@ -35,7 +35,7 @@ func (s *SetAvatar) Handle(ctx context.Context, sess domain.Session, image []byt
 	if s.avatars.blobs == nil || s.images == nil {
 		return domain.User{}, domain.Wrap(domain.KindInternal, errors.New("avatars are not configured"))
 	}
-	img, ext, err := s.images.Avatar(image)
+	img, ext, err := s.images.Avatar(ctx, image)
 	if err != nil {
 		return domain.User{}, err
 	}

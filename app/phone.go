@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -15,9 +16,10 @@ import (
 
 // SetPhone sets phone numbers.
 type SetPhone struct {
-	decrypter ports.Decrypter
-	wechat    weChatAPI
-	phones    phoneWriter
+	decrypter       ports.Decrypter
+	wechat          weChatAPI
+	phones          phoneWriter
+	watermarkMaxAge time.Duration // 0: any age
 }
 
 // PhoneInput is what a page sends from <button open-type="getPhoneNumber">:
@@ -53,7 +55,7 @@ func (s *SetPhone) Handle(ctx context.Context, sess domain.Session, in PhoneInpu
 	if err != nil {
 		return domain.User{}, err
 	}
-	phone, err := domain.CheckPhone(sess, info)
+	phone, err := domain.CheckPhone(sess, info, s.phones.clock.Now(), s.watermarkMaxAge)
 	if err != nil {
 		return domain.User{}, err
 	}

@@ -67,7 +67,7 @@ func TestSetPhone_RejectsAndWritesNothing(t *testing.T) {
 		"other key":        {app.PhoneInput{EncryptedData: seal(t, key2, `{}`), IV: iv}, domain.KindUndecryptable},
 		"not json":         {app.PhoneInput{EncryptedData: seal(t, key1, `not json`), IV: iv}, domain.KindUndecryptable},
 		"no watermark":     {app.PhoneInput{EncryptedData: seal(t, key1, `{"purePhoneNumber":"1"}`), IV: iv}, domain.KindWatermark},
-		"letters":          {app.PhoneInput{EncryptedData: seal(t, key1, `{"purePhoneNumber":"13x","watermark":{"appid":"`+appID+`"}}`), IV: iv}, domain.KindUpstream},
+		"letters":          {app.PhoneInput{EncryptedData: seal(t, key1, `{"purePhoneNumber":"13x","watermark":{"appid":"`+appID+`"}}`), IV: iv}, domain.KindUndecryptable},
 	} {
 		before := w.users.WriteCount()
 		_, err := w.svc.SetPhone(ctx, "", tok, c.in)

@@ -53,7 +53,7 @@ func (s *SaveUserInfo) Handle(ctx context.Context, sess domain.Session, in Encry
 		return domain.User{}, err
 	}
 	if in.RawData != "" && in.Signature != "" {
-		if err := domain.VerifySignature(in.RawData, in.Signature, sess.SessionKey); err != nil {
+		if err := domain.VerifySignature(info, in.RawData, in.Signature, sess.SessionKey); err != nil {
 			return domain.User{}, err
 		}
 	}

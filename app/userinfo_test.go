@@ -148,7 +148,7 @@ func TestSaveUserInfo_ChecksAMatchingSignature(t *testing.T) {
 	w := newWorld(t, app.Options{})
 	tok := w.login(t, "c1", "o1", key1)
 	in := w.payload(t, key1, "o1", "Band")
-	in.RawData = `{"nickName":"Band"}`
+	in.RawData = `{"nickName":"Band","gender":1,"city":"广州"}`
 	sum := sha1.Sum([]byte(in.RawData + key1))
 	in.Signature = hex.EncodeToString(sum[:])
 	if _, err := w.svc.SaveUserInfo(context.Background(), "", tok, in); err != nil {

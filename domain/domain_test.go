@@ -176,18 +176,22 @@ func TestVerifySignature_OfficialExample(t *testing.T) {
 	}
 	raw := `{"nickName":"Band","gender":1,"language":"zh_CN","city":"Guangzhou","province":"Guangdong","country":"CN","avatarUrl":"http://wx.qlogo.cn/mmopen/vi_32/1vZvI39NWFQ9XM4LtQpFrQJ1xlgZxx3w7bQxKARol6503Iuswjjn6nIGBiaycAjAtpujxyzYsrztuuICqIM5ibXQ/0"}`
 	const sig = "75e81ceda165f4ffa64f4068af58c64b8f54b88c"
-	if err := domain.VerifySignature(raw, sig, key); err != nil {
+	info, err := domain.ParseUserInfo([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := domain.VerifySignature(info, raw, sig, key); err != nil {
 		t.Fatalf("official example: %v", err)
 	}
-	if err := domain.VerifySignature(raw, strings.ToUpper(sig), key); err != nil {
+	if err := domain.VerifySignature(info, raw, strings.ToUpper(sig), key); err != nil {
 		t.Fatalf("upper-case hex: %v", err)
 	}
 	for _, bad := range []string{"", "fake_sign", sig[:39], sig + "0", strings.Replace(sig, "7", "8", 1)} {
-		if err := domain.VerifySignature(raw, bad, key); domain.KindOf(err) != domain.KindSignature {
+		if err := domain.VerifySignature(info, raw, bad, key); domain.KindOf(err) != domain.KindSignature {
 			t.Errorf("signature %q: %v", bad, err)
 		}
 	}
-	if err := domain.VerifySignature(raw+" ", sig, key); domain.KindOf(err) != domain.KindSignature {
+	if err := domain.VerifySignature(info, raw+" ", sig, key); domain.KindOf(err) != domain.KindSignature {
 		t.Error("a changed rawData passed")
 	}
 }
@@ -218,7 +222,7 @@ func TestCleanNickName(t *testing.T) {
 		"tab\tnew\nline\x00\x7f": "tab new line",
 		"微信用户":                   "微信用户", // a name the user typed is theirs, even this one
 		strings.Repeat("字", 64):  strings.Repeat("字", 64),
-		"\xff bad":               "\uFFFD bad",
+		"\xff bad":               "bad", // invalid UTF-8 dropped
 	} {
 		got, err := domain.CleanNickName(in)
 		if err != nil || got != want {

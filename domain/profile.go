@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -41,13 +40,17 @@ func IsDefaultAvatar(url string) bool { return strings.Contains(url, defaultAvat
 //
 //  1. a field the user filled in (UserSet) is never changed by a payload;
 //  2. WeChat's anonymous placeholders carry nothing and change nothing: the
-//     nickname "微信用户", the grey default avatar, gender 0, empty text;
+//     nickname "微信用户", the grey default avatar, gender 0, empty text
+//     (and text that is empty once cleaned: a nickname with nothing
+//     visible, an avatar URL not on WeChat's image hosts);
 //  3. anything else the payload holds replaces what an earlier payload held.
 //
-// Payload fields are user-controlled (AES-CBC has no integrity), so they are
-// kept only as a profile, never as an identity.
+// Payload fields are user-controlled (AES-CBC has no integrity: a user can
+// splice their own ciphertext to make its first block anything), so they
+// are kept only as a profile, never as an identity, and cleaned as a user's
+// edit is (CleanText, the edit's bounds).
 func (u *User) ApplyWeChat(p Profile) bool {
-	p = p.Sanitized()
+	p = p.fromPayload()
 	changed := false
 	text := func(f Fields, dst *string, v string) {
 		if v == "" || u.UserSet&f != 0 || *dst == v {
@@ -118,7 +121,7 @@ func NewProfileEdit(in ProfileInput) (ProfileEdit, error) {
 	} {
 		if f.in != nil {
 			e.fields |= f.field
-			*f.out = cleanText(strings.TrimSpace(stripInvisible(*f.in)), f.max)
+			*f.out = cleanPlace(*f.in, f.max)
 		}
 	}
 	if e.fields == 0 {
@@ -176,15 +179,15 @@ func (u *User) SetAvatar(name string) (replaced string) {
 // database column (MaxNickNameLen).
 const MaxNickNameRunes = 64
 
-// CleanNickName returns a nickname fit to keep: spaces trimmed, control and
-// bidirectional-override characters removed (they can reverse how the text
-// around a name is shown), and at most MaxNickNameRunes characters. Emoji and
-// their joiners (ZWJ, variation selectors) are kept intact: a nickname that
-// is too long is refused, never cut through a sequence. Unicode
-// normalization (NFC) is the transport's, which reads the text. Empty after
-// cleaning, or too long: invalid input.
+// CleanNickName returns a nickname fit to keep: cleaned by CleanText
+// (controls, bidirectional controls, invalid UTF-8, spaces around), and at
+// most MaxNickNameRunes characters. Emoji and their joiners (ZWJ, variation
+// selectors) are kept intact: a nickname that is too long is refused, never
+// cut through a sequence. Unicode normalization (NFC) is the transport's,
+// which reads the text. Nothing visible after cleaning (only spaces or
+// zero-width characters), or too long: invalid input.
 func CleanNickName(s string) (string, error) {
-	s = strings.TrimFunc(stripInvisible(strings.ToValidUTF8(s, "\uFFFD")), unicode.IsSpace)
+	s = CleanText(s, -1)
 	switch n := utf8.RuneCountInString(s); {
 	case n == 0:
 		return "", Malformed("nickName", "is empty")
@@ -192,24 +195,6 @@ func CleanNickName(s string) (string, error) {
 		return "", Malformed("nickName", "is longer than 64 characters")
 	}
 	return s, nil
-}
-
-// stripInvisible removes control characters and the bidirectional controls
-// (embeddings, overrides, isolates and marks), keeping the zero-width joiner
-// and variation selectors that emoji sequences need.
-func stripInvisible(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			return ' '
-		case unicode.IsControl(r),
-			r >= 0x202A && r <= 0x202E,                // LRE, RLE, PDF, LRO, RLO
-			r >= 0x2066 && r <= 0x2069,                // LRI, RLI, FSI, PDI
-			r == 0x200E || r == 0x200F || r == 0x061C: // LRM, RLM, ALM
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // BlobName is the content-addressed name of stored content: the hex SHA-256

@@ -67,14 +67,44 @@ const (
 // Sanitized returns the profile fit for storage on every database: NUL
 // characters removed (PostgreSQL rejects them in text), invalid UTF-8 replaced
 // with U+FFFD, each field cut by whole characters to its width, and a gender
-// outside 0..2 recorded as unknown.
+// outside 0..2 recorded as unknown. It keeps everything else byte for byte
+// (the stores' contract); what a profile may hold is CleanText's rule, which
+// every source applies before it reaches a store (ApplyWeChat, NewProfileEdit).
 func (p Profile) Sanitized() Profile {
-	p.NickName = cleanText(p.NickName, MaxNickNameLen)
-	p.AvatarURL = cleanText(p.AvatarURL, MaxAvatarURLen)
-	p.Language = cleanText(p.Language, MaxLanguageLen)
-	p.City = cleanText(p.City, MaxPlaceLen)
-	p.Province = cleanText(p.Province, MaxPlaceLen)
-	p.Country = cleanText(p.Country, MaxPlaceLen)
+	p.NickName = fitText(p.NickName, MaxNickNameLen)
+	p.AvatarURL = fitText(p.AvatarURL, MaxAvatarURLen)
+	p.Language = fitText(p.Language, MaxLanguageLen)
+	p.City = fitText(p.City, MaxPlaceLen)
+	p.Province = fitText(p.Province, MaxPlaceLen)
+	p.Country = fitText(p.Country, MaxPlaceLen)
+	if p.Gender < 0 || p.Gender > 2 {
+		p.Gender = 0
+	}
+	return p
+}
+
+// fitText drops NULs, repairs invalid UTF-8 and keeps at most max runes.
+func fitText(s string, max int) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 && len(s) <= max {
+		return s // fast path: every rune takes at least one byte
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	return cutRunes(s, max)
+}
+
+// fromPayload returns a decrypted payload's profile cleaned as a user's edit
+// is: every text field by CleanText (places by cleanPlace) to the edit's
+// bounds (a nickname with nothing visible is "", so it changes nothing), an
+// avatar URL kept only on WeChat's image hosts (WeChatAvatarURL), and a
+// gender outside 0..2 unknown.
+func (p Profile) fromPayload() Profile {
+	p.NickName = CleanText(p.NickName, MaxNickNameRunes)
+	p.AvatarURL = WeChatAvatarURL(p.AvatarURL)
+	p.Language = cleanPlace(p.Language, MaxLanguageLen)
+	p.City = cleanPlace(p.City, MaxPlaceLen)
+	p.Province = cleanPlace(p.Province, MaxPlaceLen)
+	p.Country = cleanPlace(p.Country, MaxPlaceLen)
 	if p.Gender < 0 || p.Gender > 2 {
 		p.Gender = 0
 	}
@@ -83,21 +113,4 @@ func (p Profile) Sanitized() Profile {
 
 // CleanID returns an identifier (openid, unionid) fit for storage, by the same
 // rules as profile text.
-func CleanID(s string) string { return cleanText(s, MaxIDLen) }
-
-// cleanText drops NULs, repairs invalid UTF-8 and keeps at most max runes.
-func cleanText(s string, max int) string {
-	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 && len(s) <= max {
-		return s // fast path: every rune takes at least one byte
-	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\x00", "")
-	n := 0
-	for i := range s {
-		if n == max {
-			return s[:i]
-		}
-		n++
-	}
-	return s
-}
+func CleanID(s string) string { return CleanText(s, MaxIDLen) }

@@ -83,14 +83,24 @@ const maxClockSkew = 5 * time.Minute
 // the watermark names s's app; when maxAge > 0, it is at most maxAge old (and not
 // from the future beyond clock skew); and a payload that names a user names s's.
 func CheckUserInfo(s Session, info UserInfo, now time.Time, maxAge time.Duration) error {
-	wm := info.Watermark
+	if err := checkWatermark(s, info.Watermark, now, maxAge); err != nil {
+		return err
+	}
+	if info.OpenID != "" && info.OpenID != s.OpenID {
+		return Wrap(KindWatermark, constError("payload of another user"))
+	}
+	return nil
+}
+
+// checkWatermark is the watermark rule of every encrypted payload (user info,
+// phone numbers): it names s's app and, when maxAge > 0, it is at most maxAge
+// old and not from the future beyond clock skew.
+func checkWatermark(s Session, wm Watermark, now time.Time, maxAge time.Duration) error {
 	switch {
 	case wm.AppID == "":
 		return Wrap(KindWatermark, constError("no watermark"))
 	case wm.AppID != s.AppID:
 		return Wrap(KindWatermark, constError("watermark of another app"))
-	case info.OpenID != "" && info.OpenID != s.OpenID:
-		return Wrap(KindWatermark, constError("payload of another user"))
 	}
 	if maxAge > 0 {
 		at := time.Unix(wm.Timestamp, 0)
@@ -101,9 +111,14 @@ func CheckUserInfo(s Session, info UserInfo, now time.Time, maxAge time.Duration
 	return nil
 }
 
-// VerifySignature checks WeChat's signature of rawData: the hex SHA-1 of rawData
-// followed by the session key's base64 text, compared in constant time.
-func VerifySignature(rawData, signature string, key SessionKey) error {
+// VerifySignature checks a payload sent with rawData and signature: WeChat's
+// signature of rawData (the hex SHA-1 of rawData followed by the session
+// key's base64 text, compared in constant time), and that the decrypted
+// payload info says what rawData says. AES-CBC has no integrity, so a user
+// can splice their ciphertext (keep its later blocks, choose the iv) and
+// send it with the original rawData and signature: the profile fields of
+// both must be equal, else KindSignature.
+func VerifySignature(info UserInfo, rawData, signature string, key SessionKey) error {
 	var buf [1024]byte // rawData is a few hundred bytes: no allocation
 	msg := key.AppendBase64(append(buf[:0], rawData...))
 	sum := sha1.Sum(msg)
@@ -121,6 +136,10 @@ func VerifySignature(rawData, signature string, key SessionKey) error {
 	}
 	if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
 		return ErrSignature
+	}
+	raw, err := ParseUserInfo([]byte(rawData))
+	if err != nil || raw.Profile != info.Profile {
+		return Wrap(KindSignature, constError("the payload differs from rawData"))
 	}
 	return nil
 }

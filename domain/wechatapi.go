@@ -80,27 +80,38 @@ const MaxPhoneLen = 32
 type PhoneInfo struct {
 	Phone     Phone
 	Watermark Watermark
+	// Decrypted tells a payload the client sent (ParsePhoneInfo) from
+	// WeChat's server-to-server answer: only a payload's watermark can be
+	// old, and only a payload's faults are the client's.
+	Decrypted bool
 }
 
 // CheckPhone applies the rules a phone answer must pass for session s: the
-// watermark names s's app, and the number is one.
-func CheckPhone(s Session, info PhoneInfo) (Phone, error) {
-	switch {
-	case info.Watermark.AppID == "":
-		return Phone{}, Wrap(KindWatermark, constError("phone answer without a watermark"))
-	case info.Watermark.AppID != s.AppID:
-		return Phone{}, Wrap(KindWatermark, constError("phone answer of another app"))
+// watermark names s's app, a decrypted payload's watermark is at most maxAge
+// old as CheckUserInfo has it, and the number is one. A number that is not
+// one is WeChat's fault in its own answer (KindUpstream), the client's in a
+// payload it sent (KindUndecryptable, as ParsePhoneInfo says).
+func CheckPhone(s Session, info PhoneInfo, now time.Time, maxAge time.Duration) (Phone, error) {
+	if !info.Decrypted {
+		maxAge = 0
+	}
+	if err := checkWatermark(s, info.Watermark, now, maxAge); err != nil {
+		return Phone{}, err
+	}
+	bad := KindUpstream
+	if info.Decrypted {
+		bad = KindUndecryptable
 	}
 	p := info.Phone
 	if p.PureNumber == "" || len(p.PureNumber) > MaxPhoneLen || len(p.Number) > MaxPhoneLen || len(p.CountryCode) > 8 {
-		return Phone{}, Wrap(KindUpstream, constError("phone answer without a number"))
+		return Phone{}, Wrap(bad, constError("phone answer without a number"))
 	}
 	for _, r := range p.PureNumber {
 		if r < '0' || r > '9' {
-			return Phone{}, Wrap(KindUpstream, constError("phone answer with a number that is not digits"))
+			return Phone{}, Wrap(bad, constError("phone answer with a number that is not digits"))
 		}
 	}
-	return Phone{Number: cleanText(p.Number, MaxPhoneLen), PureNumber: p.PureNumber, CountryCode: cleanText(p.CountryCode, 8)}, nil
+	return Phone{Number: CleanText(p.Number, MaxPhoneLen), PureNumber: p.PureNumber, CountryCode: CleanText(p.CountryCode, 8)}, nil
 }
 
 // Verdict is WeChat's content check of a text.
@@ -122,13 +133,18 @@ type phoneJSON struct {
 }
 
 // ParsePhoneInfo parses a decrypted getPhoneNumber payload. Anything that
-// is not a JSON object is undecryptable, as for user info.
+// is not a JSON object with a number is undecryptable, as for user info: a
+// payload without one was altered by its sender (spliced ciphertext), which
+// is the client's fault, never WeChat's.
 func ParsePhoneInfo(plain []byte) (PhoneInfo, error) {
 	var w phoneJSON
 	if err := json.Unmarshal(plain, &w); err != nil {
 		return PhoneInfo{}, Wrap(KindUndecryptable, err)
 	}
-	info := PhoneInfo{Phone: Phone{Number: w.PhoneNumber, PureNumber: w.PurePhoneNumber, CountryCode: w.CountryCode}}
+	if w.PurePhoneNumber == "" {
+		return PhoneInfo{}, Wrap(KindUndecryptable, constError("phone payload without a number"))
+	}
+	info := PhoneInfo{Phone: Phone{Number: w.PhoneNumber, PureNumber: w.PurePhoneNumber, CountryCode: w.CountryCode}, Decrypted: true}
 	if w.Watermark != nil {
 		info.Watermark = *w.Watermark
 	}

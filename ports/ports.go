@@ -131,8 +131,9 @@ type ImageProcessor interface {
 	// decoding (KindTooLarge), decodes it whole (a corrupt or unknown image
 	// is KindInvalidInput) and returns it re-encoded as a square of the
 	// configured size with no metadata, and the file extension of its
-	// format (".jpg").
-	Avatar(data []byte) (Blob, string, error)
+	// format (".jpg"). Decoding waits for memory while others decode: a
+	// wait ended by ctx returns an error wrapping ctx.Err().
+	Avatar(ctx context.Context, data []byte) (Blob, string, error)
 }
 
 // WeChatSession is what jscode2session returns for a login code.

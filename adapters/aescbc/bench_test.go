@@ -49,7 +49,7 @@ func BenchmarkOpenUserInfo(b *testing.B) {
 		if err := domain.CheckUserInfo(sess, u, now, time.Hour); err != nil {
 			b.Fatal(err)
 		}
-		if err := domain.VerifySignature(info.RawData, info.Signature, k); err != nil {
+		if err := domain.VerifySignature(u, info.RawData, info.Signature, k); err != nil {
 			b.Fatal(err)
 		}
 	}

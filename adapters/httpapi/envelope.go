@@ -43,18 +43,24 @@ func (h *handler) replyUser(w http.ResponseWriter, r *http.Request, u domain.Use
 }
 
 // writeError answers err by the outcome table and logs it with the request id:
-// server faults at error level with their cause, client mistakes at debug.
+// server faults at error level with their cause, client mistakes at debug,
+// and anything of a request its client cancelled at info, as errClientGone
+// (the client is gone; whatever failed is no server fault).
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	o, msg := outcomeOf(err)
+	kind := kindName(err)
 	level := slog.LevelDebug
-	if o.fault {
+	switch {
+	case clientGone(r):
+		o, msg, kind, level = errClientGone.outcome, errClientGone.msg, "client_gone", slog.LevelInfo
+	case o.fault:
 		level = slog.LevelError
 	}
 	log.LogAttrs(r.Context(), level, "request failed",
 		slog.String("request_id", requestID(r.Context())),
 		slog.String("path", r.URL.Path),
 		slog.Int("code", o.code),
-		slog.String("kind", kindName(err)),
+		slog.String("kind", kind),
 		slog.String("error", err.Error()))
 	if retry := domain.RetryAfterOf(err); retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))

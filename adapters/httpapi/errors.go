@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -49,7 +50,22 @@ var (
 	errUnsupportedMedia = &transportError{outcome{11, http.StatusUnsupportedMediaType, false}, "unsupported content type"}
 	errNoRoute          = &transportError{outcome{1, http.StatusNotFound, false}, "no such route"}
 	errNoMethod         = &transportError{outcome{1, http.StatusMethodNotAllowed, false}, "method not allowed"}
+	// errClientGone answers a request its client cancelled (it hung up, or
+	// wx.request's timeout fired): no one reads the answer, and whatever
+	// failed failed because the client left, so it is no server fault
+	// (codes 8-10 page someone) but code 7, "back off", with nginx's 499.
+	errClientGone = &transportError{outcome{7, statusClientClosedRequest, false}, "request cancelled by the client"}
 )
+
+// statusClientClosedRequest is nginx's status of a request whose client
+// closed the connection before the answer.
+const statusClientClosedRequest = 499
+
+// clientGone reports whether r's client cancelled it: its context ended by
+// cancellation (not by a deadline of ours).
+func clientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
 
 // outcomeOf returns the outcome of err and the message the client sees.
 // Internal errors never show their message.

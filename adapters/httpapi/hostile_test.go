@@ -206,7 +206,7 @@ func TestHostileInput_AcceptedOddities(t *testing.T) {
 		{"4-byte emoji and ZWJ", "🎸👩‍👩‍👧🏳️‍🌈", "🎸👩‍👩‍👧🏳️‍🌈"},
 		{"NUL in the payload", "a\\u0000b", "ab"},
 		{"SQL in the payload", `'; DROP TABLE wx_users; --`, `'; DROP TABLE wx_users; --`},
-		{"over-long nickname", strings.Repeat("长", 150), strings.Repeat("长", domain.MaxNickNameLen)},
+		{"over-long nickname", strings.Repeat("长", 150), strings.Repeat("长", domain.MaxNickNameRunes)}, // the edit's bound
 		{"escaped lone surrogate", `x\ud800y`, "x\uFFFDy"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

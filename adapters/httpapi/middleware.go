@@ -19,9 +19,10 @@ type ctxKey struct{}
 // RequestIDHeader carries the request id in and out.
 const RequestIDHeader = "X-Request-Id"
 
-// withRequestID gives each request an id: the caller's, when it is a short
-// token of safe characters (a proxy's), or a fresh random one. It is echoed in
-// the response and in every log line of the request.
+// withRequestID gives each request an id: the caller's, when it has the
+// bounded safe form safeID accepts (a proxy's), or a fresh random one. It is
+// echoed in the response and in every log line of the request, so a caller's
+// id of any other form (a control character, 10 KB) never reaches a log.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
@@ -35,13 +36,19 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
+// maxRequestIDLen bounds a caller's request id; a UUID is 36 characters.
+const maxRequestIDLen = 64
+
+// safeID reports whether a caller's request id is 1 to maxRequestIDLen
+// characters of [A-Za-z0-9._:-]: what proxies send (UUIDs, trace ids), and
+// nothing a log reader or a terminal could mistake for anything else.
 func safeID(s string) bool {
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > maxRequestIDLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
 			return false
 		}
 	}

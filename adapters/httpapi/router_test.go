@@ -161,7 +161,7 @@ func sealed(t *testing.T, plain string) string {
 	return portfake.Decrypter{}.Seal(k, plain)
 }
 
-const goodPayload = `{"openId":"o1","nickName":"Band 🎸","avatarUrl":"http://a/b?x=1&y=2","gender":1,"language":"zh_CN","city":"广州","province":"广东","country":"CN","watermark":{"appid":"` + appID + `","timestamp":1}}`
+const goodPayload = `{"openId":"o1","nickName":"Band 🎸","avatarUrl":"https://thirdwx.qlogo.cn/mmopen/vi_32/a/132?x=1&y=2","gender":1,"language":"zh_CN","city":"广州","province":"广东","country":"CN","watermark":{"appid":"` + appID + `","timestamp":1}}`
 
 func TestClassicRoutes_SpeakTheTutorialsShapes(t *testing.T) {
 	f := newFixture(t, nil)
@@ -175,7 +175,7 @@ func TestClassicRoutes_SpeakTheTutorialsShapes(t *testing.T) {
 	if err := json.Unmarshal(r.Data, &d); err != nil {
 		t.Fatal(err)
 	}
-	wantData := map[string]string{"name": "Band 🎸", "avatar": "http://a/b?x=1&y=2", "language": "zh_CN", "province": "广东", "country": "CN", "city": "广州"}
+	wantData := map[string]string{"name": "Band 🎸", "avatar": "https://thirdwx.qlogo.cn/mmopen/vi_32/a/132?x=1&y=2", "language": "zh_CN", "province": "广东", "country": "CN", "city": "广州"}
 	if fmt.Sprint(d) != fmt.Sprint(wantData) {
 		t.Fatalf("data %v, want %v", d, wantData)
 	}

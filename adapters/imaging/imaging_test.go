@@ -63,7 +63,7 @@ func TestAvatar_ReencodesEveryFormatToASquareJPEG(t *testing.T) {
 		"webp":           webp,
 		"tiny":           encode(t, 1, 1, "png"),
 	} {
-		blob, ext, err := p.Avatar(data)
+		blob, ext, err := p.Avatar(t.Context(), data)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -82,7 +82,7 @@ func TestAvatar_StripsEXIFAndTrailingPayloads(t *testing.T) {
 	}
 	polyglot := append(encode(t, 64, 64, "png"), []byte("<html><script>alert(document.cookie)</script></html>")...)
 	for name, data := range map[string][]byte{"exif": photo, "polyglot": polyglot} {
-		blob, _, err := p.Avatar(data)
+		blob, _, err := p.Avatar(t.Context(), data)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -115,7 +115,7 @@ func TestAvatar_HostileInputs(t *testing.T) {
 		"gif magic only":  {[]byte("GIF89a"), domain.KindInvalidInput},
 		"webp magic junk": {append([]byte("RIFF\x10\x00\x00\x00WEBPVP8 "), randomBytes(64)...), domain.KindInvalidInput},
 	} {
-		_, _, err := p.Avatar(c.data)
+		_, _, err := p.Avatar(t.Context(), c.data)
 		if domain.KindOf(err) != c.kind {
 			t.Errorf("%s: %v (kind %v), want %v", name, err, domain.KindOf(err), c.kind)
 		}
@@ -129,7 +129,7 @@ func TestAvatar_BombAllocatesNoPixels(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for i := 0; i < 100; i++ {
-		if _, _, err := p.Avatar(bomb); domain.KindOf(err) != domain.KindTooLarge {
+		if _, _, err := p.Avatar(t.Context(), bomb); domain.KindOf(err) != domain.KindTooLarge {
 			t.Fatal(err)
 		}
 	}
@@ -179,7 +179,7 @@ func BenchmarkAvatar(b *testing.B) {
 			p := processor(b)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := p.Avatar(data); err != nil {
+				if _, _, err := p.Avatar(b.Context(), data); err != nil {
 					b.Fatal(err)
 				}
 			}

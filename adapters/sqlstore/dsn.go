@@ -22,31 +22,174 @@ func (d DSN) String() string { return Redacted(string(d)) }
 // GoString is String, so %#v hides the password too.
 func (d DSN) GoString() string { return d.String() }
 
-// Redacted hides a DSN's password, so the rest can still be checked; a DSN
-// whose shape it does not know is hidden whole.
+// Redacted hides a DSN's passwords, so the rest can still be checked, in
+// every form the drivers read: a URL's user password and its password-like
+// query parameters (postgres://u:p@h/db?password=…, any case), MySQL's
+// user:password@tcp(host)/db, lib/pq's key=value list (quoted values too),
+// and a SQLite file's parameters (_auth_pass and the like, a SQLCipher key).
+// A DSN whose shape it does not know is hidden whole.
 func Redacted(v string) string {
-	if v == "" {
+	switch {
+	case v == "":
+		return ""
+	case strings.Contains(v, "://"):
+		u, err := url.Parse(v)
+		if err != nil {
+			return redactedWhole
+		}
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), redactedMark)
+		}
+		u.RawQuery = redactQuery(u.RawQuery)
+		return u.String()
+	case strings.HasPrefix(v, "file:"):
+		return redactPathQuery(v)
+	case keyValueDSN(v):
+		return redactKeyValues(v)
+	case strings.Contains(v, "@") || strings.Contains(v, "("):
+		return redactMySQL(v)
+	case strings.Contains(v, "?"):
+		return redactPathQuery(v)
+	case strings.Contains(v, "="):
+		return redactedWhole
+	}
+	return v // a SQLite file name holds no secret
+}
+
+const (
+	redactedMark  = "xxxxx"
+	redactedWhole = "[redacted]"
+)
+
+// secretParam reports whether a DSN parameter's name says it holds a secret:
+// password, PASSWORD, sslpassword, _auth_pass, pwd, a key…
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"pass", "pwd", "secret", "key", "token", "auth"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactQuery hides the values of a query's secret parameters, and of
+// SQLite pragmas that set a key (_pragma=key('…')), keeping the others and
+// their order.
+func redactQuery(q string) string {
+	if q == "" {
 		return ""
 	}
-	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
-		if _, has := u.User.Password(); has {
-			return u.Redacted()
+	parts := strings.Split(q, "&")
+	for i, p := range parts {
+		name, value, _ := strings.Cut(p, "=")
+		if un, err := url.QueryUnescape(name); err == nil {
+			name = un
 		}
-		if u.User == nil && u.RawQuery == "" {
-			return v
+		if uv, err := url.QueryUnescape(value); err == nil {
+			value = uv
+		}
+		if secretParam(name) || secretParam(value) {
+			parts[i] = strings.SplitN(p, "=", 2)[0] + "=" + redactedMark
 		}
 	}
-	// MySQL's user:password@tcp(host)/db
-	if at := strings.LastIndex(v, "@"); at > 0 {
-		if colon := strings.Index(v[:at], ":"); colon >= 0 && !strings.Contains(v[:at], "/") {
-			return v[:colon+1] + "xxxxx" + v[at:]
+	return strings.Join(parts, "&")
+}
+
+// redactPathQuery hides the secret parameters of path?query.
+func redactPathQuery(v string) string {
+	path, q, ok := strings.Cut(v, "?")
+	if !ok {
+		return v
+	}
+	return path + "?" + redactQuery(q)
+}
+
+// redactMySQL hides the password of [user[:password]@][net[(addr)]]/db[?params],
+// split as the driver splits it: the last '/' ends the address, the last '@'
+// before it ends the user's part, the first ':' in that ends the user.
+func redactMySQL(v string) string {
+	slash := strings.LastIndex(v, "/")
+	if slash < 0 {
+		return redactedWhole
+	}
+	head, tail := v[:slash], v[slash:]
+	if at := strings.LastIndex(head, "@"); at >= 0 {
+		if colon := strings.Index(head[:at], ":"); colon >= 0 {
+			head = head[:colon+1] + redactedMark + head[at:]
 		}
-		return "[redacted]"
 	}
-	if strings.HasPrefix(v, "file:") || !strings.ContainsAny(v, "=@") {
-		return v // a SQLite file name holds no secret
+	return head + redactPathQuery(tail)
+}
+
+// keyValueDSN reports whether v is lib/pq's key=value form: it starts with
+// a parameter name and '='.
+func keyValueDSN(v string) bool {
+	v = strings.TrimLeft(v, " \t")
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '=' || c == ' ':
+			return i > 0 && strings.HasPrefix(strings.TrimLeft(v[i:], " "), "=")
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9':
+		default:
+			return false
+		}
 	}
-	return "[redacted]"
+	return false
+}
+
+// redactKeyValues hides the secret values of lib/pq's key=value list, whose
+// values may be single-quoted with backslash escapes.
+func redactKeyValues(v string) string {
+	var b strings.Builder
+	i := 0
+	for i < len(v) {
+		if v[i] == ' ' || v[i] == '\t' || v[i] == '\n' {
+			b.WriteByte(v[i])
+			i++
+			continue
+		}
+		eq := strings.IndexByte(v[i:], '=')
+		if eq < 0 {
+			return redactedWhole // not key=value after all
+		}
+		name := strings.TrimSpace(v[i : i+eq])
+		j := i + eq + 1
+		for j < len(v) && v[j] == ' ' {
+			j++
+		}
+		end := j
+		if end < len(v) && v[end] == '\'' {
+			end++
+			for end < len(v) && v[end] != '\'' {
+				if v[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(v) {
+				return redactedWhole // an unterminated quote
+			}
+			end++
+		} else {
+			for end < len(v) && v[end] != ' ' && v[end] != '\t' && v[end] != '\n' {
+				if v[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			end = min(end, len(v))
+		}
+		b.WriteString(v[i:j])
+		if secretParam(name) {
+			b.WriteString(redactedMark)
+		} else {
+			b.WriteString(v[j:end])
+		}
+		i = end
+	}
+	return b.String()
 }
 
 // dialTimeout bounds connecting to a database server, so that one that is down

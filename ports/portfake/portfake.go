@@ -756,7 +756,7 @@ func (b *Blobs) SetErr(err error) {
 type Images struct{}
 
 // Avatar implements ports.ImageProcessor.
-func (Images) Avatar(data []byte) (ports.Blob, string, error) {
+func (Images) Avatar(_ context.Context, data []byte) (ports.Blob, string, error) {
 	switch {
 	case strings.HasPrefix(string(data), "IMG:"):
 		return ports.Blob{Data: data, ContentType: "image/jpeg"}, ".jpg", nil

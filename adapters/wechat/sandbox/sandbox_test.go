@@ -178,7 +178,7 @@ func TestGetUserInfo_SealedUnderTheCurrentKeyAndRotatedByLogin(t *testing.T) {
 	if got.Profile.NickName != nick || got.OpenID != u.OpenID || got.UnionID != u.UnionID || got.Profile.City != "深圳" {
 		t.Fatalf("decrypted %+v", got)
 	}
-	if err := domain.VerifySignature(info.RawData, info.Signature, key); err != nil {
+	if err := domain.VerifySignature(got, info.RawData, info.Signature, key); err != nil {
 		t.Fatalf("signature: %v", err)
 	}
 	if !strings.Contains(info.RawData, nick) || strings.Contains(info.RawData, "openId") {
@@ -196,7 +196,7 @@ func TestGetUserInfo_SealedUnderTheCurrentKeyAndRotatedByLogin(t *testing.T) {
 	if got, err := open(t, newKey, info); err == nil && got.Profile.NickName == nick {
 		t.Fatal("data sealed under the old key opens under the new one")
 	}
-	if err := domain.VerifySignature(info.RawData, info.Signature, newKey); err == nil {
+	if err := domain.VerifySignature(got, info.RawData, info.Signature, newKey); err == nil {
 		t.Fatal("the old signature verifies under the new key")
 	}
 }

@@ -51,7 +51,7 @@ func TestString_RedactsSecrets(t *testing.T) {
 		"postgres://app:pg-pass-1@db:5432/wx?sslmode=disable": "postgres://app:xxxxx@db:5432/wx?sslmode=disable",
 		"app:my-pass-2@tcp(db:3306)/wx?parseTime=true":        "app:xxxxx@tcp(db:3306)/wx?parseTime=true",
 		"file:wxbackend.db":                             "file:wxbackend.db",
-		"host=db user=app password=kv-pass-3 dbname=wx": "[redacted]",
+		"host=db user=app password=kv-pass-3 dbname=wx": "host=db user=app password=xxxxx dbname=wx",
 	} {
 		e := map[string]string{"WXB_DB_DSN": dsn}
 		for k, v := range creds {
