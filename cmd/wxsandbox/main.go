@@ -13,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/internal/sim/sandbox"
 )
 
 func main() {

@@ -31,9 +31,9 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
-	"wxbackend/adapters/wechat/sandbox/miniprogram"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/miniprogram"
+	"wxbackend/internal/sim/sandbox"
 )
 
 func main() {

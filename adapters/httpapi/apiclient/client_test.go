@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // The client against a whole server in sandbox mode: every typed call, and

@@ -10,9 +10,9 @@ import (
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
+	"wxbackend/internal/sim/sandbox"
 )
 
 const (

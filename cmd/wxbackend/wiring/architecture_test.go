@@ -166,7 +166,7 @@ func TestArchitecture_RulesCatchViolations(t *testing.T) {
 		{ImportPath: "wxbackend/ports", Imports: []string{"wxbackend/domain", "wxbackend/app"}},
 		{ImportPath: "wxbackend/app", Imports: []string{"wxbackend/ports", "wxbackend/adapters/memory", "go.uber.org/fx"}},
 		{ImportPath: "wxbackend/adapters/redisstore", Imports: []string{"wxbackend/adapters/memory", "wxbackend/config/setting"}},
-		{ImportPath: "wxbackend/adapters/wechat/sandbox/miniprogram", Imports: []string{"wxbackend/adapters/wechat/sandbox", "wxbackend/adapters/httpapi/apiclient"}},
+		{ImportPath: "wxbackend/internal/sim/miniprogram", Imports: []string{"wxbackend/internal/sim/sandbox", "wxbackend/adapters/httpapi/apiclient"}},
 		{ImportPath: "wxbackend/cmd/wxbackend/wiring", Imports: []string{"wxbackend/ports/portfake"}},
 		{ImportPath: "wxbackend/config/setting", Imports: []string{"wxbackend/adapters/httpapi"}},
 	}

@@ -10,9 +10,9 @@ import (
 	"wxbackend/adapters/redisstore"
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/system"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // Migrate brings the user database's schema up to date, for wxbackend

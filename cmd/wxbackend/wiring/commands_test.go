@@ -12,10 +12,10 @@ import (
 	"wxbackend/adapters/redisstore"
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/testenv"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // An operator logs a user out everywhere from the command line.

@@ -26,10 +26,10 @@ import (
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/testenv/tcpproxy"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/internal/sim/sandbox"
 )
 
 const (

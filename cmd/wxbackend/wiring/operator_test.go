@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // The operator's commands on the server's own stores: MariaDB or

@@ -8,8 +8,8 @@ import (
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/wechat"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // SandboxEndpoint is the WeChat sandbox a server in sandbox mode runs: one

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // Options configure a MiniProgram.

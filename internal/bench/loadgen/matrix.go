@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	_ "github.com/lib/pq"
 	goredis "github.com/redis/go-redis/v9"
 
-	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // store is one user database + session store pairing of the matrix.

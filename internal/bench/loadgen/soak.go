@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"bufio"
@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // SoakConfig is one soak run: a server started from Server on MariaDB and
