@@ -7,11 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"go.uber.org/fx"
-
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/cmd/wxbackend/config"
-	"wxbackend/cmd/wxbackend/wiring"
+	"wxbackend/cmd/wxbackend/wiring/wiringtest"
 	"wxbackend/internal/sim/sandbox"
 )
 
@@ -46,13 +44,13 @@ login_per_minute = 2
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load([]string{"--sandbox", "--apps-file", appsFile}, func(string) (string, bool) { return "", false }, os.Stderr)
+	cfg, err := config.Load([]string{"--apps-file", appsFile}, func(string) (string, bool) { return "", false }, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DB, cfg.Sandbox.Addr = sqliteDB(t), "127.0.0.1:0"
-	var ep *wiring.SandboxEndpoint
-	s := launch(t, cfg, fx.Populate(&ep))
+	cfg.DB = sqliteDB(t)
+	ep := wiringtest.StartSandbox(t, &cfg)
+	s := launch(t, cfg)
 	ctx := context.Background()
 	referer := func(app string) http.Header {
 		return http.Header{"Referer": {"https://servicewechat.com/" + app + "/7/page-frame.html"}}

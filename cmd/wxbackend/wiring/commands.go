@@ -12,7 +12,6 @@ import (
 	"wxbackend/adapters/system"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/domain"
-	"wxbackend/internal/sim/sandbox"
 )
 
 // Migrate brings the user database's schema up to date, for wxbackend
@@ -43,9 +42,6 @@ func LogoutEverywhere(cfg config.Config, openID string, out io.Writer) error {
 			"with WXB_SESSION_STORE=memory, restart the server or have the user call POST /api/v1/logout with all=true")
 	}
 	appID := cfg.WeChat.AppID
-	if cfg.Sandbox.Enabled {
-		appID = sandbox.DefaultAppID
-	}
 	st, err := redisstore.NewSessionStore(cfg.Redis, 0, 0, system.Clock{})
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ func TestLogoutEverywhere_EndsEveryRedisSession(t *testing.T) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	cfg := config.Default()
-	cfg.Sessions.Store, cfg.Redis.Addrs, cfg.Redis.KeyPrefix, cfg.Sandbox.Enabled = "redis", []string{addr}, "wxbtest:cli:"+hex.EncodeToString(b[:])+":", true
+	cfg.Sessions.Store, cfg.Redis.Addrs, cfg.Redis.KeyPrefix, cfg.WeChat.AppID = "redis", []string{addr}, "wxbtest:cli:"+hex.EncodeToString(b[:])+":", sandbox.DefaultAppID
 	st, err := redisstore.NewSessionStore(cfg.Redis, 0, 0, system.Clock{})
 	if err != nil {
 		t.Fatal(err)

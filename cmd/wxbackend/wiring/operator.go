@@ -50,9 +50,6 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	appID := cfg.WeChatApps()[0].AppID
-	if cfg.Sandbox.Enabled && appID == "" {
-		appID = sandboxAppID
-	}
 	id := domain.Identity{AppID: appID, OpenID: cmd.Target}
 	switch cmd.Verb {
 	case "users show":
@@ -98,9 +95,6 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 	return nil
 }
 
-// sandboxAppID is the sandbox's appid when the configuration names none.
-const sandboxAppID = "wxsandbox000000000"
-
 // operatorService builds the use cases on the server's stores, without
 // serving anything.
 func operatorService(cfg config.Config) (*app.Service, bool, func(), error) {
@@ -141,9 +135,6 @@ func operatorService(cfg config.Config) (*app.Service, bool, func(), error) {
 	}
 	var apps []ports.WeChat
 	for _, o := range cfg.WeChatApps() {
-		if o.AppID == "" { // sandbox mode with no appid: the sandbox's own
-			o.AppID, o.Secret = sandboxAppID, "unused"
-		}
 		c, err := wechat.NewClient(o)
 		if err != nil {
 			closeAll()
