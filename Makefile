@@ -57,7 +57,7 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 	@mkdir -p bin
 	$(GO) build -trimpath -o bin/wxbackend ./cmd/wxbackend
 	$(GO) build -trimpath -o bin/baseline ./cmd/baseline
-	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... | tee bin/micro.txt
+	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... ./internal/sim/... | tee bin/micro.txt
 	@seed=; if bash .ci/peer $(PEER_DIR); then seed="-seed $(PEER_DIR)"; \
 	  else echo "make bench: the seed's stack is skipped (see the line above); the table will say so" >&2; fi; \
 	  set -x; $(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline $$seed \
