@@ -6,15 +6,17 @@ PKGS    ?= ./...
 
 .PHONY: run demo build test lint bench fuzz readme soak
 
-# make run logs in against the local WeChat sandbox unless an appid is set:
-# with WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET it talks to WeChat.
-run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the WeChat sandbox and metrics on 127.0.0.1:9464
-	@if [ -z "$${WXB_WECHAT_APP_ID:-}" ]; then export WXB_SANDBOX="$${WXB_SANDBOX:-true}"; fi; \
-	  export WXB_METRICS_ADDR="$${WXB_METRICS_ADDR-:9464}"; \
-	  exec $(GO) run ./cmd/wxbackend
+# make run logs in against the local WeChat sandbox, started beside the
+# server as its own process on SANDBOX_ADDR, unless an appid is set: with
+# WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET it talks to WeChat.
+SANDBOX_ADDR ?= 127.0.0.1:8090
+
+run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the WeChat sandbox beside it and metrics on 127.0.0.1:9464
+	@GO="$(GO)" SANDBOX_ADDR="$(SANDBOX_ADDR)" exec bash scripts/run
 
 demo: ## a simulated mini-program logs in to `make run` and saves a profile
-	$(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序'
+	@export WXSIM_BACKEND="$${WXSIM_BACKEND:-http://$${WXB_HTTP_ADDR:-127.0.0.1:8080}}" WXSIM_SANDBOX="$${WXSIM_SANDBOX:-http://$(SANDBOX_ADDR)}"; \
+	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序'
 
 build: ## build the server binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/wxbackend
@@ -55,7 +57,7 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 	@mkdir -p bin
 	$(GO) build -trimpath -o bin/wxbackend ./cmd/wxbackend
 	$(GO) build -trimpath -o bin/baseline ./cmd/baseline
-	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... | tee bin/micro.txt
+	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... ./internal/sim/... | tee bin/micro.txt
 	@seed=; if bash .ci/peer $(PEER_DIR); then seed="-seed $(PEER_DIR)"; \
 	  else echo "make bench: the seed's stack is skipped (see the line above); the table will say so" >&2; fi; \
 	  set -x; $(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline $$seed \

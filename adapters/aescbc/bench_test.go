@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"wxbackend/adapters/aescbc"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // typicalUserInfo is wx.getUserInfo's answer for a profile whose decrypted

@@ -16,9 +16,9 @@ import (
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/memory"
 	"wxbackend/adapters/system"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/app"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
 	"wxbackend/ports"
 	"wxbackend/ports/portfake"
 )

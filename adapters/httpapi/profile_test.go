@@ -16,8 +16,8 @@ import (
 
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/imaging/imagingtest"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
 )
 
 func TestEditProfile_JSONAndFormSetOnlyWhatIsSent(t *testing.T) {

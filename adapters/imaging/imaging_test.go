@@ -14,9 +14,9 @@ import (
 
 	"wxbackend/adapters/imaging"
 	"wxbackend/adapters/imaging/imagingtest"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/config/setting"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
 )
 
 func processor(t testing.TB) *imaging.Processor {

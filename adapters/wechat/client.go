@@ -26,8 +26,8 @@ const DefaultBaseURL = "https://api.weixin.qq.com"
 // Options configure a Client; each tagged field is a setting (see
 // config/setting).
 type Options struct {
-	AppID   string         `setting:"wechat-app-id" usage:"the mini-program's appid (required without the sandbox)"`
-	Secret  setting.Secret `setting:"wechat-app-secret" usage:"the mini-program's app secret (required without the sandbox); never printed"`
+	AppID   string         `setting:"wechat-app-id" usage:"the mini-program's appid (required unless WXB_APPS_FILE lists the apps)"`
+	Secret  setting.Secret `setting:"wechat-app-secret" usage:"the mini-program's app secret (required unless WXB_APPS_FILE lists the apps); never printed"`
 	BaseURL string         `setting:"wechat-base-url" default:"https://api.weixin.qq.com" usage:"WeChat API base URL (https, or http on loopback only: the secret travels in the query string)"`
 	Timeout time.Duration  `setting:"wechat-timeout" default:"5s" usage:"timeout of a whole call to WeChat, connecting included (then code 8)"`
 }

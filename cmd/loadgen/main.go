@@ -1,148 +1,20 @@
-// Command loadgen measures wxbackend under load.
+// Command loadgen measures wxbackend under load (make bench, make soak):
 //
-//	loadgen run [flags]     drive one scenario against a running backend and
-//	                        its WeChat sandbox (e.g. make run), print the numbers
-//	loadgen matrix [flags]  what make bench runs: wxbackend and the baseline
-//	                        server on sqlite+memory, mysql+redis and
-//	                        postgres+redis, every scenario, a Markdown report
-//	loadgen soak [flags]    what make soak runs: a mixed workload with hostile
-//	                        requests on MariaDB + Redis for a long time,
-//	                        reporting errors, p99, RSS and goroutines over time
+//	loadgen run|matrix|soak [flags]
 //
-// A scenario logs K users in through the sandbox, then drives /getinfo/ (the
-// same profile re-sent, or a different one on every request) or /login/ (a
-// fresh wx.login code each time) from C connections for D. Every answer
-// counted as a success is checked: code 0 and the profile just sent (or a
-// token). With the server's pid, it also reads the server's CPU time and
-// peak RSS from /proc.
+// The work is in internal/bench/loadgen.
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"strings"
-	"time"
 
-	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/internal/bench/loadgen"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := loadgen.Main(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
-}
-
-func run(args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("usage: loadgen run|matrix|soak [flags] (-help for each)")
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	switch args[0] {
-	case "run":
-		return runOne(ctx, args[1:])
-	case "matrix":
-		return runMatrix(ctx, args[1:])
-	case "soak":
-		return runSoak(ctx, args[1:])
-	}
-	return fmt.Errorf("unknown command %q: run, matrix or soak", args[0])
-}
-
-func runOne(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("loadgen run", flag.ContinueOnError)
-	var s Scenario
-	fs.StringVar(&s.Backend, "backend", "http://127.0.0.1:8080", "the backend's base URL")
-	sbURL := fs.String("sandbox", "http://127.0.0.1:8090", "the WeChat sandbox the backend logs in against")
-	fs.StringVar(&s.Route, "route", "getinfo", "getinfo or login")
-	fs.BoolVar(&s.Changing, "changing", false, "getinfo: send a different profile on every request")
-	fs.IntVar(&s.Users, "users", 200, "K: users logged in before the run")
-	fs.IntVar(&s.Concurrency, "c", 32, "C: concurrent connections")
-	fs.DurationVar(&s.Duration, "d", 10*time.Second, "D: measured duration")
-	fs.DurationVar(&s.Warmup, "warmup", 2*time.Second, "unmeasured load before the run")
-	fs.IntVar(&s.PID, "pid", 0, "the server's process id, to read its CPU and peak RSS from /proc (same machine)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if s.Route != "getinfo" && s.Route != "login" {
-		return fmt.Errorf("-route %q: getinfo or login", s.Route)
-	}
-	s.UserPrefix = fmt.Sprintf("load-%d", time.Now().Unix())
-	r, err := Run(ctx, s, httpPhone{sandbox.NewPhone(*sbURL, nil)})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%s: %s\n", s.Label(), r)
-	return nil
-}
-
-func runMatrix(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("loadgen matrix", flag.ContinueOnError)
-	var m MatrixConfig
-	fs.StringVar(&m.Server, "server", "bin/wxbackend", "wxbackend binary")
-	fs.StringVar(&m.Baseline, "baseline", "bin/baseline", "baseline server binary")
-	fs.StringVar(&m.Seed, "seed", "", "the seed tutorial's stack, its django/ folder (see ../shared/peer), run on the mysql store; empty: not run")
-	stores := fs.String("stores", "sqlite,mysql,postgres", "stores to run (sqlite+memory, mysql+redis, postgres+redis)")
-	fs.IntVar(&m.Users, "users", 200, "K: users per scenario")
-	fs.IntVar(&m.C, "c", 32, "C: concurrent connections")
-	fs.DurationVar(&m.D, "d", 10*time.Second, "D: measured duration of each run")
-	fs.IntVar(&m.Rounds, "rounds", 3, "runs of each scenario per server, alternating which goes first; the median is reported")
-	fs.DurationVar(&m.Warmup, "warmup", 2*time.Second, "unmeasured load before each run")
-	fs.StringVar(&m.MySQL, "mysql", env("WXB_TEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/"), "MySQL DSN without a database")
-	fs.StringVar(&m.Postgres, "postgres", env("WXB_TEST_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL URL of a database to create the benchmark's from")
-	fs.StringVar(&m.Redis, "redis", env("WXB_TEST_REDIS_ADDR", "127.0.0.1:6379"), "Redis address")
-	fs.StringVar(&m.LogLevel, "log-level", "info", "wxbackend's log level (info: an access-log line per request, as deployed)")
-	out := fs.String("out", "docs/benchmarks.md", "Markdown report to write")
-	micro := fs.String("micro", "", "go test -bench output to include in the report")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	m.Stores = strings.Split(*stores, ",")
-	if m.Seed != "" {
-		abs, err := filepath.Abs(m.Seed)
-		if err != nil {
-			return err
-		}
-		m.Seed = abs
-	}
-	if m.Rounds < 1 {
-		return fmt.Errorf("-rounds %d: at least 1", m.Rounds)
-	}
-	dir, err := os.MkdirTemp("", "wxbench")
-	if err != nil {
-		return err
-	}
-	m.Dir = dir
-	started := time.Now()
-	results, err := Matrix(ctx, m, func(line string) { fmt.Println(line) })
-	if err != nil {
-		return fmt.Errorf("%w (logs in %s)", err, dir)
-	}
-	var microOut string
-	if *micro != "" {
-		b, err := os.ReadFile(*micro)
-		if err != nil {
-			return err
-		}
-		microOut = string(b)
-	}
-	report := Report(m, results, microOut, started)
-	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
-		return err
-	}
-	_ = os.RemoveAll(dir)
-	fmt.Println("wrote", *out)
-	return nil
-}
-
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -1,47 +1,87 @@
 // Command wxsandbox serves the WeChat sandbox on its own, for a backend
-// started with WXB_WECHAT_BASE_URL pointing at it (or any other backend
-// under test). It listens on loopback only.
+// started with WXB_WECHAT_BASE_URL pointing at it (make run starts one so),
+// or any other backend under test. It listens on loopback only: it logs
+// anyone in as anyone.
 //
 //	wxsandbox [-addr 127.0.0.1:8090] [-app-id ...] [-app-secret ...] [-unionid]
+//	wxsandbox [-addr 127.0.0.1:8090] -apps-file apps.toml
+//
+// With -apps-file it serves every app of the server's apps file (the same
+// file as WXB_APPS_FILE), each with its own users and keys, with unionids.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
-	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/internal/sim/sandbox"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "wxsandbox:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("wxsandbox", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8090", "loopback address to listen on")
 	appID := fs.String("app-id", sandbox.DefaultAppID, "the app's appid")
 	secret := fs.String("app-secret", sandbox.DefaultAppSecret, "the app's secret")
 	unionIDs := fs.Bool("unionid", false, "send a unionid, as for apps bound to an Open Platform account")
+	appsFile := fs.String("apps-file", "", "serve every app of this apps file (the server's WXB_APPS_FILE) instead of -app-id")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	opts := []sandbox.Options{{AppID: *appID, AppSecret: *secret, UnionIDs: *unionIDs}}
+	if *appsFile != "" {
+		var err error
+		if opts, err = appsOf(*appsFile); err != nil {
+			return err
+		}
 	}
 	ln, err := sandbox.Listen(*addr)
 	if err != nil {
 		return err
 	}
-	sb := sandbox.New(sandbox.Options{AppID: *appID, AppSecret: *secret, UnionIDs: *unionIDs})
-	fmt.Fprintf(os.Stderr, "WeChat sandbox for appid %s on http://%s\n"+
-		"  backend: WXB_WECHAT_BASE_URL=http://%s WXB_WECHAT_APP_ID=%s WXB_WECHAT_APP_SECRET=...\n"+
+	multi := sandbox.NewMulti(opts)
+	var ids []string
+	for _, sb := range multi.Apps() {
+		ids = append(ids, sb.AppID())
+	}
+	backend := fmt.Sprintf("WXB_WECHAT_APP_ID=%s WXB_WECHAT_APP_SECRET=...", ids[0])
+	if *appsFile != "" {
+		backend = "WXB_APPS_FILE=" + *appsFile
+	}
+	fmt.Fprintf(out, "WeChat sandbox for appid %s on http://%s\n"+
+		"  backend: WXB_WECHAT_BASE_URL=http://%s %s\n"+
 		"  phone:   POST /sandbox/wx/login {\"user\":\"alice\"}, POST /sandbox/wx/getUserInfo, PUT /sandbox/users/alice/profile\n",
-		*appID, ln.Addr(), ln.Addr(), *appID)
+		strings.Join(ids, ", "), ln.Addr(), ln.Addr(), backend)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return sb.Serve(ctx, ln)
+	return multi.Serve(ctx, ln)
+}
+
+// appsOf reads the apps of a server's apps file, as the server does: the
+// same file gives the sandbox and the server the same appids and secrets.
+// Several apps send unionids, as apps of one Open Platform account do.
+func appsOf(file string) ([]sandbox.Options, error) {
+	cfg, err := config.Load([]string{"--apps-file", file}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	apps := cfg.WeChatApps()
+	var opts []sandbox.Options
+	for _, a := range apps {
+		opts = append(opts, sandbox.Options{AppID: a.AppID, AppSecret: a.Secret.Reveal(), UnionIDs: len(apps) > 1})
+	}
+	return opts, nil
 }

@@ -3,7 +3,7 @@
 // (tokens shortened), and exits non-zero if a step fails. For a newcomer's
 // first look, for debugging a deployment, and for scripts.
 //
-//	wxsim [-backend URL] [-sandbox URL] [-user alice] [-nick 'Alice 🐼'] [-legacy] [-classic] [-form]
+//	wxsim [-backend URL] [-sandbox URL] [-app appid] [-user alice] [-nick 'Alice 🐼'] [-legacy] [-classic] [-form]
 //	      [-steps login,userinfo,avatar,nickname,phone,session,me,logout]
 //
 // Step phone-encrypted sends getPhoneNumber's older encrypted form.
@@ -31,9 +31,9 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
-	"wxbackend/adapters/wechat/sandbox/miniprogram"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/miniprogram"
+	"wxbackend/internal/sim/sandbox"
 )
 
 func main() {
@@ -50,6 +50,7 @@ func run(args []string, out io.Writer) error {
 	backend := fs.String("backend", env("WXSIM_BACKEND", "http://127.0.0.1:8080"), "the backend's base URL (env WXSIM_BACKEND)")
 	sbURL := fs.String("sandbox", env("WXSIM_SANDBOX", "http://127.0.0.1:8090"), "the WeChat sandbox's base URL (env WXSIM_SANDBOX)")
 	user := fs.String("user", "alice", "the sandbox user whose phone this is")
+	appID := fs.String("app", env("WXSIM_APP", ""), "the mini-program's appid, when the backend and sandbox serve several (env WXSIM_APP)")
 	nick := fs.String("nick", "", "the nickname the user types (emoji welcome); with -legacy, the profile getUserInfo carries")
 	legacy := fs.Bool("legacy", false, "the user's WeChat answers getUserInfo with the real profile, as before 2021")
 	classic := fs.Bool("classic", false, "use the tutorial's routes (/login/, /getinfo/, encrypedData, token in the body)")
@@ -64,6 +65,7 @@ func run(args []string, out io.Writer) error {
 	defer cancel()
 
 	phone := sandbox.NewPhone(*sbURL, nil)
+	phone.AppID = *appID
 	u, err := phone.User(ctx, *user)
 	if err != nil {
 		return fmt.Errorf("the sandbox at %s: %w (is the backend running with the sandbox? make run)", *sbURL, err)
@@ -94,7 +96,7 @@ func run(args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "← HTTP %d in %v\n  %s\n\n", s.HTTPStatus, s.Took.Round(time.Microsecond), strings.TrimSpace(cut(s.Answer)))
 	}
-	mp := miniprogram.New(miniprogram.Options{Backend: *backend, WX: phone, User: *user, Classic: *classic, Form: *form, Trace: trace})
+	mp := miniprogram.New(miniprogram.Options{Backend: *backend, WX: phone, User: *user, AppID: *appID, Classic: *classic, Form: *form, Trace: trace})
 
 	for _, step := range strings.Split(*steps, ",") {
 		var e miniprogram.Envelope
@@ -143,6 +145,9 @@ func run(args []string, out io.Writer) error {
 		}
 		if err != nil {
 			return err
+		}
+		if e.Code == 1 && *appID == "" && step == "login" { // the code is good: the app is what is missing
+			return fmt.Errorf("%s: code 1: %s (a backend that serves several apps needs one named: -app or WXSIM_APP)", step, e.Msg)
 		}
 		if e.Code != 0 {
 			return errors.New(step + ": code " + fmt.Sprint(e.Code) + ": " + e.Msg)

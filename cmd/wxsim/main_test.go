@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
 )
 
-// backend starts wxbackend in sandbox mode, as make run does, on SQLite.
+// backend starts wxbackend with a WeChat sandbox, as make run does, on SQLite.
 func backend(t *testing.T) (base, sandboxURL string) {
 	base, sb := wiringtest.StartSandboxed(t, nil)
 	return base, sb.URL
@@ -70,5 +74,34 @@ func TestRun_LegacyGetUserInfoSavesTheRealProfile(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `nickName “Old 👴”`) || strings.Contains(out.String(), "微信用户") {
 		t.Fatalf("output:\n%s", &out)
+	}
+}
+
+// With an apps file of two apps (make run with WXB_APPS_FILE), -app names
+// the mini-program, as its Referer does; without it the run stops at the
+// login, saying how to name one.
+func TestRun_TwoAppsNeedAnAppNamed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "apps.toml")
+	apps := "[[app]]\nappid = \"wx5h0p000000000001\"\nsecret = \"shop-secret\"\n\n[[app]]\nappid = \"wx57aff00000000002\"\nsecret = \"staff-secret\"\n"
+	if err := os.WriteFile(file, []byte(apps), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := config.Load([]string{"--apps-file", file}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, sb := wiringtest.StartSandboxed(t, func(c *config.Config) { c.Apps = loaded.Apps })
+	for _, app := range []string{"wx5h0p000000000001", "wx57aff00000000002"} {
+		var out bytes.Buffer
+		if err := run([]string{"-backend", base, "-sandbox", sb.URL, "-app", app, "-user", "two", "-nick", "Two of " + app, "-q"}, &out); err != nil {
+			t.Fatalf("-app %s: %v\n%s", app, err, &out)
+		}
+		if !strings.Contains(out.String(), "nickName “Two of "+app+"”") {
+			t.Errorf("-app %s: %s", app, &out)
+		}
+	}
+	err = run([]string{"-backend", base, "-sandbox", sb.URL, "-user", "two", "-q"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "WXSIM_APP") {
+		t.Fatalf("no app named: %v", err)
 	}
 }

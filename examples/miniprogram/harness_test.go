@@ -18,10 +18,10 @@ import (
 
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/testenv"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
 )
 
 func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {

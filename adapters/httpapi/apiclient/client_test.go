@@ -9,11 +9,11 @@ import (
 	"testing"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/internal/sim/sandbox"
 )
 
-// The client against a whole server in sandbox mode: every typed call, and
+// The client against a whole server and its WeChat sandbox: every typed call, and
 // the shapes of failure.
 func TestClient_EveryRouteOfTheFlow(t *testing.T) {
 	base, sb := wiringtest.StartSandboxed(t, nil)

@@ -2,7 +2,7 @@
 // composition root (the settings reader it uses is config/setting, a leaf
 // library every layer may use). Each adapter declares its own settings, once, as tagged fields of its options (see config/setting);
 // Config composes them with the few settings that belong to the composition
-// itself (which session store, logging, the sandbox), and Load reads and
+// itself (which session store, logging), and Load reads and
 // checks them all at once: built-in defaults, then environment variables
 // (WXB_…), then command-line flags.
 package config
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -34,7 +35,6 @@ type Config struct {
 	HTTP     httpapi.Options
 	WeChat   wechat.Options
 	Apps     Apps
-	Sandbox  Sandbox
 	App      app.Options
 	Sessions Sessions
 	Limits   Limits
@@ -48,13 +48,6 @@ type Config struct {
 	Log      Log
 	Debug    Debug
 	Metrics  Metrics
-}
-
-// Sandbox runs a local stand-in for WeChat in the server's process, for
-// development: the server logs in against it instead of WeChat's API.
-type Sandbox struct {
-	Enabled bool   `setting:"sandbox" default:"false" usage:"log in against the local WeChat sandbox instead of WeChat (make run sets it when no appid is given); loopback addresses only"`
-	Addr    string `setting:"sandbox-addr" default:"127.0.0.1:8090" usage:"address of the WeChat sandbox (loopback)"`
 }
 
 // Sessions chooses the session store and how sessions expire.
@@ -175,28 +168,19 @@ func (c *Config) Check(p *setting.Problems) {
 	if c.Apps.File != "" && (c.WeChat.AppID != "" || c.WeChat.Secret != "") {
 		p.Add(&c.Apps.File, "several apps come from the file: leave WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET unset")
 	}
-	if !c.Sandbox.Enabled {
-		if c.Apps.File != "" {
-			return
-		}
+	if c.Apps.File == "" {
 		if c.WeChat.AppID == "" {
-			p.Add(&c.WeChat.AppID, "is required (or run with the sandbox: WXB_SANDBOX=true, or list apps in WXB_APPS_FILE)")
+			p.Add(&c.WeChat.AppID, "is required (or list the apps in WXB_APPS_FILE; make run brings the WeChat sandbox along when neither is set)")
 		}
 		if c.WeChat.Secret == "" {
-			p.Add(&c.WeChat.Secret, "is required (or run with the sandbox: WXB_SANDBOX=true, or list apps in WXB_APPS_FILE)")
+			p.Add(&c.WeChat.Secret, "is required (or list the apps in WXB_APPS_FILE; make run brings the WeChat sandbox along when neither is set)")
 		}
-		return
 	}
-	// A sandbox logs anyone in as anyone: neither it nor a server trusting
-	// it may be reachable from a network.
-	if !IsLoopback(c.Server.Addr) {
-		p.Add(&c.Server.Addr, "%q is not a loopback address, which the sandbox requires", c.Server.Addr)
-	}
-	if !IsLoopback(c.Sandbox.Addr) {
-		p.Add(&c.Sandbox.Addr, "%q is not a loopback address (127.0.0.1, ::1 or localhost)", c.Sandbox.Addr)
-	}
-	if c.WeChat.BaseURL != Default().WeChat.BaseURL {
-		p.Add(&c.WeChat.BaseURL, "the sandbox stands in for WeChat; leave it unset or turn the sandbox off")
+	// WeChat on a loopback address is a stand-in, such as the sandbox make
+	// run brings along, which logs anyone in as anyone: a server trusting it
+	// must not be reachable from a network either.
+	if isLoopbackURL(c.WeChat.BaseURL) && !IsLoopback(c.Server.Addr) {
+		p.Add(&c.Server.Addr, "%q is not a loopback address, while WeChat is at %s, a loopback stand-in (such as the sandbox)", c.Server.Addr, c.WeChat.BaseURL)
 	}
 }
 
@@ -208,6 +192,12 @@ func IsLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// isLoopbackURL tells whether rawURL's host is a loopback one.
+func isLoopbackURL(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && IsLoopback(net.JoinHostPort(u.Hostname(), "0"))
 }
 
 // String lists every setting by its environment variable, secrets redacted

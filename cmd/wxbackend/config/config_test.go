@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"wxbackend/cmd/wxbackend/config"
-	"wxbackend/config/setting"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -74,29 +73,40 @@ func TestString_RedactsSecrets(t *testing.T) {
 	}
 }
 
-func TestLoad_SandboxIsLoopbackOnlyAndNeedsNoCredentials(t *testing.T) {
-	c, err := config.Load([]string{"--sandbox"}, env(nil), io.Discard)
-	if err != nil || !c.Sandbox.Enabled || c.Sandbox.Addr != "127.0.0.1:8090" {
-		t.Fatalf("sandbox on defaults: %+v %v", c.Sandbox, err)
-	}
-	for _, args := range [][]string{
-		{"--sandbox", "--http-addr=0.0.0.0:8080"},
-		{"--sandbox", "--http-addr=:8080"},
-		{"--sandbox", "--http-addr=192.168.1.2:8080"},
-		{"--sandbox", "--sandbox-addr=0.0.0.0:8090"},
-		{"--sandbox", "--wechat-base-url=https://example.com"},
-	} {
-		_, err := config.Load(args, env(nil), io.Discard)
-		name := strings.TrimPrefix(strings.SplitN(args[1], "=", 2)[0], "--")
-		if err == nil || !strings.Contains(err.Error(), setting.EnvName(name)) {
-			t.Errorf("%v: %v, want an error naming %s", args, err, setting.EnvName(name))
+// The server runs no sandbox of its own: it needs an app's credentials, or
+// an apps file, whatever else is set.
+func TestLoad_CredentialsAreRequired(t *testing.T) {
+	_, err := config.Load(nil, env(nil), io.Discard)
+	for _, want := range []string{"WXB_WECHAT_APP_ID", "WXB_WECHAT_APP_SECRET", "WXB_APPS_FILE"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("no credentials: %v, want it to name %s", err, want)
 		}
 	}
-	// Without the sandbox, a public address is fine and credentials are
-	// required, and so is the address avatars are served at.
+	if _, err := config.Load([]string{"--sandbox"}, env(creds), io.Discard); err == nil {
+		t.Error("--sandbox is still a setting of the server")
+	}
+}
+
+// WeChat at a loopback address is a stand-in (such as the sandbox make run
+// brings along, which logs anyone in as anyone): the server may then listen
+// on loopback only.
+func TestLoad_LoopbackWeChatNeedsALoopbackServer(t *testing.T) {
 	public := []string{"--http-addr=0.0.0.0:8080", "--avatar-public-url=https://api.example.com/media/avatars"}
+	for _, base := range []string{"http://127.0.0.1:8090", "http://localhost:8090", "http://[::1]:8090"} {
+		if _, err := config.Load([]string{"--wechat-base-url=" + base}, env(creds), io.Discard); err != nil {
+			t.Errorf("%s on loopback: %v", base, err)
+		}
+		for _, addr := range []string{"0.0.0.0:8080", ":8080", "192.168.1.2:8080"} {
+			args := []string{"--wechat-base-url=" + base, "--http-addr=" + addr, public[1]}
+			if _, err := config.Load(args, env(creds), io.Discard); err == nil || !strings.Contains(err.Error(), "WXB_HTTP_ADDR") {
+				t.Errorf("%s serving %s: %v, want an error naming WXB_HTTP_ADDR", base, addr, err)
+			}
+		}
+	}
+	// With WeChat's own API, a public address is fine, and so is the
+	// address avatars are served at required.
 	if _, err := config.Load(public, env(creds), io.Discard); err != nil {
-		t.Errorf("public address without sandbox: %v", err)
+		t.Errorf("public address: %v", err)
 	}
 	if _, err := config.Load(public[:1], env(creds), io.Discard); err == nil || !strings.Contains(err.Error(), "WXB_AVATAR_PUBLIC_URL") {
 		t.Errorf("public address, avatars on disk, no public URL: %v", err)
@@ -106,7 +116,7 @@ func TestLoad_SandboxIsLoopbackOnlyAndNeedsNoCredentials(t *testing.T) {
 // On loopback, avatars are served at the server's own address, whichever
 // port it is given.
 func TestAvatarDisk_DefaultsToTheServersAddress(t *testing.T) {
-	c, err := config.Load([]string{"--sandbox", "--http-addr=127.0.0.1:28080"}, env(nil), io.Discard)
+	c, err := config.Load([]string{"--http-addr=127.0.0.1:28080"}, env(creds), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

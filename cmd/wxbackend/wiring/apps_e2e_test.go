@@ -7,12 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"go.uber.org/fx"
-
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
-	"wxbackend/cmd/wxbackend/wiring"
+	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/internal/sim/sandbox"
 )
 
 const (
@@ -27,9 +25,9 @@ const (
 // person's accounts linked by their unionid.
 func TestE2E_TwoAppsOnOneServer(t *testing.T) {
 	cfg := twoApps(t)
-	cfg.DB, cfg.Sandbox.Addr = sqliteDB(t), "127.0.0.1:0"
-	var ep *wiring.SandboxEndpoint
-	s := launch(t, cfg, fx.Populate(&ep))
+	cfg.DB = sqliteDB(t)
+	ep := wiringtest.StartSandbox(t, &cfg)
+	s := launch(t, cfg)
 	ctx := context.Background()
 	referer := func(app string) http.Header {
 		return http.Header{"Referer": {"https://servicewechat.com/" + app + "/7/page-frame.html"}}
@@ -133,7 +131,7 @@ login_per_minute = 2
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load([]string{"--sandbox", "--apps-file", appsFile}, func(string) (string, bool) { return "", false }, os.Stderr)
+	cfg, err := config.Load([]string{"--apps-file", appsFile}, func(string) (string, bool) { return "", false }, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

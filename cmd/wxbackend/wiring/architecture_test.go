@@ -25,6 +25,24 @@ var testSupport = []string{
 	"cmd/wxbackend/wiring/wiringtest",
 }
 
+// Development tools: the WeChat sandbox ("logs anyone in as anyone"), the
+// simulated mini-program, the load generator and the baseline, with their
+// mains. They may use the product; no product package may use them, so the
+// server's binary holds none of them.
+var tools = []string{
+	"internal/sim",
+	"internal/bench",
+	"cmd/wxsandbox",
+	"cmd/wxsim",
+	"cmd/loadgen",
+	"cmd/baseline",
+}
+
+// isTool reports whether rel is a development tool's package.
+func isTool(rel string) bool {
+	return rel != "" && slices.ContainsFunc(tools, func(dir string) bool { return under(rel, dir) })
+}
+
 // Packages any adapter may import besides the core: shared helpers, each
 // named for what it holds.
 var sharedByAdapters = []string{
@@ -114,7 +132,9 @@ func adapterOf(rel string) string {
 // style: domain imports the standard library only, ports only domain, app
 // only ports and domain (no adapter, driver or framework), config (the
 // settings reader) nothing of ours, an adapter no
-// other adapter, and no production package a test-support package.
+// other adapter, no production package a test-support package, and no
+// product package (domain, ports, app, adapters, config, the server's cmd)
+// a development tool (internal/sim, internal/bench).
 func TestArchitecture_DependenciesPointInward(t *testing.T) {
 	for _, v := range violations(listPackages(t)) {
 		t.Error(v)
@@ -154,6 +174,9 @@ func violations(pkgs []goPackage) []string {
 			if !support && slices.Contains(testSupport, impRel) {
 				bad(p, imp, "production code does not use test support")
 			}
+			if !support && !isTool(rel) && isTool(impRel) {
+				bad(p, imp, "the product does not use development tools (internal/sim, internal/bench)")
+			}
 		}
 	}
 	return out
@@ -166,9 +189,13 @@ func TestArchitecture_RulesCatchViolations(t *testing.T) {
 		{ImportPath: "wxbackend/ports", Imports: []string{"wxbackend/domain", "wxbackend/app"}},
 		{ImportPath: "wxbackend/app", Imports: []string{"wxbackend/ports", "wxbackend/adapters/memory", "go.uber.org/fx"}},
 		{ImportPath: "wxbackend/adapters/redisstore", Imports: []string{"wxbackend/adapters/memory", "wxbackend/config/setting"}},
-		{ImportPath: "wxbackend/adapters/wechat/sandbox/miniprogram", Imports: []string{"wxbackend/adapters/wechat/sandbox", "wxbackend/adapters/httpapi/apiclient"}},
+		{ImportPath: "wxbackend/internal/sim/miniprogram", Imports: []string{"wxbackend/internal/sim/sandbox", "wxbackend/adapters/httpapi/apiclient"}},
+		{ImportPath: "wxbackend/internal/bench/loadgen", Imports: []string{"wxbackend/internal/sim/sandbox", "wxbackend/domain"}},
+		{ImportPath: "wxbackend/cmd/wxsandbox", Imports: []string{"wxbackend/internal/sim/sandbox", "wxbackend/cmd/wxbackend/config"}},
 		{ImportPath: "wxbackend/cmd/wxbackend/wiring", Imports: []string{"wxbackend/ports/portfake"}},
 		{ImportPath: "wxbackend/config/setting", Imports: []string{"wxbackend/adapters/httpapi"}},
+		{ImportPath: "wxbackend/adapters/wechat", Imports: []string{"wxbackend/internal/sim/sandbox"}},
+		{ImportPath: "wxbackend/cmd/wxbackend/config", Imports: []string{"wxbackend/internal/bench/baseline"}},
 	}
 	got := strings.Join(violations(pkgs), "\n")
 	for _, want := range []string{
@@ -179,18 +206,22 @@ func TestArchitecture_RulesCatchViolations(t *testing.T) {
 		"redisstore imports wxbackend/adapters/memory",
 		"wiring imports wxbackend/ports/portfake",
 		"setting imports wxbackend/adapters/httpapi",
+		"wechat imports wxbackend/internal/sim/sandbox",
+		"config imports wxbackend/internal/bench/baseline",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("not caught: %s", want)
 		}
 	}
-	if n := strings.Count(got, "\n") + 1; n != 7 {
-		t.Errorf("%d violations, want 7:\n%s", n, got)
+	if n := strings.Count(got, "\n") + 1; n != 9 {
+		t.Errorf("%d violations, want 9:\n%s", n, got)
 	}
 }
 
-// The server's binary carries no test support, however indirectly.
+// No binary carries test support, and the server's no development tool,
+// however indirectly.
 func TestArchitecture_ServerBinaryHasNoTestSupport(t *testing.T) {
+	server := false
 	for _, p := range listPackages(t) {
 		if p.Name != "main" {
 			continue
@@ -199,6 +230,57 @@ func TestArchitecture_ServerBinaryHasNoTestSupport(t *testing.T) {
 			if slices.Contains(testSupport, own(d)) {
 				t.Errorf("%s depends on test support %s", p.ImportPath, d)
 			}
+			if p.ImportPath == module+"/cmd/wxbackend" && isTool(own(d)) {
+				t.Errorf("%s depends on the development tool %s", p.ImportPath, d)
+			}
 		}
+		server = server || p.ImportPath == module+"/cmd/wxbackend"
+	}
+	if !server {
+		t.Error("go list found no cmd/wxbackend")
+	}
+}
+
+// The binary make build writes holds no sandbox: none of its symbols is
+// of a development tool's package. The same look at wxsandbox's binary
+// finds the sandbox, so the look can fail.
+func TestArchitecture_ServerBinaryHoldsNoSandbox(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	symbols := func(main string) []string {
+		t.Helper()
+		bin := filepath.Join(dir, filepath.Base(main))
+		build := exec.Command("go", "build", "-trimpath", "-o", bin, main)
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", main, err, out)
+		}
+		out, err := exec.Command("go", "tool", "nm", bin).Output()
+		if err != nil {
+			t.Fatalf("go tool nm %s: %v", bin, err)
+		}
+		var found []string
+		for _, line := range strings.Split(string(out), "\n") {
+			for _, dir := range tools {
+				if strings.Contains(line, " "+module+"/"+dir+"/") || strings.Contains(line, " "+module+"/"+dir+".") {
+					found = append(found, strings.TrimSpace(line))
+				}
+			}
+		}
+		if !strings.Contains(string(out), " "+module+"/domain.") {
+			t.Fatalf("go tool nm %s lists none of our symbols: is this the binary?", bin)
+		}
+		return found
+	}
+	if found := symbols("./cmd/wxbackend"); len(found) > 0 {
+		t.Errorf("the server's binary holds %d symbols of development tools, e.g. %s", len(found), found[0])
+	}
+	if found := symbols("./cmd/wxsandbox"); !slices.ContainsFunc(found, func(s string) bool {
+		return strings.Contains(s, module+"/internal/sim/sandbox.")
+	}) {
+		t.Error("wxsandbox's binary shows no symbol of internal/sim/sandbox: the look cannot see the sandbox")
 	}
 }

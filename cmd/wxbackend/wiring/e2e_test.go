@@ -26,10 +26,10 @@ import (
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/testenv/tcpproxy"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/internal/sim/sandbox"
 )
 
 const (
@@ -64,17 +64,17 @@ type server struct {
 	app  *fx.App
 }
 
-// startServer starts a server in sandbox mode, as make run does: the WeChat
-// sandbox runs in its process. set adjusts the configuration.
+// startServer starts a server with a WeChat sandbox of its own, as make run
+// does (here the sandbox runs in the test's process; the server's graph
+// holds none). set adjusts the configuration.
 func startServer(t *testing.T, set func(*config.Config)) *server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.WeChat.AppID, cfg.WeChat.Secret = appID, appSecret
-	cfg.Sandbox.Enabled, cfg.Sandbox.Addr = true, "127.0.0.1:0"
 	set(&cfg)
-	var ep *wiring.SandboxEndpoint
-	s := launch(t, cfg, fx.Populate(&ep))
-	s.sb = ep.Sandbox
+	sb := wiringtest.StartSandbox(t, &cfg)
+	s := launch(t, cfg)
+	s.sb = sb.Sandbox
 	return s
 }
 

@@ -17,8 +17,8 @@ import (
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/sqlstore/sqltest"
 	"wxbackend/adapters/testenv/tcpproxy"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // TestFaults_WeChat: WeChat hung, failing, garbled or cut off gives code 8

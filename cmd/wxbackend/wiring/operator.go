@@ -15,10 +15,8 @@ import (
 
 	"go.uber.org/fx"
 
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/app"
 	"wxbackend/cmd/wxbackend/config"
-	"wxbackend/config/setting"
 	"wxbackend/domain"
 )
 
@@ -57,7 +55,7 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 		logOut = io.Discard
 	}
 	var a *app.App
-	graph := fx.New(stores(commandConfig(cfg), logOut), fx.Populate(&a))
+	graph := fx.New(stores(cfg, logOut), fx.Populate(&a))
 	if err := graph.Err(); err != nil {
 		return err
 	}
@@ -118,7 +116,7 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 // configured, or the one app configured. "sessions count" counts every app's.
 func operatorApp(cfg config.Config, cmd OperatorCommand) (string, error) {
 	var ids []string
-	for _, o := range commandConfig(cfg).WeChatApps() {
+	for _, o := range cfg.WeChatApps() {
 		ids = append(ids, o.AppID)
 	}
 	switch {
@@ -132,19 +130,6 @@ func operatorApp(cfg config.Config, cmd OperatorCommand) (string, error) {
 	default:
 		return "", fmt.Errorf("%s: several apps are configured (%s): name one with --app", cmd.Verb, strings.Join(ids, ", "))
 	}
-}
-
-// commandConfig is cfg for a command that runs beside a server: in sandbox
-// mode with no appid, the app is the sandbox's, whose users the server has;
-// the command runs no sandbox of its own.
-func commandConfig(cfg config.Config) config.Config {
-	if cfg.Sandbox.Enabled {
-		if cfg.WeChat.AppID == "" {
-			cfg.WeChat.AppID, cfg.WeChat.Secret = sandbox.DefaultAppID, setting.Secret(sandbox.DefaultAppSecret)
-		}
-		cfg.Sandbox.Enabled = false
-	}
-	return cfg
 }
 
 // userRow is a user as the operator commands print it.

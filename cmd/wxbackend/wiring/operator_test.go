@@ -9,12 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/fx"
-
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
+	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // The operator's commands on the server's own stores: MariaDB or
@@ -94,9 +93,9 @@ func TestOperator_UsersAndSessionsOnTheRealStores(t *testing.T) {
 func TestOperator_TwoAppsActOnTheNamedApp(t *testing.T) {
 	cfg := twoApps(t)
 	sess, rc := redisSessions(t)
-	cfg.DB, cfg.Sandbox.Addr, cfg.Sessions, cfg.Redis = sqliteDB(t), "127.0.0.1:0", sess, rc
-	var ep *wiring.SandboxEndpoint
-	s := launch(t, cfg, fx.Populate(&ep))
+	cfg.DB, cfg.Sessions, cfg.Redis = sqliteDB(t), sess, rc
+	ep := wiringtest.StartSandbox(t, &cfg)
+	s := launch(t, cfg)
 	ctx := context.Background()
 	type account struct{ token, openID string }
 	logIn := func(app, user string) account {

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // TestE2E_TodaysProfileFlowOnEveryDatabase is today's WeChat end to end on

@@ -4,34 +4,24 @@ import (
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/wechat"
-	"wxbackend/config/setting"
 	"wxbackend/ports"
 )
 
-// weChat provides one WeChat API client per app served: WeChat's own, or
-// the sandbox's when sandbox mode runs one.
+// weChat provides one WeChat API client per app served, at the configured
+// base URL: WeChat's own, or a stand-in such as the sandbox make run starts.
 func weChat(apps []wechat.Options) fx.Option {
 	return fx.Module("wechat",
-		fx.Provide(fx.Annotate(
-			func(lc fx.Lifecycle, sb *SandboxEndpoint) ([]ports.WeChat, error) {
-				var out []ports.WeChat
-				for _, o := range apps {
-					if sb != nil {
-						app := sb.Multi.App(o.AppID)
-						if app == nil {
-							app = sb.Sandbox // one app, with the sandbox's own appid
-						}
-						o.AppID, o.Secret, o.BaseURL = app.AppID(), setting.Secret(app.AppSecret()), sb.URL
-					}
-					c, err := wechat.NewClient(o)
-					if err != nil {
-						return nil, err
-					}
-					lc.Append(fx.StopHook(c.Close))
-					out = append(out, c)
+		fx.Provide(func(lc fx.Lifecycle) ([]ports.WeChat, error) {
+			var out []ports.WeChat
+			for _, o := range apps {
+				c, err := wechat.NewClient(o)
+				if err != nil {
+					return nil, err
 				}
-				return out, nil
-			},
-			fx.ParamTags(``, `optional:"true"`))),
+				lc.Append(fx.StopHook(c.Close))
+				out = append(out, c)
+			}
+			return out, nil
+		}),
 	)
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // TestE2E_PhoneBothFormsOnEveryDatabase: getPhoneNumber's code and its

@@ -10,7 +10,6 @@
 //	users.go    the user database (SQLite, MySQL, PostgreSQL) and its migrations
 //	avatars.go  the image processor and the blob store avatars are kept in
 //	wechat.go   the WeChat API client
-//	sandbox.go  the local WeChat stand-in (make run) and its banner
 //	http.go     the HTTP server
 //	pprof.go    the optional profiling listener
 //	metrics.go  the optional Prometheus listener, and the decorators that measure
@@ -20,9 +19,8 @@
 //
 // Start order follows from dependencies, not from the order of this list: fx
 // starts a component after everything it was built from. The database is
-// migrated before the service that uses it exists; the sandbox serves before
-// the WeChat client that calls it; the HTTP server listens last, and what
-// must wait for its address (the banner) hooks onto its start.
+// migrated before the service that uses it exists; the HTTP server listens
+// last, and what must wait for its address hooks onto its start.
 package wiring
 
 import (
@@ -38,7 +36,6 @@ import (
 func Options(cfg config.Config, logOut io.Writer) fx.Option {
 	return fx.Options(
 		stores(cfg, logOut),
-		sandboxMode(cfg.Sandbox, cfg.WeChatApps(), logOut),
 		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
 		pprofListener(cfg.Debug),
 		metricsListener(cfg.Metrics),

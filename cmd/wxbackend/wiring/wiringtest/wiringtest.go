@@ -1,5 +1,6 @@
-// Package wiringtest starts a whole wxbackend for tests outside the wiring package:
-// in sandbox mode, as make run does, on loopback ports of its own.
+// Package wiringtest starts a whole wxbackend for tests: with the WeChat
+// sandbox beside it, as make run does (the sandbox in the test's process,
+// the server's graph without it), on loopback ports of its own.
 package wiringtest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // FreeAddr returns a loopback address with a port no one listens on now.
@@ -37,21 +39,61 @@ func ServeOn(t testing.TB, cfg *config.Config, addr string) {
 	cfg.Disk.PublicURL = "http://" + addr + "/media/avatars"
 }
 
-// StartSandboxed starts a server with the WeChat sandbox in process, on an
-// SQLite file in the test's temporary directory, adjusted by set (may be
-// nil), and stops it at the test's end. It returns the server's base URL and
-// the sandbox.
-func StartSandboxed(t testing.TB, set func(*config.Config)) (base string, sb *wiring.SandboxEndpoint) {
+// Sandbox is a WeChat sandbox served by the test's process.
+type Sandbox struct {
+	Sandbox *sandbox.Sandbox // the first (or only) app's
+	Multi   *sandbox.Multi   // every app's
+	URL     string           // its base URL
+}
+
+// StartSandbox serves the WeChat sandbox for cfg's apps on a loopback port
+// until the test ends, and points cfg's WeChat clients at it. With no app
+// configured, it serves the sandbox's default app and names it in cfg.
+// Call it after the last change to cfg's apps.
+func StartSandbox(t testing.TB, cfg *config.Config) *Sandbox {
+	t.Helper()
+	if cfg.Apps.File == "" && cfg.WeChat.AppID == "" {
+		cfg.WeChat.AppID, cfg.WeChat.Secret = sandbox.DefaultAppID, sandbox.DefaultAppSecret
+	}
+	apps := cfg.WeChatApps()
+	var opts []sandbox.Options
+	for _, a := range apps {
+		opts = append(opts, sandbox.Options{AppID: a.AppID, AppSecret: a.Secret.Reveal(), UnionIDs: len(apps) > 1})
+	}
+	multi := sandbox.NewMulti(opts)
+	ln, err := sandbox.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- multi.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("sandbox: %v", err)
+		}
+	})
+	sb := &Sandbox{Sandbox: multi.Apps()[0], Multi: multi, URL: "http://" + ln.Addr().String()}
+	cfg.WeChat.BaseURL = sb.URL
+	return sb
+}
+
+// StartSandboxed starts a server and a WeChat sandbox for it, on an SQLite
+// file in the test's temporary directory, adjusted by set (may be nil), and
+// stops both at the test's end. It returns the server's base URL and the
+// sandbox.
+func StartSandboxed(t testing.TB, set func(*config.Config)) (base string, sb *Sandbox) {
 	t.Helper()
 	cfg := config.Default()
-	cfg.Sandbox.Enabled, cfg.Sandbox.Addr = true, "127.0.0.1:0"
 	cfg.DB.DSN = sqlstore.DSN("file:" + t.TempDir() + "/wxbackend.db")
 	ServeOn(t, &cfg, FreeAddr(t))
 	if set != nil {
 		set(&cfg)
 	}
+	sb = StartSandbox(t, &cfg)
 	var srv *httpapi.Server
-	a := fx.New(wiring.Options(cfg, io.Discard), fx.Populate(&srv, &sb), fx.NopLogger)
+	a := fx.New(wiring.Options(cfg, io.Discard), fx.Populate(&srv), fx.NopLogger)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.Start(ctx); err != nil {

@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // phone is WeChat on the load generator's side: the sandbox in process, or

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // Options configure a MiniProgram.
@@ -23,6 +23,10 @@ type Options struct {
 	Backend string     // the backend's base URL, e.g. http://127.0.0.1:8080
 	WX      sandbox.WX // WeChat on the phone
 	User    string     // the sandbox user this phone belongs to
+	// AppID, when set, is sent as wx.request does, in the Referer
+	// (https://servicewechat.com/{appid}/…): a backend that serves several
+	// apps tells them apart by it.
+	AppID string
 	// Classic uses the tutorial's routes and field names (/login/,
 	// /getinfo/, encrypedData, token in the body) instead of /api/v1.
 	Classic bool
@@ -195,6 +199,12 @@ func (m *MiniProgram) do(ctx context.Context, name string, req apiclient.Request
 	}
 	if len(note) > 0 {
 		step.Body = note[0]
+	}
+	if m.o.AppID != "" {
+		if req.Header == nil {
+			req.Header = http.Header{}
+		}
+		req.Header.Set("Referer", "https://servicewechat.com/"+m.o.AppID+"/0/page-frame.html")
 	}
 	if bearer && m.token != "" {
 		req.Token = m.token

@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	_ "github.com/lib/pq"
 	goredis "github.com/redis/go-redis/v9"
 
-	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // store is one user database + session store pairing of the matrix.
@@ -233,7 +233,7 @@ func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, err
 		"WXB_HTTP_ADDR=" + addr, "WXB_WECHAT_BASE_URL=" + sbURL,
 		"WXB_WECHAT_APP_ID=" + sandbox.DefaultAppID, "WXB_WECHAT_APP_SECRET=" + sandbox.DefaultAppSecret,
 		"WXB_DB_DRIVER=" + st.driver, "WXB_DB_DSN=" + st.dsn, "WXB_SESSION_STORE=" + st.sessions,
-		"WXB_REDIS_ADDRS=" + m.Redis, "WXB_REDIS_KEY_PREFIX=wxbench:", "WXB_LOG_LEVEL=" + m.LogLevel, "WXB_SANDBOX=false",
+		"WXB_REDIS_ADDRS=" + m.Redis, "WXB_REDIS_KEY_PREFIX=wxbench:", "WXB_LOG_LEVEL=" + m.LogLevel,
 		// One client drives all the load: the limits would measure themselves.
 		"WXB_RATE_LOGIN_PER_MINUTE=0", "WXB_RATE_SESSION_PER_MINUTE=0",
 	}
@@ -342,6 +342,22 @@ func clearRedis(ctx context.Context, addr string) error {
 		}
 	}
 	return nil
+}
+
+// startSandbox serves the WeChat sandbox's default app in this process (not
+// in the server measured) on a loopback port, until stop.
+func startSandbox(ctx context.Context) (url string, stop func(), err error) {
+	ln, err := sandbox.Listen("127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = sandbox.New(sandbox.Options{}).Serve(ctx, ln)
+	}()
+	return "http://" + ln.Addr().String(), func() { cancel(); <-done }, nil
 }
 
 // inProcess adapts the in-process sandbox to phone.

@@ -22,8 +22,8 @@ import (
 
 	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/wechat"
-	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // clock is a settable time for code expiry.

@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"bufio"
@@ -19,11 +19,13 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
-	"wxbackend/adapters/wechat/sandbox"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // SoakConfig is one soak run: a server started from Server on MariaDB and
-// Redis, in sandbox mode, driven by C clients for D, reporting every Every.
+// Redis, logging in against a WeChat sandbox in the load generator's
+// process (so the server's RSS is its own), driven by C clients for D,
+// reporting every Every.
 type SoakConfig struct {
 	Server   string        // the wxbackend binary
 	MySQL    string        // a MySQL DSN without a database: the run creates its own
@@ -75,10 +77,11 @@ func Soak(ctx context.Context, c SoakConfig) error {
 	if err != nil {
 		return err
 	}
-	sbAddr, err := freeAddr()
+	sbURL, stopSandbox, err := startSandbox(ctx)
 	if err != nil {
 		return err
 	}
+	defer stopSandbox()
 	debugAddr, err := freeAddr()
 	if err != nil {
 		return err
@@ -88,7 +91,8 @@ func Soak(ctx context.Context, c SoakConfig) error {
 		return err
 	}
 	env := []string{
-		"WXB_HTTP_ADDR=" + addr, "WXB_SANDBOX=true", "WXB_SANDBOX_ADDR=" + sbAddr, "WXB_HTTP_DEBUG_ADDR=" + debugAddr,
+		"WXB_HTTP_ADDR=" + addr, "WXB_HTTP_DEBUG_ADDR=" + debugAddr, "WXB_WECHAT_BASE_URL=" + sbURL,
+		"WXB_WECHAT_APP_ID=" + sandbox.DefaultAppID, "WXB_WECHAT_APP_SECRET=" + sandbox.DefaultAppSecret,
 		"WXB_DB_DRIVER=mysql", "WXB_DB_DSN=" + c.MySQL + db, "WXB_SESSION_STORE=redis", "WXB_REDIS_ADDRS=" + c.Redis,
 		"WXB_REDIS_KEY_PREFIX=wxbsoak:" + db + ":", "WXB_RATE_LOGIN_PER_MINUTE=0", "WXB_RATE_SESSION_PER_MINUTE=0",
 		"WXB_AVATAR_DIR=" + filepath.Join(os.TempDir(), db), "WXB_LOG_LEVEL=warn",
@@ -105,7 +109,7 @@ func Soak(ctx context.Context, c SoakConfig) error {
 	}
 	defer srv.stop()
 	pid := srv.cmd.Process.Pid
-	phone := sandbox.NewPhone("http://"+sbAddr, nil)
+	phone := sandbox.NewPhone(sbURL, nil)
 	client := newClient(c.C)
 	api := apiclient.New(srv.base, client)
 

@@ -1,1 +1,0 @@
-package wiring_test
