@@ -229,23 +229,16 @@ func (s *Service) login(ctx context.Context, wc ports.WeChat, code string) (Logi
 			sess.ExpiresAt = sess.MaxExpiresAt
 		}
 	}
-	memo, err := s.Sessions.Create(ctx, tok.Digest(), sess)
-	if err != nil {
+	if err := s.Sessions.Create(ctx, tok.Digest(), sess); err != nil {
 		return LoginResult{}, fmt.Errorf("create session: %w", err)
 	}
-	// A returning user who saved a profile has a memo: the user is stored,
-	// as the memo shows it, and the login needs no database. Otherwise (or
-	// when WeChat now gives another unionid) the user is looked up or
-	// created; if that fails, the session goes.
-	user := memo.User
-	if !memo.For(id) || (unionID != "" && user.UnionID != unionID) {
-		user, err = s.Users.EnsureUser(ctx, id, unionID, now)
-		if err != nil {
-			if derr := s.Sessions.Delete(ctx, tok.Digest()); derr != nil {
-				s.Log.LogAttrs(ctx, slog.LevelWarn, "session of a failed login not deleted", slog.String("error", derr.Error()))
-			}
-			return LoginResult{}, fmt.Errorf("ensure user: %w", err)
+	// The user is looked up or created; if that fails, the session goes.
+	user, err := s.Users.EnsureUser(ctx, id, unionID, now)
+	if err != nil {
+		if derr := s.Sessions.Delete(ctx, tok.Digest()); derr != nil {
+			s.Log.LogAttrs(ctx, slog.LevelWarn, "session of a failed login not deleted", slog.String("error", derr.Error()))
 		}
+		return LoginResult{}, fmt.Errorf("ensure user: %w", err)
 	}
 	return LoginResult{Token: tok, ExpiresIn: sess.ExpiresAt.Sub(now), User: s.present(ctx, user)}, nil
 }
@@ -296,40 +289,23 @@ func (s *Service) SaveUserInfo(ctx context.Context, appID, token string, in Encr
 		s.Log.LogAttrs(ctx, slog.LevelWarn, "payload unionId ignored: it differs from WeChat's",
 			slog.String("appid", sess.AppID), slog.Bool("session_has_unionid", sess.UnionID != ""))
 	}
-	// Mini-programs send the same profile at every launch: when the memo
-	// says this profile was saved for this user, and nothing changed the
-	// user since, the answer is the memo's, without the user database.
-	sent := info.Profile.Digest()
-	if sess.Memo.Answers(sess, sent) {
-		return s.present(ctx, withSessionUnion(sess.Memo.User, sess)), nil
-	}
-	apply := func(u *domain.User) (bool, error) {
+	// Mini-programs send the same profile at every launch: ApplyWeChat
+	// reports no change then, and nothing is written.
+	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
 		if !u.ApplyWeChat(info.Profile) {
 			return false, nil
 		}
 		u.UpdatedAt = now
 		return true, nil
-	}
-	var u domain.User
-	if m := sess.Memo; m.For(sess.Identity()) {
-		// Another profile: the memo's copy of the user saves reading it
-		// (the write still applies only to the revision the copy is of).
-		u, err = s.Users.UpdateUserFrom(ctx, m.User, apply)
-	} else {
-		u, err = s.Users.UpdateUser(ctx, sess.Identity(), apply)
-	}
+	})
 	if err != nil {
-		return domain.User{}, s.userErr(ctx, sess, err, "update profile")
+		return domain.User{}, userErr(err, "update profile")
 	}
-	u = withSessionUnion(u, sess)
-	if err := s.Sessions.RememberProfile(ctx, sess.Identity(), sess.MemoGen, domain.ProfileMemo{Sent: sent, User: u}); err != nil {
-		s.Log.LogAttrs(ctx, slog.LevelWarn, "profile memo not kept", slog.String("error", err.Error()))
-	}
-	return s.present(ctx, u), nil
+	return s.present(ctx, withSessionUnion(u, sess)), nil
 }
 
 // withSessionUnion is u with the session's unionid, when it has one: the
-// login that learnt it recorded it, and a memo's copy may predate it.
+// login that learnt it recorded it.
 func withSessionUnion(u domain.User, sess domain.Session) domain.User {
 	if sess.UnionID != "" {
 		u.UnionID = sess.UnionID
@@ -338,24 +314,11 @@ func withSessionUnion(u domain.User, sess domain.Session) domain.User {
 }
 
 // updateUser changes the user of sess by update, as Users.UpdateUser does,
-// for every use case but SaveUserInfo: when it wrote, the user's profile
-// memo is dropped, so no later save answers the user as it was.
+// for every use case but SaveUserInfo.
 func (s *Service) updateUser(ctx context.Context, sess domain.Session, op string, update func(*domain.User) (bool, error)) (domain.User, error) {
-	wrote := false
-	u, err := s.Users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
-		changed, err := update(u)
-		wrote = wrote || changed
-		return changed, err
-	})
-	if wrote {
-		if err := s.Sessions.ForgetProfile(ctx, sess.Identity()); err != nil {
-			// The session store is down: every later request fails on it
-			// until it is back, and a memo lives no longer than a session.
-			s.Log.LogAttrs(ctx, slog.LevelWarn, "profile memo not dropped", slog.String("op", op), slog.String("error", err.Error()))
-		}
-	}
+	u, err := s.Users.UpdateUser(ctx, sess.Identity(), update)
 	if err != nil {
-		return domain.User{}, s.userErr(ctx, sess, err, op)
+		return domain.User{}, userErr(err, op)
 	}
 	return u, nil
 }
@@ -480,7 +443,7 @@ func (s *Service) Me(ctx context.Context, appID, token string) (domain.User, err
 	}
 	user, err := s.Users.Get(ctx, sess.Identity())
 	if err != nil {
-		return domain.User{}, s.userErr(ctx, sess, err, "get user")
+		return domain.User{}, userErr(err, "get user")
 	}
 	if user.UnionID != "" {
 		// Only server-to-server unionids are stored, so a link is WeChat's
@@ -595,17 +558,10 @@ func (s *Service) session(ctx context.Context, appID, raw string) (domain.Sessio
 }
 
 // userErr turns a vanished user (deleted from the database behind the
-// sessions' back) into an invalid session, and ends the user's sessions,
-// profile memo and all: logging in again then recreates the user, rather
-// than trusting the memo that it exists.
-func (s *Service) userErr(ctx context.Context, sess domain.Session, err error, op string) error {
-	if err == nil {
-		return nil
-	}
+// sessions' back) into an invalid session: logging in again recreates the
+// user.
+func userErr(err error, op string) error {
 	if domain.KindOf(err) == domain.KindNotFound {
-		if derr := s.Sessions.DeleteAll(ctx, sess.Identity()); derr != nil {
-			s.Log.LogAttrs(ctx, slog.LevelWarn, "sessions of a vanished user not ended", slog.String("error", derr.Error()))
-		}
 		return domain.Wrap(domain.KindUnauthenticated, fmt.Errorf("%s: %w", op, err))
 	}
 	return fmt.Errorf("%s: %w", op, err)

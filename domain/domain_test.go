@@ -257,28 +257,3 @@ func TestIsDefaultAvatar(t *testing.T) {
 		}
 	}
 }
-
-func TestProfileDigest_TellsProfilesApart(t *testing.T) {
-	base := domain.Profile{NickName: "ab", City: "", Gender: 1}
-	same := base
-	if base.Digest() != same.Digest() {
-		t.Fatal("one profile, two digests")
-	}
-	for name, p := range map[string]domain.Profile{
-		"moved boundary": {NickName: "a", AvatarURL: "b", Gender: 1},
-		"gender":         {NickName: "ab", Gender: 2},
-		"city":           {NickName: "ab", City: " ", Gender: 1},
-	} {
-		if p.Digest() == base.Digest() {
-			t.Errorf("%s: same digest as %+v", name, base)
-		}
-	}
-	s := domain.Session{AppID: "wxa", OpenID: "o1"}
-	m := domain.ProfileMemo{Sent: base.Digest(), User: domain.User{AppID: "wxa", OpenID: "o1"}}
-	if !m.Answers(s, same.Digest()) {
-		t.Fatal("a memo does not answer its own profile")
-	}
-	if m.Answers(domain.Session{AppID: "wxa", OpenID: "o2"}, base.Digest()) || (domain.ProfileMemo{}).Answers(s, domain.ProfileDigest{}) {
-		t.Fatal("a memo answers another user, or no memo answers")
-	}
-}

@@ -37,11 +37,11 @@ func TestLogoutEverywhere_EndsEveryRedisSession(t *testing.T) {
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
 	var ids []domain.TokenDigest
 	for i := 0; i < 3; i++ {
-		var d domain.TokenDigest
+		s := domain.Session{AppID: sandbox.DefaultAppID, OpenID: "oStolenPhone", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
+		d := domain.TokenDigest{Tag: domain.UserTag(s.Identity())}
 		_, _ = rand.Read(d.Sum[:])
 		ids = append(ids, d)
-		s := domain.Session{AppID: sandbox.DefaultAppID, OpenID: "oStolenPhone", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
-		if _, err := st.Create(ctx, d, s); err != nil {
+		if err := st.Create(ctx, d, s); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"wxbackend/adapters/s3blob"
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/adapters/system"
+	"wxbackend/adapters/usercache"
 	"wxbackend/adapters/wechat"
 	"wxbackend/app"
 	"wxbackend/cmd/wxbackend/config"
@@ -78,7 +79,7 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 		}
 		fmt.Fprintf(cmd.Out, "user %s of %s deleted: row, avatar and sessions\n", id.OpenID, id.AppID)
 		if memorySessions {
-			fmt.Fprintln(cmd.Out, "(its sessions in a server's memory now answer code 2: their user is gone)")
+			fmt.Fprintln(cmd.Out, "(its sessions in a server's memory answer code 2 once they need the database, and at the latest when the server's copy of the user expires: WXB_USER_CACHE_TTL)")
 		}
 	case "sessions count":
 		if memorySessions {
@@ -117,6 +118,7 @@ func operatorService(cfg config.Config) (*app.Service, bool, func(), error) {
 	closers = append(closers, func() { _ = db.Close() })
 	clock := system.Clock{}
 	var sessions ports.SessionStore
+	var users ports.UserRepo = db.Users
 	memorySessions := cfg.Sessions.Store != "redis"
 	if memorySessions {
 		sessions = memory.NewSessionStore(cfg.Memory, 0, 0, clock)
@@ -128,6 +130,12 @@ func operatorService(cfg config.Config) (*app.Service, bool, func(), error) {
 		}
 		closers = append(closers, func() { _ = st.Close() })
 		sessions = st
+		if cfg.UserCache.TTL > 0 { // the servers' copies: a deleted user's goes too
+			if users, err = usercache.New(db.Users, st.UserCache(), cfg.UserCache.TTL, nil, nil); err != nil {
+				closeAll()
+				return nil, false, nil, err
+			}
+		}
 	}
 	var blobs ports.BlobStore
 	if cfg.Avatars.Store == "s3" {
@@ -151,7 +159,7 @@ func operatorService(cfg config.Config) (*app.Service, bool, func(), error) {
 		}
 		apps = append(apps, c)
 	}
-	svc, err := app.New(app.Deps{Sessions: sessions, Users: db.Users, Decrypter: aescbc.NewDecrypter(), Apps: apps,
+	svc, err := app.New(app.Deps{Sessions: sessions, Users: users, Decrypter: aescbc.NewDecrypter(), Apps: apps,
 		Clock: clock, Tokens: system.TokenSource{}, Blobs: blobs}, cfg.App)
 	if err != nil {
 		closeAll()
