@@ -39,15 +39,17 @@ func TestMissing_UsesTheTutorialsMessage(t *testing.T) {
 func TestToken_ShapeIsChecked(t *testing.T) {
 	var b [domain.TokenBytes]byte
 	b[0] = 0xfb // makes '-' or '_' likely in the text
-	tok := domain.NewToken(b)
-	if len(tok.Reveal()) != 43 {
-		t.Fatalf("token text %q is not 43 characters", tok.Reveal())
+	secret := domain.NewToken(b)
+	if len(secret.Reveal()) != 43 {
+		t.Fatalf("token text %q is not 43 characters", secret.Reveal())
 	}
+	tok := secret.WithTag(domain.UserTag(domain.Identity{AppID: "wxa", OpenID: "o1"}))
 	parsed, err := domain.ParseToken(tok.Reveal())
 	if err != nil || parsed.Digest() != tok.Digest() {
 		t.Fatalf("a token does not parse back: %v", err)
 	}
-	for _, bad := range []string{"", "short", tok.Reveal() + "x", strings.Repeat("=", 43), strings.Repeat("a", 42) + "/", strings.Repeat("é", 21) + "a"} {
+	// A secret without its user's tag is no token: logins always tag.
+	for _, bad := range []string{"", "short", secret.Reveal(), tok.Reveal() + "x", strings.Repeat("=", 43), strings.Repeat("a", 42) + "/", strings.Repeat("é", 21) + "a"} {
 		if _, err := domain.ParseToken(bad); domain.KindOf(err) != domain.KindUnauthenticated {
 			t.Errorf("ParseToken(%q) = %v, want unauthenticated", bad, err)
 		}
