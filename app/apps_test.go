@@ -18,7 +18,7 @@ func twoApps(t *testing.T) (*app.Service, *portfake.WeChat, *portfake.WeChat, *p
 	shop, staff := portfake.NewWeChat("wxshop"), portfake.NewWeChat("wxstaff")
 	users := portfake.NewUsers()
 	svc, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
-		Apps: []ports.WeChat{shop, staff}, Clock: clock, Tokens: &portfake.Tokens{}, AccessTokens: portfake.NewTokenCache()},
+		Apps: []ports.WeChat{shop, staff}, Clock: clock, Tokens: &portfake.Tokens{}, AccessTokens: portfake.NewTokenCache(clock)},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -63,7 +63,7 @@ func newWorld(t *testing.T, o app.Options, opts ...worldOption) *world {
 		o.SessionTTL = time.Hour
 	}
 	w.blobs = portfake.NewBlobs()
-	w.tokenCache = portfake.NewTokenCache()
+	w.tokenCache = portfake.NewTokenCache(w.clock)
 	deps := app.Deps{Sessions: w.sessions, Users: w.users, Decrypter: w.dec, Apps: []ports.WeChat{w.wechat},
 		Clock: w.clock, Tokens: &portfake.Tokens{}, Blobs: w.blobs, Images: portfake.Images{}, AccessTokens: w.tokenCache}
 	for _, opt := range opts {

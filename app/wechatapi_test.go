@@ -163,7 +163,7 @@ func TestAccessToken_RefreshAheadAndServeThroughAnOutage(t *testing.T) {
 
 // Four servers sharing one cache fetch once.
 func TestAccessToken_ServersSharingACacheFetchOnce(t *testing.T) {
-	cache := portfake.NewTokenCache()
+	cache := portfake.NewTokenCache(portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)))
 	wechat := portfake.NewWeChat(appID) // one WeChat for all
 	wechat.KeyValid = true
 	var servers []*world

@@ -60,8 +60,8 @@ func testBackend(t *testing.T, newBackend func(t *testing.T) usercache.Backend) 
 	at := time.Date(2026, 12, 2, 9, 0, 0, 123000, time.UTC)
 	user := func(openID string, id, rev int64, nick string) domain.User {
 		return domain.User{ID: id, AppID: "wxapp0000000000001", OpenID: openID, UnionID: "u-" + openID, Revision: rev,
-			Profile:   domain.Profile{NickName: nick, AvatarURL: "https://thirdwx.qlogo.cn/a", Gender: 1, City: "广州"},
-			UserSet:   domain.FieldCity, Avatar: "ab.jpg", Phone: domain.Phone{Number: "13800138000", PureNumber: "13800138000", CountryCode: "86"},
+			Profile: domain.Profile{NickName: nick, AvatarURL: "https://thirdwx.qlogo.cn/a", Gender: 1, City: "广州"},
+			UserSet: domain.FieldCity, Avatar: "ab.jpg", Phone: domain.Phone{Number: "13800138000", PureNumber: "13800138000", CountryCode: "86"},
 			CreatedAt: at, UpdatedAt: at.Add(time.Minute)}
 	}
 	get := func(t *testing.T, b usercache.Backend, id domain.Identity) (domain.User, bool) {

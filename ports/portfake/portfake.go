@@ -678,9 +678,10 @@ func (Images) Avatar(data []byte) (ports.Blob, string, error) {
 	return ports.Blob{}, "", domain.Malformed("avatar", "not a JPEG, PNG, GIF or WebP image")
 }
 
-// TokenCache is a TokenCache in a map, with a lock that expires on the
-// real clock (locks guard real work).
+// TokenCache is a TokenCache in a map: tokens expire on its clock, locks
+// on the real clock (locks guard real work).
 type TokenCache struct {
+	clock  ports.Clock
 	mu     sync.Mutex
 	tokens map[string]domain.CachedToken
 	locks  map[string]tokenLock
@@ -693,9 +694,9 @@ type tokenLock struct {
 	until time.Time
 }
 
-// NewTokenCache returns an empty cache.
-func NewTokenCache() *TokenCache {
-	return &TokenCache{tokens: map[string]domain.CachedToken{}, locks: map[string]tokenLock{}, forced: map[string]int{}}
+// NewTokenCache returns an empty cache on clock.
+func NewTokenCache(clock ports.Clock) *TokenCache {
+	return &TokenCache{clock: clock, tokens: map[string]domain.CachedToken{}, locks: map[string]tokenLock{}, forced: map[string]int{}}
 }
 
 // Get implements ports.TokenCache.
@@ -706,6 +707,10 @@ func (c *TokenCache) Get(_ context.Context, appID string) (domain.CachedToken, b
 		return domain.CachedToken{}, false, c.Err
 	}
 	t, ok := c.tokens[appID]
+	if ok && !c.clock.Now().Before(t.ExpiresAt) {
+		delete(c.tokens, appID)
+		return domain.CachedToken{}, false, nil
+	}
 	return t, ok, nil
 }
 
