@@ -177,7 +177,7 @@ func TestLoad_SecretsFromFiles(t *testing.T) {
 // The README's settings table is the code's: a setting added, removed or
 // changed in code and not in the README fails here.
 func TestREADME_ListsEverySettingAsTheCodeDoes(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
