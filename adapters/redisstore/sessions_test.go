@@ -206,6 +206,42 @@ func TestTaggedTokens_OneRoundTripEach(t *testing.T) {
 	}
 }
 
+// The user cache's copy is read, put (only if newer) and dropped in one
+// round trip each: an unchanged profile save is the session's read and
+// this read, two round trips.
+func TestUserCache_OneRoundTripEach(t *testing.T) {
+	addr := redisAddr(t)
+	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
+	rt := &roundTrips{}
+	st.Client().AddHook(rt)
+	ctx := context.Background()
+	c := st.UserCache()
+	u := domain.User{ID: 1, AppID: "wxapp", OpenID: "oCached", Revision: 2, Profile: domain.Profile{NickName: "n"}}
+	_ = c.Put(ctx, u, time.Hour) // the first use of a script loads it
+	for _, step := range []struct {
+		name string
+		call func() error
+	}{
+		{"put", func() error { u.Revision++; return c.Put(ctx, u, time.Hour) }},
+		{"get", func() error {
+			got, ok, err := c.Get(ctx, u.Identity())
+			if err == nil && (!ok || got.Revision != u.Revision) {
+				err = fmt.Errorf("got %+v, %v", got, ok)
+			}
+			return err
+		}},
+		{"drop", func() error { return c.Drop(ctx, u.Identity()) }},
+	} {
+		before := rt.n.Load()
+		if err := step.call(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if n := rt.n.Load() - before; n != 1 {
+			t.Errorf("%s took %d round trips, want 1", step.name, n)
+		}
+	}
+}
+
 // A token whose tag names another user, or without a tag, is refused at
 // creation.
 func TestCreate_RefusesATagOfAnotherUser(t *testing.T) {
