@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"wxbackend/adapters/aescbc"
+	"wxbackend/adapters/memory"
 	"wxbackend/app"
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -12,18 +14,19 @@ import (
 )
 
 // twoApps is a service for a shop and a staff app sharing one user base.
-func twoApps(t *testing.T) (*app.Service, *portfake.WeChat, *portfake.WeChat, *portfake.Users) {
+func twoApps(t *testing.T) (edge, *portfake.WeChat, *portfake.WeChat, *portfake.Users) {
 	t.Helper()
 	clock := portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	shop, staff := portfake.NewWeChat("wxshop"), portfake.NewWeChat("wxstaff")
 	users := portfake.NewUsers()
-	svc, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
-		Apps: []ports.WeChat{shop, staff}, Clock: clock, Tokens: &portfake.Tokens{}, AccessTokens: portfake.NewTokenCache(clock)},
+	a, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Hour}, 0, 0, clock),
+		Users: users, Decrypter: aescbc.NewDecrypter(), Apps: []ports.WeChat{shop, staff}, Clock: clock, Tokens: &portfake.Tokens{},
+		AccessTokens: memory.NewTokenCache(clock)},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, shop, staff, users
+	return edge{a}, shop, staff, users
 }
 
 func TestApps_ATokenBelongsToItsApp(t *testing.T) {

@@ -1,4 +1,4 @@
 package app
 
 // HeldLogins returns how many login results the replay window holds.
-func (s *Service) HeldLogins() int { return s.logins.held() }
+func (a *App) HeldLogins() int { return a.Login.flights.held() }

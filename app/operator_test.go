@@ -21,7 +21,7 @@ func TestOperator_FindLogoutDelete(t *testing.T) {
 	if _, err := w.svc.SetPhone(ctx, "", tok, app.PhoneInput{Code: "p1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.svc.SetAvatar(ctx, "", tok, []byte("IMG:ada")); err != nil {
+	if _, err := w.svc.SetAvatar(ctx, "", tok, picture(t, 11)); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{"o1", "13800138000", "+8613800138000", "uAda"} {
@@ -45,8 +45,8 @@ func TestOperator_FindLogoutDelete(t *testing.T) {
 	if _, err := w.users.Get(ctx, id); domain.KindOf(err) != domain.KindNotFound {
 		t.Fatalf("the row: %v", err)
 	}
-	if len(w.blobs.Names()) != 0 {
-		t.Fatalf("the avatar is kept: %v", w.blobs.Names())
+	if len(w.blobNames(t)) != 0 {
+		t.Fatalf("the avatar is kept: %v", w.blobNames(t))
 	}
 	wantKind(t, w.svc.DeleteUser(ctx, id), domain.KindNotFound)
 }

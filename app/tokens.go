@@ -43,9 +43,10 @@ const (
 	// server that dies holding it delays the others by this much at most.
 	tokenLockTTL = 10 * time.Second
 	// tokenWait is how long a caller without a usable token waits for
-	// another server's refresh before giving up (code 8).
+	// another server's refresh before giving up (code 8), on the clock.
 	tokenWait = 3 * time.Second
-	// tokenPoll is how often it looks.
+	// tokenPoll is how often it looks: a pace, in real time, not a
+	// deadline (the clock port has no timers).
 	tokenPoll = 25 * time.Millisecond
 )
 
@@ -111,7 +112,7 @@ func (m *accessTokens) fetch(ctx context.Context, wc ports.WeChat, rejected doma
 	usable := func(c domain.CachedToken, ok bool) bool {
 		return ok && c.Usable(m.clock.Now()) && c.Token != rejected
 	}
-	for deadline := time.Now().Add(tokenWait); ; {
+	for deadline := m.clock.Now().Add(tokenWait); ; {
 		unlock, locked, err := m.cache.Lock(ctx, appID, tokenLockTTL)
 		if err != nil {
 			return domain.AccessToken{}, fmt.Errorf("access token lock: %w", err)
@@ -134,7 +135,7 @@ func (m *accessTokens) fetch(ctx context.Context, wc ports.WeChat, rejected doma
 		if usable(c, ok) {
 			return c.Token, nil
 		}
-		if time.Now().After(deadline) {
+		if m.clock.Now().After(deadline) {
 			return domain.AccessToken{}, domain.Wrap(domain.KindUpstream, errors.New("no access token: another server's refresh did not finish"))
 		}
 		select {
@@ -169,21 +170,4 @@ func (m *accessTokens) fetchLocked(ctx context.Context, wc ports.WeChat, current
 	m.log.LogAttrs(ctx, slog.LevelInfo, "access token fetched", slog.String("appid", appID),
 		slog.Bool("forced", force), slog.Duration("expires_in", life))
 	return tok, nil
-}
-
-// withAccessToken runs call with the app's token; when WeChat rejects the
-// token, it is replaced and call runs once more.
-func (s *Service) withAccessToken(ctx context.Context, wc ports.WeChat, call func(domain.AccessToken) error) error {
-	tok, err := s.tokens.get(ctx, wc)
-	if err != nil {
-		return err
-	}
-	err = call(tok)
-	if !errors.Is(err, ports.ErrAccessTokenRejected) {
-		return err
-	}
-	if tok, err = s.tokens.refresh(ctx, wc, tok); err != nil {
-		return err
-	}
-	return call(tok)
 }

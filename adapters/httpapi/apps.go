@@ -47,18 +47,3 @@ func appOf(r *http.Request) (string, error) {
 	}
 	return parts[1], nil
 }
-
-// caller is who a request is: the app it names and the token it carries.
-type caller struct {
-	app, token string
-}
-
-// callerOf reads the app and the token (header, or f's token field).
-func callerOf(r *http.Request, f fields) (caller, error) {
-	app, err := appOf(r)
-	if err != nil {
-		return caller{}, err
-	}
-	tok, err := token(r, f)
-	return caller{app: app, token: tok}, err
-}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
+	"wxbackend/app"
 	"wxbackend/domain"
 )
 
@@ -21,15 +22,15 @@ func writeOK(w http.ResponseWriter, data any) {
 	writeEnvelope(w, http.StatusOK, envelope{Code: 0, Status: 0, Msg: "ok", Data: data})
 }
 
-// readAuthed reads a body's known fields, and who is calling: the app the
-// request names and its token (header or body).
-func (h *handler) readAuthed(r *http.Request, known ...string) (fields, caller, error) {
+// readAuthed reads a body's known fields, and the request's session (see
+// authOf).
+func (h *handler) readAuthed(r *http.Request, known ...string) (fields, app.Authenticated, error) {
 	f, err := readFields(r, h.opts.MaxBodyBytes, known...)
 	if err != nil {
-		return nil, caller{}, err
+		return nil, app.Authenticated{}, err
 	}
-	c, err := callerOf(r, f)
-	return f, c, err
+	a, err := h.authOf(r, f)
+	return f, a, err
 }
 
 // replyUser answers err, or the user's profile.

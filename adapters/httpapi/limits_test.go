@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/memory"
 	"wxbackend/app"
@@ -23,14 +24,14 @@ func TestRateLimits(t *testing.T) {
 	users, wx := portfake.NewUsers(), portfake.NewWeChat(appID)
 	svc, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
 		Apps: []ports.WeChat{wx}, Clock: clock, Tokens: &portfake.Tokens{}},
-		app.Options{SessionTTL: time.Hour, SessionLimiter: memory.NewRateLimiter(3, time.Minute, clock)})
+		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	h := newRouter(t, svc, slog.New(slog.NewTextHandler(&logs, nil)), httpapi.Options{
-		MaxBodyBytes: 4096, ReadyTimeout: time.Second, LoginLimiter: memory.NewRateLimiter(2, time.Minute, clock),
-		TrustedProxies: []string{"10.0.0.1"}})
+	h := newRouterWith(t, svc, slog.New(slog.NewTextHandler(&logs, nil)), httpapi.Options{
+		MaxBodyBytes: 4096, ReadyTimeout: time.Second, TrustedProxies: []string{"10.0.0.1"}}, clock,
+		httpapi.Limits{Login: memory.NewRateLimiter(2, time.Minute, clock), Session: memory.NewRateLimiter(3, time.Minute, clock)})
 	send := func(method, path, body, peer, xff, token string) (int, string, string) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -109,5 +110,47 @@ func TestRateLimits(t *testing.T) {
 	}
 	if status, retry, body := send("GET", "/api/v1/me", "", "198.51.100.2:1000", "", tok); status != 429 || retry == "" || !strings.Contains(body, `"code":7`) {
 		t.Fatalf("fourth request of a session: %d %q %s", status, retry, body)
+	}
+}
+
+// TestRateLimits_NamingTheOneAppGivesNoSecondBucket: with one app served, a
+// login that names it (X-WX-AppID) and one that names none are the same
+// app's, and share the client's login limit (issue 23, item 10).
+func TestRateLimits_NamingTheOneAppGivesNoSecondBucket(t *testing.T) {
+	clock := portfake.NewClock(time.Now())
+	wx := portfake.NewWeChat(appID)
+	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, 0, clock),
+		Users: portfake.NewUsers(), Decrypter: aescbc.NewDecrypter(), Apps: []ports.WeChat{wx}, Clock: clock, Tokens: &portfake.Tokens{}},
+		app.Options{SessionTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newRouterWith(t, svc, slog.New(slog.DiscardHandler), httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second}, clock,
+		httpapi.Limits{Login: memory.NewRateLimiter(2, time.Minute, clock)})
+	login := func(code string, header ...string) int {
+		wx.AddCode(code, "o-"+code, "", key1)
+		req := httptest.NewRequest("POST", "/login/", strings.NewReader(`{"code":"`+code+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = "203.0.113.7:1000"
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := 0; i < 2; i++ {
+		if status := login("a" + strconv.Itoa(i)); status != 200 {
+			t.Fatalf("login %d: %d", i, status)
+		}
+	}
+	if status := login("named", httpapi.AppIDHeader, appID); status != 429 {
+		t.Fatalf("naming the one app served gave another bucket: %d, want 429", status)
+	}
+	if status := login("referer", "Referer", "https://servicewechat.com/"+appID+"/1/page-frame.html"); status != 429 {
+		t.Fatalf("naming the one app served by Referer gave another bucket: %d, want 429", status)
+	}
+	if status := login("other", httpapi.AppIDHeader, "wxnotserved"); status != 400 {
+		t.Fatalf("an app not served: %d, want 400", status)
 	}
 }

@@ -68,7 +68,7 @@ func (h *handler) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// accessLog logs one line per request, and reports it to Options.Observe:
+// accessLog logs one line per request, and reports it to the observer:
 // never a body, a query or a header, so never a token.
 func (h *handler) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,8 +85,8 @@ func (h *handler) accessLog(next http.Handler) http.Handler {
 			slog.Int("code", rec.code),
 			slog.Int("bytes", rec.bytes),
 			slog.Duration("duration", d))
-		if h.opts.Observe != nil {
-			h.opts.Observe(route, r.Method, rec.code, d)
+		if h.observe != nil {
+			h.observe(route, r.Method, rec.code, d)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/text/unicode/norm"
 
+	"wxbackend/app"
 	"wxbackend/domain"
 )
 
@@ -21,7 +22,7 @@ var profileFields = []string{"nickName", "gender", "language", "city", "province
 // editProfile is POST /api/v1/me/profile: the fields sent are set, others
 // kept. Text is NFC-normalized as it enters, so one name has one spelling.
 func (h *handler) editProfile(w http.ResponseWriter, r *http.Request) {
-	f, c, err := h.readAuthed(r, profileFields...)
+	f, a, err := h.readAuthed(r, profileFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
@@ -44,7 +45,7 @@ func (h *handler) editProfile(w http.ResponseWriter, r *http.Request) {
 		}
 		in.Gender = &g
 	}
-	u, err := h.svc.EditProfile(r.Context(), c.app, c.token, in)
+	u, err := h.app.EditProfile.Handle(r.Context(), a.Session, in)
 	h.replyUser(w, r, u, err)
 }
 
@@ -54,28 +55,28 @@ const multipartSlack = 16 << 10
 
 // uploadAvatar is POST /api/v1/me/avatar, as wx.uploadFile sends it:
 // multipart/form-data with the image in the part named "avatar" or "file"
-// and the token in the Authorization header or a "token" field. The body
-// is read as it streams, into memory and never past its cap: nothing is
-// written to disk before the image is checked.
+// and the token in the Authorization header (checked before the body is
+// read) or a "token" field. The body is read as it streams, into memory and
+// never past its cap: nothing is written to disk before the image is checked.
 func (h *handler) uploadAvatar(w http.ResponseWriter, r *http.Request) {
-	image, c, err := h.readAvatarUpload(w, r)
+	image, a, err := h.readAvatarUpload(w, r)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	u, err := h.svc.SetAvatar(r.Context(), c.app, c.token, image)
+	u, err := h.app.SetAvatar.Handle(r.Context(), a.Session, image)
 	h.replyUser(w, r, u, err)
 }
 
-func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) ([]byte, caller, error) {
+func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) ([]byte, app.Authenticated, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return nil, caller{}, errUnsupportedMedia
+		return nil, app.Authenticated{}, errUnsupportedMedia
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.opts.AvatarMaxBytes+multipartSlack)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, caller{}, domain.Malformed("body", "not a multipart form")
+		return nil, app.Authenticated{}, domain.Malformed("body", "not a multipart form")
 	}
 	var image []byte
 	f := fields{}
@@ -85,42 +86,42 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) ([]by
 			break
 		}
 		if err != nil {
-			return nil, caller{}, bodyErr(err)
+			return nil, app.Authenticated{}, bodyErr(err)
 		}
 		switch name := part.FormName(); {
 		case name == "avatar" || name == "file":
 			if image != nil {
-				return nil, caller{}, domain.Malformed(name, "send one image")
+				return nil, app.Authenticated{}, domain.Malformed(name, "send one image")
 			}
 			if image, err = readCapped(part, h.opts.AvatarMaxBytes); err != nil {
-				return nil, caller{}, err
+				return nil, app.Authenticated{}, err
 			}
 			if image == nil {
 				image = []byte{}
 			}
 		case name == "token":
 			if _, dup := f["token"]; dup {
-				return nil, caller{}, domain.Malformed("token", "given twice")
+				return nil, app.Authenticated{}, domain.Malformed("token", "given twice")
 			}
 			v, err := readCapped(part, 256)
 			if err != nil {
-				return nil, caller{}, domain.Malformed("token", "too long")
+				return nil, app.Authenticated{}, domain.Malformed("token", "too long")
 			}
 			f["token"] = strings.TrimSpace(string(v))
 		default:
 			if _, err := io.Copy(io.Discard, part); err != nil { // bounded by the body's cap
-				return nil, caller{}, bodyErr(err)
+				return nil, app.Authenticated{}, bodyErr(err)
 			}
 		}
 	}
-	c, err := callerOf(r, f)
+	a, err := h.authOf(r, f)
 	if err != nil {
-		return nil, caller{}, err
+		return nil, app.Authenticated{}, err
 	}
 	if len(image) == 0 {
-		return nil, caller{}, domain.Missing("avatar")
+		return nil, app.Authenticated{}, domain.Missing("avatar")
 	}
-	return image, c, nil
+	return image, a, nil
 }
 
 // readCapped reads r whole unless it holds more than max bytes.
@@ -150,7 +151,7 @@ func bodyErr(err error) error {
 // and the image never changes: clients and proxies may keep it for a year.
 func (h *handler) avatar(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
-	blob, err := h.svc.Avatar(r.Context(), name)
+	blob, err := h.app.Avatar.Handle(r.Context(), name)
 	if err != nil {
 		if domain.KindOf(err) == domain.KindNotFound {
 			err = errNoRoute

@@ -146,6 +146,7 @@ func TestUploadAvatar_StoresACleanImageAndServesIt(t *testing.T) {
 func TestUploadAvatar_HostileUploadsWriteNothing(t *testing.T) {
 	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
+	other := f.login(t, "c2")
 	good := pngOf(t, 20, 20)
 	jpg := sandbox.ChosenAvatar("bob")
 	huge := bytes.Repeat([]byte{0xFF}, 300<<10) // over the fixture's 256 KiB cap
@@ -156,18 +157,19 @@ func TestUploadAvatar_HostileUploadsWriteNothing(t *testing.T) {
 		ct     string
 		code   int
 	}{
-		"wrong type":      {files: map[string][]byte{"file": []byte("GIF? no: plain text")}, fields: map[string]string{"token": tok}, code: 1},
-		"html":            {files: map[string][]byte{"file": []byte("<html><script>alert(1)</script>")}, fields: map[string]string{"token": tok}, code: 1},
-		"truncated":       {files: map[string][]byte{"file": jpg[:len(jpg)/3]}, fields: map[string]string{"token": tok}, code: 1},
-		"bomb":            {files: map[string][]byte{"file": imagingtest.PNGHeader(60000, 60000)}, fields: map[string]string{"token": tok}, code: 11},
-		"zero bytes":      {files: map[string][]byte{"file": {}}, fields: map[string]string{"token": tok}, code: 1},
-		"huge":            {files: map[string][]byte{"file": huge}, fields: map[string]string{"token": tok}, code: 11},
-		"wrong part name": {files: map[string][]byte{"image": good}, fields: map[string]string{"token": tok}, code: 1},
-		"two files":       {files: map[string][]byte{"file": good, "avatar": good}, fields: map[string]string{"token": tok}, code: 1},
-		"missing token":   {files: map[string][]byte{"file": good}, code: 2},
-		"bad token":       {files: map[string][]byte{"file": good}, fields: map[string]string{"token": "x"}, code: 2},
-		"two tokens":      {files: map[string][]byte{"file": good}, fields: map[string]string{"token": tok}, header: []string{"Authorization", "Bearer other"}, code: 1},
-		"json body":       {ct: "application/json", code: 11},
+		"wrong type":       {files: map[string][]byte{"file": []byte("GIF? no: plain text")}, fields: map[string]string{"token": tok}, code: 1},
+		"html":             {files: map[string][]byte{"file": []byte("<html><script>alert(1)</script>")}, fields: map[string]string{"token": tok}, code: 1},
+		"truncated":        {files: map[string][]byte{"file": jpg[:len(jpg)/3]}, fields: map[string]string{"token": tok}, code: 1},
+		"bomb":             {files: map[string][]byte{"file": imagingtest.PNGHeader(60000, 60000)}, fields: map[string]string{"token": tok}, code: 11},
+		"zero bytes":       {files: map[string][]byte{"file": {}}, fields: map[string]string{"token": tok}, code: 1},
+		"huge":             {files: map[string][]byte{"file": huge}, fields: map[string]string{"token": tok}, code: 11},
+		"wrong part name":  {files: map[string][]byte{"image": good}, fields: map[string]string{"token": tok}, code: 1},
+		"two files":        {files: map[string][]byte{"file": good, "avatar": good}, fields: map[string]string{"token": tok}, code: 1},
+		"missing token":    {files: map[string][]byte{"file": good}, code: 2},
+		"bad token":        {files: map[string][]byte{"file": good}, fields: map[string]string{"token": "x"}, code: 2},
+		"two tokens":       {files: map[string][]byte{"file": good}, fields: map[string]string{"token": tok}, header: []string{"Authorization", "Bearer " + other}, code: 1},
+		"bad header token": {files: map[string][]byte{"file": good}, fields: map[string]string{"token": tok}, header: []string{"Authorization", "Bearer other"}, code: 2},
+		"json body":        {ct: "application/json", code: 11},
 	} {
 		t.Run(name, func(t *testing.T) {
 			writes, blobs := f.users.WriteCount(), len(f.blobs.Names())

@@ -149,24 +149,3 @@ func formFields(body []byte, known []string) (fields, error) {
 	}
 	return f, nil
 }
-
-// token returns the request's token from "Authorization: Bearer" or the body's
-// token field. Both present and different is a malformed request.
-func token(r *http.Request, f fields) (string, error) {
-	header := ""
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, value, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return "", domain.Wrap(domain.KindUnauthenticated, errors.New("authorization is not a bearer token"))
-		}
-		header = strings.TrimSpace(value)
-	}
-	body := f["token"]
-	if header != "" && body != "" && header != body {
-		return "", domain.Malformed("token", "the Authorization header and the body name different tokens")
-	}
-	if header != "" {
-		return header, nil
-	}
-	return body, nil
-}

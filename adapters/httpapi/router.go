@@ -34,19 +34,15 @@ type Options struct {
 	TrustedProxies []string `setting:"http-trusted-proxies" usage:"proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client; set it behind a load balancer"`
 	// AvatarMaxBytes caps an uploaded avatar image; larger ones get code 11.
 	AvatarMaxBytes int64 `setting:"avatar-max-bytes" default:"2097152" usage:"largest avatar upload in bytes (then code 11)"`
-	// LoginLimiter, when set, limits logins per client address (code 7).
-	LoginLimiter ports.RateLimiter
-	// AppLoginLimiters, by appid, replace LoginLimiter for an app with
-	// limits of its own.
-	AppLoginLimiters map[string]ports.RateLimiter
 	// ServeAvatars serves stored avatars under /media/avatars/ (when they are
 	// kept on this server's disk rather than in object storage).
 	ServeAvatars bool
-	// Observe, when set, is told of every request once it is answered: its
-	// route pattern ("" when none matched), method, contract code (0 for
-	// success, and for answers without an envelope) and duration.
-	Observe func(route, method string, code int, d time.Duration)
 }
+
+// Observer is told of every request once it is answered: its route pattern
+// ("" when none matched), method, contract code (0 for success, and for
+// answers without an envelope) and duration.
+type Observer func(route, method string, code int, d time.Duration)
 
 // Check implements setting.Checker.
 func (o *Options) Check(p *setting.Problems) {
@@ -85,18 +81,22 @@ func parsePrefixes(list []string) ([]netip.Prefix, error) {
 
 // handler serves the routes.
 type handler struct {
-	svc     *app.Service
+	app     *app.App
 	log     *slog.Logger
 	opts    Options
 	proxies []netip.Prefix
+	clock   ports.Clock
+	limits  Limits
+	observe Observer // nil: none
 
 	untrustedXFF sync.Once
 
 	ready readiness
 }
 
-// readiness caches the answer of /readyz for a second: load balancers ask
-// often, and a store that is down should not be asked by every probe.
+// readiness caches the answer of /readyz for a second on the clock: load
+// balancers ask often, and a store that is down should not be asked by
+// every probe.
 type readiness struct {
 	mu      sync.Mutex
 	at      time.Time
@@ -104,14 +104,17 @@ type readiness struct {
 	checked bool
 }
 
-// NewRouter returns the HTTP handler of every route of the contract. It
-// fails on trusted proxies that do not parse.
-func NewRouter(svc *app.Service, log *slog.Logger, o Options) (http.Handler, error) {
+// NewRouter returns the HTTP handler of every route of the contract, in
+// front of a's use cases: it authenticates each request that carries a
+// token once, applies limits, and tells observe (when not nil) of every
+// request. The clock times the readiness cache. It fails on trusted proxies
+// that do not parse.
+func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limits Limits, observe Observer) (http.Handler, error) {
 	proxies, err := parsePrefixes(o.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	h := &handler{svc: svc, log: log, opts: o, proxies: proxies}
+	h := &handler{app: a, log: log, opts: o, proxies: proxies, clock: clock, limits: limits, observe: observe}
 	r := chi.NewRouter()
 	r.Use(withRequestID, h.accessLog, h.recoverer)
 	r.NotFound(h.notFound)
@@ -121,20 +124,26 @@ func NewRouter(svc *app.Service, log *slog.Logger, o Options) (http.Handler, err
 	for _, p := range []string{"/login/", "/login"} {
 		r.Post(p, h.classicLogin)
 	}
+	// The routes that take a token: authenticated once, before the body is
+	// read when the token is in the Authorization header.
+	authed := r.With(h.authenticate)
 	for _, p := range []string{"/getinfo/", "/getinfo"} {
-		r.Post(p, h.classicGetInfo)
+		authed.Post(p, h.classicGetInfo)
 	}
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Post("/login", h.login)
-		r.Post("/userinfo", h.userInfo)
-		r.Get("/me", h.me)
-		r.Post("/logout", h.logout)
-		r.Post("/me/profile", h.editProfile)
-		r.Post("/me/avatar", h.uploadAvatar)
-		r.Post("/me/phone", h.sharePhone)
-		r.Post("/me/phone/remove", h.removePhone)
-		r.Get("/session", h.sessionStatus)
+		r.Group(func(r chi.Router) {
+			r.Use(h.authenticate)
+			r.Post("/userinfo", h.userInfo)
+			r.Get("/me", h.me)
+			r.Post("/logout", h.logout)
+			r.Post("/me/profile", h.editProfile)
+			r.Post("/me/avatar", h.uploadAvatar)
+			r.Post("/me/phone", h.sharePhone)
+			r.Post("/me/phone/remove", h.removePhone)
+			r.Get("/session", h.sessionStatus)
+		})
 	})
 	if o.ServeAvatars {
 		r.Get("/media/avatars/{name}", h.avatar)
@@ -186,7 +195,7 @@ func (h *handler) doLogin(r *http.Request) (app.LoginResult, error) {
 	if err != nil {
 		return app.LoginResult{}, err
 	}
-	return h.svc.Login(r.Context(), appID, f["code"], h.client(r))
+	return h.app.Login.Handle(r.Context(), appID, f["code"], h.client(r))
 }
 
 func (h *handler) classicGetInfo(w http.ResponseWriter, r *http.Request) {
@@ -204,11 +213,11 @@ func (h *handler) userInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) doUserInfo(r *http.Request) (domain.User, error) {
-	f, c, err := h.readAuthed(r, userInfoFields...)
+	f, a, err := h.readAuthed(r, userInfoFields...)
 	if err != nil {
 		return domain.User{}, err
 	}
-	return h.svc.SaveUserInfo(r.Context(), c.app, c.token, app.EncryptedUserInfo{
+	return h.app.SaveUserInfo.Handle(r.Context(), a.Session, app.EncryptedUserInfo{
 		EncryptedData: f.get("encryptedData", "encrypedData"),
 		IV:            f["iv"],
 		RawData:       f["rawData"],
@@ -217,17 +226,17 @@ func (h *handler) doUserInfo(r *http.Request) (domain.User, error) {
 }
 
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {
-	c, err := callerOf(r, fields{})
+	a, err := h.authOf(r, fields{})
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	u, err := h.svc.Me(r.Context(), c.app, c.token)
+	u, err := h.app.Me.Handle(r.Context(), a.Session)
 	h.replyUser(w, r, u, err)
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
-	f, c, err := h.readAuthed(r, logoutFields...)
+	f, a, err := h.readAuthed(r, logoutFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
@@ -238,9 +247,9 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if all {
-		err = h.svc.LogoutEverywhere(r.Context(), c.app, c.token)
+		err = h.app.LogoutEverywhere.Handle(r.Context(), a.Session)
 	} else {
-		err = h.svc.Logout(r.Context(), c.app, c.token)
+		err = h.app.Logout.Handle(r.Context(), a)
 	}
 	if err != nil {
 		writeError(w, r, h.log, err)
@@ -286,19 +295,20 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 func (h *handler) checkReady(ctx context.Context) error {
 	h.ready.mu.Lock()
 	defer h.ready.mu.Unlock()
-	if h.ready.checked && time.Since(h.ready.at) < readyTTL {
+	now := h.clock.Now()
+	if h.ready.checked && now.Sub(h.ready.at) < readyTTL {
 		return h.ready.err
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.opts.ReadyTimeout)
 	defer cancel()
-	err := h.svc.Ready(ctx)
+	err := h.app.Ready.Handle(ctx)
 	switch {
 	case err != nil && (!h.ready.checked || h.ready.err == nil):
 		h.log.LogAttrs(ctx, slog.LevelError, "not ready", slog.String("error", err.Error()))
 	case err == nil && h.ready.checked && h.ready.err != nil:
 		h.log.LogAttrs(ctx, slog.LevelInfo, "ready again")
 	}
-	h.ready.at, h.ready.err, h.ready.checked = time.Now(), err, true
+	h.ready.at, h.ready.err, h.ready.checked = now, err, true
 	return err
 }
 

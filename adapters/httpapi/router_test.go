@@ -18,6 +18,7 @@ import (
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/httpapi/openapitest"
 	"wxbackend/adapters/imaging"
+	"wxbackend/adapters/system"
 	"wxbackend/app"
 	"wxbackend/config/setting"
 	"wxbackend/domain"
@@ -67,15 +68,21 @@ func newFixtureWith(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo, dec 
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.h = newRouter(t, svc, log, httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
-		AvatarMaxBytes: 256 << 10, ServeAvatars: true})
+	f.h = newRouterWith(t, svc, log, httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
+		AvatarMaxBytes: 256 << 10, ServeAvatars: true}, f.clock, httpapi.Limits{})
 	return f
 }
 
-// newRouter is httpapi.NewRouter for a test.
-func newRouter(tb testing.TB, svc *app.Service, log *slog.Logger, o httpapi.Options) http.Handler {
+// newRouter is httpapi.NewRouter for a test, on the wall clock, without limits.
+func newRouter(tb testing.TB, a *app.App, log *slog.Logger, o httpapi.Options) http.Handler {
 	tb.Helper()
-	h, err := httpapi.NewRouter(svc, log, o)
+	return newRouterWith(tb, a, log, o, system.Clock{}, httpapi.Limits{})
+}
+
+// newRouterWith is httpapi.NewRouter for a test, on clock, with limits.
+func newRouterWith(tb testing.TB, a *app.App, log *slog.Logger, o httpapi.Options, clock ports.Clock, limits httpapi.Limits) http.Handler {
+	tb.Helper()
+	h, err := httpapi.NewRouter(a, log, o, clock, limits, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -219,6 +226,7 @@ func TestV1Routes(t *testing.T) {
 func TestErrors_MapToTheContractCodes(t *testing.T) {
 	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
+	other := f.login(t, "c2")
 	body := func(data string) map[string]any {
 		return map[string]any{"iv": portfake.IV, "encryptedData": data, "token": tok}
 	}
@@ -240,7 +248,7 @@ func TestErrors_MapToTheContractCodes(t *testing.T) {
 		{"token missing", "POST", "/getinfo/", map[string]any{"iv": portfake.IV, "encrypedData": "x"}, nil, 2, 401, "无效的token"},
 		{"token unknown", "GET", "/api/v1/me", nil, []string{"Authorization", "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 2, 401, "无效的token"},
 		{"not a bearer", "GET", "/api/v1/me", nil, []string{"Authorization", "Basic Zm9vOmJhcg=="}, 2, 401, ""},
-		{"tokens disagree", "POST", "/getinfo/", body(sealed(t, goodPayload)), []string{"Authorization", "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 1, 400, ""},
+		{"tokens disagree", "POST", "/getinfo/", body(sealed(t, goodPayload)), []string{"Authorization", "Bearer " + other}, 1, 400, ""},
 		{"code rejected", "POST", "/login/", map[string]any{"code": "nope"}, nil, 3, 400, ""},
 		{"undecryptable", "POST", "/getinfo/", body(sealed(t, "not json")), nil, 4, 400, ""},
 		{"watermark", "POST", "/getinfo/", body(sealed(t, `{"watermark":{"appid":"wxOther"}}`)), nil, 5, 400, ""},
@@ -301,15 +309,13 @@ func TestStorageDown_IsCode9AndReadyzFails(t *testing.T) {
 	want(t, f.do(t, "GET", "/healthz", nil), 0, 200)
 	f.users.SetErr(nil)
 	want(t, f.do(t, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+tok), 0, 200)
-	// /readyz answers from its check of the last second, then sees the store back.
+	// /readyz answers from its check of the last second (on the clock),
+	// then sees the store back.
 	want(t, f.do(t, "GET", "/readyz", nil), 9, 503)
-	deadline := time.Now().Add(5 * time.Second)
-	for f.do(t, "GET", "/readyz", nil).Code != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("/readyz did not see the store back")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	f.clock.Advance(999 * time.Millisecond)
+	want(t, f.do(t, "GET", "/readyz", nil), 9, 503)
+	f.clock.Advance(time.Millisecond)
+	want(t, f.do(t, "GET", "/readyz", nil), 0, 200)
 	logs := f.logs.String()
 	if n, m := strings.Count(logs, `msg="not ready"`), strings.Count(logs, `msg="ready again"`); n != 1 || m != 1 {
 		t.Fatalf("logged not ready %d times and ready again %d times, want once each:\n%s", n, m, logs)
@@ -359,4 +365,31 @@ func TestLogout_AllEndsEverySessionOfTheUser(t *testing.T) {
 		want(t, f.do(t, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+tok), 2, 401)
 	}
 	want(t, f.do(t, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+other.Token), 0, 200)
+}
+
+// untouchable is a request body that must not be read.
+type untouchable struct{ t *testing.T }
+
+func (u untouchable) Read([]byte) (int, error) {
+	u.t.Error("the body was read before the token was checked")
+	return 0, io.EOF
+}
+
+// A token in the Authorization header is checked before the body is read:
+// an unknown one is code 2 whatever the body, on every token route.
+func TestAuth_HeaderTokenIsCheckedBeforeTheBody(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, path := range []string{"/getinfo/", "/api/v1/userinfo", "/api/v1/me/profile", "/api/v1/me/avatar", "/api/v1/me/phone", "/api/v1/logout"} {
+		req := httptest.NewRequest("POST", path, untouchable{t})
+		req.Header.Set("Content-Type", "application/json")
+		if path == "/api/v1/me/avatar" {
+			req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+		}
+		req.Header.Set("Authorization", "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != 401 || !strings.Contains(rec.Body.String(), `"code":2`) {
+			t.Errorf("%s: %d %s, want code 2", path, rec.Code, rec.Body)
+		}
+	}
 }

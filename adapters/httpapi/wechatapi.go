@@ -14,12 +14,12 @@ var phoneFields = []string{"code", "encryptedData", "encrypedData", "iv", "token
 // sharePhone is POST /api/v1/me/phone: getPhoneNumber's code, or its older
 // encrypted form.
 func (h *handler) sharePhone(w http.ResponseWriter, r *http.Request) {
-	f, c, err := h.readAuthed(r, phoneFields...)
+	f, a, err := h.readAuthed(r, phoneFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	u, err := h.svc.SetPhone(r.Context(), c.app, c.token, app.PhoneInput{Code: f["code"],
+	u, err := h.app.SetPhone.Handle(r.Context(), a.Session, app.PhoneInput{Code: f["code"],
 		EncryptedData: f.get("encryptedData", "encrypedData"), IV: f["iv"]})
 	h.replyUser(w, r, u, err)
 }
@@ -27,23 +27,23 @@ func (h *handler) sharePhone(w http.ResponseWriter, r *http.Request) {
 // removePhone is POST /api/v1/me/phone/remove: the user's number is
 // forgotten.
 func (h *handler) removePhone(w http.ResponseWriter, r *http.Request) {
-	_, c, err := h.readAuthed(r, tokenFields...)
+	_, a, err := h.readAuthed(r, tokenFields...)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	u, err := h.svc.RemovePhone(r.Context(), c.app, c.token)
+	u, err := h.app.RemovePhone.Handle(r.Context(), a.Session)
 	h.replyUser(w, r, u, err)
 }
 
 // sessionStatus is GET /api/v1/session.
 func (h *handler) sessionStatus(w http.ResponseWriter, r *http.Request) {
-	c, err := callerOf(r, fields{})
+	a, err := h.authOf(r, fields{})
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	st, err := h.svc.SessionStatus(r.Context(), c.app, c.token)
+	st, err := h.app.CheckSession.Handle(r.Context(), a.Session)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return

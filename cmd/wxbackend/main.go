@@ -3,11 +3,15 @@
 //	wxbackend [flags]           serve
 //	wxbackend migrate [flags]   bring the database schema up to date and exit
 //	wxbackend config [flags]    print the configuration, secrets redacted
-//	wxbackend logout <openid> [flags]   end every session of a user (Redis sessions)
 //	wxbackend users show <openid|phone|unionid> [--json] [--reveal]   find users (phones masked unless --reveal)
 //	wxbackend users logout <openid>     end every session of a user (Redis sessions)
 //	wxbackend users delete <openid>     erase a user: sessions, avatar, row
 //	wxbackend sessions count            about how many sessions are live (Redis sessions)
+//	wxbackend logout <openid>           the same as users logout
+//
+// The users commands take --app <appid>, required when several apps are
+// configured (an apps file).
+//
 //	wxbackend settings          print the table of every setting (Markdown, as in the README)
 //	wxbackend settings -readme README.md   rewrite that table in the README (make readme)
 //
@@ -37,18 +41,14 @@ func main() {
 
 func run(args []string) error {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "migrate" || args[0] == "config" || args[0] == "serve" || args[0] == "settings" || args[0] == "logout") {
+	if len(args) > 0 && (args[0] == "migrate" || args[0] == "config" || args[0] == "serve" || args[0] == "settings") {
 		cmd, args = args[0], args[1:]
+	}
+	if len(args) > 0 && args[0] == "logout" { // the older spelling of users logout
+		args = append([]string{"users"}, args...)
 	}
 	if len(args) > 0 && (args[0] == "users" || args[0] == "sessions") {
 		return operator(args)
-	}
-	var openID string
-	if cmd == "logout" {
-		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return errors.New("usage: wxbackend logout <openid> [flags]: ends every session of the user (log out everywhere)")
-		}
-		openID, args = args[0], args[1:]
 	}
 	if cmd == "settings" {
 		if len(args) == 2 && args[0] == "-readme" {
@@ -67,8 +67,6 @@ func run(args []string) error {
 		return nil
 	case "migrate":
 		return wiring.Migrate(cfg, os.Stdout)
-	case "logout":
-		return wiring.LogoutEverywhere(cfg, openID, os.Stdout)
 	}
 	app := fx.New(wiring.Options(cfg, os.Stderr), fx.StopTimeout(cfg.Server.ShutdownTimeout+5*time.Second))
 	app.Run() // until SIGINT or SIGTERM, then a graceful stop
@@ -78,8 +76,8 @@ func run(args []string) error {
 // operator runs "users show|logout|delete <target>" and "sessions count",
 // with --json and --reveal among the configuration's flags.
 func operator(args []string) error {
-	const usage = "usage: wxbackend users show <openid|phone|unionid> | users logout <openid> | users delete <openid> | sessions count  [--json] [--reveal] [flags]"
-	cmd := wiring.OperatorCommand{Out: os.Stdout}
+	const usage = "usage: wxbackend users show <openid|phone|unionid> | users logout <openid> | users delete <openid> | sessions count  [--app <appid>] [--json] [--reveal] [flags]"
+	cmd := wiring.OperatorCommand{Out: os.Stdout, Log: os.Stderr}
 	switch {
 	case len(args) >= 2 && args[0] == "sessions" && args[1] == "count":
 		cmd.Verb, args = "sessions count", args[2:]
@@ -89,12 +87,20 @@ func operator(args []string) error {
 		return errors.New(usage)
 	}
 	var rest []string
-	for _, a := range args {
-		switch a {
-		case "--json", "-json":
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--json" || a == "-json":
 			cmd.JSON = true
-		case "--reveal", "-reveal":
+		case a == "--reveal" || a == "-reveal":
 			cmd.Reveal = true
+		case a == "--app" || a == "-app":
+			if i+1 == len(args) {
+				return errors.New("--app needs an appid")
+			}
+			i++
+			cmd.App = args[i]
+		case strings.HasPrefix(a, "--app=") || strings.HasPrefix(a, "-app="):
+			cmd.App = a[strings.IndexByte(a, '=')+1:]
 		default:
 			rest = append(rest, a)
 		}

@@ -26,30 +26,7 @@ const (
 // the app named by the Referer a phone sends, or by X-WX-AppID; the same
 // person's accounts linked by their unionid.
 func TestE2E_TwoAppsOnOneServer(t *testing.T) {
-	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "staff.secret")
-	if err := os.WriteFile(secretFile, []byte("staff-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	appsFile := filepath.Join(dir, "apps.toml")
-	if err := os.WriteFile(appsFile, []byte(`
-[[app]]
-appid = "`+shopApp+`"
-secret = "shop-secret"
-name = "shop"
-
-[[app]]
-appid = "`+staffApp+`"
-secret_file = "`+secretFile+`"
-name = "staff"
-login_per_minute = 2
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load([]string{"--sandbox", "--apps-file", appsFile}, func(string) (string, bool) { return "", false }, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := twoApps(t)
 	cfg.DB, cfg.Sandbox.Addr = sqliteDB(t), "127.0.0.1:0"
 	var ep *wiring.SandboxEndpoint
 	s := launch(t, cfg, fx.Populate(&ep))
@@ -130,4 +107,35 @@ login_per_minute = 2
 		me.LinkedAccounts[0] != (apiclient.Account{AppID: staffApp, OpenID: openIDs[staffApp]}) {
 		t.Fatalf("linked accounts: %+v, %v", me.LinkedAccounts, err)
 	}
+}
+
+// twoApps is the configuration of a server in sandbox mode with two apps
+// from an apps file: the shop, and the staff app with a login limit of 2.
+func twoApps(t *testing.T) config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "staff.secret")
+	if err := os.WriteFile(secretFile, []byte("staff-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	appsFile := filepath.Join(dir, "apps.toml")
+	if err := os.WriteFile(appsFile, []byte(`
+[[app]]
+appid = "`+shopApp+`"
+secret = "shop-secret"
+name = "shop"
+
+[[app]]
+appid = "`+staffApp+`"
+secret_file = "`+secretFile+`"
+name = "staff"
+login_per_minute = 2
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load([]string{"--sandbox", "--apps-file", appsFile}, func(string) (string, bool) { return "", false }, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

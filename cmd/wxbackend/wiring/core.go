@@ -19,8 +19,7 @@ func core(o app.Options) fx.Option {
 			fx.Annotate(aescbc.NewDecrypter, fx.As(new(ports.Decrypter))),
 			fx.Annotate(func() system.Clock { return system.Clock{} }, fx.As(new(ports.Clock))),
 			fx.Annotate(func() system.TokenSource { return system.TokenSource{} }, fx.As(new(ports.TokenSource))),
-			func(p serviceParams) (*app.Service, error) {
-				o.SessionLimiter, o.AppSessionLimiters = p.Limits.Session, p.Limits.AppSession
+			func(p serviceParams) (*app.App, error) {
 				return app.New(app.Deps{
 					Sessions: p.Sessions, Users: p.Users, Decrypter: p.Decrypter,
 					Apps: p.Apps, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
@@ -39,7 +38,6 @@ type serviceParams struct {
 	Apps         []ports.WeChat
 	Clock        ports.Clock
 	Tokens       ports.TokenSource
-	Limits       Limiters
 	Blobs        ports.BlobStore
 	AccessTokens ports.TokenCache
 	Images       ports.ImageProcessor

@@ -9,6 +9,7 @@ import (
 	"wxbackend/adapters/httpapi"
 	"wxbackend/app"
 	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/ports"
 )
 
 // OnServing is called with the server's address once it listens. Modules
@@ -23,10 +24,7 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 	return fx.Module("http",
 		fx.Provide(
 			func(p routerParams) (*httpapi.Server, error) {
-				o := o
-				o.LoginLimiter, o.AppLoginLimiters = p.Limits.Login, p.Limits.AppLogin
-				o.Observe = p.Observe
-				h, err := httpapi.NewRouter(p.Service, p.Log, o)
+				h, err := httpapi.NewRouter(p.App, p.Log, o, p.Clock, httpapi.Limits(p.Limits), httpapi.Observer(p.Observe))
 				if err != nil {
 					return nil, err
 				}
@@ -57,8 +55,9 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 
 type routerParams struct {
 	fx.In
-	Service *app.Service
+	App     *app.App
 	Log     *slog.Logger
+	Clock   ports.Clock
 	Limits  Limiters
 	Observe RequestObserver `optional:"true"`
 }

@@ -16,7 +16,7 @@ import (
 	"wxbackend/ports"
 )
 
-// RequestObserver is told of every HTTP request (see httpapi.Options.Observe).
+// RequestObserver is told of every HTTP request (see httpapi.Observer).
 type RequestObserver func(route, method string, code int, d time.Duration)
 
 // metricsListener measures the server and serves the measurements on their

@@ -6,22 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
-	"wxbackend/adapters/aescbc"
-	"wxbackend/adapters/localfs"
-	"wxbackend/adapters/memory"
-	"wxbackend/adapters/redisstore"
-	"wxbackend/adapters/s3blob"
-	"wxbackend/adapters/sqlstore"
-	"wxbackend/adapters/system"
-	"wxbackend/adapters/usercache"
-	"wxbackend/adapters/wechat"
+	"go.uber.org/fx"
+
+	"wxbackend/adapters/wechat/sandbox"
 	"wxbackend/app"
 	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/config/setting"
 	"wxbackend/domain"
-	"wxbackend/ports"
 )
 
 // OperatorCommand is one of wxbackend's commands for operators:
@@ -30,10 +28,16 @@ import (
 //	users logout <openid>               every session of the user ended
 //	users delete <openid>               sessions, avatar and row erased
 //	sessions count                      about how many sessions are live
+//
+// App names the mini-program a user belongs to; it may be empty only when
+// one app is configured.
 type OperatorCommand struct {
 	Verb, Target string
+	App          string
 	JSON, Reveal bool
 	Out          io.Writer
+	// Log receives the log lines of the stores and use cases (nil: none).
+	Log io.Writer
 }
 
 // errMemorySessions explains why sessions kept in a server's memory are out
@@ -41,23 +45,34 @@ type OperatorCommand struct {
 var errMemorySessions = errors.New("the memory session store lives inside the server's process, out of this command's reach; " +
 	"use WXB_SESSION_STORE=redis (or have the user call POST /api/v1/logout with all=true)")
 
-// RunOperator runs an operator command with the server's configuration.
+// RunOperator runs an operator command on the server's own modules, built
+// from cfg as the server builds them (its stores, its apps), serving nothing.
 func RunOperator(cfg config.Config, cmd OperatorCommand) error {
-	svc, memorySessions, closeAll, err := operatorService(cfg)
+	appID, err := operatorApp(cfg, cmd)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	logOut := cmd.Log
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	var a *app.App
+	graph := fx.New(stores(commandConfig(cfg), logOut), fx.Populate(&a))
+	if err := graph.Err(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	appID := cfg.WeChatApps()[0].AppID
-	if cfg.Sandbox.Enabled && appID == "" {
-		appID = sandboxAppID
+	if err := graph.Start(ctx); err != nil {
+		return err
 	}
+	defer func() { _ = graph.Stop(context.Background()) }()
+	svc := a.Operator
+	memorySessions := cfg.Sessions.Store != "redis"
 	id := domain.Identity{AppID: appID, OpenID: cmd.Target}
 	switch cmd.Verb {
 	case "users show":
-		users, err := svc.FindUsers(ctx, "", cmd.Target)
+		users, err := svc.FindUsers(ctx, appID, cmd.Target)
 		if err != nil {
 			return err
 		}
@@ -69,15 +84,15 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 		if err := svc.LogoutUser(ctx, id); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.Out, "every session of %s in %s ended\n", id.OpenID, id.AppID)
+		fmt.Fprintf(cmd.Out, "every session of %s in %s ended\n", printable(id.OpenID), id.AppID)
 	case "users delete":
 		if err := svc.DeleteUser(ctx, id); err != nil {
 			if domain.KindOf(err) == domain.KindNotFound {
-				return fmt.Errorf("no user %s in %s", id.OpenID, id.AppID)
+				return fmt.Errorf("no user %s in %s", printable(id.OpenID), id.AppID)
 			}
 			return err
 		}
-		fmt.Fprintf(cmd.Out, "user %s of %s deleted: row, avatar and sessions\n", id.OpenID, id.AppID)
+		fmt.Fprintf(cmd.Out, "user %s of %s deleted: row, avatar and sessions\n", printable(id.OpenID), id.AppID)
 		if memorySessions {
 			fmt.Fprintln(cmd.Out, "(its sessions in a server's memory answer code 2 once they need the database, and at the latest when the server's copy of the user expires: WXB_USER_CACHE_TTL)")
 		}
@@ -99,73 +114,37 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 	return nil
 }
 
-// sandboxAppID is the sandbox's appid when the configuration names none.
-const sandboxAppID = "wxsandbox000000000"
+// operatorApp is the app a command acts on: cmd.App, which must be
+// configured, or the one app configured. "sessions count" counts every app's.
+func operatorApp(cfg config.Config, cmd OperatorCommand) (string, error) {
+	var ids []string
+	for _, o := range commandConfig(cfg).WeChatApps() {
+		ids = append(ids, o.AppID)
+	}
+	switch {
+	case cmd.App != "":
+		if !slices.Contains(ids, cmd.App) {
+			return "", fmt.Errorf("--app %s is not a configured app (configured: %s)", printable(cmd.App), strings.Join(ids, ", "))
+		}
+		return cmd.App, nil
+	case len(ids) == 1 || cmd.Verb == "sessions count":
+		return ids[0], nil
+	default:
+		return "", fmt.Errorf("%s: several apps are configured (%s): name one with --app", cmd.Verb, strings.Join(ids, ", "))
+	}
+}
 
-// operatorService builds the use cases on the server's stores, without
-// serving anything.
-func operatorService(cfg config.Config) (*app.Service, bool, func(), error) {
-	var closers []func()
-	closeAll := func() {
-		for _, c := range closers {
-			c()
+// commandConfig is cfg for a command that runs beside a server: in sandbox
+// mode with no appid, the app is the sandbox's, whose users the server has;
+// the command runs no sandbox of its own.
+func commandConfig(cfg config.Config) config.Config {
+	if cfg.Sandbox.Enabled {
+		if cfg.WeChat.AppID == "" {
+			cfg.WeChat.AppID, cfg.WeChat.Secret = sandbox.DefaultAppID, setting.Secret(sandbox.DefaultAppSecret)
 		}
+		cfg.Sandbox.Enabled = false
 	}
-	db, err := sqlstore.Open(cfg.DB)
-	if err != nil {
-		return nil, false, nil, err
-	}
-	closers = append(closers, func() { _ = db.Close() })
-	clock := system.Clock{}
-	var sessions ports.SessionStore
-	var users ports.UserRepo = db.Users
-	memorySessions := cfg.Sessions.Store != "redis"
-	if memorySessions {
-		sessions = memory.NewSessionStore(cfg.Memory, 0, 0, clock)
-	} else {
-		st, err := redisstore.NewSessionStore(cfg.Redis, 0, 0, clock)
-		if err != nil {
-			closeAll()
-			return nil, false, nil, err
-		}
-		closers = append(closers, func() { _ = st.Close() })
-		sessions = st
-		if cfg.UserCache.TTL > 0 { // the servers' copies: a deleted user's goes too
-			if users, err = usercache.New(db.Users, st.UserCache(), cfg.UserCache.TTL, nil, nil); err != nil {
-				closeAll()
-				return nil, false, nil, err
-			}
-		}
-	}
-	var blobs ports.BlobStore
-	if cfg.Avatars.Store == "s3" {
-		blobs, err = s3blob.New(cfg.S3)
-	} else {
-		blobs, err = localfs.New(cfg.AvatarDisk())
-	}
-	if err != nil {
-		closeAll()
-		return nil, false, nil, err
-	}
-	var apps []ports.WeChat
-	for _, o := range cfg.WeChatApps() {
-		if o.AppID == "" { // sandbox mode with no appid: the sandbox's own
-			o.AppID, o.Secret = sandboxAppID, "unused"
-		}
-		c, err := wechat.NewClient(o)
-		if err != nil {
-			closeAll()
-			return nil, false, nil, err
-		}
-		apps = append(apps, c)
-	}
-	svc, err := app.New(app.Deps{Sessions: sessions, Users: users, Decrypter: aescbc.NewDecrypter(), Apps: apps,
-		Clock: clock, Tokens: system.TokenSource{}, Blobs: blobs}, cfg.App)
-	if err != nil {
-		closeAll()
-		return nil, false, nil, err
-	}
-	return svc, memorySessions, closeAll, nil
+	return cfg
 }
 
 // userRow is a user as the operator commands print it.
@@ -203,7 +182,42 @@ func printUsers(cmd OperatorCommand, users []domain.User) error {
 	tw := tabwriter.NewWriter(cmd.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APPID\tOPENID\tUNIONID\tNICKNAME\tPHONE\tUPDATED")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.AppID, r.OpenID, r.UnionID, r.NickName, r.Phone, r.UpdatedAt.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(r.AppID), printable(r.OpenID), printable(r.UnionID),
+			printable(r.NickName), printable(r.Phone), r.UpdatedAt.Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// printable is stored text fit for an operator's terminal: control
+// characters (C0, C1, DEL; an ESC sequence would rewrite the screen),
+// format characters (bidi overrides, zero-width ones) and invalid UTF-8 are
+// written as \uXXXX escapes, and a backslash as two, so that what is shown
+// says exactly what is stored and the table's columns stay where they are.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || r == '\\' || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02X", s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
+
+	"go.uber.org/fx"
 
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/wechat/sandbox"
@@ -82,5 +85,90 @@ func TestOperator_UsersAndSessionsOnTheRealStores(t *testing.T) {
 				t.Fatal("deleting a deleted user succeeded")
 			}
 		})
+	}
+}
+
+// With an apps file, every command acts on the app named by --app, and one
+// that needs an app says so when none is named: a user of the second app
+// loses their token to users logout, the first app's user keeps theirs.
+func TestOperator_TwoAppsActOnTheNamedApp(t *testing.T) {
+	cfg := twoApps(t)
+	sess, rc := redisSessions(t)
+	cfg.DB, cfg.Sandbox.Addr, cfg.Sessions, cfg.Redis = sqliteDB(t), "127.0.0.1:0", sess, rc
+	var ep *wiring.SandboxEndpoint
+	s := launch(t, cfg, fx.Populate(&ep))
+	ctx := context.Background()
+	type account struct{ token, openID string }
+	logIn := func(app, user string) account {
+		t.Helper()
+		code, _ := ep.Multi.App(app).Login(ctx, user)
+		resp, err := apiclient.New(s.base, nil).Do(ctx, apiclient.Request{Path: "/api/v1/login",
+			Fields: []apiclient.Field{{Name: "code", Value: code}}, Header: http.Header{"X-WX-AppID": {app}}})
+		var login apiclient.Login
+		if err != nil || resp.Decode(&login) != nil || login.Token == "" {
+			t.Fatalf("%s login: %+v %v", app, resp.Envelope, err)
+		}
+		return account{login.Token, login.User.OpenID}
+	}
+	meCode := func(app string, a account) int {
+		t.Helper()
+		resp, _ := apiclient.New(s.base, nil).Do(ctx, apiclient.Request{Method: "GET", Path: "/api/v1/me", Token: a.token,
+			Header: http.Header{"X-WX-AppID": {app}}})
+		return resp.Envelope.Code
+	}
+	shop, staff := logIn(shopApp, "ada"), logIn(staffApp, "ada")
+	run := func(cmd wiring.OperatorCommand) (string, error) {
+		var out bytes.Buffer
+		cmd.Out = &out
+		err := wiring.RunOperator(s.cfg, cmd)
+		return out.String(), err
+	}
+
+	// No --app with two apps: each user command names the problem and the fix.
+	for _, verb := range []string{"users show", "users logout", "users delete"} {
+		if _, err := run(wiring.OperatorCommand{Verb: verb, Target: staff.openID}); err == nil ||
+			!strings.Contains(err.Error(), "--app") || !strings.Contains(err.Error(), shopApp) || !strings.Contains(err.Error(), staffApp) {
+			t.Fatalf("%s without --app: %v", verb, err)
+		}
+	}
+	if _, err := run(wiring.OperatorCommand{Verb: "users show", Target: staff.openID, App: "wxnotours"}); err == nil || !strings.Contains(err.Error(), "not a configured app") {
+		t.Fatalf("an unknown --app: %v", err)
+	}
+
+	out, err := run(wiring.OperatorCommand{Verb: "users show", Target: staff.openID, App: staffApp})
+	if err != nil || !strings.Contains(out, staffApp) || !strings.Contains(out, staff.openID) {
+		t.Fatalf("show in the staff app: %v\n%s", err, out)
+	}
+	if out, err := run(wiring.OperatorCommand{Verb: "users show", Target: staff.openID, App: shopApp}); err != nil || !strings.Contains(out, "no user found") {
+		t.Fatalf("the staff user shown in the shop: %v\n%s", err, out)
+	}
+	if out, err := run(wiring.OperatorCommand{Verb: "sessions count"}); err != nil || !strings.HasPrefix(out, "2 live sessions") {
+		t.Fatalf("sessions count: %v %s", err, out)
+	}
+
+	if _, err := run(wiring.OperatorCommand{Verb: "users logout", Target: staff.openID, App: staffApp}); err != nil {
+		t.Fatal(err)
+	}
+	if got := meCode(staffApp, staff); got != 2 {
+		t.Fatalf("the staff token after users logout: code %d, want 2", got)
+	}
+	if got := meCode(shopApp, shop); got != 0 {
+		t.Fatalf("the shop token after the staff user's logout: code %d, want 0", got)
+	}
+
+	if _, err := run(wiring.OperatorCommand{Verb: "users delete", Target: shop.openID, App: staffApp}); err == nil || !strings.Contains(err.Error(), "no user") {
+		t.Fatalf("deleting the shop user in the staff app: %v", err)
+	}
+	if _, err := run(wiring.OperatorCommand{Verb: "users delete", Target: shop.openID, App: shopApp}); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := run(wiring.OperatorCommand{Verb: "users show", Target: shop.openID, App: shopApp}); !strings.Contains(out, "no user found") {
+		t.Fatalf("the shop user after delete:\n%s", out)
+	}
+	if got := meCode(shopApp, shop); got != 2 {
+		t.Fatalf("the deleted shop user's token: code %d, want 2", got)
+	}
+	if out, err := run(wiring.OperatorCommand{Verb: "users show", Target: staff.openID, App: staffApp}); err != nil || !strings.Contains(out, staff.openID) {
+		t.Fatalf("the staff user after the shop user's delete: %v\n%s", err, out)
 	}
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // Limiters are the rate limiters, kept where the sessions are: in this
-// process, or in Redis shared by every server (see config.Limits).
+// process, or in Redis shared by every server (see config.Limits). The HTTP
+// adapter applies them all (httpapi.Limits).
 type Limiters struct {
 	Login, Session ports.RateLimiter // nil: no limit
 	// The limiters of apps with limits of their own, by appid.

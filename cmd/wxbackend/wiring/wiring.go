@@ -15,7 +15,8 @@
 //	pprof.go    the optional profiling listener
 //	metrics.go  the optional Prometheus listener, and the decorators that measure
 //	logger.go   the process's logger
-//	commands.go the one-shot commands of main (migrate, logout)
+//	commands.go the one-shot command migrate
+//	operator.go the operator's commands (users, sessions), on the server's modules
 //
 // Start order follows from dependencies, not from the order of this list: fx
 // starts a component after everything it was built from. The database is
@@ -32,8 +33,21 @@ import (
 	"wxbackend/cmd/wxbackend/config"
 )
 
-// Options builds the whole server from cfg, logging to logOut.
+// Options builds the whole server from cfg, logging to logOut: the
+// modules the operator's commands share with it, and what serves.
 func Options(cfg config.Config, logOut io.Writer) fx.Option {
+	return fx.Options(
+		stores(cfg, logOut),
+		sandboxMode(cfg.Sandbox, cfg.WeChatApps(), logOut),
+		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
+		pprofListener(cfg.Debug),
+		metricsListener(cfg.Metrics),
+	)
+}
+
+// stores builds the use cases on the configured stores and WeChat clients,
+// serving nothing: the server's core, and all the operator's commands need.
+func stores(cfg config.Config, logOut io.Writer) fx.Option {
 	return fx.Options(
 		fx.Supply(cfg),
 		logging(cfg.Log, logOut),
@@ -43,9 +57,5 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		userCache(cfg.UserCache),
 		avatarStore(cfg.Avatars, cfg.Images, cfg.AvatarDisk(), cfg.S3),
 		weChat(cfg.WeChatApps()),
-		sandboxMode(cfg.Sandbox, cfg.WeChatApps(), logOut),
-		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
-		pprofListener(cfg.Debug),
-		metricsListener(cfg.Metrics),
 	)
 }

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,21 +11,61 @@ import (
 
 	"wxbackend/app"
 	"wxbackend/domain"
+	"wxbackend/ports"
 )
 
+// Limits are the rate limits applied at the edge, both here: logins per
+// client address and app, and requests per session. Over a limit is code 7.
+type Limits struct {
+	Login, Session ports.RateLimiter // nil: no limit
+	// The limiters of apps with limits of their own, by appid; they
+	// replace Login and Session for that app.
+	AppLogin, AppSession map[string]ports.RateLimiter
+}
+
 // limitLogin applies the per-address login limit, before any work is done.
+// It is keyed by the app the request resolves to, so that naming the one app
+// served (X-WX-AppID) gives no second bucket; an app not served is refused
+// here, as the login would refuse it.
 func (h *handler) limitLogin(r *http.Request) error {
-	app, _ := appOf(r) // an invalid app is refused after the limit, by the login itself
-	limiter := h.opts.LoginLimiter
-	if l, ok := h.opts.AppLoginLimiters[app]; ok {
+	named, err := appOf(r)
+	if err != nil {
+		return err
+	}
+	appID, err := h.app.AppID(named)
+	if err != nil {
+		return err
+	}
+	limiter := h.limits.Login
+	if l, ok := h.limits.AppLogin[appID]; ok {
 		limiter = l
 	}
 	if limiter == nil {
 		return nil
 	}
-	ok, retry, err := limiter.Allow(r.Context(), "ip:"+app+":"+limitKey(h.clientAddr(r)))
+	ok, retry, err := limiter.Allow(r.Context(), "ip:"+appID+":"+limitKey(h.clientAddr(r)))
 	if err != nil {
 		return fmt.Errorf("login rate limit: %w", err)
+	}
+	if !ok {
+		return domain.RateLimited(retry)
+	}
+	return nil
+}
+
+// limitSession applies the per-session limit to an authenticated request.
+func (h *handler) limitSession(ctx context.Context, a app.Authenticated) error {
+	limiter := h.limits.Session
+	if l, ok := h.limits.AppSession[a.Session.AppID]; ok {
+		limiter = l
+	}
+	if limiter == nil {
+		return nil
+	}
+	// Keyed by part of the digest: the limiter's store holds no token.
+	ok, retry, err := limiter.Allow(ctx, "s:"+base64.RawURLEncoding.EncodeToString(a.Token.Sum[:12]))
+	if err != nil {
+		return fmt.Errorf("session rate limit: %w", err)
 	}
 	if !ok {
 		return domain.RateLimited(retry)
