@@ -99,14 +99,14 @@ func New(d Deps, o Options) (*App, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	show := presenter{blobs: d.Blobs, log: d.Log}
-	writer := userWriter{users: d.Users, sessions: d.Sessions, log: d.Log}
+	writer := userWriter{users: d.Users}
 	wx := weChatAPI{apps: apps, tokens: &accessTokens{cache: d.AccessTokens, clock: d.Clock, log: d.Log, forcePerDay: o.ForceRefreshPerDay}}
 	avatars := avatarBin{users: d.Users, blobs: d.Blobs, log: d.Log}
 	a := &App{
 		apps:         apps,
 		Authenticate: &Authenticate{apps: apps, sessions: d.Sessions, clock: d.Clock},
 		Login:        newLogin(d, o, apps, show),
-		SaveUserInfo: &SaveUserInfo{decrypter: d.Decrypter, users: d.Users, sessions: d.Sessions, writer: writer,
+		SaveUserInfo: &SaveUserInfo{decrypter: d.Decrypter, users: d.Users,
 			clock: d.Clock, log: d.Log, show: show, watermarkMaxAge: o.WatermarkMaxAge},
 		Me: &Me{users: d.Users, writer: writer, show: show},
 		EditProfile: &EditProfile{writer: writer, wechat: wx, clock: d.Clock, log: d.Log, show: show,

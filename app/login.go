@@ -135,23 +135,16 @@ func (l *Login) login(ctx context.Context, wc ports.WeChat, code string) (LoginR
 			sess.ExpiresAt = sess.MaxExpiresAt
 		}
 	}
-	memo, err := l.sessions.Create(ctx, tok.Digest(), sess)
-	if err != nil {
+	if err := l.sessions.Create(ctx, tok.Digest(), sess); err != nil {
 		return LoginResult{}, fmt.Errorf("create session: %w", err)
 	}
-	// A returning user who saved a profile has a memo: the user is stored,
-	// as the memo shows it, and the login needs no database. Otherwise (or
-	// when WeChat now gives another unionid) the user is looked up or
-	// created; if that fails, the session goes.
-	user := memo.User
-	if !memo.For(id) || (unionID != "" && user.UnionID != unionID) {
-		user, err = l.users.EnsureUser(ctx, id, unionID, now)
-		if err != nil {
-			if derr := l.sessions.Delete(ctx, tok.Digest()); derr != nil {
-				l.log.LogAttrs(ctx, slog.LevelWarn, "session of a failed login not deleted", slog.String("error", derr.Error()))
-			}
-			return LoginResult{}, fmt.Errorf("ensure user: %w", err)
+	// The user is looked up or created; if that fails, the session goes.
+	user, err := l.users.EnsureUser(ctx, id, unionID, now)
+	if err != nil {
+		if derr := l.sessions.Delete(ctx, tok.Digest()); derr != nil {
+			l.log.LogAttrs(ctx, slog.LevelWarn, "session of a failed login not deleted", slog.String("error", derr.Error()))
 		}
+		return LoginResult{}, fmt.Errorf("ensure user: %w", err)
 	}
 	return LoginResult{Token: tok, ExpiresIn: sess.ExpiresAt.Sub(now), User: l.show.present(ctx, user)}, nil
 }

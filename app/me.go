@@ -22,7 +22,7 @@ type Me struct {
 func (m *Me) Handle(ctx context.Context, sess domain.Session) (domain.User, error) {
 	user, err := m.users.Get(ctx, sess.Identity())
 	if err != nil {
-		return domain.User{}, m.writer.userErr(ctx, sess, err, "get user")
+		return domain.User{}, userErr(err, "get user")
 	}
 	if user.UnionID != "" {
 		// Only server-to-server unionids are stored, so a link is WeChat's

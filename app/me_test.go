@@ -11,8 +11,8 @@ import (
 // Tests of reading the user (me.go).
 
 // A user deleted from the database behind the sessions' back: the next
-// request that needs the row is code 2 and ends the user's sessions, so
-// the next login recreates the user instead of trusting the memo.
+// request that needs the row is code 2, and the next login recreates the
+// user.
 func TestVanishedUser_NextLoginRecreatesIt(t *testing.T) {
 	w := newWorld(t, app.Options{})
 	ctx := context.Background()

@@ -57,53 +57,31 @@ func (p presenter) present(ctx context.Context, u domain.User) domain.User {
 
 // userWriter changes the user of a session.
 type userWriter struct {
-	users    ports.UserRepo
-	sessions ports.SessionStore
-	log      *slog.Logger
+	users ports.UserRepo
 }
 
 // update changes the user of sess by update, as Users.UpdateUser does, for
-// every use case but SaveUserInfo: when it wrote, the user's profile memo is
-// dropped, so no later save answers the user as it was.
+// every use case but SaveUserInfo.
 func (w userWriter) update(ctx context.Context, sess domain.Session, op string, update func(*domain.User) (bool, error)) (domain.User, error) {
-	wrote := false
-	u, err := w.users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
-		changed, err := update(u)
-		wrote = wrote || changed
-		return changed, err
-	})
-	if wrote {
-		if err := w.sessions.ForgetProfile(ctx, sess.Identity()); err != nil {
-			// The session store is down: every later request fails on it
-			// until it is back, and a memo lives no longer than a session.
-			w.log.LogAttrs(ctx, slog.LevelWarn, "profile memo not dropped", slog.String("op", op), slog.String("error", err.Error()))
-		}
-	}
+	u, err := w.users.UpdateUser(ctx, sess.Identity(), update)
 	if err != nil {
-		return domain.User{}, w.userErr(ctx, sess, err, op)
+		return domain.User{}, userErr(err, op)
 	}
 	return u, nil
 }
 
 // userErr turns a vanished user (deleted from the database behind the
-// sessions' back) into an invalid session, and ends the user's sessions,
-// profile memo and all: logging in again then recreates the user, rather
-// than trusting the memo that it exists.
-func (w userWriter) userErr(ctx context.Context, sess domain.Session, err error, op string) error {
-	if err == nil {
-		return nil
-	}
+// sessions' back) into an invalid session: logging in again recreates the
+// user.
+func userErr(err error, op string) error {
 	if domain.KindOf(err) == domain.KindNotFound {
-		if derr := w.sessions.DeleteAll(ctx, sess.Identity()); derr != nil {
-			w.log.LogAttrs(ctx, slog.LevelWarn, "sessions of a vanished user not ended", slog.String("error", derr.Error()))
-		}
 		return domain.Wrap(domain.KindUnauthenticated, fmt.Errorf("%s: %w", op, err))
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
 // withSessionUnion is u with the session's unionid, when it has one: the
-// login that learnt it recorded it, and a memo's copy may predate it.
+// login that learnt it recorded it.
 func withSessionUnion(u domain.User, sess domain.Session) domain.User {
 	if sess.UnionID != "" {
 		u.UnionID = sess.UnionID

@@ -18,8 +18,6 @@ import (
 type SaveUserInfo struct {
 	decrypter       ports.Decrypter
 	users           ports.UserRepo
-	sessions        ports.SessionStore
-	writer          userWriter
 	clock           ports.Clock
 	log             *slog.Logger
 	show            presenter
@@ -66,34 +64,17 @@ func (s *SaveUserInfo) Handle(ctx context.Context, sess domain.Session, in Encry
 		s.log.LogAttrs(ctx, slog.LevelWarn, "payload unionId ignored: it differs from WeChat's",
 			slog.String("appid", sess.AppID), slog.Bool("session_has_unionid", sess.UnionID != ""))
 	}
-	// Mini-programs send the same profile at every launch: when the memo
-	// says this profile was saved for this user, and nothing changed the
-	// user since, the answer is the memo's, without the user database.
-	sent := info.Profile.Digest()
-	if sess.Memo.Answers(sess, sent) {
-		return s.show.present(ctx, withSessionUnion(sess.Memo.User, sess)), nil
-	}
-	apply := func(u *domain.User) (bool, error) {
+	// Mini-programs send the same profile at every launch: ApplyWeChat
+	// reports no change then, and nothing is written.
+	u, err := s.users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
 		if !u.ApplyWeChat(info.Profile) {
 			return false, nil
 		}
 		u.UpdatedAt = now
 		return true, nil
-	}
-	var u domain.User
-	if m := sess.Memo; m.For(sess.Identity()) {
-		// Another profile: the memo's copy of the user saves reading it
-		// (the write still applies only to the revision the copy is of).
-		u, err = s.users.UpdateUserFrom(ctx, m.User, apply)
-	} else {
-		u, err = s.users.UpdateUser(ctx, sess.Identity(), apply)
-	}
+	})
 	if err != nil {
-		return domain.User{}, s.writer.userErr(ctx, sess, err, "update profile")
+		return domain.User{}, userErr(err, "update profile")
 	}
-	u = withSessionUnion(u, sess)
-	if err := s.sessions.RememberProfile(ctx, sess.Identity(), sess.MemoGen, domain.ProfileMemo{Sent: sent, User: u}); err != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "profile memo not kept", slog.String("error", err.Error()))
-	}
-	return s.show.present(ctx, u), nil
+	return s.show.present(ctx, withSessionUnion(u, sess)), nil
 }

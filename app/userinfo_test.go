@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -193,41 +192,9 @@ func TestSaveUserInfo_AnonymousPayloadErasesNothing(t *testing.T) {
 	}
 }
 
-// A re-sent, unchanged profile is answered from the session store's memo:
-// with the user database down, it still succeeds, and writes nothing.
-func TestSaveUserInfo_UnchangedProfileSkipsTheDatabase(t *testing.T) {
-	w := newWorld(t, app.Options{})
-	ctx := context.Background()
-	tok := w.login(t, "c1", "o1", key1)
-	first, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key1, "o1", "Same 😀"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The next launch: a new login (a new key), the same profile.
-	tok = w.login(t, "c2", "o1", key2)
-	writes := w.users.WriteCount()
-	w.users.SetErr(errors.New("the user database is down"))
-	again, err := w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key2, "o1", "Same 😀"))
-	if err != nil {
-		t.Fatalf("unchanged profile: %v", err)
-	}
-	if again.Profile != first.Profile || again.ID != first.ID || !again.UpdatedAt.Equal(first.UpdatedAt) {
-		t.Fatalf("answered %+v, saved %+v", again, first)
-	}
-	// A changed profile needs the database.
-	_, err = w.svc.SaveUserInfo(ctx, "", tok, w.payload(t, key2, "o1", "Changed"))
-	if err == nil {
-		t.Fatal("a changed profile was saved without the user database")
-	}
-	w.users.SetErr(nil)
-	if w.users.WriteCount() != writes {
-		t.Fatalf("writes %d → %d", writes, w.users.WriteCount())
-	}
-}
-
-// Every other change to the user drops the memo, so a re-sent profile is
-// answered as the user is now, not as the memo last saw it.
-func TestSaveUserInfo_MemoNeverAnswersAStaleUser(t *testing.T) {
+// A re-sent profile is answered as the user is now, after every other
+// change (the user cache's copy follows every write: adapters/usercache).
+func TestSaveUserInfo_ResentProfileAnswersTheUserAsItIsNow(t *testing.T) {
 	ctx := context.Background()
 	for name, change := range map[string]func(w *world, tok string) error{
 		"edit": func(w *world, tok string) error {
@@ -270,10 +237,9 @@ func TestSaveUserInfo_MemoNeverAnswersAStaleUser(t *testing.T) {
 	}
 }
 
-// A changed profile starts from the memo's copy of the user, but writes
-// only onto the revision the copy is of: a change the memo missed (made
-// straight in the database, say) is kept.
-func TestSaveUserInfo_AnotherProfileStartsFromTheMemoSafely(t *testing.T) {
+// A changed profile keeps a change made meanwhile (straight in the
+// database, say).
+func TestSaveUserInfo_AnotherProfileKeepsChangesMadeMeanwhile(t *testing.T) {
 	w := newWorld(t, app.Options{})
 	ctx := context.Background()
 	tok := w.login(t, "c1", "o1", key1)
@@ -281,7 +247,7 @@ func TestSaveUserInfo_AnotherProfileStartsFromTheMemoSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := domain.Identity{AppID: appID, OpenID: "o1"}
-	if _, err := w.users.UpdateUser(ctx, id, func(u *domain.User) (bool, error) { // behind the memo's back
+	if _, err := w.users.UpdateUser(ctx, id, func(u *domain.User) (bool, error) { // behind the use case's back
 		u.Profile.Province, u.UserSet = "Zhejiang", domain.FieldProvince
 		return true, nil
 	}); err != nil {

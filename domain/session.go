@@ -26,13 +26,13 @@ const redacted = "[redacted]"
 // Token is the opaque bearer credential a client holds: TokenBytes of
 // randomness and, after a dot, its user's tag (UserTag), which tells a
 // session store where the user's session data lives (a Redis Cluster slot,
-// say) before it reads anything. Tokens issued before tags existed have no
-// tag and still parse. Its String, LogValue and JSON forms are redacted so
+// say) before it reads anything. Its String, LogValue and JSON forms are redacted so
 // that a token cannot reach a log by accident; Reveal returns the text for
 // the one place that hands it to the client.
 type Token struct{ s string }
 
-// NewToken makes an untagged token from TokenBytes of randomness.
+// NewToken makes a token's secret from TokenBytes of randomness; a login
+// hands it out only WithTag.
 func NewToken(random [TokenBytes]byte) Token {
 	return Token{s: base64.RawURLEncoding.EncodeToString(random[:])}
 }
@@ -58,16 +58,13 @@ func UserTag(id Identity) string {
 }
 
 // ParseToken checks that s has the shape of a token (length and alphabet) without
-// looking it up: a secret, and optionally a dot and a tag. A malformed token is
+// looking it up: a secret, a dot and a tag. A malformed token is
 // unauthenticated, as an unknown one is.
 func ParseToken(s string) (Token, error) {
 	if s == "" {
 		return Token{}, Wrap(KindUnauthenticated, errMissingToken)
 	}
-	switch {
-	case len(s) == secretLen && base64URL(s):
-	case len(s) == secretLen+1+tagLen && s[secretLen] == '.' && base64URL(s[:secretLen]) && base64URL(s[secretLen+1:]):
-	default:
+	if len(s) != secretLen+1+tagLen || s[secretLen] != '.' || !base64URL(s[:secretLen]) || !base64URL(s[secretLen+1:]) {
 		return Token{}, Wrap(KindUnauthenticated, errTokenShape)
 	}
 	return Token{s: s}, nil
@@ -187,10 +184,6 @@ type Session struct {
 	// MaxExpiresAt is the latest sliding expiry may extend the session to
 	// (its absolute maximum age); zero for no limit.
 	MaxExpiresAt time.Time
-	// Memo is the user's last profile save (zero: none), and MemoGen the
-	// generation of the user's memo when it was read (see ProfileMemo).
-	Memo    ProfileMemo
-	MemoGen uint64
 }
 
 // Identity returns the identity of the session's user.

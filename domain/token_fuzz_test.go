@@ -30,7 +30,7 @@ func FuzzParseToken(f *testing.F) {
 		if tok.Reveal() != s || derr != nil || len(raw) != domain.TokenBytes {
 			t.Fatalf("%q parsed, but it is not 256 bits of base64url", s)
 		}
-		if rawTag, terr := base64.RawURLEncoding.DecodeString(tag); tagged && (terr != nil || len(rawTag) != 16 || tok.Digest().Tag != tag) {
+		if rawTag, terr := base64.RawURLEncoding.DecodeString(tag); !tagged || terr != nil || len(rawTag) != 16 || tok.Digest().Tag != tag {
 			t.Fatalf("%q parsed, but its tag is not 128 bits of base64url", s)
 		}
 	})

@@ -45,8 +45,8 @@ type User struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	// Revision is the stored user's revision, which every write moves on
-	// (0: unknown). An update that starts from a copy of the user (the
-	// profile memo's) writes only if the revision is still the copy's.
+	// (0: unknown). An update that starts from a copy of the user (a
+	// cache's) writes only if the revision is still the copy's.
 	Revision int64
 }
 

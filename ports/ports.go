@@ -13,7 +13,7 @@ import (
 // SessionStore keeps sessions under the digest of their token. A digest
 // carries its token's tag, the tag of the session's user (domain.UserTag),
 // which a store may use to find the user's data with the token's in one
-// step; tokens issued before tags have none, and must keep working.
+// step.
 //
 // WeChat keeps one session key per user per app and replaces it at every
 // wx.login, so a store keeps the key per user: Create makes s.SessionKey the key of
@@ -21,10 +21,8 @@ import (
 type SessionStore interface {
 	// Create stores s under id until s.ExpiresAt; sliding expiry never
 	// extends it past s.MaxExpiresAt. A store that caps a user's live tokens
-	// revokes the user's oldest when this one is one too many. It returns
-	// the user's profile memo (zero when there is none): a user with one
-	// is stored (a login need not look it up).
-	Create(ctx context.Context, id domain.TokenDigest, s domain.Session) (domain.ProfileMemo, error)
+	// revokes the user's oldest when this one is one too many.
+	Create(ctx context.Context, id domain.TokenDigest, s domain.Session) error
 	// DeleteAll removes every live session of a user (log out everywhere).
 	DeleteAll(ctx context.Context, id domain.Identity) error
 	// Count returns about how many sessions are live, for operators.
@@ -35,17 +33,6 @@ type SessionStore interface {
 	Get(ctx context.Context, id domain.TokenDigest) (domain.Session, error)
 	// Delete removes the session stored under id; removing none is no error.
 	Delete(ctx context.Context, id domain.TokenDigest) error
-	// RememberProfile keeps m as the profile memo of id's user, returned
-	// by Get with every token of the user, if the user's memo generation is
-	// still gen (the Session.MemoGen of the Get the caller made before it
-	// wrote the user); otherwise the user changed meanwhile and the memo is
-	// dropped. Either way the generation moves on. A memo lives as long as
-	// its user's sessions; a user without one keeps none. Sessions of
-	// untagged tokens may carry no memo.
-	RememberProfile(ctx context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error
-	// ForgetProfile drops the profile memo of id's user and moves the
-	// generation on: call it after any other change to the user.
-	ForgetProfile(ctx context.Context, id domain.Identity) error
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }
@@ -65,18 +52,12 @@ type UserRepo interface {
 	// update got in between, update runs again on the newer user (only its
 	// last run counts, so it must have no effect but on the user it is
 	// given). update reports whether it changed anything; when it did not,
-	// nothing is written. UpdateUser returns the user as it is after the call. No such user is KindNotFound; an error of update
+	// nothing is written. UpdateUser returns the user as it is after the call.
+	// No such user is KindNotFound; an error of update
 	// is returned as it is, and nothing is written. The unionID is not
 	// written: it comes from WeChat's server-to-server answers only, through
 	// EnsureUser.
 	UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error)
-	// UpdateUserFrom is UpdateUser starting from seen, a copy of the user
-	// as stored at seen.Revision (a cache's), without reading it first:
-	// update runs on seen; nothing changed is seen, unwritten; a change is
-	// written only if the stored revision is still seen's, and otherwise
-	// (or without a revision) UpdateUserFrom is UpdateUser, update running
-	// again on the stored user.
-	UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error)
 	// ByPhone returns the users of appID who shared the (pure) phone number.
 	ByPhone(ctx context.Context, appID, pure string) ([]domain.Identity, error)
 	// Delete removes id's user; removing none is no error.

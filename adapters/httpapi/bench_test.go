@@ -16,6 +16,7 @@ import (
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/memory"
 	"wxbackend/adapters/system"
+	"wxbackend/adapters/usercache"
 	"wxbackend/app"
 	"wxbackend/domain"
 	"wxbackend/internal/sim/sandbox"
@@ -31,7 +32,14 @@ func BenchmarkGetInfo(b *testing.B) {
 	key, _ := domain.ParseSessionKey(key1)
 	wx := portfake.NewWeChat(appID)
 	wx.AddCode("bench-code", "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "", key1)
-	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, 0, system.Clock{}), Users: portfake.NewUsers(),
+	// The user repo is behind the user cache, as the server wires it with
+	// memory sessions.
+	mo := memory.Options{CleanupInterval: time.Minute}
+	users, err := usercache.New(portfake.NewUsers(), memory.NewUserCache(mo), time.Hour, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(mo, 0, 0, system.Clock{}), Users: users,
 		Decrypter: aescbc.NewDecrypter(), Apps: []ports.WeChat{wx}, Clock: system.Clock{}, Tokens: system.TokenSource{}},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {

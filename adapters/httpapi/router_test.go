@@ -62,7 +62,7 @@ func newFixtureWith(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo, dec 
 	setting.Defaults(&images)
 	svc, err := app.New(app.Deps{Sessions: f.sessions, Users: users, Decrypter: dec,
 		Apps: []ports.WeChat{f.wechat}, Clock: f.clock, Tokens: &portfake.Tokens{}, Blobs: f.blobs, Images: imaging.New(images),
-		AccessTokens: portfake.NewTokenCache()},
+		AccessTokens: portfake.NewTokenCache(f.clock)},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)

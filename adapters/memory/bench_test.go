@@ -36,7 +36,7 @@ func BenchmarkHeapPerSession(b *testing.B) {
 		for i := 0; i < n; i++ {
 			var seed [8]byte
 			binary.BigEndian.PutUint64(seed[:], uint64(i))
-			if _, err := st.Create(ctx, domain.TokenDigest{Sum: sha256.Sum256(seed[:])}, domain.Session{AppID: appID, OpenID: fmt.Sprintf("oBench%022d", i), SessionKey: key, ExpiresAt: expires}); err != nil {
+			if err := st.Create(ctx, domain.TokenDigest{Sum: sha256.Sum256(seed[:])}, domain.Session{AppID: appID, OpenID: fmt.Sprintf("oBench%022d", i), SessionKey: key, ExpiresAt: expires}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -38,7 +38,6 @@ type SessionStore struct {
 	sliding    time.Duration // when positive, every Get extends the session to now+sliding
 	maxPerUser int           // live tokens a user may have; 0: no cap
 	clock      ports.Clock   // decides expiry; go-cache's own clock only frees memory
-	gens       atomic.Uint64 // the last profile memo generation handed out
 }
 
 var _ ports.SessionStore = (*SessionStore)(nil)
@@ -74,8 +73,6 @@ type userEntry struct {
 	// Under the entry's stripe lock:
 	unionID string
 	key     domain.SessionKey
-	memo    *domain.ProfileMemo // nil: none (a pointer: most users' memo costs 8 bytes until they save)
-	gen     uint64              // the memo's generation, unique in the store
 }
 
 // stripes lock entries' key and unionID: a lock per entry would cost every
@@ -137,10 +134,10 @@ func (st *SessionStore) evicted(k string, v any) {
 }
 
 // Create implements ports.SessionStore.
-func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domain.Session) (domain.ProfileMemo, error) {
+func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domain.Session) error {
 	ttl := s.ExpiresAt.Sub(st.clock.Now())
 	if ttl <= 0 {
-		return domain.ProfileMemo{}, nil // already expired: storing it would change nothing a reader sees
+		return nil // already expired: storing it would change nothing a reader sees
 	}
 	k := tokenKey(id)
 	t := &tokenEntry{}
@@ -156,7 +153,7 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	}
 	e, ok := app.users[s.OpenID]
 	if !ok {
-		e = &userEntry{app: app, openID: s.OpenID, stripe: stripeOf(s.OpenID), gen: st.gens.Add(1)}
+		e = &userEntry{app: app, openID: s.OpenID, stripe: stripeOf(s.OpenID)}
 		app.users[s.OpenID] = e
 	}
 	l := e.lock()
@@ -165,7 +162,6 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	if s.UnionID != "" {
 		e.unionID = s.UnionID
 	}
-	memo := memoOf(e.memo)
 	l.Unlock()
 	t.user = e
 	if !slices.Contains(e.keys, k) { // a digest is new but for a 2^-128 chance
@@ -180,7 +176,7 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	for _, old := range revoke { // outside the lock: eviction takes it
 		st.shard(old).Delete(old)
 	}
-	return memo, nil
+	return nil
 }
 
 // Count implements ports.SessionStore: the tokens held, expired ones the
@@ -236,60 +232,7 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 		SessionKey:   e.key,
 		ExpiresAt:    until,
 		MaxExpiresAt: limitOf(t),
-		Memo:         memoOf(e.memo),
-		MemoGen:      e.gen,
 	}, nil
-}
-
-func memoOf(m *domain.ProfileMemo) domain.ProfileMemo {
-	if m == nil {
-		return domain.ProfileMemo{}
-	}
-	return *m
-}
-
-// user returns id's entry, nil when id has no live token.
-func (st *SessionStore) user(id domain.Identity) *userEntry {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if app, ok := st.apps[id.AppID]; ok {
-		return app.users[id.OpenID]
-	}
-	return nil
-}
-
-// RememberProfile implements ports.SessionStore.
-func (st *SessionStore) RememberProfile(_ context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error {
-	st.writeMemo(id, func(current uint64) domain.ProfileMemo {
-		if current != gen {
-			return domain.ProfileMemo{}
-		}
-		return m
-	})
-	return nil
-}
-
-// ForgetProfile implements ports.SessionStore.
-func (st *SessionStore) ForgetProfile(_ context.Context, id domain.Identity) error {
-	st.writeMemo(id, func(uint64) domain.ProfileMemo { return domain.ProfileMemo{} })
-	return nil
-}
-
-// writeMemo sets the memo of id's user (if it has a live token) to what
-// memo makes of the current generation, and moves the generation on.
-func (st *SessionStore) writeMemo(id domain.Identity, memo func(current uint64) domain.ProfileMemo) {
-	e := st.user(id)
-	if e == nil {
-		return
-	}
-	l := e.lock()
-	l.Lock()
-	defer l.Unlock()
-	e.memo = nil
-	if m := memo(e.gen); !m.IsZero() {
-		e.memo = &m
-	}
-	e.gen = st.gens.Add(1)
 }
 
 // limitOf is t's MaxExpiresAt.

@@ -41,7 +41,7 @@ func BenchmarkGetDuringSweep(b *testing.B) {
 				ttl = time.Millisecond // expired by the sweep
 			}
 			s := domain.Session{AppID: "wxbench", OpenID: fmt.Sprintf("o%022d", i), SessionKey: key, ExpiresAt: now.Add(ttl)}
-			if _, err := st.Create(ctx, ids[i], s); err != nil {
+			if err := st.Create(ctx, ids[i], s); err != nil {
 				b.Fatal(err)
 			}
 		}

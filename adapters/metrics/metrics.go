@@ -39,6 +39,7 @@ type Metrics struct {
 	storeSeconds   *prometheus.HistogramVec
 	rejected       *prometheus.CounterVec
 	refreshes      *prometheus.CounterVec
+	userCache      *prometheus.CounterVec
 }
 
 // Latency buckets: from a memory lookup (0.5 ms) to WeChat's slowest (10 s).
@@ -68,12 +69,24 @@ func New() *Metrics {
 			Help: "Requests refused by a rate limit (code 7), by limiter."}, []string{"limiter"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "access_token_refreshes_total",
 			Help: "Access tokens fetched from WeChat (stable_token) by app, mode (normal or force) and result."}, []string{"app", "mode", "result"}),
+		userCache: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "user_cache_lookups_total",
+			Help: "Lookups of the user cache by operation and result (hit: answered or started from a copy; miss: read the database)."}, []string{"op", "result"}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.requestSeconds, m.wechatCalls, m.wechatSeconds, m.storeCalls,
-		m.storeSeconds, m.rejected, m.refreshes} {
+		m.storeSeconds, m.rejected, m.refreshes, m.userCache} {
 		f(c)
 	}
 	return m
+}
+
+// ObserveUserCache counts a lookup of the user cache (see
+// usercache.Observer).
+func (m *Metrics) ObserveUserCache(op string, hit bool) {
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	m.userCache.WithLabelValues(op, result).Inc()
 }
 
 // Handler serves the metrics in Prometheus's exposition format.

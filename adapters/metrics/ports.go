@@ -52,8 +52,8 @@ type sessions struct {
 
 var _ ports.SessionStore = (*sessions)(nil)
 
-func (x *sessions) Create(ctx context.Context, id domain.TokenDigest, s domain.Session) (domain.ProfileMemo, error) {
-	return call(x.m, storeSessions, "create", nil, func() (domain.ProfileMemo, error) { return x.s.Create(ctx, id, s) })
+func (x *sessions) Create(ctx context.Context, id domain.TokenDigest, s domain.Session) error {
+	return call0(x.m, storeSessions, "create", func() error { return x.s.Create(ctx, id, s) })
 }
 
 func (x *sessions) DeleteAll(ctx context.Context, id domain.Identity) error {
@@ -72,20 +72,33 @@ func (x *sessions) Delete(ctx context.Context, id domain.TokenDigest) error {
 	return call0(x.m, storeSessions, "delete", func() error { return x.s.Delete(ctx, id) })
 }
 
-func (x *sessions) RememberProfile(ctx context.Context, id domain.Identity, gen uint64, memo domain.ProfileMemo) error {
-	return call0(x.m, storeSessions, "remember_profile", func() error { return x.s.RememberProfile(ctx, id, gen, memo) })
-}
-
-func (x *sessions) ForgetProfile(ctx context.Context, id domain.Identity) error {
-	return call0(x.m, storeSessions, "forget_profile", func() error { return x.s.ForgetProfile(ctx, id) })
-}
-
 func (x *sessions) Ping(ctx context.Context) error {
 	return call0(x.m, storeSessions, "ping", func() error { return x.s.Ping(ctx) })
 }
 
-// Users returns r measured.
-func (m *Metrics) Users(r ports.UserRepo) ports.UserRepo { return &users{m: m, r: r} }
+// Users returns r measured. When r also updates from a copy (a cache's,
+// see sqlstore.UserRepo.UpdateUserFrom), so does the measured repo.
+func (m *Metrics) Users(r ports.UserRepo) ports.UserRepo {
+	x := &users{m: m, r: r}
+	if f, ok := r.(updaterFrom); ok {
+		return &usersFrom{users: x, f: f}
+	}
+	return x
+}
+
+// updaterFrom is a repo that updates from a copy of the user.
+type updaterFrom interface {
+	UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error)
+}
+
+type usersFrom struct {
+	*users
+	f updaterFrom
+}
+
+func (x *usersFrom) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
+	return call(x.m, storeUsers, "update_user_from", notFound, func() (domain.User, error) { return x.f.UpdateUserFrom(ctx, seen, update) })
+}
 
 type users struct {
 	m *Metrics
@@ -104,10 +117,6 @@ func (x *users) Get(ctx context.Context, id domain.Identity) (domain.User, error
 
 func (x *users) UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error) {
 	return call(x.m, storeUsers, "update_user", notFound, func() (domain.User, error) { return x.r.UpdateUser(ctx, id, update) })
-}
-
-func (x *users) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
-	return call(x.m, storeUsers, "update_user_from", notFound, func() (domain.User, error) { return x.r.UpdateUserFrom(ctx, seen, update) })
 }
 
 func (x *users) ByPhone(ctx context.Context, appID, pure string) ([]domain.Identity, error) {

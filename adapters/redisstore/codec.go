@@ -77,27 +77,29 @@ func readString(b []byte) (string, []byte, bool) {
 	return string(b[1 : 1+n]), b[1+n:], true
 }
 
-// A profile memo (a user's hash field m) is binary too, as it is read with
-// every session: a version byte, the 32-byte digest of the profile sent,
-// the user's id, revision, creation and update times (Unix microseconds), the fields
-// the user set and the gender (varints), then its texts, each prefixed by
-// its length (a uvarint). A memo of another version, or one that does not
-// decode, reads as none: it is a cache.
-const memoVersion = 2
+// A user's copy (the user cache's, usercache.go) is binary too, as it is
+// read by most requests: a version byte, the revision and the row id
+// (8 bytes each, big-endian, where the put script compares them), then the
+// creation and update times (Unix microseconds), the fields the user set
+// and the gender (varints), then its texts, each prefixed by its length (a
+// uvarint). A copy of another version, or one that does not decode, reads
+// as none: it is a cache.
+const userVersion = 3
 
-func encodeMemo(m domain.ProfileMemo) []byte {
-	u := m.User
+// userHeader is the length of the version byte, revision and id.
+const userHeader = 1 + 8 + 8
+
+func encodeUser(u domain.User) []byte {
 	texts := [...]string{u.UnionID, u.Profile.NickName, u.Profile.AvatarURL, u.Profile.Language, u.Profile.City,
 		u.Profile.Province, u.Profile.Country, u.Avatar, u.Phone.Number, u.Phone.PureNumber, u.Phone.CountryCode}
-	n := 1 + len(m.Sent) + 5*binary.MaxVarintLen64
+	n := userHeader + 4*binary.MaxVarintLen64
 	for _, t := range texts {
 		n += binary.MaxVarintLen64 + len(t)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, memoVersion)
-	b = append(b, m.Sent[:]...)
-	b = binary.AppendVarint(b, u.ID)
-	b = binary.AppendVarint(b, u.Revision)
+	b = append(b, userVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(u.Revision))
+	b = binary.BigEndian.AppendUint64(b, uint64(u.ID))
 	b = binary.AppendVarint(b, u.CreatedAt.UnixMicro())
 	b = binary.AppendVarint(b, u.UpdatedAt.UnixMicro())
 	b = binary.AppendUvarint(b, uint64(u.UserSet))
@@ -109,18 +111,15 @@ func encodeMemo(m domain.ProfileMemo) []byte {
 	return b
 }
 
-// decodeMemo reads the memo of the user id; anything unreadable is no memo.
-func decodeMemo(b []byte, id domain.Identity) domain.ProfileMemo {
-	var m domain.ProfileMemo
-	if len(b) < 1+len(m.Sent) || b[0] != memoVersion {
-		return domain.ProfileMemo{}
+// decodeUser reads the copy of the user id; ok is false for anything
+// unreadable.
+func decodeUser(b []byte, id domain.Identity) (domain.User, bool) {
+	if len(b) < userHeader || b[0] != userVersion {
+		return domain.User{}, false
 	}
-	copy(m.Sent[:], b[1:])
-	r := memoReader{b: b[1+len(m.Sent):]}
-	u := &m.User
-	u.AppID, u.OpenID = id.AppID, id.OpenID
-	u.ID = r.varint()
-	u.Revision = r.varint()
+	u := domain.User{AppID: id.AppID, OpenID: id.OpenID,
+		Revision: int64(binary.BigEndian.Uint64(b[1:9])), ID: int64(binary.BigEndian.Uint64(b[9:17]))}
+	r := userReader{b: b[userHeader:]}
 	u.CreatedAt = time.UnixMicro(r.varint()).UTC()
 	u.UpdatedAt = time.UnixMicro(r.varint()).UTC()
 	u.UserSet = domain.Fields(r.uvarint())
@@ -130,18 +129,18 @@ func decodeMemo(b []byte, id domain.Identity) domain.ProfileMemo {
 		*t = r.text()
 	}
 	if r.bad || len(r.b) != 0 {
-		return domain.ProfileMemo{}
+		return domain.User{}, false
 	}
-	return m
+	return u, true
 }
 
-// memoReader reads a memo's varints and texts, remembering a failure.
-type memoReader struct {
+// userReader reads a copy's varints and texts, remembering a failure.
+type userReader struct {
 	b   []byte
 	bad bool
 }
 
-func (r *memoReader) varint() int64 {
+func (r *userReader) varint() int64 {
 	v, n := binary.Varint(r.b)
 	if n <= 0 {
 		r.bad = true
@@ -151,7 +150,7 @@ func (r *memoReader) varint() int64 {
 	return v
 }
 
-func (r *memoReader) uvarint() uint64 {
+func (r *userReader) uvarint() uint64 {
 	v, n := binary.Uvarint(r.b)
 	if n <= 0 {
 		r.bad = true
@@ -161,7 +160,7 @@ func (r *memoReader) uvarint() uint64 {
 	return v
 }
 
-func (r *memoReader) text() string {
+func (r *userReader) text() string {
 	l, n := binary.Uvarint(r.b)
 	if n <= 0 || uint64(len(r.b)-n) < l {
 		r.bad = true

@@ -8,35 +8,34 @@ import (
 	"wxbackend/domain"
 )
 
-// A memo reads back as it was written; a damaged one reads as none.
-func TestMemoCodec_RoundTripsAndRefusesDamage(t *testing.T) {
+// A user's copy reads back as it was written; a damaged one reads as none.
+func TestUserCodec_RoundTripsAndRefusesDamage(t *testing.T) {
 	id := domain.Identity{AppID: "wxapp", OpenID: "o1"}
 	at := time.Date(2026, 11, 30, 9, 0, 0, 123000, time.UTC)
-	m := domain.ProfileMemo{Sent: domain.Profile{NickName: "x"}.Digest(), User: domain.User{ID: 1 << 40, AppID: id.AppID, OpenID: id.OpenID,
+	u := domain.User{ID: 1 << 40, AppID: id.AppID, OpenID: id.OpenID,
 		UnionID: "u1", Profile: domain.Profile{NickName: "Band 🎸", AvatarURL: "https://a/b?c=d&e", Gender: 2, Language: "zh_CN",
 			City: "广州", Province: "广东", Country: "中国"}, UserSet: domain.AllFields, Avatar: "ab.jpg",
-		Phone: domain.Phone{Number: "+1 202-555-0100", PureNumber: "2025550100", CountryCode: "1"}, CreatedAt: at, UpdatedAt: at.Add(time.Hour), Revision: 17}}
-	b := encodeMemo(m)
-	if got := decodeMemo(b, id); !reflect.DeepEqual(got, m) {
-		t.Fatalf("read back\n%+v\nwant\n%+v", got, m)
+		Phone: domain.Phone{Number: "+1 202-555-0100", PureNumber: "2025550100", CountryCode: "1"}, CreatedAt: at, UpdatedAt: at.Add(time.Hour), Revision: 17}
+	b := encodeUser(u)
+	if got, ok := decodeUser(b, id); !ok || !reflect.DeepEqual(got, u) {
+		t.Fatalf("read back\n%+v\nwant\n%+v", got, u)
 	}
 	for name, bad := range map[string][]byte{
 		"empty": nil, "another version": append([]byte{9}, b[1:]...), "cut": b[:len(b)-3], "trailing": append(append([]byte{}, b...), 0),
 	} {
-		if got := decodeMemo(bad, id); !got.IsZero() {
+		if got, ok := decodeUser(bad, id); ok {
 			t.Errorf("%s: read %+v", name, got)
 		}
 	}
 }
 
-func BenchmarkMemoDecode(b *testing.B) {
+func BenchmarkUserDecode(b *testing.B) {
 	id := domain.Identity{AppID: "wxapp", OpenID: "o1"}
-	m := domain.ProfileMemo{Sent: domain.Profile{}.Digest(), User: domain.User{ID: 7, AppID: id.AppID, OpenID: id.OpenID,
+	enc := encodeUser(domain.User{ID: 7, AppID: id.AppID, OpenID: id.OpenID, Revision: 3,
 		Profile:   domain.Profile{NickName: "Band 🎸", AvatarURL: "https://thirdwx.qlogo.cn/mmopen/vi_32/abcdef/132", Gender: 1, City: "Guangzhou"},
-		CreatedAt: time.Now(), UpdatedAt: time.Now()}}
-	enc := encodeMemo(m)
+		CreatedAt: time.Now(), UpdatedAt: time.Now()})
 	b.ReportAllocs()
 	for b.Loop() {
-		decodeMemo(enc, id)
+		decodeUser(enc, id)
 	}
 }

@@ -8,16 +8,12 @@
 // trip, and a login writes it with one:
 //
 //	<prefix>t:{<tag>}:<digest>  string: the user and the expiry (codec.go); TTL = the token's
-//	<prefix>u:{<tag>}          hash: k = newest session key, u = unionid, n = token sequence,
-//	                            m = profile memo (codec.go), g = memo generation; TTL = the user's last token's
+//	<prefix>u:{<tag>}          hash: k = newest session key, u = unionid, n = token sequence; TTL = the user's last token's
 //	<prefix>u:{<tag>}:t        sorted set: the user's token keys by creation (cap, log out everywhere)
+//	<prefix>c:{<tag>}          string: the user cache's copy of the user (usercache.go, codec.go)
 //
 // <digest> is the unpadded base64url SHA-256 of the token, so a dump of Redis
-// yields no usable token. Tokens issued before tags (no tag; a server of an
-// earlier version may still issue them during a rolling upgrade) live at
-// <prefix>t:<digest>, their users at <prefix>u:{<appid>:<openid>} (and :t);
-// they keep working until they expire, with two round trips per read, and
-// take the newest key of the tagged hash once their user has logged in again.
+// yields no usable token. A token without a tag is no session here.
 package redisstore
 
 import (
@@ -28,7 +24,6 @@ import (
 	"fmt"
 	"net"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -114,14 +109,9 @@ func NewSessionStore(o Options, sliding time.Duration, maxPerUser int, clock por
 // Close closes the connections.
 func (s *SessionStore) Close() error { return s.rdb.Close() }
 
-// tokenKey is where a token's record lives: in its tag's slot, or for an
-// untagged token where tokens lived before tags.
+// tokenKey is where a token's record lives: in its tag's slot.
 func (s *SessionStore) tokenKey(id domain.TokenDigest) string {
-	sum := base64.RawURLEncoding.EncodeToString(id.Sum[:])
-	if id.Tag == "" {
-		return s.prefix + "t:" + sum
-	}
-	return s.prefix + "t:{" + id.Tag + "}:" + sum
+	return s.prefix + "t:{" + id.Tag + "}:" + base64.RawURLEncoding.EncodeToString(id.Sum[:])
 }
 
 // userKey is the hash of a user's session data (+":t": its token set).
@@ -132,114 +122,65 @@ func (s *SessionStore) userKey(id domain.Identity) string {
 // taggedUserKey is the user hash of the user of tag.
 func (s *SessionStore) taggedUserKey(tag string) string { return s.prefix + "u:{" + tag + "}" }
 
-// legacyUserKey is where a user's hash lived before tags.
-func (s *SessionStore) legacyUserKey(id domain.Identity) string {
-	return s.prefix + "u:{" + id.AppID + ":" + id.OpenID + "}"
-}
-
 func (s *SessionStore) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.timeout)
 }
 
-// userWriteBody records a new token on its user, atomically (the user's
-// keys in one Cluster slot): the newest session_key and unionid in the
-// hash H, the token T in the user's token set S (scored by a per-user
-// sequence, so logins within one millisecond keep their order), both kept
-// at least as long as the token; beyond the cap, the oldest tokens are
-// taken out of the set, in old.
+// sessionCreate writes a login's session in one step, atomically (the
+// user's keys in one Cluster slot): the token's record T, the newest
+// session_key and unionid in the user's hash H, the token in the user's
+// token set S (scored by a per-user sequence, so logins within one
+// millisecond keep their order), both kept at least as long as the token;
+// beyond the cap, the oldest tokens are taken out of the set and deleted.
 //
-//	ARGV: ttl ms, (the script's own), now ms (a new user's first memo generation), cap (0: none), then field, value pairs
-const userWriteBody = `
+//	KEYS: token key, user hash, user token set
+//	ARGV: ttl ms, the token's record, cap (0: none), then field, value pairs
+var sessionCreate = goredis.NewScript(`local T, H, S = KEYS[1], KEYS[2], KEYS[3]
 local ttl = tonumber(ARGV[1])
-redis.call("HSETNX", H, "g", ARGV[3])
-redis.call("HSET", H, unpack(ARGV, 5))
+redis.call("SET", T, ARGV[2], "PX", ttl)
+redis.call("HSET", H, unpack(ARGV, 4))
 local seq = redis.call("HINCRBY", H, "n", 1)
 redis.call("ZADD", S, seq, T)
 for _, k in ipairs({H, S}) do
   local left = redis.call("PTTL", k)
   if left < ttl then redis.call("PEXPIRE", k, ttl) end
 end
-local old = {}
-local cap = tonumber(ARGV[4])
+local cap = tonumber(ARGV[3])
 if cap > 0 then
   local extra = redis.call("ZCARD", S) - cap
   if extra > 0 then
-    old = redis.call("ZRANGE", S, 0, extra - 1)
+    local old = redis.call("ZRANGE", S, 0, extra - 1)
     redis.call("ZREMRANGEBYRANK", S, 0, extra - 1)
+    redis.call("DEL", unpack(old))
   end
 end
-`
+return 1`)
 
-// userWrite is userWriteBody for a token from before tags, in another
-// slot than its user's: it returns the revoked tokens for the caller to
-// delete.
-//
-//	KEYS: user hash, user token set; ARGV[2]: the token key
-var userWrite = goredis.NewScript(`local H, S, T = KEYS[1], KEYS[2], ARGV[2]` + userWriteBody + `return old`)
+// errUntagged is a token without its user's tag: no login issues one.
+var errUntagged = errors.New("redis: a token without its user's tag")
 
-// extendTo sets a key's TTL to ARGV[1] ms unless it already has longer:
-// PEXPIRE's GT, which Redis 6 lacks.
-var extendTo = goredis.NewScript(`
-local left = redis.call("PTTL", KEYS[1])
-if left >= 0 and left < tonumber(ARGV[1]) then return redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
-return 0`)
-
-// sessionCreate writes a login's session in one step: the token's record,
-// then userWriteBody, then deletes the tokens past the cap (all in the
-// user's slot).
-//
-//	KEYS: token key, user hash, user token set; ARGV[2]: the token's record
-var sessionCreate = goredis.NewScript(`local H, S, T = KEYS[2], KEYS[3], KEYS[1]
-redis.call("SET", T, ARGV[2], "PX", ARGV[1])` + userWriteBody + `
-if #old > 0 then redis.call("DEL", unpack(old)) end
-return redis.call("HGET", H, "m")`)
-
-// Create implements ports.SessionStore: for a tagged token, one script in
-// the user's slot, which answers the user's memo. An untagged one (only
-// servers before tags make them) is written as they wrote it: the token,
-// then its user's keys; it answers no memo.
-func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) (domain.ProfileMemo, error) {
+// Create implements ports.SessionStore: one script in the user's slot.
+func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) error {
 	now := s.clock.Now()
 	ttl := sess.ExpiresAt.Sub(now)
 	if ttl <= 0 {
-		return domain.ProfileMemo{}, nil
+		return nil
 	}
-	user := sess.Identity()
-	if id.Tag != "" && id.Tag != domain.UserTag(user) {
-		return domain.ProfileMemo{}, domain.Wrap(domain.KindInternal, errors.New("redis: a token tagged for another user"))
+	if id.Tag != domain.UserTag(sess.Identity()) {
+		return domain.Wrap(domain.KindInternal, errors.New("redis: a token untagged or tagged for another user"))
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tk := s.tokenKey(id)
+	uk := s.taggedUserKey(id.Tag)
 	token := tokenRecord{appID: sess.AppID, openID: sess.OpenID, expiresAt: sess.ExpiresAt, limit: sess.MaxExpiresAt}
-	args := []any{ttl.Milliseconds(), nil, now.UnixMilli(), s.maxPerUser, fieldKey, sess.SessionKey.Base64()}
+	args := []any{ttl.Milliseconds(), token.encode(), s.maxPerUser, fieldKey, sess.SessionKey.Base64()}
 	if sess.UnionID != "" {
 		args = append(args, fieldUnion, sess.UnionID)
 	}
-	if id.Tag != "" {
-		uk := s.taggedUserKey(id.Tag) // checked above: the tag is user's
-		args[1] = token.encode()
-		memo, err := sessionCreate.Run(ctx, s.rdb, []string{tk, uk, uk + ":t"}, args...).Text()
-		if err != nil && !errors.Is(err, goredis.Nil) {
-			return domain.ProfileMemo{}, fail("create session", err)
-		}
-		return decodeMemo([]byte(memo), user), nil
+	if err := sessionCreate.Run(ctx, s.rdb, []string{s.tokenKey(id), uk, uk + ":t"}, args...).Err(); err != nil {
+		return fail("create session", err)
 	}
-	if err := s.rdb.Set(ctx, tk, token.encode(), ttl).Err(); err != nil {
-		return domain.ProfileMemo{}, fail("create session", err)
-	}
-	uk := s.legacyUserKey(user)
-	args[1] = tk
-	revoked, err := userWrite.Run(ctx, s.rdb, []string{uk, uk + ":t"}, args...).StringSlice()
-	if err != nil {
-		return domain.ProfileMemo{}, fail("create session", err)
-	}
-	if len(revoked) > 0 {
-		if err := s.delKeys(ctx, revoked); err != nil {
-			return domain.ProfileMemo{}, fail("revoke the oldest session", err)
-		}
-	}
-	return domain.ProfileMemo{}, nil
+	return nil
 }
 
 // delKeys deletes token keys, one command each: in a Cluster they live in
@@ -279,22 +220,21 @@ func (s *SessionStore) Count(ctx context.Context) (int, error) {
 	return int(total.Load()), nil
 }
 
-// DeleteAll implements ports.SessionStore: every token in the user's sets
-// (tagged, and from before tags), then the user's keys.
+// DeleteAll implements ports.SessionStore: every token in the user's set,
+// then the user's keys.
 func (s *SessionStore) DeleteAll(ctx context.Context, id domain.Identity) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	for _, uk := range []string{s.userKey(id), s.legacyUserKey(id)} {
-		keys, err := s.rdb.ZRange(ctx, uk+":t", 0, -1).Result()
-		if err != nil {
-			return fail("log out everywhere", err)
-		}
-		if err := s.delKeys(ctx, keys); err != nil {
-			return fail("log out everywhere", err)
-		}
-		if err := s.rdb.Del(ctx, uk, uk+":t").Err(); err != nil {
-			return fail("log out everywhere", err)
-		}
+	uk := s.userKey(id)
+	keys, err := s.rdb.ZRange(ctx, uk+":t", 0, -1).Result()
+	if err != nil {
+		return fail("log out everywhere", err)
+	}
+	if err := s.delKeys(ctx, keys); err != nil {
+		return fail("log out everywhere", err)
+	}
+	if err := s.rdb.Del(ctx, uk, uk+":t").Err(); err != nil {
+		return fail("log out everywhere", err)
 	}
 	return nil
 }
@@ -303,8 +243,6 @@ func (s *SessionStore) DeleteAll(ctx context.Context, id domain.Identity) error 
 const (
 	fieldKey   = "k"
 	fieldUnion = "u"
-	fieldMemo  = "m"
-	fieldGen   = "g"
 )
 
 // sessionRead reads a tagged token's session in one step: the token's
@@ -315,7 +253,7 @@ const (
 var sessionRead = goredis.NewScript(`
 local rec = redis.call("GET", KEYS[1])
 if not rec then return false end
-local u = redis.call("HMGET", KEYS[2], "k", "u", "m", "g")
+local u = redis.call("HMGET", KEYS[2], "k", "u")
 local slide = tonumber(ARGV[2])
 if slide > 0 and u[1] then
   local now = tonumber(ARGV[1])
@@ -333,12 +271,12 @@ if slide > 0 and u[1] then
     end
   end
 end
-return {rec, u[1], u[2], u[3], u[4]}`)
+return {rec, u[1], u[2]}`)
 
-// Get implements ports.SessionStore: one round trip for a tagged token.
+// Get implements ports.SessionStore: one round trip.
 func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.Session, error) {
 	if id.Tag == "" {
-		return s.getUntagged(ctx, id)
+		return domain.Session{}, domain.Wrap(domain.KindUnauthenticated, errUntagged)
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -355,7 +293,7 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 	if err != nil {
 		return domain.Session{}, fail("read session", err)
 	}
-	if len(vals) != 5 {
+	if len(vals) != 3 {
 		return domain.Session{}, domain.Wrap(domain.KindInternal, errCorrupt)
 	}
 	raw, _ := vals[0].(string)
@@ -364,50 +302,6 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 		return domain.Session{}, domain.Wrap(domain.KindInternal, err)
 	}
 	return s.session(tok, now, vals[1:])
-}
-
-// getUntagged reads a token from before tags: its record, then (knowing
-// its user) the user's tagged hash and the hash of before tags, the tagged
-// one first: it has the newest key once the user logged in again.
-func (s *SessionStore) getUntagged(ctx context.Context, id domain.TokenDigest) (domain.Session, error) {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	tk := s.tokenKey(id)
-	raw, err := s.rdb.Get(ctx, tk).Bytes()
-	if errors.Is(err, goredis.Nil) {
-		return domain.Session{}, domain.ErrUnauthenticated
-	}
-	if err != nil {
-		return domain.Session{}, fail("read token", err)
-	}
-	tok, err := decodeToken(raw)
-	if err != nil {
-		return domain.Session{}, domain.Wrap(domain.KindInternal, err)
-	}
-	user := domain.Identity{AppID: tok.appID, OpenID: tok.openID}
-	uk, legacy := s.userKey(user), s.legacyUserKey(user)
-	now := s.clock.Now()
-	slid := s.slid(tok, now)
-	var tagged, old *goredis.SliceCmd
-	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		tagged = p.HMGet(ctx, uk, fieldKey, fieldUnion, fieldMemo, fieldGen)
-		old = p.HMGet(ctx, legacy, fieldKey, fieldUnion)
-		if ms := slid.Sub(now).Milliseconds(); s.sliding > 0 && ms > 0 {
-			// Extend in the same round trip, never shorten, never past the
-			// session's limit; a script per key (Cluster slots), Redis 6 too.
-			for _, k := range []string{tk, uk, uk + ":t", legacy, legacy + ":t"} {
-				extendTo.Eval(ctx, p, []string{k}, ms) // Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return domain.Session{}, fail("read user", err)
-	}
-	if vals := tagged.Val(); len(vals) == 4 && vals[0] != nil {
-		return s.session(tok, now, vals)
-	}
-	return s.session(tok, now, append(old.Val(), nil, nil))
 }
 
 // slid is how far sliding expiry extends tok's session at now: now+sliding,
@@ -420,13 +314,11 @@ func (s *SessionStore) slid(tok tokenRecord, now time.Time) time.Time {
 	return slid
 }
 
-// session assembles a session from tok and its user's hash fields: key,
-// unionid, memo, generation (nil when absent).
+// session assembles a session from tok and its user's hash fields: key and
+// unionid (nil when absent).
 func (s *SessionStore) session(tok tokenRecord, now time.Time, user []any) (domain.Session, error) {
 	keyText, _ := user[0].(string)
 	unionID, _ := user[1].(string)
-	memoText, _ := user[2].(string)
-	genText, _ := user[3].(string)
 	if keyText == "" { // the user's hash expired with its last token
 		return domain.Session{}, domain.ErrUnauthenticated
 	}
@@ -438,47 +330,8 @@ func (s *SessionStore) session(tok tokenRecord, now time.Time, user []any) (doma
 	if slid := s.slid(tok, now); s.sliding > 0 && slid.After(expires) {
 		expires = slid.UTC()
 	}
-	sess := domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, SessionKey: key, ExpiresAt: expires,
-		MaxExpiresAt: tok.limit}
-	if gen, err := strconv.ParseUint(genText, 10, 64); err == nil {
-		sess.MemoGen = gen
-		sess.Memo = decodeMemo([]byte(memoText), sess.Identity())
-	}
-	return sess, nil
-}
-
-// memoWrite keeps or drops a user's profile memo and moves its generation
-// on, on a user that still exists (a hash created here would have no TTL).
-//
-//	KEYS: user hash; ARGV: the generation the caller read ("" to drop), memo
-var memoWrite = goredis.NewScript(`
-if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
-local gen = redis.call("HGET", KEYS[1], "g")
-redis.call("HINCRBY", KEYS[1], "g", 1)
-if gen and gen == ARGV[1] then
-  redis.call("HSET", KEYS[1], "m", ARGV[2])
-else
-  redis.call("HDEL", KEYS[1], "m")
-end
-return 1`)
-
-// RememberProfile implements ports.SessionStore.
-func (s *SessionStore) RememberProfile(ctx context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error {
-	return s.memoWrite(ctx, id, strconv.FormatUint(gen, 10), encodeMemo(m))
-}
-
-// ForgetProfile implements ports.SessionStore.
-func (s *SessionStore) ForgetProfile(ctx context.Context, id domain.Identity) error {
-	return s.memoWrite(ctx, id, "", nil)
-}
-
-func (s *SessionStore) memoWrite(ctx context.Context, id domain.Identity, gen string, memo []byte) error {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	if err := memoWrite.Run(ctx, s.rdb, []string{s.userKey(id)}, gen, memo).Err(); err != nil {
-		return fail("write profile memo", err)
-	}
-	return nil
+	return domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, SessionKey: key, ExpiresAt: expires,
+		MaxExpiresAt: tok.limit}, nil
 }
 
 // tokenDelete deletes a tagged token and takes it out of its user's set,
@@ -492,51 +345,19 @@ if redis.call("ZCARD", KEYS[3]) == 0 then redis.call("DEL", KEYS[2], KEYS[3]) en
 return 1`)
 
 // Delete implements ports.SessionStore: the token, its entry in the user's
-// set, and the user's keys with the user's last token; one script for a
-// tagged token.
+// set, and the user's keys with the user's last token, in one script.
 func (s *SessionStore) Delete(ctx context.Context, id domain.TokenDigest) error {
+	if id.Tag == "" {
+		return nil // no such token is stored
+	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tk := s.tokenKey(id)
-	if id.Tag != "" {
-		uk := s.taggedUserKey(id.Tag)
-		if err := tokenDelete.Run(ctx, s.rdb, []string{tk, uk, uk + ":t"}).Err(); err != nil {
-			return fail("delete token", err)
-		}
-		return nil
-	}
-	var get *goredis.StringCmd
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error { // GETDEL is Redis 6.2's
-		get = p.Get(ctx, tk)
-		p.Del(ctx, tk)
-		return nil
-	})
-	raw, gerr := get.Bytes()
-	if errors.Is(gerr, goredis.Nil) {
-		return nil
-	}
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return fail("delete token", err)
-	}
-	tok, err := decodeToken(raw)
-	if err != nil {
-		return nil // an unreadable record is gone; its user's keys expire by themselves
-	}
-	uk := s.legacyUserKey(domain.Identity{AppID: tok.appID, OpenID: tok.openID})
-	if err := userForget.Run(ctx, s.rdb, []string{uk, uk + ":t"}, tk).Err(); err != nil {
+	uk := s.taggedUserKey(id.Tag)
+	if err := tokenDelete.Run(ctx, s.rdb, []string{s.tokenKey(id), uk, uk + ":t"}).Err(); err != nil {
 		return fail("delete token", err)
 	}
 	return nil
 }
-
-// userForget takes a deleted token out of its user's set, and deletes the
-// user's keys with the last one: a user's keys never outlive its tokens.
-//
-//	KEYS: user hash, user token set; ARGV: token key
-var userForget = goredis.NewScript(`
-redis.call("ZREM", KEYS[2], ARGV[1])
-if redis.call("ZCARD", KEYS[2]) == 0 then redis.call("DEL", KEYS[1], KEYS[2]) end
-return 0`)
 
 // Ping implements ports.SessionStore.
 func (s *SessionStore) Ping(ctx context.Context) error {

@@ -109,7 +109,7 @@ func TestKeyLayout_HoldsNoTokenAndFitsCluster(t *testing.T) {
 	s := domain.Session{AppID: "wx4f4bc4dec97d474b", OpenID: "oGZUI0egBJY1zhBYw2KhdUfwVJJE", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
 	tag := domain.UserTag(s.Identity())
 	tok := domain.NewToken(b).WithTag(tag)
-	if _, err := st.Create(context.Background(), tok.Digest(), s); err != nil {
+	if err := st.Create(context.Background(), tok.Digest(), s); err != nil {
 		t.Fatal(err)
 	}
 	c := goredis.NewClient(&goredis.Options{Addr: addr})
@@ -179,7 +179,7 @@ func TestTaggedTokens_OneRoundTripEach(t *testing.T) {
 			return domain.NewToken(b).WithTag(domain.UserTag(s.Identity())).Digest()
 		}
 		warm := digest() // the first use of a script loads it
-		_, _ = st.Create(ctx, warm, s)
+		_ = st.Create(ctx, warm, s)
 		_, _ = st.Get(ctx, warm)
 		_ = st.Delete(ctx, warm)
 		id := digest()
@@ -187,7 +187,7 @@ func TestTaggedTokens_OneRoundTripEach(t *testing.T) {
 			name string
 			call func() error
 		}{
-			{"create", func() error { _, err := st.Create(ctx, id, s); return err }},
+			{"create", func() error { return st.Create(ctx, id, s) }},
 			{"get", func() error { _, err := st.Get(ctx, id); return err }},
 		} {
 			name, call := c.name, c.call
@@ -206,56 +206,58 @@ func TestTaggedTokens_OneRoundTripEach(t *testing.T) {
 	}
 }
 
-// Tokens issued before tags keep working: read from where they lived, they
-// take the newest key once their user logs in again with a tagged token,
-// and logging out everywhere ends both kinds.
-func TestUntaggedTokens_KeepWorking(t *testing.T) {
+// The user cache's copy is read, put (only if newer) and dropped in one
+// round trip each: an unchanged profile save is the session's read and
+// this read, two round trips.
+func TestUserCache_OneRoundTripEach(t *testing.T) {
 	addr := redisAddr(t)
 	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
+	rt := &roundTrips{}
+	st.Client().AddHook(rt)
 	ctx := context.Background()
-	oldKey, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
-	newKey, _ := domain.ParseSessionKey("HyVFkGl5F5OQWJZZaNzBBg==")
-	s := domain.Session{AppID: "wxapp", OpenID: "oOld", UnionID: "uOld", SessionKey: oldKey, ExpiresAt: time.Now().Add(time.Hour)}
-	var b [domain.TokenBytes]byte
-	_, _ = rand.Read(b[:])
-	old := domain.NewToken(b).Digest() // as a server before tags issued it
-	if _, err := st.Create(ctx, old, s); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := st.Get(ctx, old); err != nil || got.SessionKey.Base64() != oldKey.Base64() || got.UnionID != "uOld" {
-		t.Fatalf("an untagged token: %+v, %v", got, err)
-	}
-	_, _ = rand.Read(b[:])
-	tagged := domain.NewToken(b).WithTag(domain.UserTag(s.Identity())).Digest()
-	s.SessionKey, s.UnionID = newKey, ""
-	if _, err := st.Create(ctx, tagged, s); err != nil {
-		t.Fatal(err)
-	}
-	for name, id := range map[string]domain.TokenDigest{"untagged": old, "tagged": tagged} {
-		if got, err := st.Get(ctx, id); err != nil || got.SessionKey.Base64() != newKey.Base64() {
-			t.Fatalf("%s token after a re-login: key %q, %v", name, got.SessionKey.Base64(), err)
+	c := st.UserCache()
+	u := domain.User{ID: 1, AppID: "wxapp", OpenID: "oCached", Revision: 2, Profile: domain.Profile{NickName: "n"}}
+	_ = c.Put(ctx, u, time.Hour) // the first use of a script loads it
+	for _, step := range []struct {
+		name string
+		call func() error
+	}{
+		{"put", func() error { u.Revision++; return c.Put(ctx, u, time.Hour) }},
+		{"get", func() error {
+			got, ok, err := c.Get(ctx, u.Identity())
+			if err == nil && (!ok || got.Revision != u.Revision) {
+				err = fmt.Errorf("got %+v, %v", got, ok)
+			}
+			return err
+		}},
+		{"drop", func() error { return c.Drop(ctx, u.Identity()) }},
+	} {
+		before := rt.n.Load()
+		if err := step.call(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
 		}
-	}
-	if err := st.DeleteAll(ctx, s.Identity()); err != nil {
-		t.Fatal(err)
-	}
-	for name, id := range map[string]domain.TokenDigest{"untagged": old, "tagged": tagged} {
-		if _, err := st.Get(ctx, id); domain.KindOf(err) != domain.KindUnauthenticated {
-			t.Fatalf("%s token after logging out everywhere: %v", name, err)
+		if n := rt.n.Load() - before; n != 1 {
+			t.Errorf("%s took %d round trips, want 1", step.name, n)
 		}
 	}
 }
 
-// A token whose tag names another user is refused at creation.
+// A token whose tag names another user, or without a tag, is refused at
+// creation.
 func TestCreate_RefusesATagOfAnotherUser(t *testing.T) {
 	addr := redisAddr(t)
 	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
 	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
 	var b [domain.TokenBytes]byte
 	id := domain.NewToken(b).WithTag(domain.UserTag(domain.Identity{AppID: "wxapp", OpenID: "someone"})).Digest()
-	_, err := st.Create(context.Background(), id, domain.Session{AppID: "wxapp", OpenID: "else", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)})
+	err := st.Create(context.Background(), id, domain.Session{AppID: "wxapp", OpenID: "else", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)})
 	if domain.KindOf(err) != domain.KindInternal {
 		t.Fatalf("created: %v", err)
+	}
+	untagged := domain.NewToken(b).Digest()
+	err = st.Create(context.Background(), untagged, domain.Session{AppID: "wxapp", OpenID: "else", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)})
+	if domain.KindOf(err) != domain.KindInternal {
+		t.Fatalf("created an untagged token: %v", err)
 	}
 }
 
@@ -272,9 +274,10 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 	ctx := context.Background()
 	var b [domain.TokenBytes]byte
 	_, _ = rand.Read(b[:])
-	id := domain.NewToken(b).Digest()
-	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
-	if _, err := st.Create(ctx, id, domain.Session{AppID: "wxA", OpenID: "oDown", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	down := domain.Session{AppID: "wxA", OpenID: "oDown", ExpiresAt: time.Now().Add(time.Hour)}
+	id := domain.NewToken(b).WithTag(domain.UserTag(down.Identity())).Digest()
+	down.SessionKey, _ = domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+	if err := st.Create(ctx, id, down); err != nil {
 		t.Fatal(err)
 	}
 
@@ -282,7 +285,7 @@ func TestRedisDown_IsUnavailableInBoundedTimeAndRecovers(t *testing.T) {
 	for _, call := range []func() error{
 		func() error { _, err := st.Get(ctx, id); return err },
 		func() error { return st.Ping(ctx) },
-		func() error { return st.Delete(ctx, domain.TokenDigest{}) },
+		func() error { return st.Delete(ctx, id) },
 	} {
 		start := time.Now()
 		if err := call(); domain.KindOf(err) != domain.KindUnavailable {
@@ -356,7 +359,7 @@ func TestDelete_TheLastTokenTakesTheUsersKeys(t *testing.T) {
 	a := domain.TokenDigest{Sum: sha256.Sum256([]byte("a")), Tag: tag}
 	b := domain.TokenDigest{Sum: sha256.Sum256([]byte("b")), Tag: tag}
 	for _, id := range []domain.TokenDigest{a, b} {
-		if _, err := st.Create(ctx, id, s); err != nil {
+		if err := st.Create(ctx, id, s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -410,7 +413,7 @@ func BenchmarkRedisBytesPerSession(b *testing.B) {
 					var tok [32]byte
 					_, _ = rand.Read(tok[:])
 					s := domain.Session{AppID: "wxbench00000000001", OpenID: fmt.Sprintf("oBench%022d", i), UnionID: fmt.Sprintf("uBench%022d", i), SessionKey: key, ExpiresAt: expires}
-					if _, err := st.Create(ctx, domain.TokenDigest{Sum: sha256.Sum256(tok[:]), Tag: domain.UserTag(s.Identity())}, s); err != nil {
+					if err := st.Create(ctx, domain.TokenDigest{Sum: sha256.Sum256(tok[:]), Tag: domain.UserTag(s.Identity())}, s); err != nil {
 						errs <- err
 						return
 					}

@@ -138,6 +138,7 @@ func (r *UserRepo) EnsureUser(ctx context.Context, id domain.Identity, unionID s
 			return domain.User{}, err
 		}
 		u.UnionID = unionID
+		u.Revision++ // as the UPDATE moved it (a concurrent write moved it further: a copy's write then falls back)
 	}
 	return u, nil
 }
@@ -233,8 +234,12 @@ func (r *UserRepo) apply(ctx context.Context, q querier, was domain.User, update
 	return was, err == nil && n == 1, nil
 }
 
-// UpdateUserFrom implements ports.UserRepo: one UPDATE when seen is still
-// the stored revision, none when update changes nothing.
+// UpdateUserFrom is UpdateUser starting from seen, a copy of the user as
+// stored at seen.Revision (a cache's), without reading it first: update
+// runs on seen; nothing changed is seen, unwritten; a change is one UPDATE
+// that applies only if the stored revision is still seen's, and otherwise
+// (or without a revision) UpdateUserFrom is UpdateUser, update running again
+// on the stored user. The user cache (adapters/usercache) calls it.
 func (r *UserRepo) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
 	if seen.Revision == 0 {
 		return r.UpdateUser(ctx, seen.Identity(), update)

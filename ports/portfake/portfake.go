@@ -66,14 +66,7 @@ type Sessions struct {
 	tokens map[domain.TokenDigest]tokenEntry
 	keys   map[domain.Identity]domain.SessionKey
 	unions map[domain.Identity]string
-	memos  map[domain.Identity]memoEntry
-	gen    uint64 // the last generation handed out
 	Err    error
-}
-
-type memoEntry struct {
-	memo domain.ProfileMemo
-	gen  uint64
 }
 
 type tokenEntry struct {
@@ -84,28 +77,23 @@ type tokenEntry struct {
 // NewSessions returns an empty store on clock.
 func NewSessions(clock ports.Clock) *Sessions {
 	return &Sessions{Clock: clock, tokens: map[domain.TokenDigest]tokenEntry{},
-		keys: map[domain.Identity]domain.SessionKey{}, unions: map[domain.Identity]string{},
-		memos: map[domain.Identity]memoEntry{}}
+		keys: map[domain.Identity]domain.SessionKey{}, unions: map[domain.Identity]string{}}
 }
 
 // Create implements ports.SessionStore.
-func (s *Sessions) Create(_ context.Context, id domain.TokenDigest, sess domain.Session) (domain.ProfileMemo, error) {
+func (s *Sessions) Create(_ context.Context, id domain.TokenDigest, sess domain.Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
-		return domain.ProfileMemo{}, s.Err
+		return s.Err
 	}
 	u := sess.Identity()
-	if !s.hasTokens(u) {
-		s.gen++
-		s.memos[u] = memoEntry{gen: s.gen}
-	}
 	s.tokens[id] = tokenEntry{user: u, expiresAt: sess.ExpiresAt}
 	s.keys[u] = sess.SessionKey
 	if sess.UnionID != "" {
 		s.unions[u] = sess.UnionID
 	}
-	return s.memos[u].memo, nil
+	return nil
 }
 
 // Get implements ports.SessionStore.
@@ -119,53 +107,8 @@ func (s *Sessions) Get(_ context.Context, id domain.TokenDigest) (domain.Session
 	if !ok || !s.Clock.Now().Before(e.expiresAt) {
 		return domain.Session{}, domain.ErrUnauthenticated
 	}
-	m := s.memos[e.user]
 	return domain.Session{AppID: e.user.AppID, OpenID: e.user.OpenID, UnionID: s.unions[e.user],
-		SessionKey: s.keys[e.user], ExpiresAt: e.expiresAt, Memo: m.memo, MemoGen: m.gen}, nil
-}
-
-// hasTokens reports whether u has a live token; s.mu is held.
-func (s *Sessions) hasTokens(u domain.Identity) bool {
-	now := s.Clock.Now()
-	for _, e := range s.tokens {
-		if e.user == u && now.Before(e.expiresAt) {
-			return true
-		}
-	}
-	return false
-}
-
-// RememberProfile implements ports.SessionStore.
-func (s *Sessions) RememberProfile(_ context.Context, id domain.Identity, gen uint64, m domain.ProfileMemo) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.Err != nil {
-		return s.Err
-	}
-	if !s.hasTokens(id) {
-		return nil
-	}
-	e := s.memos[id]
-	if e.gen != gen {
-		m = domain.ProfileMemo{}
-	}
-	s.gen++
-	s.memos[id] = memoEntry{memo: m, gen: s.gen}
-	return nil
-}
-
-// ForgetProfile implements ports.SessionStore.
-func (s *Sessions) ForgetProfile(_ context.Context, id domain.Identity) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.Err != nil {
-		return s.Err
-	}
-	if s.hasTokens(id) {
-		s.gen++
-		s.memos[id] = memoEntry{gen: s.gen}
-	}
-	return nil
+		SessionKey: s.keys[e.user], ExpiresAt: e.expiresAt}, nil
 }
 
 // Delete implements ports.SessionStore.
@@ -219,7 +162,6 @@ func (s *Sessions) DeleteAll(_ context.Context, id domain.Identity) error {
 			delete(s.tokens, k)
 		}
 	}
-	delete(s.memos, id)
 	return nil
 }
 
@@ -299,36 +241,6 @@ func (r *Users) UpdateUser(_ context.Context, id domain.Identity, update func(*d
 	r.users[id] = u
 	r.Writes++
 	return u, nil
-}
-
-// UpdateUserFrom implements ports.UserRepo.
-func (r *Users) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
-	r.mu.Lock()
-	if r.Err != nil {
-		defer r.mu.Unlock()
-		return domain.User{}, r.Err
-	}
-	stored, ok := r.users[seen.Identity()]
-	if seen.Revision != 0 && ok {
-		next := seen
-		changed, err := update(&next)
-		if err != nil || !changed {
-			r.mu.Unlock()
-			return seen, err
-		}
-		if stored.Revision == seen.Revision {
-			u := seen
-			u.Profile, u.UserSet, u.Avatar, u.Phone = next.Profile.Sanitized(), next.UserSet, next.Avatar, next.Phone
-			u.UpdatedAt = next.UpdatedAt.UTC().Truncate(time.Microsecond)
-			u.Revision++
-			r.users[u.Identity()] = u
-			r.Writes++
-			r.mu.Unlock()
-			return u, nil
-		}
-	}
-	r.mu.Unlock()
-	return r.UpdateUser(ctx, seen.Identity(), update)
 }
 
 // ByPhone implements ports.UserRepo.
@@ -766,9 +678,10 @@ func (Images) Avatar(_ context.Context, data []byte) (ports.Blob, string, error)
 	return ports.Blob{}, "", domain.Malformed("avatar", "not a JPEG, PNG, GIF or WebP image")
 }
 
-// TokenCache is a TokenCache in a map, with a lock that expires on the
-// real clock (locks guard real work).
+// TokenCache is a TokenCache in a map: tokens expire on its clock, locks
+// on the real clock (locks guard real work).
 type TokenCache struct {
+	clock  ports.Clock
 	mu     sync.Mutex
 	tokens map[string]domain.CachedToken
 	locks  map[string]tokenLock
@@ -781,9 +694,9 @@ type tokenLock struct {
 	until time.Time
 }
 
-// NewTokenCache returns an empty cache.
-func NewTokenCache() *TokenCache {
-	return &TokenCache{tokens: map[string]domain.CachedToken{}, locks: map[string]tokenLock{}, forced: map[string]int{}}
+// NewTokenCache returns an empty cache on clock.
+func NewTokenCache(clock ports.Clock) *TokenCache {
+	return &TokenCache{clock: clock, tokens: map[string]domain.CachedToken{}, locks: map[string]tokenLock{}, forced: map[string]int{}}
 }
 
 // Get implements ports.TokenCache.
@@ -794,6 +707,10 @@ func (c *TokenCache) Get(_ context.Context, appID string) (domain.CachedToken, b
 		return domain.CachedToken{}, false, c.Err
 	}
 	t, ok := c.tokens[appID]
+	if ok && !c.clock.Now().Before(t.ExpiresAt) {
+		delete(c.tokens, appID)
+		return domain.CachedToken{}, false, nil
+	}
 	return t, ok, nil
 }
 

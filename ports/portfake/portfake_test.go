@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"wxbackend/adapters/system"
 	"wxbackend/ports"
 	"wxbackend/ports/portfake"
 	"wxbackend/ports/porttest"
@@ -22,4 +23,12 @@ func TestSessions_Contract(t *testing.T) {
 
 func TestUsers_Contract(t *testing.T) {
 	porttest.TestUserRepo(t, func(*testing.T) ports.UserRepo { return portfake.NewUsers() })
+}
+
+func TestTokenCache_Contract(t *testing.T) {
+	porttest.TestTokenCache(t, func(*testing.T) ports.TokenCache { return portfake.NewTokenCache(system.Clock{}) }, time.Now)
+}
+
+func TestBlobs_Contract(t *testing.T) {
+	porttest.TestBlobStore(t, func(*testing.T) ports.BlobStore { return portfake.NewBlobs() })
 }

@@ -35,7 +35,7 @@ func BenchSessionStore(b *testing.B, st ports.SessionStore, users int) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				i := n.Add(1)
-				if _, err := st.Create(ctx, digest(i), session(i)); err != nil {
+				if err := st.Create(ctx, digest(i), session(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -44,7 +44,7 @@ func BenchSessionStore(b *testing.B, st ports.SessionStore, users int) {
 	live := uint64(users)
 	base := n.Add(live) - live
 	for i := base; i < base+live; i++ {
-		if _, err := st.Create(ctx, digest(i), session(i)); err != nil {
+		if err := st.Create(ctx, digest(i), session(i)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,502 +16,464 @@ import (
 // TestUserRepo runs the UserRepo contract against the repo newRepo returns.
 // Cases use identifiers of their own, so one database may serve them all.
 func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
-	t0 := time.Date(2026, 11, 24, 8, 30, 0, 123456789, time.UTC)
-	newKey := func(t *testing.T) domain.Identity {
-		return domain.Identity{AppID: uniqueID(t, "wx")[:18], OpenID: uniqueID(t, "oGZUI0")}
+	for _, c := range []struct {
+		name string
+		run  func(*testing.T, func(t *testing.T) ports.UserRepo)
+	}{
+		{"EnsureCreatesThenReturnsTheSameUser", userEnsureCreatesThenReturnsTheSameUser},
+		{"OpenIDIsUniquePerApp", userOpenIDIsUniquePerApp},
+		{"OpenIDsDifferingInCaseAreTwoUsers", userOpenIDsDifferingInCaseAreTwoUsers},
+		{"ConcurrentFirstLoginsMakeOneUser", userConcurrentFirstLoginsMakeOneUser},
+		{"UnionIDIsRecordedAndKept", userUnionIDIsRecordedAndKept},
+		{"ConcurrentUpdatesAllLandWhole", userConcurrentUpdatesAllLandWhole},
+		{"ProfileUpdateChangesOnlyProfileAndUpdateTime", userProfileUpdateChangesOnlyProfileAndUpdateTime},
+		{"TextRoundTripsByteExact", userTextRoundTripsByteExact},
+		{"OverlongTextIsCutByWholeCharacters", userOverlongTextIsCutByWholeCharacters},
+		{"NULAndInvalidUTF8AreCleaned", userNULAndInvalidUTF8AreCleaned},
+		{"UnknownUserIsNotFound", userUnknownUserIsNotFound},
+		{"EveryWriteMovesTheRevision", userEveryWriteMovesTheRevision},
+		{"UpdateUserWritesSourcesAndAvatar", userUpdateUserWritesSourcesAndAvatar},
+		{"ConcurrentReadModifyWritesAllCount", userConcurrentReadModifyWritesAllCount},
+		{"ByUnionIDFindsEveryAppsAccount", userByUnionIDFindsEveryAppsAccount},
+		{"PingAnswers", userPingAnswers},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.run(t, newRepo) })
 	}
+}
 
-	t.Run("EnsureCreatesThenReturnsTheSameUser", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		u, err := r.EnsureUser(ctx(t), key, "", t0)
+// t0 is when the suite's users are made.
+var t0 = time.Date(2026, 11, 24, 8, 30, 0, 123456789, time.UTC)
+
+// newKey returns the identity of a user no other case has.
+func newKey(t *testing.T) domain.Identity {
+	return domain.Identity{AppID: uniqueID(t, "wx")[:18], OpenID: uniqueID(t, "oGZUI0")}
+}
+
+func userEnsureCreatesThenReturnsTheSameUser(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	u, err := r.EnsureUser(ctx(t), key, "", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ID == 0 || u.Identity() != key || !u.CreatedAt.Equal(t0.Truncate(time.Microsecond)) || !u.UpdatedAt.Equal(u.CreatedAt) {
+		t.Fatalf("created %+v", u)
+	}
+	again, err := r.EnsureUser(ctx(t), key, "", t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != u.ID || !again.CreatedAt.Equal(u.CreatedAt) {
+		t.Fatalf("second ensure returned %+v, want %+v", again, u)
+	}
+	got, err := r.Get(ctx(t), key)
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("get: %+v, %v", got, err)
+	}
+}
+
+func userOpenIDIsUniquePerApp(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	other := domain.Identity{AppID: uniqueID(t, "wx")[:18], OpenID: key.OpenID}
+	a, err := r.EnsureUser(ctx(t), key, "", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.EnsureUser(ctx(t), other, "", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == b.ID {
+		t.Fatal("one openid in two apps is two users")
+	}
+}
+
+func userOpenIDsDifferingInCaseAreTwoUsers(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	lower := domain.Identity{AppID: key.AppID, OpenID: strings.ToLower(key.OpenID)}
+	upper := domain.Identity{AppID: key.AppID, OpenID: strings.ToUpper(key.OpenID)}
+	a, err := r.EnsureUser(ctx(t), lower, "", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.EnsureUser(ctx(t), upper, "", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == b.ID || b.OpenID != upper.OpenID {
+		t.Fatal("openids that differ only in case were taken for one user")
+	}
+}
+
+func userConcurrentFirstLoginsMakeOneUser(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	const n = 50
+	ids := make(chan int64, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u, err := r.EnsureUser(ctx(t), key, "", t0)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- u.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	close(errs)
+	for err := range errs {
+		t.Fatalf("a concurrent first login failed: %v", err)
+	}
+	var first int64
+	for id := range ids {
+		if first == 0 {
+			first = id
+		}
+		if id != first {
+			t.Fatalf("concurrent first logins made users %d and %d", first, id)
+		}
+	}
+}
+
+func userUnionIDIsRecordedAndKept(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	u, err := r.EnsureUser(ctx(t), key, "oUnion1", t0)
+	if err != nil || u.UnionID != "oUnion1" {
+		t.Fatalf("unionid %q, %v", u.UnionID, err)
+	}
+	u, err = r.EnsureUser(ctx(t), key, "", t0)
+	if err != nil || u.UnionID != "oUnion1" {
+		t.Fatalf("login without unionid lost it: %q, %v", u.UnionID, err)
+	}
+	if err := setProfile(t, r, key, domain.Profile{NickName: "n"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = r.Get(ctx(t), key); err != nil || u.UnionID != "oUnion1" {
+		t.Fatalf("profile update without unionid lost it: %q, %v", u.UnionID, err)
+	}
+	if u, err = r.EnsureUser(ctx(t), key, "oUnion2", t0); err != nil || u.UnionID != "oUnion2" {
+		t.Fatalf("a login with a new unionid: %q, %v", u.UnionID, err)
+	}
+}
+
+func userConcurrentUpdatesAllLandWhole(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	written := map[string]string{}
+	for i := 0; i < n; i++ {
+		nick, city := fmt.Sprintf("writer %d ✍️", i), fmt.Sprintf("city %d", i)
+		written[nick] = city
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				if err := setProfile(t, r, key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got, err := r.Get(ctx(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if city, ok := written[got.Profile.NickName]; !ok || got.Profile.City != city {
+		t.Fatalf("stored %q in %q: not one writer's whole profile", got.Profile.NickName, got.Profile.City)
+	}
+}
+
+func userProfileUpdateChangesOnlyProfileAndUpdateTime(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	created, err := r.EnsureUser(ctx(t), key, "u1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := domain.Profile{NickName: "Band", AvatarURL: "http://wx.qlogo.cn/mmopen/vi_32/a.png?x=1&y=2", Gender: 1,
+		Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN"}
+	later := t0.Add(90 * time.Minute)
+	if err := setProfile(t, r, key, p, later); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Get(ctx(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []domain.User{got} {
+		if v.Profile != p {
+			t.Fatalf("profile %+v, want %+v", v.Profile, p)
+		}
+		if v.ID != created.ID || v.Identity() != key || v.UnionID != "u1" || !v.CreatedAt.Equal(created.CreatedAt) {
+			t.Fatalf("update changed identity or creation: %+v, was %+v", v, created)
+		}
+		if !v.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
+			t.Fatalf("updated at %v, want %v", v.UpdatedAt, later)
+		}
+	}
+}
+
+func userTextRoundTripsByteExact(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	for name, s := range map[string]string{
+		"emoji":       "Band 🎸😀🇨🇳",
+		"zwj":         "👩‍👩‍👧‍👦 family, 🧑🏽‍💻 coder, 🏳️‍🌈",
+		"cjk":         "微信用户 广州 중국어 日本語テキスト",
+		"rtl":         "مرحبا שלום \u202eevil\u202c",
+		"combining":   "e\u0301 n\u0303 Z\u0351\u0352\u0357",
+		"sql":         `'; DROP TABLE wx_users; -- " \ %_ $1 ?`,
+		"control":     "tab\tnew\nline\r\x7f",
+		"supplement":  "𠀀𪚥 𝄞 \U0010FFFD",
+		"max runes":   strings.Repeat("😀", domain.MaxNickNameLen),
+		"blank edges": "  spaced  ",
+	} {
+		t.Run(name, func(t *testing.T) {
+			key := newKey(t)
+			if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+				t.Fatal(err)
+			}
+			p := domain.Profile{NickName: s, City: s, Province: "p", Country: "c", Language: "zh_CN"}
+			if utf8.RuneCountInString(s) > domain.MaxPlaceLen {
+				p.City = "c"
+			}
+			if err := setProfile(t, r, key, p, t0); err != nil {
+				t.Fatal(err)
+			}
+			got, err := r.Get(ctx(t), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Profile.NickName != p.NickName || got.Profile.City != p.City {
+				t.Fatalf("stored %q / %q, want %q / %q", got.Profile.NickName, got.Profile.City, p.NickName, p.City)
+			}
+		})
+	}
+}
+
+func userOverlongTextIsCutByWholeCharacters(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	nick := strings.Repeat("😀", domain.MaxNickNameLen) + "🎸tail"
+	city := strings.Repeat("广", domain.MaxPlaceLen+5)
+	if err := setProfile(t, r, key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
+		t.Fatalf("over-long text: %v", err)
+	}
+	got, err := r.Get(ctx(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNick := strings.Repeat("😀", domain.MaxNickNameLen)
+	wantCity := strings.Repeat("广", domain.MaxPlaceLen)
+	for _, p := range []domain.Profile{got.Profile} {
+		if p.NickName != wantNick || p.City != wantCity {
+			t.Fatalf("stored %d/%d runes, want %d/%d", utf8.RuneCountInString(p.NickName),
+				utf8.RuneCountInString(p.City), domain.MaxNickNameLen, domain.MaxPlaceLen)
+		}
+	}
+}
+
+func userNULAndInvalidUTF8AreCleaned(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := setProfile(t, r, key, domain.Profile{NickName: "a\x00b\x00", City: "x\xffy"}, t0); err != nil {
+		t.Fatalf("NUL or invalid UTF-8: %v", err)
+	}
+	got, err := r.Get(ctx(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Profile.NickName != "ab" || got.Profile.City != "x\uFFFDy" {
+		t.Fatalf("stored %q / %q, want %q / %q", got.Profile.NickName, got.Profile.City, "ab", "x\uFFFDy")
+	}
+}
+
+func userUnknownUserIsNotFound(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	_, err := r.Get(ctx(t), key)
+	wantKind(t, err, domain.KindNotFound)
+	wantKind(t, setProfile(t, r, key, domain.Profile{NickName: "x"}, t0), domain.KindNotFound)
+	_, err = r.Get(ctx(t), key)
+	wantKind(t, err, domain.KindNotFound) // the failed update created nothing
+}
+
+func userEveryWriteMovesTheRevision(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	u, err := r.EnsureUser(ctx(t), key, "", t0)
+	if err != nil || u.Revision == 0 {
+		t.Fatalf("created revision %d, %v", u.Revision, err)
+	}
+	rev := u.Revision
+	for name, write := range map[string]func() (domain.User, error){
+		"update": func() (domain.User, error) {
+			return r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+				u.Profile.City = fmt.Sprint("city", rev)
+				return true, nil
+			})
+		},
+		"new unionid": func() (domain.User, error) { return r.EnsureUser(ctx(t), key, fmt.Sprint("union", rev), t0) },
+	} {
+		answered, err := write()
 		if err != nil {
 			t.Fatal(err)
-		}
-		if u.ID == 0 || u.Identity() != key || !u.CreatedAt.Equal(t0.Truncate(time.Microsecond)) || !u.UpdatedAt.Equal(u.CreatedAt) {
-			t.Fatalf("created %+v", u)
-		}
-		again, err := r.EnsureUser(ctx(t), key, "", t0.Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if again.ID != u.ID || !again.CreatedAt.Equal(u.CreatedAt) {
-			t.Fatalf("second ensure returned %+v, want %+v", again, u)
 		}
 		got, err := r.Get(ctx(t), key)
-		if err != nil || got.ID != u.ID {
-			t.Fatalf("get: %+v, %v", got, err)
+		if err != nil || got.Revision <= rev {
+			t.Fatalf("%s: revision %d after %d, %v", name, got.Revision, rev, err)
 		}
-	})
+		if answered.Revision != got.Revision { // a cache keeps what a write answers
+			t.Fatalf("%s answered revision %d, stored %d", name, answered.Revision, got.Revision)
+		}
+		rev = got.Revision
+	}
+}
 
-	t.Run("OpenIDIsUniquePerApp", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		other := domain.Identity{AppID: uniqueID(t, "wx")[:18], OpenID: key.OpenID}
-		a, err := r.EnsureUser(ctx(t), key, "", t0)
-		if err != nil {
+func userUpdateUserWritesSourcesAndAvatar(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key, other := newKey(t), newKey(t) // other has no avatar
+	for _, k := range []domain.Identity{key, other} {
+		if _, err := r.EnsureUser(ctx(t), k, "", t0); err != nil {
 			t.Fatal(err)
 		}
-		b, err := r.EnsureUser(ctx(t), other, "", t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a.ID == b.ID {
-			t.Fatal("one openid in two apps is two users")
-		}
+	}
+	avatar := domain.BlobName([]byte(key.OpenID), ".jpg")
+	later := t0.Add(time.Hour)
+	phone := domain.Phone{Number: "+86 138-0013-8000", PureNumber: "13800138000", CountryCode: "86"}
+	got, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+		u.Profile.NickName, u.UserSet, u.Avatar, u.UpdatedAt = "mine", domain.FieldNickName|domain.FieldAvatar, avatar, later
+		u.Phone = phone
+		u.UnionID = "not written"
+		return true, nil
 	})
-
-	t.Run("OpenIDsDifferingInCaseAreTwoUsers", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		lower := domain.Identity{AppID: key.AppID, OpenID: strings.ToLower(key.OpenID)}
-		upper := domain.Identity{AppID: key.AppID, OpenID: strings.ToUpper(key.OpenID)}
-		a, err := r.EnsureUser(ctx(t), lower, "", t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := r.EnsureUser(ctx(t), upper, "", t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a.ID == b.ID || b.OpenID != upper.OpenID {
-			t.Fatal("openids that differ only in case were taken for one user")
-		}
+	if err != nil || got.Avatar != avatar || got.UserSet != domain.FieldNickName|domain.FieldAvatar || got.UnionID != "" {
+		t.Fatalf("answered %+v, %v", got, err)
+	}
+	read, err := r.Get(ctx(t), key)
+	if err != nil || read.Avatar != avatar || read.UserSet != got.UserSet || read.Profile.NickName != "mine" || read.Phone != phone ||
+		read.UnionID != "" || !read.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
+		t.Fatalf("stored %+v, %v", read, err)
+	}
+	if inUse, err := r.AvatarInUse(ctx(t), avatar); err != nil || !inUse {
+		t.Fatalf("the avatar a user has: in use %v, %v", inUse, err)
+	}
+	// Unchanged: nothing written, the update time stays.
+	got, err = r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+		u.UpdatedAt = later.Add(time.Hour)
+		return false, nil
 	})
+	if err != nil || !got.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
+		t.Fatalf("an update that changed nothing: %+v, %v", got, err)
+	}
+	// A failing update writes nothing and its error comes back.
+	boom := domain.Malformed("x", "boom")
+	_, err = r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+		u.Profile.NickName = "half-done"
+		return true, boom
+	})
+	if err != boom {
+		t.Fatalf("the update's error: %v", err)
+	}
+	if read, _ := r.Get(ctx(t), key); read.Profile.NickName != "mine" {
+		t.Fatalf("a failed update wrote %q", read.Profile.NickName)
+	}
+	// The avatar goes out of use when its user moves on.
+	if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) { u.Avatar = ""; return true, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if inUse, err := r.AvatarInUse(ctx(t), avatar); err != nil || inUse {
+		t.Fatalf("after the change: in use %v, %v", inUse, err)
+	}
+}
 
-	t.Run("ConcurrentFirstLoginsMakeOneUser", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		const n = 50
-		ids := make(chan int64, n)
-		errs := make(chan error, n)
-		var wg sync.WaitGroup
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				u, err := r.EnsureUser(ctx(t), key, "", t0)
+func userConcurrentReadModifyWritesAllCount(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 8, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < each; j++ {
+				_, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+					u.Profile.City += "x" // a counter: lost updates would lose an x
+					return true, nil
+				})
 				if err != nil {
 					errs <- err
 					return
 				}
-				ids <- u.ID
-			}()
-		}
-		wg.Wait()
-		close(ids)
-		close(errs)
-		for err := range errs {
-			t.Fatalf("a concurrent first login failed: %v", err)
-		}
-		var first int64
-		for id := range ids {
-			if first == 0 {
-				first = id
 			}
-			if id != first {
-				t.Fatalf("concurrent first logins made users %d and %d", first, id)
-			}
-		}
-	})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got, err := r.Get(ctx(t), key)
+	if err != nil || len(got.Profile.City) != writers*each {
+		t.Fatalf("counted %d of %d updates, %v", len(got.Profile.City), writers*each, err)
+	}
+}
 
-	t.Run("UnionIDIsRecordedAndKept", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+func userByUnionIDFindsEveryAppsAccount(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	union := uniqueID(t, "oUnion")
+	a, b, other := newKey(t), newKey(t), newKey(t)
+	b.AppID = a.AppID + "b" // the same person in another app
+	for id, u := range map[domain.Identity]string{a: union, b: union, other: uniqueID(t, "oUnion")} {
+		if _, err := r.EnsureUser(ctx(t), id, u, t0); err != nil {
 			t.Fatal(err)
 		}
-		u, err := r.EnsureUser(ctx(t), key, "oUnion1", t0)
-		if err != nil || u.UnionID != "oUnion1" {
-			t.Fatalf("unionid %q, %v", u.UnionID, err)
-		}
-		u, err = r.EnsureUser(ctx(t), key, "", t0)
-		if err != nil || u.UnionID != "oUnion1" {
-			t.Fatalf("login without unionid lost it: %q, %v", u.UnionID, err)
-		}
-		if err := setProfile(t, r, key, domain.Profile{NickName: "n"}, t0); err != nil {
-			t.Fatal(err)
-		}
-		if u, err = r.Get(ctx(t), key); err != nil || u.UnionID != "oUnion1" {
-			t.Fatalf("profile update without unionid lost it: %q, %v", u.UnionID, err)
-		}
-		if u, err = r.EnsureUser(ctx(t), key, "oUnion2", t0); err != nil || u.UnionID != "oUnion2" {
-			t.Fatalf("a login with a new unionid: %q, %v", u.UnionID, err)
-		}
-	})
+	}
+	got, err := r.ByUnionID(ctx(t), union)
+	if err != nil || len(got) != 2 || !slices.Contains(got, a) || !slices.Contains(got, b) {
+		t.Fatalf("by unionid: %v, %v", got, err)
+	}
+	if got, err := r.ByUnionID(ctx(t), ""); err != nil || len(got) != 0 {
+		t.Fatalf("an empty unionid matched %v, %v", got, err)
+	}
+}
 
-	t.Run("ConcurrentUpdatesAllLandWhole", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
-			t.Fatal(err)
-		}
-		const n = 20
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		written := map[string]string{}
-		for i := 0; i < n; i++ {
-			nick, city := fmt.Sprintf("writer %d ✍️", i), fmt.Sprintf("city %d", i)
-			written[nick] = city
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for j := 0; j < 5; j++ {
-					if err := setProfile(t, r, key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		got, err := r.Get(ctx(t), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if city, ok := written[got.Profile.NickName]; !ok || got.Profile.City != city {
-			t.Fatalf("stored %q in %q: not one writer's whole profile", got.Profile.NickName, got.Profile.City)
-		}
-	})
-
-	t.Run("ProfileUpdateChangesOnlyProfileAndUpdateTime", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		created, err := r.EnsureUser(ctx(t), key, "u1", t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := domain.Profile{NickName: "Band", AvatarURL: "http://wx.qlogo.cn/mmopen/vi_32/a.png?x=1&y=2", Gender: 1,
-			Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN"}
-		later := t0.Add(90 * time.Minute)
-		if err := setProfile(t, r, key, p, later); err != nil {
-			t.Fatal(err)
-		}
-		got, err := r.Get(ctx(t), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range []domain.User{got} {
-			if v.Profile != p {
-				t.Fatalf("profile %+v, want %+v", v.Profile, p)
-			}
-			if v.ID != created.ID || v.Identity() != key || v.UnionID != "u1" || !v.CreatedAt.Equal(created.CreatedAt) {
-				t.Fatalf("update changed identity or creation: %+v, was %+v", v, created)
-			}
-			if !v.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
-				t.Fatalf("updated at %v, want %v", v.UpdatedAt, later)
-			}
-		}
-	})
-
-	t.Run("TextRoundTripsByteExact", func(t *testing.T) {
-		r := newRepo(t)
-		for name, s := range map[string]string{
-			"emoji":       "Band 🎸😀🇨🇳",
-			"zwj":         "👩‍👩‍👧‍👦 family, 🧑🏽‍💻 coder, 🏳️‍🌈",
-			"cjk":         "微信用户 广州 중국어 日本語テキスト",
-			"rtl":         "مرحبا שלום \u202eevil\u202c",
-			"combining":   "e\u0301 n\u0303 Z\u0351\u0352\u0357",
-			"sql":         `'; DROP TABLE wx_users; -- " \ %_ $1 ?`,
-			"control":     "tab\tnew\nline\r\x7f",
-			"supplement":  "𠀀𪚥 𝄞 \U0010FFFD",
-			"max runes":   strings.Repeat("😀", domain.MaxNickNameLen),
-			"blank edges": "  spaced  ",
-		} {
-			t.Run(name, func(t *testing.T) {
-				key := newKey(t)
-				if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
-					t.Fatal(err)
-				}
-				p := domain.Profile{NickName: s, City: s, Province: "p", Country: "c", Language: "zh_CN"}
-				if utf8.RuneCountInString(s) > domain.MaxPlaceLen {
-					p.City = "c"
-				}
-				if err := setProfile(t, r, key, p, t0); err != nil {
-					t.Fatal(err)
-				}
-				got, err := r.Get(ctx(t), key)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got.Profile.NickName != p.NickName || got.Profile.City != p.City {
-					t.Fatalf("stored %q / %q, want %q / %q", got.Profile.NickName, got.Profile.City, p.NickName, p.City)
-				}
-			})
-		}
-	})
-
-	t.Run("OverlongTextIsCutByWholeCharacters", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
-			t.Fatal(err)
-		}
-		nick := strings.Repeat("😀", domain.MaxNickNameLen) + "🎸tail"
-		city := strings.Repeat("广", domain.MaxPlaceLen+5)
-		if err := setProfile(t, r, key, domain.Profile{NickName: nick, City: city}, t0); err != nil {
-			t.Fatalf("over-long text: %v", err)
-		}
-		got, err := r.Get(ctx(t), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantNick := strings.Repeat("😀", domain.MaxNickNameLen)
-		wantCity := strings.Repeat("广", domain.MaxPlaceLen)
-		for _, p := range []domain.Profile{got.Profile} {
-			if p.NickName != wantNick || p.City != wantCity {
-				t.Fatalf("stored %d/%d runes, want %d/%d", utf8.RuneCountInString(p.NickName),
-					utf8.RuneCountInString(p.City), domain.MaxNickNameLen, domain.MaxPlaceLen)
-			}
-		}
-	})
-
-	t.Run("NULAndInvalidUTF8AreCleaned", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
-			t.Fatal(err)
-		}
-		if err := setProfile(t, r, key, domain.Profile{NickName: "a\x00b\x00", City: "x\xffy"}, t0); err != nil {
-			t.Fatalf("NUL or invalid UTF-8: %v", err)
-		}
-		got, err := r.Get(ctx(t), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Profile.NickName != "ab" || got.Profile.City != "x\uFFFDy" {
-			t.Fatalf("stored %q / %q, want %q / %q", got.Profile.NickName, got.Profile.City, "ab", "x\uFFFDy")
-		}
-	})
-
-	t.Run("UnknownUserIsNotFound", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		_, err := r.Get(ctx(t), key)
-		wantKind(t, err, domain.KindNotFound)
-		wantKind(t, setProfile(t, r, key, domain.Profile{NickName: "x"}, t0), domain.KindNotFound)
-		_, err = r.Get(ctx(t), key)
-		wantKind(t, err, domain.KindNotFound) // the failed update created nothing
-	})
-
-	t.Run("EveryWriteMovesTheRevision", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		u, err := r.EnsureUser(ctx(t), key, "", t0)
-		if err != nil || u.Revision == 0 {
-			t.Fatalf("created revision %d, %v", u.Revision, err)
-		}
-		rev := u.Revision
-		for name, write := range map[string]func() (domain.User, error){
-			"update": func() (domain.User, error) {
-				return r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
-					u.Profile.City = fmt.Sprint("city", rev)
-					return true, nil
-				})
-			},
-			"new unionid": func() (domain.User, error) { return r.EnsureUser(ctx(t), key, fmt.Sprint("union", rev), t0) },
-		} {
-			if _, err := write(); err != nil {
-				t.Fatal(err)
-			}
-			got, err := r.Get(ctx(t), key)
-			if err != nil || got.Revision <= rev {
-				t.Fatalf("%s: revision %d after %d, %v", name, got.Revision, rev, err)
-			}
-			rev = got.Revision
-		}
-	})
-
-	t.Run("UpdateUserFromACurrentCopyWritesIt", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
-			t.Fatal(err)
-		}
-		seen, err := r.Get(ctx(t), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := r.UpdateUserFrom(ctx(t), seen, func(u *domain.User) (bool, error) {
-			u.Profile.NickName, u.UpdatedAt = "from the copy", t0.Add(time.Minute)
-			return true, nil
-		})
-		if err != nil || got.Profile.NickName != "from the copy" || got.Revision <= seen.Revision {
-			t.Fatalf("answered %+v, %v", got, err)
-		}
-		read, err := r.Get(ctx(t), key)
-		if err != nil || read.Profile.NickName != "from the copy" || read.Revision != got.Revision {
-			t.Fatalf("stored %+v (answered revision %d), %v", read, got.Revision, err)
-		}
-		// No change: the copy comes back, nothing is written.
-		same, err := r.UpdateUserFrom(ctx(t), read, func(*domain.User) (bool, error) { return false, nil })
-		if err != nil || same.Revision != read.Revision {
-			t.Fatalf("unchanged: %+v, %v", same, err)
-		}
-		if again, _ := r.Get(ctx(t), key); again.Revision != read.Revision {
-			t.Fatalf("an unchanged update moved the revision to %d", again.Revision)
-		}
-	})
-
-	t.Run("UpdateUserFromAStaleCopyAppliesToTheStoredUser", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
-			t.Fatal(err)
-		}
-		stale, err := r.Get(ctx(t), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
-			u.Profile.City, u.UserSet = "Hangzhou", domain.FieldCity // the user's own, since the copy
-			return true, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		runs := 0
-		got, err := r.UpdateUserFrom(ctx(t), stale, func(u *domain.User) (bool, error) {
-			runs++
-			u.Profile.NickName = "late"
-			if u.UserSet&domain.FieldCity == 0 {
-				u.Profile.City = "from the stale copy"
-			}
-			return true, nil
-		})
-		if err != nil || got.Profile.NickName != "late" || got.Profile.City != "Hangzhou" {
-			t.Fatalf("answered %+v, %v", got.Profile, err)
-		}
-		read, err := r.Get(ctx(t), key)
-		if err != nil || read.Profile.NickName != "late" || read.Profile.City != "Hangzhou" || runs < 2 {
-			t.Fatalf("stored %+v after %d runs, %v", read.Profile, runs, err)
-		}
-		gone := stale
-		gone.OpenID = uniqueID(t, "gone")
-		_, err = r.UpdateUserFrom(ctx(t), gone, func(u *domain.User) (bool, error) { return true, nil })
-		wantKind(t, err, domain.KindNotFound)
-	})
-
-	t.Run("UpdateUserWritesSourcesAndAvatar", func(t *testing.T) {
-		r := newRepo(t)
-		key, other := newKey(t), newKey(t) // other has no avatar
-		for _, k := range []domain.Identity{key, other} {
-			if _, err := r.EnsureUser(ctx(t), k, "", t0); err != nil {
-				t.Fatal(err)
-			}
-		}
-		avatar := domain.BlobName([]byte(key.OpenID), ".jpg")
-		later := t0.Add(time.Hour)
-		phone := domain.Phone{Number: "+86 138-0013-8000", PureNumber: "13800138000", CountryCode: "86"}
-		got, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
-			u.Profile.NickName, u.UserSet, u.Avatar, u.UpdatedAt = "mine", domain.FieldNickName|domain.FieldAvatar, avatar, later
-			u.Phone = phone
-			u.UnionID = "not written"
-			return true, nil
-		})
-		if err != nil || got.Avatar != avatar || got.UserSet != domain.FieldNickName|domain.FieldAvatar || got.UnionID != "" {
-			t.Fatalf("answered %+v, %v", got, err)
-		}
-		read, err := r.Get(ctx(t), key)
-		if err != nil || read.Avatar != avatar || read.UserSet != got.UserSet || read.Profile.NickName != "mine" || read.Phone != phone ||
-			read.UnionID != "" || !read.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
-			t.Fatalf("stored %+v, %v", read, err)
-		}
-		if inUse, err := r.AvatarInUse(ctx(t), avatar); err != nil || !inUse {
-			t.Fatalf("the avatar a user has: in use %v, %v", inUse, err)
-		}
-		// Unchanged: nothing written, the update time stays.
-		got, err = r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
-			u.UpdatedAt = later.Add(time.Hour)
-			return false, nil
-		})
-		if err != nil || !got.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
-			t.Fatalf("an update that changed nothing: %+v, %v", got, err)
-		}
-		// A failing update writes nothing and its error comes back.
-		boom := domain.Malformed("x", "boom")
-		_, err = r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
-			u.Profile.NickName = "half-done"
-			return true, boom
-		})
-		if err != boom {
-			t.Fatalf("the update's error: %v", err)
-		}
-		if read, _ := r.Get(ctx(t), key); read.Profile.NickName != "mine" {
-			t.Fatalf("a failed update wrote %q", read.Profile.NickName)
-		}
-		// The avatar goes out of use when its user moves on.
-		if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) { u.Avatar = ""; return true, nil }); err != nil {
-			t.Fatal(err)
-		}
-		if inUse, err := r.AvatarInUse(ctx(t), avatar); err != nil || inUse {
-			t.Fatalf("after the change: in use %v, %v", inUse, err)
-		}
-	})
-
-	t.Run("ConcurrentReadModifyWritesAllCount", func(t *testing.T) {
-		r := newRepo(t)
-		key := newKey(t)
-		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
-			t.Fatal(err)
-		}
-		const writers, each = 8, 5
-		var wg sync.WaitGroup
-		errs := make(chan error, writers)
-		for i := 0; i < writers; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for j := 0; j < each; j++ {
-					_, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
-						u.Profile.City += "x" // a counter: lost updates would lose an x
-						return true, nil
-					})
-					if err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		got, err := r.Get(ctx(t), key)
-		if err != nil || len(got.Profile.City) != writers*each {
-			t.Fatalf("counted %d of %d updates, %v", len(got.Profile.City), writers*each, err)
-		}
-	})
-
-	t.Run("ByUnionIDFindsEveryAppsAccount", func(t *testing.T) {
-		r := newRepo(t)
-		union := uniqueID(t, "oUnion")
-		a, b, other := newKey(t), newKey(t), newKey(t)
-		b.AppID = a.AppID + "b" // the same person in another app
-		for id, u := range map[domain.Identity]string{a: union, b: union, other: uniqueID(t, "oUnion")} {
-			if _, err := r.EnsureUser(ctx(t), id, u, t0); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := r.ByUnionID(ctx(t), union)
-		if err != nil || len(got) != 2 || !slices.Contains(got, a) || !slices.Contains(got, b) {
-			t.Fatalf("by unionid: %v, %v", got, err)
-		}
-		if got, err := r.ByUnionID(ctx(t), ""); err != nil || len(got) != 0 {
-			t.Fatalf("an empty unionid matched %v, %v", got, err)
-		}
-	})
-
-	t.Run("PingAnswers", func(t *testing.T) {
-		if err := newRepo(t).Ping(ctx(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
+func userPingAnswers(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	if err := newRepo(t).Ping(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // setProfile replaces key's profile and update time through UpdateUser.

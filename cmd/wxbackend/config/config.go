@@ -23,6 +23,7 @@ import (
 	"wxbackend/adapters/redisstore"
 	"wxbackend/adapters/s3blob"
 	"wxbackend/adapters/sqlstore"
+	"wxbackend/adapters/usercache"
 	"wxbackend/adapters/wechat"
 	"wxbackend/app"
 	"wxbackend/config/setting"
@@ -31,23 +32,24 @@ import (
 // Config is the whole configuration. Its fields' order is the order of the
 // settings in -help and in the README.
 type Config struct {
-	Server   httpapi.ServerOptions
-	HTTP     httpapi.Options
-	WeChat   wechat.Options
-	Apps     Apps
-	App      app.Options
-	Sessions Sessions
-	Limits   Limits
-	Memory   memory.Options
-	Redis    redisstore.Options
-	DB       sqlstore.Options
-	Avatars  Avatars
-	Images   imaging.Options
-	Disk     localfs.Options
-	S3       s3blob.Options
-	Log      Log
-	Debug    Debug
-	Metrics  Metrics
+	Server    httpapi.ServerOptions
+	HTTP      httpapi.Options
+	WeChat    wechat.Options
+	Apps      Apps
+	App       app.Options
+	Sessions  Sessions
+	Limits    Limits
+	Memory    memory.Options
+	Redis     redisstore.Options
+	DB        sqlstore.Options
+	UserCache usercache.Options
+	Avatars   Avatars
+	Images    imaging.Options
+	Disk      localfs.Options
+	S3        s3blob.Options
+	Log       Log
+	Debug     Debug
+	Metrics   Metrics
 }
 
 // Sessions chooses the session store and how sessions expire.

@@ -21,7 +21,8 @@ type RequestObserver func(route, method string, code int, d time.Duration)
 
 // metricsListener measures the server and serves the measurements on their
 // own listener, when one is configured: the ports are decorated (the core
-// does not know it is measured), the HTTP adapter reports each request, and
+// does not know it is measured; the user repo is measured under its cache,
+// in userCache), the HTTP adapter reports each request, and
 // the pools are read at scrape time. Decorations at the root apply to the
 // whole graph.
 func metricsListener(c config.Metrics) fx.Option {
@@ -33,7 +34,6 @@ func metricsListener(c config.Metrics) fx.Option {
 			func(m *metrics.Metrics) RequestObserver { return m.ObserveRequest }),
 		fx.Decorate(
 			func(m *metrics.Metrics, s ports.SessionStore) ports.SessionStore { return m.Sessions(s) },
-			func(m *metrics.Metrics, u ports.UserRepo) ports.UserRepo { return m.Users(u) },
 			func(m *metrics.Metrics, b ports.BlobStore) ports.BlobStore { return m.Blobs(b) },
 			func(m *metrics.Metrics, c ports.TokenCache) ports.TokenCache { return m.TokenCache(c) },
 			func(m *metrics.Metrics, apps []ports.WeChat) []ports.WeChat {

@@ -81,7 +81,7 @@ func TestE2E_MetricsFollowAScriptedFlow(t *testing.T) {
 
 	tok := s.login(t, "metrics-user")
 	info := s.userInfo(t, "metrics-user", "Metric 📈")
-	for i := 0; i < 2; i++ { // the same profile twice: one write, then the memo
+	for i := 0; i < 2; i++ { // the same profile twice: one write, then the user cache's copy
 		if e, _ := s.post(t, "/getinfo/", map[string]string{"token": tok, "encrypedData": info.EncryptedData, "iv": info.IV}); e.Code != 0 {
 			t.Fatalf("getinfo: %+v", e)
 		}
@@ -120,9 +120,11 @@ func TestE2E_MetricsFollowAScriptedFlow(t *testing.T) {
 		{"wxb_wechat_calls_total", []string{"app", appID, "endpoint", "jscode2session", "errcode", "40029"}, 1},
 		{"wxb_wechat_call_duration_seconds", []string{"endpoint", "jscode2session"}, 2},
 		{"wxb_store_calls_total", []string{"store", "users", "op", "ensure_user", "result", "ok"}, 1},
-		{"wxb_store_calls_total", []string{"store", "users", "op", "update_user", "result", "ok"}, 1}, // the memo answered the rest
-		{"wxb_store_calls_total", []string{"store", "sessions", "op", "remember_profile", "result", "ok"}, 1},
-		{"wxb_store_calls_total", []string{"store", "sessions", "op", "get", "result", "ok"}, 8},
+		{"wxb_store_calls_total", []string{"store", "users", "op", "update_user_from", "result", "ok"}, 1}, // from the copy; the copy answered the rest
+		{"wxb_store_calls_total", []string{"store", "users", "op", "update_user", "result", "ok"}, 0},
+		{"wxb_user_cache_lookups_total", []string{"op", "ensure_user", "result", "miss"}, 1},
+		{"wxb_user_cache_lookups_total", []string{"op", "update_user", "result", "hit"}, 4},
+		{"wxb_store_calls_total", []string{"store", "sessions", "op", "get", "result", "ok"}, 7}, // an untagged token is refused before the store
 		{"wxb_rate_limit_rejections_total", []string{"limiter", "session"}, 3},
 		{"wxb_sessions_live", nil, 1},
 		{"wxb_db_max_open_connections", []string{"db", "sqlite"}, 1}, // SQLite's one writer

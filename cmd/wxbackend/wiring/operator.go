@@ -92,7 +92,7 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 		}
 		fmt.Fprintf(cmd.Out, "user %s of %s deleted: row, avatar and sessions\n", printable(id.OpenID), id.AppID)
 		if memorySessions {
-			fmt.Fprintln(cmd.Out, "(its sessions in a server's memory now answer code 2: their user is gone)")
+			fmt.Fprintln(cmd.Out, "(its sessions in a server's memory answer code 2 once they need the database, and at the latest when the server's copy of the user expires: WXB_USER_CACHE_TTL)")
 		}
 	case "sessions count":
 		if memorySessions {

@@ -7,6 +7,7 @@ import (
 
 	"wxbackend/adapters/memory"
 	"wxbackend/adapters/redisstore"
+	"wxbackend/adapters/usercache"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/ports"
 )
@@ -20,9 +21,9 @@ type Limiters struct {
 	AppLogin, AppSession map[string]ports.RateLimiter
 }
 
-// sessionStore chooses the session store, and with it where the rate limits
-// and the WeChat access token are kept: Redis sessions mean several
-// servers, which must share both.
+// sessionStore chooses the session store, and with it where the rate limits,
+// the WeChat access token and the user cache's copies are kept: Redis
+// sessions mean several servers, which must share them.
 func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redisstore.Options, l config.Limits, perApp map[string]config.Limits) fx.Option {
 	var sliding time.Duration
 	if s.Sliding {
@@ -41,6 +42,7 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 				},
 				func(st *redisstore.SessionStore) ports.SessionStore { return st },
 				func(st *redisstore.SessionStore) ports.TokenCache { return st.TokenCache() },
+				func(st *redisstore.SessionStore) usercache.Backend { return st.UserCache() },
 				func(st *redisstore.SessionStore) Limiters {
 					return limiters(l, perApp, func(name string, n int) ports.RateLimiter {
 						return st.RateLimiter(name, n, time.Minute)
@@ -57,6 +59,7 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 			},
 			func(st *memory.SessionStore) ports.SessionStore { return st },
 			fx.Annotate(memory.NewTokenCache, fx.As(new(ports.TokenCache))),
+			func() usercache.Backend { return memory.NewUserCache(m) },
 			func(clock ports.Clock) Limiters {
 				return limiters(l, perApp, func(_ string, n int) ports.RateLimiter {
 					return memory.NewRateLimiter(n, time.Minute, clock)

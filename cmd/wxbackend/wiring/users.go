@@ -7,7 +7,9 @@ import (
 
 	"go.uber.org/fx"
 
+	"wxbackend/adapters/metrics"
 	"wxbackend/adapters/sqlstore"
+	"wxbackend/adapters/usercache"
 	"wxbackend/ports"
 )
 
@@ -41,4 +43,31 @@ func userDatabase(o sqlstore.Options) fx.Option {
 			fx.Annotate(func(st *sqlstore.Store) *sqlstore.UserRepo { return st.Users }, fx.As(new(ports.UserRepo))),
 		),
 	)
+}
+
+type userRepoParams struct {
+	fx.In
+	Repo    ports.UserRepo
+	Backend usercache.Backend
+	Metrics *metrics.Metrics `optional:"true"`
+	Log     *slog.Logger
+}
+
+// userCache decorates the user repo, in one place: the database measured
+// (with metrics on), then the cache in front of it (adapters/usercache),
+// keeping copies where the sessions are (see sessionStore). A TTL of 0
+// leaves the cache out.
+func userCache(o usercache.Options) fx.Option {
+	return fx.Decorate(func(p userRepoParams) (ports.UserRepo, error) {
+		repo := p.Repo
+		var observe usercache.Observer
+		if p.Metrics != nil {
+			repo = p.Metrics.Users(repo)
+			observe = p.Metrics.ObserveUserCache
+		}
+		if o.TTL <= 0 {
+			return repo, nil
+		}
+		return usercache.New(repo, p.Backend, o.TTL, p.Log, observe)
+	})
 }

@@ -7,7 +7,7 @@
 //	wiring.go   the graph: which modules make a server
 //	core.go     the use cases and the adapters every configuration shares
 //	sessions.go the session store (memory or Redis) and the rate limiters kept with it
-//	users.go    the user database (SQLite, MySQL, PostgreSQL) and its migrations
+//	users.go    the user database (SQLite, MySQL, PostgreSQL), its migrations and its cache
 //	avatars.go  the image processor and the blob store avatars are kept in
 //	wechat.go   the WeChat API client
 //	http.go     the HTTP server
@@ -51,6 +51,7 @@ func stores(cfg config.Config, logOut io.Writer) fx.Option {
 		core(cfg.App),
 		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits, cfg.AppLimits()),
 		userDatabase(cfg.DB),
+		userCache(cfg.UserCache),
 		avatarStore(cfg.Avatars, cfg.Images, cfg.AvatarDisk(), cfg.S3),
 		weChat(cfg.WeChatApps()),
 	)

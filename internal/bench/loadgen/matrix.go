@@ -266,6 +266,7 @@ func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, err
 		ours.stop()
 		return nil, nil, err
 	}
+	theirs.tokenLen = 43 // 32 random bytes, base64url: no user tag, which wxbackend's tokens carry
 	return ours, theirs, nil
 }
 

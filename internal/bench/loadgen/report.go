@@ -156,16 +156,16 @@ func scale(results []Result, micro map[string]benchResult) string {
 			bytes, bytes*1e6/(1<<30))
 		w("With a 24 h token and a login per launch, up to %s tokens live at once: at most %.1f GiB (less, as a user's second token shares their hash and set). One Redis node holds that. ",
 			millions(live), bytes*live/(1<<30))
-		trips := 2 + scaleChangeShare // the login's create, the upload's read, and a memo write when the profile changed
-		w("A profile memo adds a few hundred bytes per user who saved a profile. ")
-		w("Its load is %.2f round trips per launch for sessions (one to create at login, one to read at upload, one more when the profile changed), 2 more with the default rate limits: %.0f per second at peak, far below what one node serves.\n",
+		trips := 4 + scaleChangeShare // the login's create and cache read, the upload's session and cache reads, and a cache write when the profile changed
+		w("The user cache's copy adds a few hundred bytes per user. ")
+		w("Its load is %.2f round trips per launch (at login, the session's creation and the user cache's read; at upload, the session's read and the cache's, and a cache write when the profile changed), 2 more with the default rate limits: %.0f per second at peak, far below what one node serves.\n",
 			trips, (trips+2)*peak)
 	}
 	writesWithout := peak*scaleNewShare + peak
 	writesWith := peak*scaleNewShare + peak*scaleChangeShare
 	reads := 2 * peak * scaleNewShare // a new user's SELECT before and after its INSERT
-	w("- **Database**: a returning user's login touches nothing (creating the session answers the user's profile memo), a new user's is a SELECT, an INSERT and a SELECT; an unchanged upload touches nothing either, a changed one is one UPDATE (from the memo's copy of the user). ")
-	w("Writes at peak: **%.0f per second without the no-op skip** (every upload an UPDATE, as the seed and the baseline do), **%.0f with it**; reads %.0f per second (%.0f before the memo answered logins). ", writesWithout, writesWith, reads, peak+reads)
+	w("- **Database**: a returning user's login touches nothing (the user cache's copy answers it), a new user's is a SELECT, an INSERT and a SELECT; an unchanged upload touches nothing either, a changed one is one UPDATE (from the cache's copy of the user). ")
+	w("Writes at peak: **%.0f per second without the no-op skip** (every upload an UPDATE, as the seed and the baseline do), **%.0f with it**; reads %.0f per second (%.0f without the user cache). ", writesWithout, writesWith, reads, peak+reads)
 	w("On this machine, with the server, Redis and the load generator sharing its two cores, MariaDB sustained %.0f changing uploads per second (an UPDATE each)", changing.RPS())
 	if changing.RPS() >= writesWithout {
 		w(": one primary carries this peak even without the skip; replicas are for availability, not load.\n")
