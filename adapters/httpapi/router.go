@@ -36,7 +36,7 @@ type Options struct {
 	AvatarMaxBytes int64 `setting:"avatar-max-bytes" default:"2097152" usage:"largest avatar upload in bytes (then code 11)"`
 	// AvatarMaxUploads bounds the avatar uploads read and processed at once
 	// (each holds a buffer of up to AvatarMaxBytes); 0: no bound.
-	AvatarMaxUploads int `setting:"avatar-max-uploads" default:"16" usage:"most avatar uploads read at once per server, each holding up to WXB_AVATAR_MAX_BYTES; more wait up to 1 s, then code 7 (0: no bound)"`
+	AvatarMaxUploads int `setting:"avatar-max-uploads" default:"16" usage:"most avatar uploads read and processed at once per server, each holding up to WXB_AVATAR_MAX_BYTES; more wait up to 1 s, then code 7 (0: no bound)"`
 	// ServeAvatars serves stored avatars under /media/avatars/ (when they are
 	// kept on this server's disk rather than in object storage).
 	ServeAvatars bool
