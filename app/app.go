@@ -55,6 +55,11 @@ type Deps struct {
 	// be uploaded (SetAvatar is an internal error).
 	Blobs  ports.BlobStore
 	Images ports.ImageProcessor
+	// Exchanges, when not nil, bounds the jscode2session calls of each app
+	// (keyed by "jscode2session:" and the appid): a login over it is rate
+	// limited before WeChat is asked, so that junk codes sent from many
+	// addresses cannot spend the app's quota for everyone.
+	Exchanges ports.RateLimiter
 	// Log receives what the use cases notice but do not fail on (a forged
 	// field, say). Nil discards it.
 	Log *slog.Logger
@@ -83,7 +88,7 @@ type App struct {
 }
 
 // New builds every use case. Every dependency but AccessTokens, Blobs,
-// Images and Log is required.
+// Images, Exchanges and Log is required.
 func New(d Deps, o Options) (*App, error) {
 	if d.Sessions == nil || d.Users == nil || d.Decrypter == nil || len(d.Apps) == 0 || d.Clock == nil || d.Tokens == nil {
 		return nil, errors.New("app: every dependency is required")

@@ -3,7 +3,8 @@ package app
 // Login exchanges a wx.login code for a session: WeChat's jscode2session
 // gives the openid and session_key, the user row is found or created, and a
 // fresh token names the new session. A code retried by the same client gets
-// the same session (loginflight.go); the exchanges in flight are capped.
+// the same session (loginflight.go); the exchanges in flight are capped, and
+// so are those of each app per period (Deps.Exchanges).
 
 import (
 	"context"
@@ -27,14 +28,16 @@ type Login struct {
 	log       *slog.Logger
 	show      presenter
 	flights   *loginFlights
-	exchanges chan struct{} // slots of concurrent jscode2session calls; nil: no cap
+	exchanges chan struct{}     // slots of concurrent jscode2session calls; nil: no cap
+	rate      ports.RateLimiter // jscode2session calls per app; nil: no bound
 	ttl       time.Duration
 	maxAge    time.Duration
 }
 
 func newLogin(d Deps, o Options, apps apps, show presenter) *Login {
 	l := &Login{apps: apps, sessions: d.Sessions, users: d.Users, tokens: d.Tokens, clock: d.Clock, log: d.Log,
-		show: show, flights: newLoginFlights(o.LoginReplayWindow, d.Clock), ttl: o.SessionTTL, maxAge: o.SessionMaxAge}
+		show: show, flights: newLoginFlights(o.LoginReplayWindow, d.Clock), ttl: o.SessionTTL, maxAge: o.SessionMaxAge,
+		rate: d.Exchanges}
 	if o.MaxConcurrentExchanges > 0 {
 		l.exchanges = make(chan struct{}, o.MaxConcurrentExchanges)
 	}
@@ -100,6 +103,9 @@ func (l *Login) Handle(ctx context.Context, appID, code string, client ClientDig
 
 // login makes one exchange with WeChat and the session it yields.
 func (l *Login) login(ctx context.Context, wc ports.WeChat, code string) (LoginResult, error) {
+	if err := l.exchangeRate(ctx, wc.AppID()); err != nil {
+		return LoginResult{}, err
+	}
 	release, err := l.exchangeSlot(ctx)
 	if err != nil {
 		return LoginResult{}, err
@@ -147,6 +153,22 @@ func (l *Login) login(ctx context.Context, wc ports.WeChat, code string) (LoginR
 		return LoginResult{}, fmt.Errorf("ensure user: %w", err)
 	}
 	return LoginResult{Token: tok, ExpiresIn: sess.ExpiresAt.Sub(now), User: l.show.present(ctx, user)}, nil
+}
+
+// exchangeRate spends one of the app's jscode2session calls of the period,
+// or is rate limited when they are spent.
+func (l *Login) exchangeRate(ctx context.Context, appID string) error {
+	if l.rate == nil {
+		return nil
+	}
+	ok, retry, err := l.rate.Allow(ctx, "jscode2session:"+appID)
+	if err != nil {
+		return fmt.Errorf("jscode2session rate: %w", err)
+	}
+	if !ok {
+		return domain.RateLimited(retry)
+	}
+	return nil
 }
 
 // exchangeWait is how long a login waits for a free jscode2session slot

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"wxbackend/adapters/memory"
 	"wxbackend/app"
 	"wxbackend/domain"
 )
@@ -271,4 +272,33 @@ func TestLogin_ProfileShowsTheUploadedAvatar(t *testing.T) {
 	if err != nil || res.User.Profile.AvatarURL != u.Profile.AvatarURL || u.Profile.AvatarURL == "" {
 		t.Fatalf("login profile avatar %q, want %q (%v)", res.User.Profile.AvatarURL, u.Profile.AvatarURL, err)
 	}
+}
+
+// Junk codes beyond the app's jscode2session bound within a period are
+// rate limited before WeChat is asked; the next period admits logins again.
+func TestLogin_JSCode2SessionCallsPerAppAreBounded(t *testing.T) {
+	const bound = 5
+	w := newWorld(t, app.Options{}, func(d *app.Deps) {
+		d.Exchanges = memory.NewRateLimiter(bound, time.Second, d.Clock)
+	})
+	limited := 0
+	for i := range 3 * bound {
+		_, err := w.svc.Login(context.Background(), "", fmt.Sprintf("junk%d", i), phone)
+		switch domain.KindOf(err) {
+		case domain.KindBadCode:
+		case domain.KindRateLimited:
+			limited++
+		default:
+			t.Fatalf("junk code %d: %v", i, err)
+		}
+	}
+	asked := 0
+	for i := range 3 * bound {
+		asked += w.wechat.Calls(fmt.Sprintf("junk%d", i))
+	}
+	if asked != bound || limited != 2*bound {
+		t.Fatalf("WeChat was asked %d times and %d logins were rate limited; want %d and %d", asked, limited, bound, 2*bound)
+	}
+	w.clock.Advance(time.Second)
+	w.login(t, "good", "o1", key1)
 }

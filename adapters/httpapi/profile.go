@@ -1,13 +1,15 @@
 package httpapi
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/text/unicode/norm"
@@ -53,14 +55,35 @@ func (h *handler) editProfile(w http.ResponseWriter, r *http.Request) {
 // headers, boundaries and a few form fields.
 const multipartSlack = 16 << 10
 
+// tokenPrefix is how far into an upload without an Authorization header its
+// "token" field may end: a client that sends the token in the body sends it
+// before the image, and nothing more of the body is read until it is checked.
+const tokenPrefix = 4 << 10
+
+// maxTokenField bounds the "token" field of an upload.
+const maxTokenField = 256
+
+// uploadWait is how long an upload waits for a free slot (Options.
+// AvatarMaxUploads) before it is refused as rate limited.
+const uploadWait = time.Second
+
+var errTokenNotInPrefix = domain.Wrap(domain.KindUnauthenticated,
+	errors.New("an upload without an Authorization header must send its token field first, within the first 4 KiB"))
+
 // uploadAvatar is POST /api/v1/me/avatar, as wx.uploadFile sends it:
 // multipart/form-data with the image in the part named "avatar" or "file"
 // and the token in the Authorization header (checked before the body is
-// read) or a "token" field. The body is read as it streams, into memory and
-// never past its cap: nothing is written to disk before the image is checked.
+// read) or in a "token" field before the image, within the first 4 KiB of
+// the body. The image is read, once the request is authenticated and holds
+// one of the server's upload slots, into a buffer sized from the limit (or
+// the smaller Content-Length) and never past it: nothing is written to disk
+// before the image is checked.
 func (h *handler) uploadAvatar(w http.ResponseWriter, r *http.Request) {
-	image, a, err := h.readAvatarUpload(w, r)
+	image, a, release, err := h.readAvatarUpload(w, r)
+	defer release()
 	if err != nil {
+		// What the client still sends is not read: the connection goes.
+		w.Header().Set("Connection", "close")
 		writeError(w, r, h.log, err)
 		return
 	}
@@ -68,73 +91,169 @@ func (h *handler) uploadAvatar(w http.ResponseWriter, r *http.Request) {
 	h.replyUser(w, r, u, err)
 }
 
-func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) ([]byte, app.Authenticated, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		return nil, app.Authenticated{}, errUnsupportedMedia
+// readAvatarUpload reads the image and authenticates the upload. The
+// returned release frees the upload slot it holds (it is never nil).
+func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (image []byte, a app.Authenticated, release func(), err error) {
+	release = func() {}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, a, release, errUnsupportedMedia
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.opts.AvatarMaxBytes+multipartSlack)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, app.Authenticated{}, domain.Malformed("body", "not a multipart form")
+	limit := h.opts.AvatarMaxBytes
+	if r.ContentLength > limit+multipartSlack {
+		return nil, a, release, errTooLarge
 	}
-	var image []byte
+	a, authed := r.Context().Value(authKey{}).(app.Authenticated)
+	byHeader := authed
+	// Until the request is authenticated, no more than tokenPrefix bytes of
+	// the body are read.
+	gate := &prefixGate{r: r.Body, left: tokenPrefix, open: authed}
+	body := http.MaxBytesReader(w, io.NopCloser(gate), limit+multipartSlack)
+	mr := multipart.NewReader(body, params["boundary"])
+	failed := func(err error) error {
+		if gate.tripped {
+			return errTokenNotInPrefix
+		}
+		return bodyErr(err)
+	}
 	f := fields{}
 	for {
 		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF { // the final boundary; a truncated body is an error wrapping io.EOF
 			break
 		}
 		if err != nil {
-			return nil, app.Authenticated{}, bodyErr(err)
+			return nil, a, release, failed(err)
 		}
 		switch name := part.FormName(); {
 		case name == "avatar" || name == "file":
+			if !authed {
+				return nil, a, release, errTokenNotInPrefix
+			}
 			if image != nil {
-				return nil, app.Authenticated{}, domain.Malformed(name, "send one image")
+				return nil, a, release, domain.Malformed(name, "send one image")
 			}
-			if image, err = readCapped(part, h.opts.AvatarMaxBytes); err != nil {
-				return nil, app.Authenticated{}, err
+			if release, err = h.uploadSlot(r.Context()); err != nil {
+				return nil, a, func() {}, err
 			}
-			if image == nil {
-				image = []byte{}
+			if image, err = readPart(part, limit, r.ContentLength); err != nil {
+				return nil, a, release, err
 			}
 		case name == "token":
 			if _, dup := f["token"]; dup {
-				return nil, app.Authenticated{}, domain.Malformed("token", "given twice")
+				return nil, a, release, domain.Malformed("token", "given twice")
 			}
-			v, err := readCapped(part, 256)
+			v, err := readPart(part, maxTokenField, maxTokenField)
 			if err != nil {
-				return nil, app.Authenticated{}, domain.Malformed("token", "too long")
+				if gate.tripped {
+					return nil, a, release, errTokenNotInPrefix
+				}
+				return nil, a, release, domain.Malformed("token", "too long")
 			}
 			f["token"] = strings.TrimSpace(string(v))
+			if !authed {
+				if a, err = h.authOf(r, f); err != nil {
+					return nil, a, release, err
+				}
+				authed, gate.open = true, true
+			}
 		default:
-			if _, err := io.Copy(io.Discard, part); err != nil { // bounded by the body's cap
-				return nil, app.Authenticated{}, bodyErr(err)
+			if _, err := io.Copy(io.Discard, part); err != nil { // bounded by the gate, then by the body's cap
+				return nil, a, release, failed(err)
 			}
 		}
 	}
-	a, err := h.authOf(r, f)
-	if err != nil {
-		return nil, app.Authenticated{}, err
+	if !authed || byHeader {
+		// No token at all (code 2), or the header's, which a body token
+		// after the image must name too.
+		if a, err = h.authOf(r, f); err != nil {
+			return nil, a, release, err
+		}
 	}
 	if len(image) == 0 {
-		return nil, app.Authenticated{}, domain.Missing("avatar")
+		return nil, a, release, domain.Missing("avatar")
 	}
-	return image, a, nil
+	return image, a, release, nil
 }
 
-// readCapped reads r whole unless it holds more than max bytes.
-func readCapped(r io.Reader, max int64) ([]byte, error) {
-	var b bytes.Buffer
-	n, err := b.ReadFrom(io.LimitReader(r, max+1))
-	if err != nil {
+// uploadSlot takes one of the AvatarMaxUploads slots of uploads read at
+// once, waiting up to uploadWait, or less when the request ends first:
+// then it is rate limited.
+func (h *handler) uploadSlot(ctx context.Context) (func(), error) {
+	if h.uploads == nil {
+		return func() {}, nil
+	}
+	select {
+	case h.uploads <- struct{}{}:
+		return func() { <-h.uploads }, nil
+	default:
+	}
+	t := time.NewTimer(uploadWait)
+	defer t.Stop()
+	select {
+	case h.uploads <- struct{}{}:
+		return func() { <-h.uploads }, nil
+	case <-t.C:
+		return nil, domain.RateLimited(time.Second)
+	case <-ctx.Done():
+		return nil, domain.Wrap(domain.KindRateLimited, ctx.Err())
+	}
+}
+
+// prefixGate lets through only the first left bytes of a body until it is
+// opened (the request is authenticated); reading further trips it.
+type prefixGate struct {
+	r       io.Reader
+	left    int
+	open    bool
+	tripped bool
+}
+
+func (g *prefixGate) Read(p []byte) (int, error) {
+	if g.open {
+		return g.r.Read(p)
+	}
+	if g.left == 0 {
+		g.tripped = true
+		return 0, errTokenNotInPrefix
+	}
+	if len(p) > g.left {
+		p = p[:g.left]
+	}
+	n, err := g.r.Read(p)
+	g.left -= n
+	return n, err
+}
+
+// readPart reads a part whole into one buffer of max bytes, or of hint
+// bytes when that is smaller (the body's Content-Length, which holds the
+// part), unless it holds more than max bytes: then it is too large, and no
+// more of it is read.
+func readPart(r io.Reader, max, hint int64) ([]byte, error) {
+	size := max
+	if hint > 0 && hint < size {
+		size = hint
+	}
+	buf := make([]byte, size)
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return buf[:n], nil
+	case err != nil:
 		return nil, bodyErr(err)
 	}
-	if n > max {
+	var one [1]byte
+	m, err := io.ReadFull(r, one[:])
+	switch {
+	case m == 0 && errors.Is(err, io.EOF):
+		return buf, nil
+	case m == 0:
+		return nil, bodyErr(err)
+	case size == max:
 		return nil, errTooLarge
+	default: // longer than the Content-Length it came in
+		return nil, domain.Malformed("body", "longer than its Content-Length")
 	}
-	return b.Bytes(), nil
 }
 
 // bodyErr is a failure to read the body: over the cap, or malformed.

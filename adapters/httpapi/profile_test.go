@@ -61,21 +61,21 @@ func TestEditProfile_JSONAndFormSetOnlyWhatIsSent(t *testing.T) {
 	}
 }
 
-// multipartBody is what wx.uploadFile sends: the file under name, then the
-// form fields.
+// multipartBody is what wx.uploadFile sends: the form fields (formData),
+// then the file under name.
 func multipartBody(t *testing.T, files map[string][]byte, fields map[string]string) (*bytes.Buffer, string) {
 	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
 	for name, data := range files {
 		w, err := mw.CreateFormFile(name, "tmp_avatar.jpg")
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, _ = w.Write(data)
-	}
-	for k, v := range fields {
-		_ = mw.WriteField(k, v)
 	}
 	_ = mw.Close()
 	return &b, mw.FormDataContentType()

@@ -34,6 +34,9 @@ type Options struct {
 	TrustedProxies []string `setting:"http-trusted-proxies" usage:"proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client; set it behind a load balancer"`
 	// AvatarMaxBytes caps an uploaded avatar image; larger ones get code 11.
 	AvatarMaxBytes int64 `setting:"avatar-max-bytes" default:"2097152" usage:"largest avatar upload in bytes (then code 11)"`
+	// AvatarMaxUploads bounds the avatar uploads read and processed at once
+	// (each holds a buffer of up to AvatarMaxBytes); 0: no bound.
+	AvatarMaxUploads int `setting:"avatar-max-uploads" default:"16" usage:"most avatar uploads read and processed at once per server, each holding up to WXB_AVATAR_MAX_BYTES; more wait up to 1 s, then code 7 (0: no bound)"`
 	// ServeAvatars serves stored avatars under /media/avatars/ (when they are
 	// kept on this server's disk rather than in object storage).
 	ServeAvatars bool
@@ -53,6 +56,7 @@ func (o *Options) Check(p *setting.Problems) {
 	if o.AvatarMaxBytes < 1024 || o.AvatarMaxBytes > 32<<20 {
 		p.Add(&o.AvatarMaxBytes, "must be between 1 KiB and 32 MiB")
 	}
+	p.NotNegative(&o.AvatarMaxUploads)
 	if _, err := parsePrefixes(o.TrustedProxies); err != nil {
 		p.Add(&o.TrustedProxies, "%v", err)
 	}
@@ -87,7 +91,8 @@ type handler struct {
 	proxies []netip.Prefix
 	clock   ports.Clock
 	limits  Limits
-	observe Observer // nil: none
+	observe Observer      // nil: none
+	uploads chan struct{} // slots of avatar uploads read at once; nil: no bound
 
 	untrustedXFF sync.Once
 
@@ -115,6 +120,9 @@ func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limit
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	h := &handler{app: a, log: log, opts: o, proxies: proxies, clock: clock, limits: limits, observe: observe}
+	if o.AvatarMaxUploads > 0 {
+		h.uploads = make(chan struct{}, o.AvatarMaxUploads)
+	}
 	r := chi.NewRouter()
 	r.Use(withRequestID, h.accessLog, h.recoverer)
 	r.NotFound(h.notFound)

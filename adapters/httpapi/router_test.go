@@ -40,6 +40,7 @@ type fixture struct {
 	clock    *portfake.Clock
 	blobs    *portfake.Blobs
 	logs     *strings.Builder
+	app      *app.App
 }
 
 func newFixture(t *testing.T, wrap func(ports.UserRepo) ports.UserRepo) *fixture {
@@ -67,6 +68,7 @@ func newFixtureWith(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo, dec 
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.app = svc
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.h = newRouterWith(t, svc, log, httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
 		AvatarMaxBytes: 256 << 10, ServeAvatars: true}, f.clock, httpapi.Limits{})

@@ -45,10 +45,17 @@ var _ ports.SessionStore = (*SessionStore)(nil)
 // Options are the memory store's settings (see config/setting).
 type Options struct {
 	CleanupInterval time.Duration `setting:"session-cleanup-interval" default:"1m" usage:"how often the memory session store frees expired sessions (expiry itself is exact)"`
+	// SessionCheckTTL is how long WeChat's answer to wxa/checksession is
+	// reused for a session key, in each server's memory (SessionChecks),
+	// whichever session store is used.
+	SessionCheckTTL time.Duration `setting:"session-check-ttl" default:"60s" usage:"how long each server reuses WeChat's answer to wxa/checksession for a session (GET /api/v1/session), so clients polling it do not spend the app's quota (0: ask WeChat every time)"`
 }
 
 // Check implements setting.Checker.
-func (o *Options) Check(p *setting.Problems) { p.Positive(&o.CleanupInterval) }
+func (o *Options) Check(p *setting.Problems) {
+	p.Positive(&o.CleanupInterval)
+	p.NotNegative(&o.SessionCheckTTL)
+}
 
 // tokenEntry is a live token: its user, and when it expires on the store's
 // clock (Unix nanoseconds; atomic, as sliding moves it).

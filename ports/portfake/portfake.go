@@ -348,6 +348,7 @@ type WeChat struct {
 	Verdicts   map[string]domain.Verdict
 	KeyValid   bool
 	checkErr   error
+	checks     int // CheckSession calls with a valid access token
 }
 
 type codeAnswer struct {
@@ -521,7 +522,16 @@ func (w *WeChat) CheckSession(_ context.Context, t domain.AccessToken, _ string,
 	if err := w.use(t); err != nil {
 		return false, err
 	}
+	w.checks++
 	return w.KeyValid, w.checkErr
+}
+
+// SessionChecks returns how many times CheckSession was called with a
+// valid access token (and so answered, or failed by FailChecks).
+func (w *WeChat) SessionChecks() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.checks
 }
 
 // CheckText implements ports.WeChat: Verdicts answers (pass by default).

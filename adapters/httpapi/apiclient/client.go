@@ -219,22 +219,23 @@ func (c *Client) UploadAvatar(ctx context.Context, token, filename string, image
 	return call[Profile](ctx, c, Request{Path: "/api/v1/me/avatar", Token: token, RawBody: body, ContentType: ctype})
 }
 
-// Multipart encodes a file and form fields as wx.uploadFile does, returning
-// the body and its content type.
+// Multipart encodes form fields and a file as wx.uploadFile does, returning
+// the body and its content type. The fields come first: the server reads a
+// "token" field only when it precedes the file.
 func Multipart(field, filename string, data []byte, form []Field) ([]byte, string, error) {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
+	for _, f := range form {
+		if err := mw.WriteField(f.Name, f.Value); err != nil {
+			return nil, "", err
+		}
+	}
 	w, err := mw.CreateFormFile(field, filename)
 	if err != nil {
 		return nil, "", err
 	}
 	if _, err := w.Write(data); err != nil {
 		return nil, "", err
-	}
-	for _, f := range form {
-		if err := mw.WriteField(f.Name, f.Value); err != nil {
-			return nil, "", err
-		}
 	}
 	if err := mw.Close(); err != nil {
 		return nil, "", err

@@ -72,6 +72,9 @@ type Avatars struct {
 type Limits struct {
 	LoginPerMinute   int `setting:"rate-login-per-minute" default:"60" usage:"logins per minute per client address, in bursts of as many (0: no limit); counted where sessions are kept"`
 	SessionPerMinute int `setting:"rate-session-per-minute" default:"120" usage:"requests per minute per session on the data routes (0: no limit); counted where sessions are kept"`
+	// WeChatLoginsPerSecond bounds the jscode2session calls of each app,
+	// whichever addresses the logins come from.
+	WeChatLoginsPerSecond int `setting:"rate-wechat-logins-per-second" default:"50" usage:"jscode2session calls per second per app, in bursts of as many; logins over it are code 7 before WeChat is asked (0: no limit); counted where sessions are kept"`
 }
 
 // Log configures logging.
@@ -137,6 +140,7 @@ func (c *Config) Check(p *setting.Problems) {
 	p.NotNegative(&c.App.LoginReplayWindow)
 	p.NotNegative(&c.Limits.LoginPerMinute)
 	p.NotNegative(&c.Limits.SessionPerMinute)
+	p.NotNegative(&c.Limits.WeChatLoginsPerSecond)
 	p.OneOf(&c.Sessions.Store, "memory", "redis")
 	p.NotNegative(&c.App.ForceRefreshPerDay)
 	p.NotNegative(&c.App.SessionMaxAge)

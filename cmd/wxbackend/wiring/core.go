@@ -6,24 +6,33 @@ import (
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/aescbc"
+	"wxbackend/adapters/memory"
 	"wxbackend/adapters/system"
 	"wxbackend/app"
 	"wxbackend/ports"
 )
 
 // core provides the use cases and the adapters every configuration shares:
-// the decrypter, the clock and the token source.
-func core(o app.Options) fx.Option {
+// the decrypter, the clock and the token source. Each app's WeChat is
+// decorated so that its answers to the session check are reused for a while
+// (memory.SessionChecks; outside the metrics decorator, so that the metrics
+// count only the calls WeChat sees).
+func core(o app.Options, m memory.Options) fx.Option {
 	return fx.Module("core",
 		fx.Provide(
 			fx.Annotate(aescbc.NewDecrypter, fx.As(new(ports.Decrypter))),
 			fx.Annotate(func() system.Clock { return system.Clock{} }, fx.As(new(ports.Clock))),
 			fx.Annotate(func() system.TokenSource { return system.TokenSource{} }, fx.As(new(ports.TokenSource))),
 			func(p serviceParams) (*app.App, error) {
+				apps := make([]ports.WeChat, len(p.Apps))
+				for i, wc := range p.Apps {
+					apps[i] = memory.NewSessionChecks(wc, m.SessionCheckTTL, p.Clock)
+				}
 				return app.New(app.Deps{
 					Sessions: p.Sessions, Users: p.Users, Decrypter: p.Decrypter,
-					Apps: p.Apps, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
+					Apps: apps, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
 					Blobs: p.Blobs, Images: p.Images, AccessTokens: p.AccessTokens,
+					Exchanges: p.Limits.Exchanges,
 				}, o)
 			},
 		),
@@ -42,4 +51,5 @@ type serviceParams struct {
 	AccessTokens ports.TokenCache
 	Images       ports.ImageProcessor
 	Log          *slog.Logger
+	Limits       Limiters
 }

@@ -62,7 +62,7 @@ func measuredLimiters(m *metrics.Metrics, l Limiters) Limiters {
 		}
 		return m.Limiter(name, r)
 	}
-	out := Limiters{Login: wrap("login", l.Login), Session: wrap("session", l.Session),
+	out := Limiters{Login: wrap("login", l.Login), Session: wrap("session", l.Session), Exchanges: wrap("jscode2session", l.Exchanges),
 		AppLogin: map[string]ports.RateLimiter{}, AppSession: map[string]ports.RateLimiter{}}
 	for app, r := range l.AppLogin {
 		out.AppLogin[app] = wrap("login", r)

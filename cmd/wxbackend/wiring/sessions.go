@@ -19,6 +19,9 @@ type Limiters struct {
 	Login, Session ports.RateLimiter // nil: no limit
 	// The limiters of apps with limits of their own, by appid.
 	AppLogin, AppSession map[string]ports.RateLimiter
+	// Exchanges bounds each app's jscode2session calls per second; the
+	// app applies it (app.Deps.Exchanges). Nil: no bound.
+	Exchanges ports.RateLimiter
 }
 
 // sessionStore chooses the session store, and with it where the rate limits,
@@ -44,9 +47,13 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 				func(st *redisstore.SessionStore) ports.TokenCache { return st.TokenCache() },
 				func(st *redisstore.SessionStore) usercache.Backend { return st.UserCache() },
 				func(st *redisstore.SessionStore) Limiters {
-					return limiters(l, perApp, func(name string, n int) ports.RateLimiter {
+					out := limiters(l, perApp, func(name string, n int) ports.RateLimiter {
 						return st.RateLimiter(name, n, time.Minute)
 					})
+					if l.WeChatLoginsPerSecond > 0 {
+						out.Exchanges = st.RateLimiter("jscode2session", l.WeChatLoginsPerSecond, time.Second)
+					}
+					return out
 				},
 			),
 		)
@@ -61,9 +68,13 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 			fx.Annotate(memory.NewTokenCache, fx.As(new(ports.TokenCache))),
 			func() usercache.Backend { return memory.NewUserCache(m) },
 			func(clock ports.Clock) Limiters {
-				return limiters(l, perApp, func(_ string, n int) ports.RateLimiter {
+				out := limiters(l, perApp, func(_ string, n int) ports.RateLimiter {
 					return memory.NewRateLimiter(n, time.Minute, clock)
 				})
+				if l.WeChatLoginsPerSecond > 0 {
+					out.Exchanges = memory.NewRateLimiter(l.WeChatLoginsPerSecond, time.Second, clock)
+				}
+				return out
 			},
 		),
 	)

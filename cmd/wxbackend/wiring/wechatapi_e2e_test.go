@@ -15,7 +15,8 @@ import (
 
 // TestE2E_PhoneBothFormsOnEveryDatabase: getPhoneNumber's code and its
 // older encrypted form each store the number, on SQLite, MariaDB and
-// PostgreSQL; /api/v1/session asks WeChat about the key; the number can be
+// PostgreSQL; /api/v1/session asks WeChat about the key, once per key within
+// WXB_SESSION_CHECK_TTL; the number can be
 // removed; and it never reaches the log, even at debug level.
 func TestE2E_PhoneBothFormsOnEveryDatabase(t *testing.T) {
 	for _, d := range databases {
@@ -60,8 +61,22 @@ func TestE2E_PhoneBothFormsOnEveryDatabase(t *testing.T) {
 			if err != nil || !st.WeChatSessionValid || st.ExpiresIn <= 0 {
 				t.Fatalf("session: %+v, %v", st, err)
 			}
+			checks := s.sb.Counters().CheckSessions
 			_, _ = s.sb.Login(ctx, user) // wx.login elsewhere: WeChat now holds another key
-			if st, _, err := api.Session(ctx, login.Token); err != nil || st.WeChatSessionValid {
+			// Within WXB_SESSION_CHECK_TTL the server answers from its check
+			// of this key, without asking WeChat again.
+			if st, _, err := api.Session(ctx, login.Token); err != nil || !st.WeChatSessionValid || s.sb.Counters().CheckSessions != checks {
+				t.Fatalf("session checked again within the TTL: %+v, %v, %d checksession calls (was %d)", st, err, s.sb.Counters().CheckSessions, checks)
+			}
+			// A login here brings a new key, which is checked afresh: after
+			// another wx.login elsewhere, WeChat no longer holds it.
+			code, _ = s.sb.Login(ctx, user)
+			relogin, _, err := api.Login(ctx, code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = s.sb.Login(ctx, user)
+			if st, _, err := api.Session(ctx, relogin.Token); err != nil || st.WeChatSessionValid {
 				t.Fatalf("session after the key rotated: %+v, %v", st, err)
 			}
 			if logs := s.logs.String(); strings.Contains(logs, want) {
@@ -84,6 +99,7 @@ func TestE2E_FourServersShareOneAccessToken(t *testing.T) {
 		servers = append(servers, startServerOn(t, wx, func(c *config.Config) {
 			c.DB, c.Sessions, c.Redis = db, sess, rc
 			c.Limits.LoginPerMinute, c.Limits.SessionPerMinute = 0, 0
+			c.Memory.SessionCheckTTL = 0 // every session check uses the access token measured here
 		}))
 	}
 	ctx := context.Background()

@@ -48,7 +48,7 @@ func stores(cfg config.Config, logOut io.Writer) fx.Option {
 	return fx.Options(
 		fx.Supply(cfg),
 		logging(cfg.Log, logOut),
-		core(cfg.App),
+		core(cfg.App, cfg.Memory),
 		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits, cfg.AppLimits()),
 		userDatabase(cfg.DB),
 		userCache(cfg.UserCache),

@@ -235,7 +235,7 @@ func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, err
 		"WXB_DB_DRIVER=" + st.driver, "WXB_DB_DSN=" + st.dsn, "WXB_SESSION_STORE=" + st.sessions,
 		"WXB_REDIS_ADDRS=" + m.Redis, "WXB_REDIS_KEY_PREFIX=wxbench:", "WXB_LOG_LEVEL=" + m.LogLevel,
 		// One client drives all the load: the limits would measure themselves.
-		"WXB_RATE_LOGIN_PER_MINUTE=0", "WXB_RATE_SESSION_PER_MINUTE=0",
+		"WXB_RATE_LOGIN_PER_MINUTE=0", "WXB_RATE_SESSION_PER_MINUTE=0", "WXB_RATE_WECHAT_LOGINS_PER_SECOND=0",
 	}
 	ready := func(base string) bool {
 		resp, err := http.Get(base + "/readyz")

@@ -95,6 +95,7 @@ func Soak(ctx context.Context, c SoakConfig) error {
 		"WXB_WECHAT_APP_ID=" + sandbox.DefaultAppID, "WXB_WECHAT_APP_SECRET=" + sandbox.DefaultAppSecret,
 		"WXB_DB_DRIVER=mysql", "WXB_DB_DSN=" + c.MySQL + db, "WXB_SESSION_STORE=redis", "WXB_REDIS_ADDRS=" + c.Redis,
 		"WXB_REDIS_KEY_PREFIX=wxbsoak:" + db + ":", "WXB_RATE_LOGIN_PER_MINUTE=0", "WXB_RATE_SESSION_PER_MINUTE=0",
+		"WXB_RATE_WECHAT_LOGINS_PER_SECOND=0",
 		"WXB_AVATAR_DIR=" + filepath.Join(os.TempDir(), db), "WXB_LOG_LEVEL=warn",
 	}
 	srv, err := start("wxbackend", exec.Command(c.Server), env, filepath.Join(c.LogsDir, "soak-server.log"), func(base string) bool {
