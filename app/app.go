@@ -111,7 +111,7 @@ func New(d Deps, o Options) (*App, error) {
 		Me: &Me{users: d.Users, writer: writer, show: show},
 		EditProfile: &EditProfile{writer: writer, wechat: wx, clock: d.Clock, log: d.Log, show: show,
 			contentCheck: o.ContentCheck, acceptUnchecked: o.ContentCheckOnError == "accept"},
-		SetAvatar:        &SetAvatar{images: d.Images, avatars: avatars, writer: writer, clock: d.Clock, show: show},
+		SetAvatar:        &SetAvatar{images: d.Images, avatars: avatars, writer: writer, names: d.Tokens, clock: d.Clock, show: show},
 		Avatar:           &Avatar{blobs: d.Blobs},
 		SetPhone:         &SetPhone{decrypter: d.Decrypter, wechat: wx, phones: phoneWriter{writer: writer, clock: d.Clock, show: show}},
 		RemovePhone:      &RemovePhone{phones: phoneWriter{writer: writer, clock: d.Clock, show: show}},

@@ -42,7 +42,7 @@ func TestBlobs_NamesStayInsideAndNoTempFiles(t *testing.T) {
 			t.Errorf("Put %q accepted", name)
 		}
 	}
-	name := domain.BlobName([]byte("pixels"), ".jpg")
+	name := domain.NewBlobName([domain.BlobNameBytes]byte{1}, ".jpg")
 	if err := st.Put(ctx, name, "image/jpeg", []byte("pixels")); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestBlobs_ReadOnlyDiskIsUnavailable(t *testing.T) {
 			t.Fatal(err)
 		}
 		// root ignores permissions: make the shard directory a file instead.
-		name := domain.BlobName([]byte("x"), ".jpg")
+		name := domain.NewBlobName([domain.BlobNameBytes]byte{2}, ".jpg")
 		if err := os.WriteFile(filepath.Join(dir, name[:2]), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestBlobs_ReadOnlyDiskIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
-	if err := st.Put(context.Background(), domain.BlobName([]byte("x"), ".jpg"), "image/jpeg", []byte("x")); domain.KindOf(err) != domain.KindUnavailable {
+	if err := st.Put(context.Background(), domain.NewBlobName([domain.BlobNameBytes]byte{2}, ".jpg"), "image/jpeg", []byte("x")); domain.KindOf(err) != domain.KindUnavailable {
 		t.Fatalf("%v, want unavailable", err)
 	}
 }

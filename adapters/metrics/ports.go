@@ -122,8 +122,8 @@ func (x *users) ByUnionID(ctx context.Context, unionID string) ([]domain.Identit
 	return call(x.m, storeUsers, "by_unionid", nil, func() ([]domain.Identity, error) { return x.r.ByUnionID(ctx, unionID) })
 }
 
-func (x *users) AvatarInUse(ctx context.Context, name string) (bool, error) {
-	return call(x.m, storeUsers, "avatar_in_use", nil, func() (bool, error) { return x.r.AvatarInUse(ctx, name) })
+func (x *users) AvatarsInUse(ctx context.Context, names []string) (map[string]bool, error) {
+	return call(x.m, storeUsers, "avatars_in_use", nil, func() (map[string]bool, error) { return x.r.AvatarsInUse(ctx, names) })
 }
 
 func (x *users) Ping(ctx context.Context) error {

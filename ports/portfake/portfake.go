@@ -57,6 +57,19 @@ func (t *Tokens) NewToken() (domain.Token, error) {
 	return domain.NewToken(b), nil
 }
 
+// NewBlobName implements ports.TokenSource: distinct, predictable names.
+func (t *Tokens) NewBlobName(ext string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n++
+	var b [domain.BlobNameBytes]byte
+	b[0] = 0xb1 // not a token's bytes
+	for i := 0; i < 8; i++ {
+		b[1+i] = byte(t.n >> (8 * i))
+	}
+	return domain.NewBlobName(b, ext), nil
+}
+
 // Sessions is a SessionStore in a map, with expiry read from a clock. Err, when
 // set, is returned by every call (a store that is down).
 type Sessions struct {
@@ -377,19 +390,24 @@ func (r *Users) ByUnionID(_ context.Context, unionID string) ([]domain.Identity,
 	return out, nil
 }
 
-// AvatarInUse implements ports.UserRepo.
-func (r *Users) AvatarInUse(_ context.Context, name string) (bool, error) {
+// AvatarsInUse implements ports.UserRepo.
+func (r *Users) AvatarsInUse(_ context.Context, names []string) (map[string]bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Err != nil {
-		return false, r.Err
+		return nil, r.Err
 	}
+	asked := make(map[string]bool, len(names))
+	for _, n := range names {
+		asked[n] = true
+	}
+	inUse := map[string]bool{}
 	for _, u := range r.users {
-		if u.Avatar == name {
-			return true, nil
+		if u.Avatar != "" && asked[u.Avatar] {
+			inUse[u.Avatar] = true
 		}
 	}
-	return false, nil
+	return inUse, nil
 }
 
 // Ping implements ports.UserRepo.

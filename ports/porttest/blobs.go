@@ -21,7 +21,7 @@ func TestBlobStore(t *testing.T, newStore func(t *testing.T) ports.BlobStore) {
 		if _, err := rand.Read(data); err != nil {
 			t.Fatal(err)
 		}
-		return data, domain.BlobName(data, ".jpg")
+		return data, randomBlobName(t)
 	}
 
 	t.Run("PutThenGetGivesTheBytesAndType", func(t *testing.T) {
@@ -95,4 +95,14 @@ func TestBlobStore(t *testing.T, newStore func(t *testing.T) ports.BlobStore) {
 			t.Fatalf("URL %q, %v", u, err)
 		}
 	})
+}
+
+// randomBlobName returns a new blob name, as an upload gets one.
+func randomBlobName(t *testing.T) string {
+	t.Helper()
+	var b [domain.BlobNameBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return domain.NewBlobName(b, ".jpg")
 }
