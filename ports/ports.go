@@ -5,6 +5,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"iter"
 	"time"
 
 	"wxbackend/domain"
@@ -118,6 +119,18 @@ type BlobStore interface {
 	Delete(ctx context.Context, name string) error
 	// URL returns where a client fetches the blob.
 	URL(ctx context.Context, name string) (string, error)
+	// List yields every stored blob with when it was stored, in no
+	// particular order, for a collector of unused ones; what is not a blob
+	// (a temporary file, a name of another shape) is skipped. An error ends
+	// the listing: it is yielded once, with a zero BlobInfo. Storage that
+	// cannot be reached is KindUnavailable.
+	List(ctx context.Context) iter.Seq2[BlobInfo, error]
+}
+
+// BlobInfo is a stored blob's name and when it was stored.
+type BlobInfo struct {
+	Name     string
+	StoredAt time.Time
 }
 
 // Blob is a stored blob and its content type.

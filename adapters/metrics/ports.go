@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"iter"
 	"strconv"
 	"time"
 
@@ -154,6 +155,22 @@ func (x *blobs) Delete(ctx context.Context, name string) error {
 
 func (x *blobs) URL(ctx context.Context, name string) (string, error) {
 	return x.b.URL(ctx, name) // computed, not a call
+}
+
+// List is measured as one call, from the first blob asked for to the
+// listing's end (or the caller's stop).
+func (x *blobs) List(ctx context.Context) iter.Seq2[ports.BlobInfo, error] {
+	return func(yield func(ports.BlobInfo, error) bool) {
+		start := time.Now()
+		var failed error
+		for info, err := range x.b.List(ctx) {
+			failed = err
+			if !yield(info, err) {
+				break
+			}
+		}
+		x.m.observeStore(storeBlobs, "list", start, failed)
+	}
 }
 
 // TokenCache returns c measured.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -701,14 +702,18 @@ func (Decrypter) Decrypt(key domain.SessionKey, encryptedData, iv string) ([]byt
 }
 
 // Blobs is a BlobStore in a map. Err, when set, is returned by every call.
+// Clock, when set, tells when a blob is stored (else the wall clock).
 type Blobs struct {
-	mu    sync.Mutex
-	blobs map[string]ports.Blob
-	Err   error
+	Clock ports.Clock
+
+	mu     sync.Mutex
+	blobs  map[string]ports.Blob
+	stored map[string]time.Time
+	Err    error
 }
 
 // NewBlobs returns an empty store.
-func NewBlobs() *Blobs { return &Blobs{blobs: map[string]ports.Blob{}} }
+func NewBlobs() *Blobs { return &Blobs{blobs: map[string]ports.Blob{}, stored: map[string]time.Time{}} }
 
 // Put implements ports.BlobStore.
 func (b *Blobs) Put(_ context.Context, name, contentType string, data []byte) error {
@@ -717,7 +722,15 @@ func (b *Blobs) Put(_ context.Context, name, contentType string, data []byte) er
 	if b.Err != nil {
 		return b.Err
 	}
+	if _, ok := b.blobs[name]; ok {
+		return nil
+	}
 	b.blobs[name] = ports.Blob{Data: append([]byte(nil), data...), ContentType: contentType}
+	now := time.Now()
+	if b.Clock != nil {
+		now = b.Clock.Now()
+	}
+	b.stored[name] = now
 	return nil
 }
 
@@ -743,7 +756,30 @@ func (b *Blobs) Delete(_ context.Context, name string) error {
 		return b.Err
 	}
 	delete(b.blobs, name)
+	delete(b.stored, name)
 	return nil
+}
+
+// List implements ports.BlobStore, on a copy taken at its start.
+func (b *Blobs) List(_ context.Context) iter.Seq2[ports.BlobInfo, error] {
+	return func(yield func(ports.BlobInfo, error) bool) {
+		b.mu.Lock()
+		err := b.Err
+		infos := make([]ports.BlobInfo, 0, len(b.stored))
+		for n, at := range b.stored {
+			infos = append(infos, ports.BlobInfo{Name: n, StoredAt: at})
+		}
+		b.mu.Unlock()
+		if err != nil {
+			yield(ports.BlobInfo{}, err)
+			return
+		}
+		for _, info := range infos {
+			if !yield(info, nil) {
+				return
+			}
+		}
+	}
 }
 
 // URL implements ports.BlobStore.

@@ -23,3 +23,7 @@ func TestSessions_Contract(t *testing.T) {
 func TestUsers_Contract(t *testing.T) {
 	porttest.TestUserRepo(t, func(*testing.T) ports.UserRepo { return portfake.NewUsers() })
 }
+
+func TestBlobs_Contract(t *testing.T) {
+	porttest.TestBlobStore(t, func(*testing.T) ports.BlobStore { return portfake.NewBlobs() })
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -85,6 +86,59 @@ func TestBlobStore(t *testing.T, newStore func(t *testing.T) ports.BlobStore) {
 		}
 		if err := st.Delete(ctx(t), name); err != nil {
 			t.Fatalf("deleting a missing blob: %v", err)
+		}
+	})
+
+	t.Run("ListGivesEveryBlobWithWhenItWasStored", func(t *testing.T) {
+		st := newStore(t)
+		kept := map[string]bool{}
+		var gone string
+		for i := 0; i < 3; i++ {
+			data, name := blob(t)
+			if err := st.Put(ctx(t), name, "image/jpeg", data); err != nil {
+				t.Fatal(err)
+			}
+			kept[name] = true
+			gone = name
+		}
+		delete(kept, gone)
+		if err := st.Delete(ctx(t), gone); err != nil {
+			t.Fatal(err)
+		}
+		// Loose bounds: the storage's clock is not this machine's.
+		now := time.Now()
+		seen := map[string]bool{}
+		for info, err := range st.List(ctx(t)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept[info.Name] && (info.StoredAt.Before(now.Add(-time.Hour)) || info.StoredAt.After(now.Add(time.Hour))) {
+				t.Errorf("%s stored at %v, now is %v", info.Name, info.StoredAt, now)
+			}
+			if seen[info.Name] {
+				t.Errorf("%s listed twice", info.Name)
+			}
+			seen[info.Name] = true
+		}
+		for name := range kept {
+			if !seen[name] {
+				t.Errorf("%s not listed", name)
+			}
+		}
+		if seen[gone] {
+			t.Errorf("the deleted %s listed", gone)
+		}
+		// A caller may stop early.
+		n := 0
+		for _, err := range st.List(ctx(t)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			break
+		}
+		if n != 1 {
+			t.Fatalf("stopped after %d", n)
 		}
 	})
 
