@@ -78,6 +78,7 @@ type App struct {
 	LogoutEverywhere *LogoutEverywhere
 	Ready            *Ready
 	Operator         *Operator
+	CollectAvatars   *CollectAvatars
 
 	apps apps
 }
@@ -120,6 +121,7 @@ func New(d Deps, o Options) (*App, error) {
 		LogoutEverywhere: &LogoutEverywhere{sessions: d.Sessions},
 		Ready:            &Ready{sessions: d.Sessions, users: d.Users},
 		Operator:         &Operator{apps: apps, users: d.Users, sessions: d.Sessions, avatars: avatars, show: show},
+		CollectAvatars:   &CollectAvatars{users: d.Users, blobs: d.Blobs, clock: d.Clock, log: d.Log},
 	}
 	return a, nil
 }
