@@ -8,7 +8,8 @@
 //	core.go     the use cases and the adapters every configuration shares
 //	sessions.go the session store (memory or Redis) and the rate limiters kept with it
 //	users.go    the user database (SQLite, MySQL, PostgreSQL) and its migrations
-//	avatars.go  the image processor and the blob store avatars are kept in
+//	avatars.go  the image processor, the blob store avatars are kept in, and
+//	            the server's collector of avatars no user has
 //	wechat.go   the WeChat API client
 //	sandbox.go  the local WeChat stand-in (make run) and its banner
 //	http.go     the HTTP server
@@ -16,7 +17,7 @@
 //	metrics.go  the optional Prometheus listener, and the decorators that measure
 //	logger.go   the process's logger
 //	commands.go the one-shot command migrate
-//	operator.go the operator's commands (users, sessions), on the server's modules
+//	operator.go the operator's commands (users, sessions, avatars), on the server's modules
 //
 // Start order follows from dependencies, not from the order of this list: fx
 // starts a component after everything it was built from. The database is
@@ -40,6 +41,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		stores(cfg, logOut),
 		sandboxMode(cfg.Sandbox, cfg.WeChatApps(), logOut),
 		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
+		avatarCollector(cfg.Avatars),
 		pprofListener(cfg.Debug),
 		metricsListener(cfg.Metrics),
 	)
