@@ -215,7 +215,7 @@ func stripInvisible(s string) string {
 const BlobNameBytes = 32
 
 // NewBlobName is the name of a new blob: random (BlobNameBytes of it, from
-// a TokenSource) in hex, then ext (".jpg"). Names are random, not digests of
+// crypto/rand in production) in hex, then ext (".jpg"). Names are random, not digests of
 // the content, so nobody can compute a picture's name outside and learn
 // whether some user has it, and no two uploads share a blob (each has one
 // owner, and its lifetime is that owner's). Names made by content

@@ -42,7 +42,7 @@ func TestBlobStore(t *testing.T, newStore func(t *testing.T) ports.BlobStore) {
 		data, name := blob(t)
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
-		for i := 0; i < 4; i++ { // at once, as two users uploading one image
+		for i := 0; i < 4; i++ { // at once, as retries of one upload
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
