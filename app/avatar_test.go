@@ -217,3 +217,43 @@ func TestSetAvatar_NamesAreNotTheContentDigest(t *testing.T) {
 		t.Fatalf("%s is the digest of its image", a.Avatar)
 	}
 }
+
+// lostAnswer is a user store whose updates land but whose answers are lost
+// (a connection cut after the commit).
+type lostAnswer struct{ ports.UserRepo }
+
+var errLost = domain.Wrap(domain.KindUnavailable, errors.New("connection reset after commit"))
+
+func (l lostAnswer) UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error) {
+	if _, err := l.UserRepo.UpdateUser(ctx, id, update); err != nil {
+		return domain.User{}, err
+	}
+	return domain.User{}, errLost
+}
+
+func (l lostAnswer) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
+	if _, err := l.UserRepo.UpdateUserFrom(ctx, seen, update); err != nil {
+		return domain.User{}, err
+	}
+	return domain.User{}, errLost
+}
+
+// An upload whose user update failed deletes its image only if the user
+// does not point at it: an update whose answer was lost may have landed,
+// and then the image is the user's avatar.
+func TestSetAvatar_AFailedUpdateThatLandedKeepsTheImage(t *testing.T) {
+	users := portfake.NewUsers()
+	w := newWorld(t, app.Options{}, withUsers(lostAnswer{users}))
+	tok := w.login(t, "c1", "o1", key1)
+	ctx := context.Background()
+	if _, err := w.svc.SetAvatar(ctx, "", tok, picture(t, 1)); !errors.Is(err, errLost) {
+		t.Fatalf("the upload: %v", err)
+	}
+	u, err := users.Get(ctx, domain.Identity{AppID: appID, OpenID: "o1"})
+	if err != nil || u.Avatar == "" {
+		t.Fatalf("the user: %+v, %v", u, err)
+	}
+	if _, err := w.svc.Avatar(ctx, u.Avatar); err != nil {
+		t.Fatalf("the avatar the user has: %v", err)
+	}
+}
