@@ -83,6 +83,7 @@ type App struct {
 	LogoutEverywhere *LogoutEverywhere
 	Ready            *Ready
 	Operator         *Operator
+	CollectAvatars   *CollectAvatars
 
 	apps apps
 }
@@ -116,7 +117,7 @@ func New(d Deps, o Options) (*App, error) {
 		Me: &Me{users: d.Users, writer: writer, show: show},
 		EditProfile: &EditProfile{writer: writer, wechat: wx, clock: d.Clock, log: d.Log, show: show,
 			contentCheck: o.ContentCheck, acceptUnchecked: o.ContentCheckOnError == "accept"},
-		SetAvatar: &SetAvatar{images: d.Images, avatars: avatars, writer: writer, clock: d.Clock, show: show},
+		SetAvatar: &SetAvatar{images: d.Images, avatars: avatars, writer: writer, names: d.Tokens, clock: d.Clock, show: show},
 		Avatar:    &Avatar{blobs: d.Blobs},
 		SetPhone: &SetPhone{decrypter: d.Decrypter, wechat: wx, phones: phoneWriter{writer: writer, clock: d.Clock, show: show},
 			watermarkMaxAge: o.WatermarkMaxAge},
@@ -126,6 +127,7 @@ func New(d Deps, o Options) (*App, error) {
 		LogoutEverywhere: &LogoutEverywhere{sessions: d.Sessions},
 		Ready:            &Ready{sessions: d.Sessions, users: d.Users},
 		Operator:         &Operator{apps: apps, users: d.Users, sessions: d.Sessions, avatars: avatars, show: show},
+		CollectAvatars:   &CollectAvatars{users: d.Users, blobs: d.Blobs, clock: d.Clock, log: d.Log},
 	}
 	return a, nil
 }

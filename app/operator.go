@@ -76,8 +76,7 @@ func (s *Operator) LogoutUser(ctx context.Context, id domain.Identity) error {
 }
 
 // DeleteUser erases a user, as a personal-data deletion request needs: every
-// session, the uploaded avatar (unless another user has the same image), and
-// the row. A user that does not exist is not found.
+// session, the uploaded avatar, and the row. A user that does not exist is not found.
 func (s *Operator) DeleteUser(ctx context.Context, id domain.Identity) error {
 	u, err := s.users.Get(ctx, id)
 	if err != nil {
@@ -90,7 +89,7 @@ func (s *Operator) DeleteUser(ctx context.Context, id domain.Identity) error {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	if u.Avatar != "" && s.avatars.blobs != nil {
-		s.avatars.drop(ctx, u.Avatar)
+		s.avatars.release(ctx, u.Avatar, "erased")
 	}
 	return nil
 }

@@ -74,6 +74,11 @@ func withBlobs(b ports.BlobStore) worldOption {
 	return func(d *app.Deps) { d.Blobs = b }
 }
 
+// withUsers keeps users in r (a real database, say) instead of the fake.
+func withUsers(r ports.UserRepo) worldOption {
+	return func(d *app.Deps) { d.Users = r }
+}
+
 func newWorld(t *testing.T, o app.Options, opts ...worldOption) *world {
 	t.Helper()
 	w := &world{clock: portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)), users: portfake.NewUsers(),

@@ -239,9 +239,13 @@ func TestCleanNickName(t *testing.T) {
 }
 
 func TestBlobNames(t *testing.T) {
-	name := domain.BlobName([]byte("pixels"), ".jpg")
-	if !domain.ValidBlobName(name) || name != domain.BlobName([]byte("pixels"), ".jpg") {
+	name := domain.NewBlobName([domain.BlobNameBytes]byte{0xab, 0x01}, ".jpg")
+	if !domain.ValidBlobName(name) || name != "ab01"+strings.Repeat("0", 60)+".jpg" {
 		t.Fatalf("%q", name)
+	}
+	// A name made by content before (a SHA-256) is still one.
+	if legacy := "4510f4c704d231fe55562e0807ee1ee58c024c98bc676d1b210f35fbfb55ee55.jpg"; !domain.ValidBlobName(legacy) {
+		t.Fatalf("%q refused", legacy)
 	}
 	for _, bad := range []string{"", "../etc/passwd", name[:63] + ".jpg", strings.ToUpper(name[:64]) + ".jpg",
 		name[:64] + ".JPG", name[:64], name[:64] + ".jpg/x", name[:64] + ".j", name[:64] + ".jpeg5"} {

@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"unicode/utf8"
@@ -197,14 +196,20 @@ func CleanNickName(s string) (string, error) {
 	return s, nil
 }
 
-// BlobName is the content-addressed name of stored content: the hex SHA-256
-// of its bytes and ext (".jpg"). The same bytes always get the same name.
-func BlobName(content []byte, ext string) string {
-	sum := sha256.Sum256(content)
-	return hex.EncodeToString(sum[:]) + ext
+// BlobNameBytes is the randomness in a blob's name: 256 bits.
+const BlobNameBytes = 32
+
+// NewBlobName is the name of a new blob: random (BlobNameBytes of it, from
+// crypto/rand in production) in hex, then ext (".jpg"). Names are random, not digests of
+// the content, so nobody can compute a picture's name outside and learn
+// whether some user has it, and no two uploads share a blob (each has one
+// owner, and its lifetime is that owner's). Names made by content
+// (SHA-256) before have the same shape and stay valid.
+func NewBlobName(random [BlobNameBytes]byte, ext string) string {
+	return hex.EncodeToString(random[:]) + ext
 }
 
-// ValidBlobName reports whether s has the shape BlobName gives (64 lower-case
+// ValidBlobName reports whether s has the shape NewBlobName gives (64 lower-case
 // hex digits, a dot and 2 to 4 lower-case letters), so a name from a URL can
 // be trusted as a file or object name.
 func ValidBlobName(s string) bool {

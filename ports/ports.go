@@ -5,6 +5,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"iter"
 	"time"
 
 	"wxbackend/domain"
@@ -64,8 +65,10 @@ type UserRepo interface {
 	Delete(ctx context.Context, id domain.Identity) error
 	// ByUnionID returns the users (of every app) with unionID, at most 100.
 	ByUnionID(ctx context.Context, unionID string) ([]domain.Identity, error)
-	// AvatarInUse reports whether any user's Avatar is name.
-	AvatarInUse(ctx context.Context, name string) (bool, error)
+	// AvatarsInUse returns which of names some user's Avatar is: the set
+	// holds those in use, and no others. Any number of names may be asked
+	// at once.
+	AvatarsInUse(ctx context.Context, names []string) (map[string]bool, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }
@@ -84,12 +87,12 @@ type Decrypter interface {
 	DecryptPhone(key domain.SessionKey, encryptedData, iv string) (domain.PhoneInfo, error)
 }
 
-// BlobStore keeps immutable, content-addressed blobs (avatar images) under
-// their names (domain.BlobName).
+// BlobStore keeps immutable blobs (avatar images) under their names
+// (domain.NewBlobName: random, one per upload).
 type BlobStore interface {
-	// Put stores data under name. Putting a name again is no error (the
-	// content is the same by construction). Storage that cannot be reached
-	// is KindUnavailable.
+	// Put stores data under name. Putting a name again is no error (a
+	// retry; names are never reused for other content). Storage that cannot
+	// be reached is KindUnavailable.
 	Put(ctx context.Context, name, contentType string, data []byte) error
 	// Get returns the blob stored under name, or KindNotFound.
 	Get(ctx context.Context, name string) (Blob, error)
@@ -97,6 +100,18 @@ type BlobStore interface {
 	Delete(ctx context.Context, name string) error
 	// URL returns where a client fetches the blob.
 	URL(ctx context.Context, name string) (string, error)
+	// List yields every stored blob with when it was stored, in no
+	// particular order, for a collector of unused ones; what is not a blob
+	// (a temporary file, a name of another shape) is skipped. An error ends
+	// the listing: it is yielded once, with a zero BlobInfo. Storage that
+	// cannot be reached is KindUnavailable.
+	List(ctx context.Context) iter.Seq2[BlobInfo, error]
+}
+
+// BlobInfo is a stored blob's name and when it was stored.
+type BlobInfo struct {
+	Name     string
+	StoredAt time.Time
 }
 
 // Blob is a stored blob and its content type.
@@ -179,9 +194,13 @@ type Clock interface {
 	Now() time.Time
 }
 
-// TokenSource makes new session tokens.
+// TokenSource makes what nobody may guess: session tokens, and the names
+// of new blobs.
 type TokenSource interface {
 	NewToken() (domain.Token, error)
+	// NewBlobName returns a fresh name for a blob of extension ext
+	// (domain.NewBlobName of BlobNameBytes of randomness).
+	NewBlobName(ext string) (string, error)
 }
 
 // RateLimiter admits at most a fixed number of events per key and period

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"mime"
 	"os"
 	"path/filepath"
@@ -126,6 +127,48 @@ func (b *Blobs) Delete(_ context.Context, name string) error {
 		return fail("delete", err)
 	}
 	return nil
+}
+
+// List implements ports.BlobStore: a walk of the directory, each blob with
+// its file's modification time (when Put renamed it into place).
+// Temporary files of a Put under way, or of one a crash cut short, are
+// skipped.
+func (b *Blobs) List(ctx context.Context) iter.Seq2[ports.BlobInfo, error] {
+	return func(yield func(ports.BlobInfo, error) bool) {
+		stopped := errors.New("stopped")
+		err := filepath.WalkDir(b.dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p != b.dir {
+					return nil // removed while walking
+				}
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			name := d.Name()
+			if d.IsDir() || !domain.ValidBlobName(name) || filepath.Base(filepath.Dir(p)) != name[:2] {
+				return nil
+			}
+			info, err := d.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted since the directory was read
+			}
+			if err != nil {
+				return err
+			}
+			if !yield(ports.BlobInfo{Name: name, StoredAt: info.ModTime().UTC()}, nil) {
+				return stopped
+			}
+			return nil
+		})
+		if err != nil && err != stopped {
+			if ctx.Err() == nil {
+				err = fail("list", err)
+			}
+			yield(ports.BlobInfo{}, err)
+		}
+	}
 }
 
 // URL implements ports.BlobStore.

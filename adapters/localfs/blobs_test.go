@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"wxbackend/adapters/localfs"
 	"wxbackend/domain"
@@ -42,7 +43,7 @@ func TestBlobs_NamesStayInsideAndNoTempFiles(t *testing.T) {
 			t.Errorf("Put %q accepted", name)
 		}
 	}
-	name := domain.BlobName([]byte("pixels"), ".jpg")
+	name := domain.NewBlobName([domain.BlobNameBytes]byte{1}, ".jpg")
 	if err := st.Put(ctx, name, "image/jpeg", []byte("pixels")); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestBlobs_ReadOnlyDiskIsUnavailable(t *testing.T) {
 			t.Fatal(err)
 		}
 		// root ignores permissions: make the shard directory a file instead.
-		name := domain.BlobName([]byte("x"), ".jpg")
+		name := domain.NewBlobName([domain.BlobNameBytes]byte{2}, ".jpg")
 		if err := os.WriteFile(filepath.Join(dir, name[:2]), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +86,43 @@ func TestBlobs_ReadOnlyDiskIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
-	if err := st.Put(context.Background(), domain.BlobName([]byte("x"), ".jpg"), "image/jpeg", []byte("x")); domain.KindOf(err) != domain.KindUnavailable {
+	if err := st.Put(context.Background(), domain.NewBlobName([domain.BlobNameBytes]byte{2}, ".jpg"), "image/jpeg", []byte("x")); domain.KindOf(err) != domain.KindUnavailable {
 		t.Fatalf("%v, want unavailable", err)
+	}
+}
+
+// A listing holds blobs only: not the temporary file of a Put under way
+// (or of one a crash cut short), not a file of another name, not a blob
+// in the wrong shard directory; and each comes with its file's time.
+func TestBlobs_ListSkipsWhatIsNotABlob(t *testing.T) {
+	dir := t.TempDir()
+	st, err := localfs.New(localfs.Options{Dir: dir, PublicURL: "http://x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	name := domain.NewBlobName([domain.BlobNameBytes]byte{0xab}, ".jpg")
+	if err := st.Put(ctx, name, "image/jpeg", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	stored := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(dir, "ab", name), stored, stored); err != nil {
+		t.Fatal(err)
+	}
+	misplaced := domain.NewBlobName([domain.BlobNameBytes]byte{0xcd}, ".jpg")
+	for _, f := range []string{"ab/.put-123", "ab/notes.txt", "ab/" + misplaced, "README"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []ports.BlobInfo
+	for info, err := range st.List(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, info)
+	}
+	if len(got) != 1 || got[0].Name != name || !got[0].StoredAt.Equal(stored) {
+		t.Fatalf("listed %v", got)
 	}
 }

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"iter"
 	"strconv"
 	"time"
 
@@ -131,8 +132,8 @@ func (x *users) ByUnionID(ctx context.Context, unionID string) ([]domain.Identit
 	return call(x.m, storeUsers, "by_unionid", nil, func() ([]domain.Identity, error) { return x.r.ByUnionID(ctx, unionID) })
 }
 
-func (x *users) AvatarInUse(ctx context.Context, name string) (bool, error) {
-	return call(x.m, storeUsers, "avatar_in_use", nil, func() (bool, error) { return x.r.AvatarInUse(ctx, name) })
+func (x *users) AvatarsInUse(ctx context.Context, names []string) (map[string]bool, error) {
+	return call(x.m, storeUsers, "avatars_in_use", nil, func() (map[string]bool, error) { return x.r.AvatarsInUse(ctx, names) })
 }
 
 func (x *users) Ping(ctx context.Context) error {
@@ -163,6 +164,22 @@ func (x *blobs) Delete(ctx context.Context, name string) error {
 
 func (x *blobs) URL(ctx context.Context, name string) (string, error) {
 	return x.b.URL(ctx, name) // computed, not a call
+}
+
+// List is measured as one call, from the first blob asked for to the
+// listing's end (or the caller's stop).
+func (x *blobs) List(ctx context.Context) iter.Seq2[ports.BlobInfo, error] {
+	return func(yield func(ports.BlobInfo, error) bool) {
+		start := time.Now()
+		var failed error
+		for info, err := range x.b.List(ctx) {
+			failed = err
+			if !yield(info, err) {
+				break
+			}
+		}
+		x.m.observeStore(storeBlobs, "list", start, failed)
+	}
 }
 
 // TokenCache returns c measured.

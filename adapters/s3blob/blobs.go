@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/url"
 	"strings"
 	"time"
@@ -135,6 +136,29 @@ func (b *Blobs) Delete(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// List implements ports.BlobStore: every object under the key prefix
+// (ListObjectsV2, a thousand a page), with its last-modified time. The
+// listing is bounded by ctx only: a large bucket takes longer than a call.
+func (b *Blobs) List(ctx context.Context) iter.Seq2[ports.BlobInfo, error] {
+	return func(yield func(ports.BlobInfo, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel() // stops minio's lister when the caller stops early
+		for obj := range b.c.ListObjects(ctx, b.o.Bucket, minio.ListObjectsOptions{Prefix: b.o.KeyPrefix, Recursive: true}) {
+			if obj.Err != nil {
+				yield(ports.BlobInfo{}, fail("list", obj.Err))
+				return
+			}
+			name := strings.TrimPrefix(obj.Key, b.o.KeyPrefix)
+			if !domain.ValidBlobName(name) {
+				continue
+			}
+			if !yield(ports.BlobInfo{Name: name, StoredAt: obj.LastModified.UTC()}, nil) {
+				return
+			}
+		}
+	}
 }
 
 // URL implements ports.BlobStore: under the public URL when one is set, else

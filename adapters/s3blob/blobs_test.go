@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -76,7 +75,7 @@ func TestBlobs_URLsFetchTheObject(t *testing.T) {
 	st := newStore(t, options(endpoint, bucket))
 	ctx := context.Background()
 	data := []byte("\xff\xd8\xff not really a jpeg")
-	name := domain.BlobName(data, ".jpg")
+	name := domain.NewBlobName([domain.BlobNameBytes]byte{1}, ".jpg")
 	if err := st.Put(ctx, name, "image/jpeg", data); err != nil {
 		t.Fatal(err)
 	}
@@ -109,9 +108,9 @@ func TestBlobs_OutageIsUnavailable(t *testing.T) {
 	o.Timeout = 300 * time.Millisecond
 	st := newStore(t, o)
 	ctx := context.Background()
-	var b [8]byte
+	var b [domain.BlobNameBytes]byte
 	_, _ = rand.Read(b[:])
-	name := domain.BlobName([]byte(hex.EncodeToString(b[:])), ".jpg")
+	name := domain.NewBlobName(b, ".jpg")
 	if err := st.Put(ctx, name, "image/jpeg", []byte("x")); err != nil {
 		t.Fatalf("before the outage: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -29,7 +30,7 @@ var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {
-	get, getLocked, insert, setUnion, update, avatarInUse, byUnion, byPhone, del string
+	get, getLocked, insert, setUnion, update, byUnion, byPhone, del string
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
@@ -44,10 +45,9 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
 			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
 			updated_at = ?, version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
-		avatarInUse: d.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM wx_users WHERE avatar_object = ? LIMIT 1) AS used`),
-		byUnion:     d.rebind(`SELECT app_id, open_id FROM wx_users WHERE union_id = ? ORDER BY app_id, open_id LIMIT 100`),
-		byPhone:     d.rebind(`SELECT app_id, open_id FROM wx_users WHERE app_id = ? AND pure_phone_number = ? ORDER BY open_id LIMIT 100`),
-		del:         d.rebind(`DELETE FROM wx_users WHERE app_id = ? AND open_id = ?`),
+		byUnion: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE union_id = ? ORDER BY app_id, open_id LIMIT 100`),
+		byPhone: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE app_id = ? AND pure_phone_number = ? ORDER BY open_id LIMIT 100`),
+		del:     d.rebind(`DELETE FROM wx_users WHERE app_id = ? AND open_id = ?`),
 	}}
 }
 
@@ -294,15 +294,37 @@ func (r *UserRepo) Delete(ctx context.Context, id domain.Identity) error {
 	return r.exec(ctx, "delete user", r.q.del, id.AppID, id.OpenID)
 }
 
-// AvatarInUse implements ports.UserRepo, on an index.
-func (r *UserRepo) AvatarInUse(ctx context.Context, name string) (bool, error) {
+// avatarBatch is how many names one query asks about: far below every
+// database's limit on parameters (SQLite's 999 the lowest).
+const avatarBatch = 500
+
+// AvatarsInUse implements ports.UserRepo, on an index: one query per
+// avatarBatch names.
+func (r *UserRepo) AvatarsInUse(ctx context.Context, names []string) (map[string]bool, error) {
+	inUse := map[string]bool{}
+	for batch := range slices.Chunk(names, avatarBatch) {
+		if err := r.avatarsInUse(ctx, batch, inUse); err != nil {
+			return nil, err
+		}
+	}
+	return inUse, nil
+}
+
+func (r *UserRepo) avatarsInUse(ctx context.Context, names []string, inUse map[string]bool) error {
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
-	var n int
-	if err := r.db.GetContext(ctx, &n, r.q.avatarInUse, name); err != nil {
-		return false, r.fail("avatar in use", err)
+	query, args, err := sqlx.In(`SELECT DISTINCT avatar_object FROM wx_users WHERE avatar_object IN (?)`, names)
+	if err != nil {
+		return r.fail("avatars in use", err)
 	}
-	return n > 0, nil
+	var found []string
+	if err := r.db.SelectContext(ctx, &found, r.d.rebind(query), args...); err != nil {
+		return r.fail("avatars in use", err)
+	}
+	for _, n := range found {
+		inUse[n] = true
+	}
+	return nil
 }
 
 // exec runs a statement that is safe to repeat, again when the database

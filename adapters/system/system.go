@@ -31,3 +31,12 @@ func (TokenSource) NewToken() (domain.Token, error) {
 	}
 	return domain.NewToken(b), nil
 }
+
+// NewBlobName returns a name of 256 random bits.
+func (TokenSource) NewBlobName(ext string) (string, error) {
+	var b [domain.BlobNameBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return domain.NewBlobName(b, ext), nil
+}

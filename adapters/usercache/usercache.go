@@ -203,9 +203,9 @@ func (r *Repo) ByUnionID(ctx context.Context, unionID string) ([]domain.Identity
 	return r.inner.ByUnionID(ctx, unionID)
 }
 
-// AvatarInUse implements ports.UserRepo, by the repo.
-func (r *Repo) AvatarInUse(ctx context.Context, name string) (bool, error) {
-	return r.inner.AvatarInUse(ctx, name)
+// AvatarsInUse implements ports.UserRepo, by the repo.
+func (r *Repo) AvatarsInUse(ctx context.Context, names []string) (map[string]bool, error) {
+	return r.inner.AvatarsInUse(ctx, names)
 }
 
 // Ping implements ports.UserRepo: the repo's answer (the cache is a

@@ -7,6 +7,8 @@
 //	wxbackend users logout <openid>     end every session of a user (Redis sessions)
 //	wxbackend users delete <openid>     erase a user: sessions, avatar, row
 //	wxbackend sessions count            about how many sessions are live (Redis sessions)
+//	wxbackend avatars collect [--json]  delete stored avatars no user has, older than
+//	                                    WXB_AVATAR_COLLECT_GRACE (the server also does, hourly)
 //	wxbackend logout <openid>           the same as users logout
 //
 // The users commands take --app <appid>, required when several apps are
@@ -47,7 +49,7 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "logout" { // the older spelling of users logout
 		args = append([]string{"users"}, args...)
 	}
-	if len(args) > 0 && (args[0] == "users" || args[0] == "sessions") {
+	if len(args) > 0 && (args[0] == "users" || args[0] == "sessions" || args[0] == "avatars") {
 		return operator(args)
 	}
 	if cmd == "settings" {
@@ -73,14 +75,17 @@ func run(args []string) error {
 	return app.Err()
 }
 
-// operator runs "users show|logout|delete <target>" and "sessions count",
-// with --json and --reveal among the configuration's flags.
+// operator runs "users show|logout|delete <target>", "sessions count" and
+// "avatars collect", with --json and --reveal among the configuration's
+// flags.
 func operator(args []string) error {
-	const usage = "usage: wxbackend users show <openid|phone|unionid> | users logout <openid> | users delete <openid> | sessions count  [--app <appid>] [--json] [--reveal] [flags]"
+	const usage = "usage: wxbackend users show <openid|phone|unionid> | users logout <openid> | users delete <openid> | sessions count | avatars collect  [--app <appid>] [--json] [--reveal] [flags]"
 	cmd := wiring.OperatorCommand{Out: os.Stdout, Log: os.Stderr}
 	switch {
 	case len(args) >= 2 && args[0] == "sessions" && args[1] == "count":
 		cmd.Verb, args = "sessions count", args[2:]
+	case len(args) >= 2 && args[0] == "avatars" && args[1] == "collect":
+		cmd.Verb, args = "avatars collect", args[2:]
 	case len(args) >= 3 && args[0] == "users" && (args[1] == "show" || args[1] == "logout" || args[1] == "delete") && !strings.HasPrefix(args[2], "-"):
 		cmd.Verb, cmd.Target, args = "users "+args[1], args[2], args[3:]
 	default:

@@ -13,3 +13,11 @@ func TestRun_LogoutNeedsAnOpenID(t *testing.T) {
 		t.Fatalf("a flag for an openid: %v", err)
 	}
 }
+
+func TestRun_AvatarsNeedsCollect(t *testing.T) {
+	for _, args := range [][]string{{"avatars"}, {"avatars", "delete"}} {
+		if err := run(args); err == nil || !strings.Contains(err.Error(), "avatars collect") {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+}

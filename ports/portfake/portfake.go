@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,19 @@ func (t *Tokens) NewToken() (domain.Token, error) {
 		b[i] = byte(t.n >> (8 * i))
 	}
 	return domain.NewToken(b), nil
+}
+
+// NewBlobName implements ports.TokenSource: distinct, predictable names.
+func (t *Tokens) NewBlobName(ext string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n++
+	var b [domain.BlobNameBytes]byte
+	b[0] = 0xb1 // not a token's bytes
+	for i := 0; i < 8; i++ {
+		b[1+i] = byte(t.n >> (8 * i))
+	}
+	return domain.NewBlobName(b, ext), nil
 }
 
 // Sessions is a SessionStore in a map, with expiry read from a clock. Err, when
@@ -289,19 +303,24 @@ func (r *Users) ByUnionID(_ context.Context, unionID string) ([]domain.Identity,
 	return out, nil
 }
 
-// AvatarInUse implements ports.UserRepo.
-func (r *Users) AvatarInUse(_ context.Context, name string) (bool, error) {
+// AvatarsInUse implements ports.UserRepo.
+func (r *Users) AvatarsInUse(_ context.Context, names []string) (map[string]bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Err != nil {
-		return false, r.Err
+		return nil, r.Err
 	}
+	asked := make(map[string]bool, len(names))
+	for _, n := range names {
+		asked[n] = true
+	}
+	inUse := map[string]bool{}
 	for _, u := range r.users {
-		if u.Avatar == name {
-			return true, nil
+		if u.Avatar != "" && asked[u.Avatar] {
+			inUse[u.Avatar] = true
 		}
 	}
-	return false, nil
+	return inUse, nil
 }
 
 // Ping implements ports.UserRepo.
@@ -605,14 +624,18 @@ func (Decrypter) Decrypt(key domain.SessionKey, encryptedData, iv string) ([]byt
 }
 
 // Blobs is a BlobStore in a map. Err, when set, is returned by every call.
+// Clock, when set, tells when a blob is stored (else the wall clock).
 type Blobs struct {
-	mu    sync.Mutex
-	blobs map[string]ports.Blob
-	Err   error
+	Clock ports.Clock
+
+	mu     sync.Mutex
+	blobs  map[string]ports.Blob
+	stored map[string]time.Time
+	Err    error
 }
 
 // NewBlobs returns an empty store.
-func NewBlobs() *Blobs { return &Blobs{blobs: map[string]ports.Blob{}} }
+func NewBlobs() *Blobs { return &Blobs{blobs: map[string]ports.Blob{}, stored: map[string]time.Time{}} }
 
 // Put implements ports.BlobStore.
 func (b *Blobs) Put(_ context.Context, name, contentType string, data []byte) error {
@@ -621,7 +644,15 @@ func (b *Blobs) Put(_ context.Context, name, contentType string, data []byte) er
 	if b.Err != nil {
 		return b.Err
 	}
+	if _, ok := b.blobs[name]; ok {
+		return nil
+	}
 	b.blobs[name] = ports.Blob{Data: append([]byte(nil), data...), ContentType: contentType}
+	now := time.Now()
+	if b.Clock != nil {
+		now = b.Clock.Now()
+	}
+	b.stored[name] = now
 	return nil
 }
 
@@ -647,7 +678,30 @@ func (b *Blobs) Delete(_ context.Context, name string) error {
 		return b.Err
 	}
 	delete(b.blobs, name)
+	delete(b.stored, name)
 	return nil
+}
+
+// List implements ports.BlobStore, on a copy taken at its start.
+func (b *Blobs) List(_ context.Context) iter.Seq2[ports.BlobInfo, error] {
+	return func(yield func(ports.BlobInfo, error) bool) {
+		b.mu.Lock()
+		err := b.Err
+		infos := make([]ports.BlobInfo, 0, len(b.stored))
+		for n, at := range b.stored {
+			infos = append(infos, ports.BlobInfo{Name: n, StoredAt: at})
+		}
+		b.mu.Unlock()
+		if err != nil {
+			yield(ports.BlobInfo{}, err)
+			return
+		}
+		for _, info := range infos {
+			if !yield(info, nil) {
+				return
+			}
+		}
+	}
 }
 
 // URL implements ports.BlobStore.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -21,7 +22,7 @@ func TestBlobStore(t *testing.T, newStore func(t *testing.T) ports.BlobStore) {
 		if _, err := rand.Read(data); err != nil {
 			t.Fatal(err)
 		}
-		return data, domain.BlobName(data, ".jpg")
+		return data, randomBlobName(t)
 	}
 
 	t.Run("PutThenGetGivesTheBytesAndType", func(t *testing.T) {
@@ -41,7 +42,7 @@ func TestBlobStore(t *testing.T, newStore func(t *testing.T) ports.BlobStore) {
 		data, name := blob(t)
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
-		for i := 0; i < 4; i++ { // at once, as two users uploading one image
+		for i := 0; i < 4; i++ { // at once, as retries of one upload
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -88,6 +89,59 @@ func TestBlobStore(t *testing.T, newStore func(t *testing.T) ports.BlobStore) {
 		}
 	})
 
+	t.Run("ListGivesEveryBlobWithWhenItWasStored", func(t *testing.T) {
+		st := newStore(t)
+		kept := map[string]bool{}
+		var gone string
+		for i := 0; i < 3; i++ {
+			data, name := blob(t)
+			if err := st.Put(ctx(t), name, "image/jpeg", data); err != nil {
+				t.Fatal(err)
+			}
+			kept[name] = true
+			gone = name
+		}
+		delete(kept, gone)
+		if err := st.Delete(ctx(t), gone); err != nil {
+			t.Fatal(err)
+		}
+		// Loose bounds: the storage's clock is not this machine's.
+		now := time.Now()
+		seen := map[string]bool{}
+		for info, err := range st.List(ctx(t)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept[info.Name] && (info.StoredAt.Before(now.Add(-time.Hour)) || info.StoredAt.After(now.Add(time.Hour))) {
+				t.Errorf("%s stored at %v, now is %v", info.Name, info.StoredAt, now)
+			}
+			if seen[info.Name] {
+				t.Errorf("%s listed twice", info.Name)
+			}
+			seen[info.Name] = true
+		}
+		for name := range kept {
+			if !seen[name] {
+				t.Errorf("%s not listed", name)
+			}
+		}
+		if seen[gone] {
+			t.Errorf("the deleted %s listed", gone)
+		}
+		// A caller may stop early.
+		n := 0
+		for _, err := range st.List(ctx(t)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			break
+		}
+		if n != 1 {
+			t.Fatalf("stopped after %d", n)
+		}
+	})
+
 	t.Run("URLNamesTheBlob", func(t *testing.T) {
 		_, name := blob(t)
 		u, err := newStore(t).URL(ctx(t), name)
@@ -95,4 +149,14 @@ func TestBlobStore(t *testing.T, newStore func(t *testing.T) ports.BlobStore) {
 			t.Fatalf("URL %q, %v", u, err)
 		}
 	})
+}
+
+// randomBlobName returns a new blob name, as an upload gets one.
+func randomBlobName(t *testing.T) string {
+	t.Helper()
+	var b [domain.BlobNameBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return domain.NewBlobName(b, ".jpg")
 }

@@ -35,6 +35,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		{"UpdateUserWritesSourcesAndAvatar", userUpdateUserWritesSourcesAndAvatar},
 		{"ConcurrentReadModifyWritesAllCount", userConcurrentReadModifyWritesAllCount},
 		{"ByUnionIDFindsEveryAppsAccount", userByUnionIDFindsEveryAppsAccount},
+		{"AvatarsInUseAnswersForManyNamesAtOnce", userAvatarsInUseAnswersForManyNamesAtOnce},
 		{"PingAnswers", userPingAnswers},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newRepo) })
@@ -366,7 +367,7 @@ func userUpdateUserWritesSourcesAndAvatar(t *testing.T, newRepo func(t *testing.
 			t.Fatal(err)
 		}
 	}
-	avatar := domain.BlobName([]byte(key.OpenID), ".jpg")
+	avatar := randomBlobName(t)
 	later := t0.Add(time.Hour)
 	phone := domain.Phone{Number: "+86 138-0013-8000", PureNumber: "13800138000", CountryCode: "86"}
 	got, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
@@ -383,7 +384,7 @@ func userUpdateUserWritesSourcesAndAvatar(t *testing.T, newRepo func(t *testing.
 		read.UnionID != "" || !read.UpdatedAt.Equal(later.Truncate(time.Microsecond)) {
 		t.Fatalf("stored %+v, %v", read, err)
 	}
-	if inUse, err := r.AvatarInUse(ctx(t), avatar); err != nil || !inUse {
+	if inUse, err := r.AvatarsInUse(ctx(t), []string{avatar}); err != nil || !inUse[avatar] || len(inUse) != 1 {
 		t.Fatalf("the avatar a user has: in use %v, %v", inUse, err)
 	}
 	// Unchanged: nothing written, the update time stays.
@@ -410,7 +411,7 @@ func userUpdateUserWritesSourcesAndAvatar(t *testing.T, newRepo func(t *testing.
 	if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) { u.Avatar = ""; return true, nil }); err != nil {
 		t.Fatal(err)
 	}
-	if inUse, err := r.AvatarInUse(ctx(t), avatar); err != nil || inUse {
+	if inUse, err := r.AvatarsInUse(ctx(t), []string{avatar}); err != nil || len(inUse) != 0 {
 		t.Fatalf("after the change: in use %v, %v", inUse, err)
 	}
 }
@@ -467,6 +468,36 @@ func userByUnionIDFindsEveryAppsAccount(t *testing.T, newRepo func(t *testing.T)
 	}
 	if got, err := r.ByUnionID(ctx(t), ""); err != nil || len(got) != 0 {
 		t.Fatalf("an empty unionid matched %v, %v", got, err)
+	}
+}
+
+func userAvatarsInUseAnswersForManyNamesAtOnce(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	var names, used []string
+	for i := 0; i < 1200; i++ { // more than one query's worth on any database
+		names = append(names, randomBlobName(t))
+	}
+	for _, i := range []int{0, 499, 500, 1199} {
+		key := newKey(t)
+		if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) { u.Avatar = names[i]; return true, nil }); err != nil {
+			t.Fatal(err)
+		}
+		used = append(used, names[i])
+	}
+	inUse, err := r.AvatarsInUse(ctx(t), append(names, names[0])) // a name twice is asked once
+	if err != nil || len(inUse) != len(used) {
+		t.Fatalf("in use: %d names, %v; want %v", len(inUse), err, used)
+	}
+	for _, n := range used {
+		if !inUse[n] {
+			t.Fatalf("%s is in use: %v", n, inUse)
+		}
+	}
+	if inUse, err := r.AvatarsInUse(ctx(t), nil); err != nil || len(inUse) != 0 {
+		t.Fatalf("no names: %v, %v", inUse, err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/imaging"
@@ -60,9 +61,16 @@ type Sessions struct {
 	MaxPerUser int `setting:"session-max-per-user" default:"10" usage:"most live tokens (devices) per user; a newer login revokes the oldest (0: no cap)"`
 }
 
-// Avatars chooses where uploaded avatars are kept.
+// Avatars chooses where uploaded avatars are kept, and how often stored
+// avatars no user has are collected (app.CollectAvatars).
 type Avatars struct {
 	Store string `setting:"avatar-store" default:"local" usage:"where avatars are kept: local (a directory, served by this server under /media/avatars/) or s3 (object storage, served from there)"`
+	// CollectInterval is how often the server collects; 0: never (run
+	// wxbackend avatars collect instead).
+	CollectInterval time.Duration `setting:"avatar-collect-interval" default:"1h" usage:"how often the server deletes stored avatars no user has (those a crash or a failed delete left); 0: never (run wxbackend avatars collect instead)"`
+	// CollectGrace is the age below which a stored avatar is kept even if
+	// no user has it: an upload's image, before its user points at it.
+	CollectGrace time.Duration `setting:"avatar-collect-grace" default:"1h" usage:"a stored avatar no user has is deleted once older than this (at least 1m: an upload's image is unused until its user is written)"`
 }
 
 // Limits are the rate limits. They are kept where the sessions are (in this
@@ -151,6 +159,10 @@ func (c *Config) Check(p *setting.Problems) {
 		p.Add(&c.Redis.Addrs, "is required with the redis session store")
 	}
 	p.OneOf(&c.Avatars.Store, "local", "s3")
+	p.NotNegative(&c.Avatars.CollectInterval)
+	if c.Avatars.CollectGrace < app.MinAvatarGrace {
+		p.Add(&c.Avatars.CollectGrace, "must be at least %v: a younger image may be an upload's in progress", app.MinAvatarGrace)
+	}
 	if c.Avatars.Store == "s3" {
 		if c.S3.Endpoint == "" {
 			p.Add(&c.S3.Endpoint, "is required with the s3 avatar store")

@@ -141,6 +141,8 @@ func TestLoad_EachProblemNamesItsOwnSetting(t *testing.T) {
 		"--http-ready-timeout=0":                     "WXB_HTTP_READY_TIMEOUT",
 		"--http-trusted-proxies=x/99":                "WXB_HTTP_TRUSTED_PROXIES",
 		"--wechat-base-url=http://api.weixin.qq.com": "WXB_WECHAT_BASE_URL",
+		"--avatar-collect-interval=-1s":              "WXB_AVATAR_COLLECT_INTERVAL",
+		"--avatar-collect-grace=30s":                 "WXB_AVATAR_COLLECT_GRACE",
 	} {
 		_, err := config.Load([]string{flag}, env(creds), io.Discard)
 		if err == nil {

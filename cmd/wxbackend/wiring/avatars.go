@@ -1,11 +1,16 @@
 package wiring
 
 import (
+	"context"
+	"log/slog"
+	"time"
+
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/imaging"
 	"wxbackend/adapters/localfs"
 	"wxbackend/adapters/s3blob"
+	"wxbackend/app"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/ports"
 )
@@ -22,4 +27,65 @@ func avatarStore(a config.Avatars, img imaging.Options, disk localfs.Options, s3
 	// "local"; the configuration admits nothing else.
 	return fx.Module("localfs", processor,
 		fx.Provide(fx.Annotate(func() (*localfs.Blobs, error) { return localfs.New(disk) }, fx.As(new(ports.BlobStore)))))
+}
+
+// avatarCollector runs app.CollectAvatars every a.CollectInterval, for the
+// server's lifetime (none when the interval is 0). The first run is one
+// interval after the start, so that servers restarted often do not list the
+// whole store each time. Several servers collecting at once is harmless
+// (see app/collectavatars.go); each run is bounded by the interval, so a
+// hung store cannot pile runs up.
+func avatarCollector(a config.Avatars) fx.Option {
+	if a.CollectInterval <= 0 {
+		return fx.Options()
+	}
+	return fx.Invoke(func(lc fx.Lifecycle, svc *app.App, log *slog.Logger) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error {
+				go func() {
+					defer close(done)
+					collectAvatars(ctx, svc.CollectAvatars, a, log)
+				}()
+				return nil
+			},
+			OnStop: func(stop context.Context) error {
+				cancel()
+				select {
+				case <-done:
+					return nil
+				case <-stop.Done():
+					return stop.Err()
+				}
+			},
+		})
+	})
+}
+
+// collectAvatars collects every a.CollectInterval until ctx ends.
+func collectAvatars(ctx context.Context, c *app.CollectAvatars, a config.Avatars, log *slog.Logger) {
+	tick := time.NewTicker(a.CollectInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		run, cancel := context.WithTimeout(ctx, a.CollectInterval)
+		res, err := c.Handle(run, a.CollectGrace)
+		cancel()
+		attrs := []slog.Attr{slog.Int("listed", res.Listed), slog.Int("old", res.Old), slog.Int("deleted", res.Deleted), slog.Int("failed", res.Failed)}
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return // stopping
+		case err != nil:
+			log.LogAttrs(ctx, slog.LevelWarn, "avatar collection failed", append(attrs, slog.String("error", err.Error()))...)
+		case res.Deleted > 0:
+			log.LogAttrs(ctx, slog.LevelInfo, "unused avatars deleted", attrs...)
+		default:
+			log.LogAttrs(ctx, slog.LevelDebug, "avatars collected", attrs...)
+		}
+	}
 }

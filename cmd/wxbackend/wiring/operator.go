@@ -26,6 +26,8 @@ import (
 //	users logout <openid>               every session of the user ended
 //	users delete <openid>               sessions, avatar and row erased
 //	sessions count                      about how many sessions are live
+//	avatars collect                     stored avatars no user has deleted,
+//	                                    once older than the grace setting
 //
 // App names the mini-program a user belongs to; it may be empty only when
 // one app is configured.
@@ -42,6 +44,9 @@ type OperatorCommand struct {
 // of an operator command's reach.
 var errMemorySessions = errors.New("the memory session store lives inside the server's process, out of this command's reach; " +
 	"use WXB_SESSION_STORE=redis (or have the user call POST /api/v1/logout with all=true)")
+
+// collectTimeout bounds wxbackend avatars collect.
+const collectTimeout = time.Hour
 
 // RunOperator runs an operator command on the server's own modules, built
 // from cfg as the server builds them (its stores, its apps), serving nothing.
@@ -106,6 +111,25 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 			return json.NewEncoder(cmd.Out).Encode(map[string]int{"sessions": n})
 		}
 		fmt.Fprintf(cmd.Out, "%d live sessions\n", n)
+	case "avatars collect":
+		// A large bucket takes longer to list than a minute.
+		ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
+		defer cancel()
+		grace := cfg.Avatars.CollectGrace
+		res, err := a.CollectAvatars.Handle(ctx, grace)
+		if cmd.JSON {
+			if jerr := json.NewEncoder(cmd.Out).Encode(map[string]any{"listed": res.Listed, "old": res.Old,
+				"deleted": res.Deleted, "failed": res.Failed, "graceSeconds": int(grace.Seconds())}); jerr != nil {
+				return jerr
+			}
+		} else {
+			fmt.Fprintf(cmd.Out, "%d avatars stored, %d older than %v, %d of those no user has deleted", res.Listed, res.Old, grace, res.Deleted)
+			if res.Failed > 0 {
+				fmt.Fprintf(cmd.Out, ", %d not deleted", res.Failed)
+			}
+			fmt.Fprintln(cmd.Out)
+		}
+		return err
 	default:
 		return fmt.Errorf("unknown command %q", cmd.Verb)
 	}
@@ -125,7 +149,7 @@ func operatorApp(cfg config.Config, cmd OperatorCommand) (string, error) {
 			return "", fmt.Errorf("--app %s is not a configured app (configured: %s)", printable(cmd.App), strings.Join(ids, ", "))
 		}
 		return cmd.App, nil
-	case len(ids) == 1 || cmd.Verb == "sessions count":
+	case len(ids) == 1 || cmd.Verb == "sessions count" || cmd.Verb == "avatars collect":
 		return ids[0], nil
 	default:
 		return "", fmt.Errorf("%s: several apps are configured (%s): name one with --app", cmd.Verb, strings.Join(ids, ", "))

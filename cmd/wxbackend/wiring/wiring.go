@@ -8,14 +8,15 @@
 //	core.go     the use cases and the adapters every configuration shares
 //	sessions.go the session store (memory or Redis) and the rate limiters kept with it
 //	users.go    the user database (SQLite, MySQL, PostgreSQL), its migrations and its cache
-//	avatars.go  the image processor and the blob store avatars are kept in
+//	avatars.go  the image processor, the blob store avatars are kept in, and
+//	            the server's collector of avatars no user has
 //	wechat.go   the WeChat API client
 //	http.go     the HTTP server
 //	pprof.go    the optional profiling listener
 //	metrics.go  the optional Prometheus listener, and the decorators that measure
 //	logger.go   the process's logger
 //	commands.go the one-shot command migrate
-//	operator.go the operator's commands (users, sessions), on the server's modules
+//	operator.go the operator's commands (users, sessions, avatars), on the server's modules
 //
 // Start order follows from dependencies, not from the order of this list: fx
 // starts a component after everything it was built from. The database is
@@ -37,6 +38,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 	return fx.Options(
 		stores(cfg, logOut),
 		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
+		avatarCollector(cfg.Avatars),
 		pprofListener(cfg.Debug),
 		metricsListener(cfg.Metrics),
 	)
