@@ -183,18 +183,6 @@ func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess d
 	return nil
 }
 
-// delKeys deletes token keys, one command each: in a Cluster they live in
-// different slots.
-func (s *SessionStore) delKeys(ctx context.Context, keys []string) error {
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for _, k := range keys {
-			p.Del(ctx, k)
-		}
-		return nil
-	})
-	return err
-}
-
 // Count implements ports.SessionStore by scanning the token keys (on every
 // master of a Cluster): for operators, not for requests.
 func (s *SessionStore) Count(ctx context.Context) (int, error) {
@@ -221,23 +209,30 @@ func (s *SessionStore) Count(ctx context.Context) (int, error) {
 }
 
 // DeleteAll implements ports.SessionStore: every token in the user's set,
-// then the user's keys.
+// then the user's keys, in one script, so that no login in between leaves a
+// token outside the set (the user's keys share one Cluster slot).
 func (s *SessionStore) DeleteAll(ctx context.Context, id domain.Identity) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	uk := s.userKey(id)
-	keys, err := s.rdb.ZRange(ctx, uk+":t", 0, -1).Result()
-	if err != nil {
-		return fail("log out everywhere", err)
-	}
-	if err := s.delKeys(ctx, keys); err != nil {
-		return fail("log out everywhere", err)
-	}
-	if err := s.rdb.Del(ctx, uk, uk+":t").Err(); err != nil {
+	if err := sessionDeleteAll.Run(ctx, s.rdb, []string{uk, uk + ":t"}).Err(); err != nil && !errors.Is(err, goredis.Nil) {
 		return fail("log out everywhere", err)
 	}
 	return nil
 }
+
+// sessionDeleteAll deletes every token of a user's set, and the user's hash
+// and set, atomically.
+//
+//	KEYS: user hash, user token set
+var sessionDeleteAll = goredis.NewScript(`
+local toks = redis.call("ZRANGE", KEYS[2], 0, -1)
+for i = 1, #toks, 1000 do
+  redis.call("DEL", unpack(toks, i, math.min(i + 999, #toks)))
+end
+redis.call("DEL", KEYS[1], KEYS[2])
+return #toks
+`)
 
 // Fields of a user's hash.
 const (

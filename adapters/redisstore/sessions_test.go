@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -455,4 +456,87 @@ func usedMemory(b *testing.B, c *goredis.Client) int64 {
 	}
 	b.Fatal("no used_memory in INFO memory")
 	return 0
+}
+
+// Logging out everywhere while the user logs in on other devices leaves no
+// token outside the user's set: a record outside it would be refused while
+// the user's hash is gone, work again after their next login, and escape the
+// per-user cap, users logout and users delete (issue 23 item 8). Six devices
+// log in while another logs out everywhere, over and over.
+func TestDeleteAll_RacingLoginsLeaveNoTokenOutsideTheUsersSet(t *testing.T) {
+	addr := redisAddr(t)
+	p := prefix(t, addr)
+	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: p})
+	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+	s := domain.Session{AppID: "wxapp", OpenID: "oRacer", SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
+	tag := domain.UserTag(s.Identity())
+	ctx := context.Background()
+	const devices, logins = 6, 150
+	done := make(chan struct{})
+	errs := make(chan error, devices+1)
+	var loggedIn sync.WaitGroup
+	for d := 0; d < devices; d++ {
+		loggedIn.Add(1)
+		go func() {
+			defer loggedIn.Done()
+			for i := 0; i < logins; i++ {
+				id := domain.TokenDigest{Sum: sha256.Sum256([]byte(fmt.Sprintf("device %d login %d", d, i))), Tag: tag}
+				if err := st.Create(ctx, id, s); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := st.DeleteAll(ctx, s.Identity()); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	loggedIn.Wait()
+	close(stop)
+	<-done
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	records, err := c.Keys(ctx, p+"t:{"+tag+"}:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := c.ZRange(ctx, p+"u:{"+tag+"}:t", 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSet := map[string]bool{}
+	for _, m := range members {
+		inSet[m] = true
+	}
+	outside := 0
+	for _, r := range records {
+		if !inSet[r] {
+			outside++
+		}
+	}
+	if outside > 0 {
+		t.Fatalf("%d of %d token records are outside the user's set", outside, len(records))
+	}
+	if err := st.DeleteAll(ctx, s.Identity()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Keys(ctx, p+"t:{"+tag+"}:*").Result(); len(n) != 0 {
+		t.Fatalf("%d token records survive logging out everywhere", len(n))
+	}
 }
