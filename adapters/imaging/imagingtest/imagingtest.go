@@ -121,7 +121,7 @@ func JPEG(w, h int, progressive bool, s Sampling, gray bool) []byte {
 // PNG returns a whole w×h PNG of the given bit depth and color type (as
 // PNGHeaderOf), every pixel zero, its rows deflated as they are made (the
 // raw pixels are never held): PNG(4898, 4898, 16, 6) is a 16-bit RGBA image
-// of about 190 KB that decodes to 8 bytes a pixel, 192 MB, just under a
+// of 187 KB that decodes to 8 bytes a pixel, 192 MB, just under a
 // 24-megapixel limit. Paletted images (color type 3) are not supported.
 func PNG(w, h uint32, depth, colorType byte) []byte {
 	channels := map[byte]int{0: 1, 2: 3, 4: 2, 6: 4}[colorType]
