@@ -61,10 +61,10 @@ const (
 // hostileKinds describes every kind, in report order.
 var hostileKinds = []struct{ name, what string }{
 	{kindSlow, "unauthenticated upload, 2 MiB image part sent slowly"},
-	{kindJPEG, "progressive 4898×4898 4:4:4 JPEG bomb"},
-	{kindPNG, "16-bit RGBA 4898×4898 PNG"},
-	{kindFitJPEG, "progressive 2600×2600 4:4:4 JPEG, under the decode budget"},
-	{kindFitPNG, "16-bit RGBA 3500×3500 PNG, under the decode budget"},
+	{kindJPEG, "progressive 4898×4898 4:4:4 JPEG bomb, 141 KB"},
+	{kindPNG, "16-bit RGBA 4898×4898 PNG, 187 KB"},
+	{kindFitJPEG, "progressive 2600×2600 4:4:4 JPEG, 40 KB, under the decode budget"},
+	{kindFitPNG, "16-bit RGBA 3500×3500 PNG, 95 KB, under the decode budget"},
 }
 
 // mixPart is a kind of hostile client and its share of the clients.

@@ -103,7 +103,8 @@ func (r hostileResult) Report() string {
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	w("# Memory under hostile clients (issue 23 item 3)\n\n")
 	w("Written by `make hostile` (`go run ./cmd/loadgen hostile`). The server (pid %d) runs on MariaDB with Redis sessions, logins unlimited (one address sets up every hostile session), every other setting its default; the WeChat sandbox and every client run in the load generator's process on loopback.\n\n", r.PID)
-	w("%d hostile clients for %v (%s); one honest user uploads a 480×480 JPEG every %v.\n\n", r.Clients, r.D, mixSummary(r.Kinds), honestEvery)
+	w("%d hostile clients for %v (%s), each sending its next request when the last is answered; ", r.Clients, r.D, mixSummary(r.Kinds))
+	w("one honest user uploads a 480×480 JPEG at each tick of %v (one at a time: after a slow one, the next starts at once).\n\n", honestEvery)
 	w("## Goals\n\n| goal | measured | |\n|---|---|---|\n")
 	w("| server RSS under %s throughout | peak %s (VmHWM), final %s | %s |\n", mib(maxHostileRSS), mib(r.PeakRSS()), mib(r.FinalRSS()), passFail(r.RSSMet()))
 	failed, slow, maxLat, p99 := r.honestStats()

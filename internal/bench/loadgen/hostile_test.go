@@ -172,14 +172,14 @@ func TestHostileReport_ShowsTheFigures(t *testing.T) {
 	}
 	got := r.Report()
 	for _, want := range []string{
-		"4 hostile clients for 1m0s (2 slow, 1 jpeg, 1 png)",
+		"4 hostile clients for 1m0s (2 slow, 1 jpeg, 1 png), each",
 		"| server RSS under 256.0 MiB throughout | peak 650.0 MiB (VmHWM), final 300.0 MiB | **FAIL** |",
 		"| 3 uploads, 1 failed, 2 over 2s; max 5s, p99 5s | **FAIL** |",
 		"Result: **FAIL**",
 		"| slow (unauthenticated upload, 2 MiB image part sent slowly) | 2 | HTTP 401, code 2 | 30 |",
 		"| slow (unauthenticated upload, 2 MiB image part sent slowly) | 2 | connection reset | 2 |",
-		"| jpeg (progressive 4898×4898 4:4:4 JPEG bomb) | 1 | HTTP 413, code 11 | 900 |",
-		"| png (16-bit RGBA 4898×4898 PNG) | 1 | none in time | 0 |",
+		"| jpeg (progressive 4898×4898 4:4:4 JPEG bomb, 141 KB) | 1 | HTTP 413, code 11 | 900 |",
+		"| png (16-bit RGBA 4898×4898 PNG, 187 KB) | 1 | none in time | 0 |",
 		"| 3s | 5s | HTTP 429, code 7 |",
 		"| 1s | 600.0 MiB | 610.0 MiB |",
 		"| 1m1s (clients stopped) | 300.0 MiB | 650.0 MiB |",
