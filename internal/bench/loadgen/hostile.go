@@ -177,7 +177,12 @@ func Hostile(ctx context.Context, c HostileConfig) error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer func() { // nothing of the run is worth keeping but the server's log
+		srv.stop()
+		_ = dropMySQLDatabase(c.MySQL, db)
+		_ = os.RemoveAll(filepath.Join(os.TempDir(), db))
+		_ = clearRedis(context.WithoutCancel(ctx), c.Redis, "wxbsoak:"+db+":*")
+	}()
 	addr := strings.TrimPrefix(srv.base, "http://")
 	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
 		return fmt.Errorf("the server is not on loopback: %s", addr)

@@ -169,7 +169,7 @@ type stackConfig struct {
 	Server string   // the wxbackend binary
 	MySQL  string   // a MySQL DSN without a database
 	Redis  string   // a Redis address
-	DB     string   // the database to create (dropped first), also the Redis key prefix's and avatar directory's name
+	DB     string   // the database to create (dropped first), also the Redis key prefix's and avatar directory's name (under os.TempDir())
 	Log    string   // where the server's output goes
 	Env    []string // settings beyond the stack's own (rate limits…)
 }
@@ -332,6 +332,17 @@ func goroutines(debugBase string) (int, error) {
 	// "goroutine profile: total 42"
 	n, err := strconv.Atoi(strings.TrimSpace(line[strings.LastIndexByte(line, ' ')+1:]))
 	return n, err
+}
+
+// dropMySQLDatabase removes a run's database.
+func dropMySQLDatabase(serverDSN, name string) error {
+	db, err := sql.Open("mysql", serverDSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec("DROP DATABASE IF EXISTS " + name)
+	return err
 }
 
 // createMySQLDatabase makes a fresh utf8mb4 database for the run (dropped
