@@ -1,6 +1,6 @@
-// Command loadgen measures wxbackend under load (make bench, make soak):
+// Command loadgen measures wxbackend under load (make bench, make soak, make hostile):
 //
-//	loadgen run|matrix|soak [flags]
+//	loadgen run|matrix|soak|hostile [flags]
 //
 // The work is in internal/bench/loadgen.
 package main

@@ -3,6 +3,7 @@ package imagingtest
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"hash/crc32"
 )
@@ -114,5 +115,35 @@ func JPEG(w, h int, progressive bool, s Sampling, gray bool) []byte {
 		out.WriteByte(0xFF >> (bits % 8)) // zero bits, padded with ones
 	}
 	out.Write([]byte{0xFF, 0xD9})
+	return out.Bytes()
+}
+
+// PNG returns a whole w×h PNG of the given bit depth and color type (as
+// PNGHeaderOf), every pixel zero, its rows deflated as they are made (the
+// raw pixels are never held): PNG(4898, 4898, 16, 6) is a 16-bit RGBA image
+// of 187 KB that decodes to 8 bytes a pixel, 192 MB, just under a
+// 24-megapixel limit. Paletted images (color type 3) are not supported.
+func PNG(w, h uint32, depth, colorType byte) []byte {
+	channels := map[byte]int{0: 1, 2: 3, 4: 2, 6: 4}[colorType]
+	if channels == 0 {
+		panic("imagingtest.PNG: color type must be 0, 2, 4 or 6")
+	}
+	rowBytes := 1 + (int(w)*channels*int(depth)+7)/8 // a filter byte, then the samples
+	var idat bytes.Buffer
+	idat.WriteString("IDAT")
+	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
+	row := make([]byte, rowBytes) // filter 0, zero samples
+	for range h {
+		_, _ = zw.Write(row)
+	}
+	_ = zw.Close()
+	out := bytes.NewBuffer(PNGHeaderOf(w, h, depth, colorType, 0))
+	chunk := func(body []byte) { // body starts with the chunk's type
+		_ = binary.Write(out, binary.BigEndian, uint32(len(body)-4))
+		out.Write(body)
+		_ = binary.Write(out, binary.BigEndian, crc32.ChecksumIEEE(body))
+	}
+	chunk(idat.Bytes())
+	chunk([]byte("IEND"))
 	return out.Bytes()
 }

@@ -8,6 +8,10 @@
 //	loadgen soak [flags]    what make soak runs: a mixed workload with hostile
 //	                        requests on MariaDB + Redis for a long time,
 //	                        reporting errors, p99, RSS and goroutines over time
+//	loadgen hostile [flags] what make hostile runs: 200 hostile clients (slow
+//	                        unauthenticated uploads, image bombs) and one
+//	                        honest uploader; the server's RSS and the honest
+//	                        latency against issue 23's goals
 //
 // A scenario logs K users in through the sandbox, then drives /getinfo/ (the
 // same profile re-sent, or a different one on every request) or /login/ (a
@@ -30,11 +34,11 @@ import (
 	"wxbackend/internal/sim/sandbox"
 )
 
-// Main runs the command args names (run, matrix or soak) with its flags,
+// Main runs the command args names (run, matrix, soak or hostile) with its flags,
 // until it is done or the process is interrupted.
 func Main(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: loadgen run|matrix|soak [flags] (-help for each)")
+		return fmt.Errorf("usage: loadgen run|matrix|soak|hostile [flags] (-help for each)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -45,8 +49,10 @@ func Main(args []string) error {
 		return runMatrix(ctx, args[1:])
 	case "soak":
 		return runSoak(ctx, args[1:])
+	case "hostile":
+		return runHostile(ctx, args[1:])
 	}
-	return fmt.Errorf("unknown command %q: run, matrix or soak", args[0])
+	return fmt.Errorf("unknown command %q: run, matrix, soak or hostile", args[0])
 }
 
 func runOne(ctx context.Context, args []string) error {

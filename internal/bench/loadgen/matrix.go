@@ -317,11 +317,15 @@ func (m MatrixConfig) startSeed(ctx context.Context, sbURL string) (*process, er
 	return p, nil
 }
 
-// clearRedis deletes what earlier runs left under the benchmark's prefixes.
-func clearRedis(ctx context.Context, addr string) error {
+// clearRedis deletes the keys matching patterns (by default, what earlier
+// runs left under the benchmark's prefixes).
+func clearRedis(ctx context.Context, addr string, patterns ...string) error {
 	c := goredis.NewClient(&goredis.Options{Addr: addr})
 	defer c.Close()
-	for _, pattern := range []string{"wxbench:*", "baseline:*"} {
+	if len(patterns) == 0 {
+		patterns = []string{"wxbench:*", "baseline:*"}
+	}
+	for _, pattern := range patterns {
 		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
 		var keys []string
 		for iter.Next(ctx) {

@@ -73,43 +73,15 @@ func runSoak(ctx context.Context, args []string) error {
 // refused with their contract code. Every interval it prints the requests,
 // unexpected answers, p99, and the server's RSS and goroutines.
 func Soak(ctx context.Context, c SoakConfig) error {
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	sbURL, stopSandbox, err := startSandbox(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopSandbox()
-	debugAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
 	db := fmt.Sprintf("wxb_soak_%d", time.Now().Unix())
-	if err := createMySQLDatabase(c.MySQL, db); err != nil {
-		return err
-	}
-	env := []string{
-		"WXB_HTTP_ADDR=" + addr, "WXB_HTTP_DEBUG_ADDR=" + debugAddr, "WXB_WECHAT_BASE_URL=" + sbURL,
-		"WXB_WECHAT_APP_ID=" + sandbox.DefaultAppID, "WXB_WECHAT_APP_SECRET=" + sandbox.DefaultAppSecret,
-		"WXB_DB_DRIVER=mysql", "WXB_DB_DSN=" + c.MySQL + db, "WXB_SESSION_STORE=redis", "WXB_REDIS_ADDRS=" + c.Redis,
-		"WXB_REDIS_KEY_PREFIX=wxbsoak:" + db + ":", "WXB_RATE_LOGIN_PER_MINUTE=0", "WXB_RATE_SESSION_PER_MINUTE=0",
-		"WXB_RATE_WECHAT_LOGINS_PER_SECOND=0",
-		"WXB_AVATAR_DIR=" + filepath.Join(os.TempDir(), db), "WXB_LOG_LEVEL=warn",
-	}
-	srv, err := start("wxbackend", exec.Command(c.Server), env, filepath.Join(c.LogsDir, "soak-server.log"), func(base string) bool {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	}, addr)
+	srv, err := startOnMariaRedis(ctx, stackConfig{Server: c.Server, MySQL: c.MySQL, Redis: c.Redis, DB: db,
+		Log: filepath.Join(c.LogsDir, "soak-server.log"), Env: []string{"WXB_RATE_LOGIN_PER_MINUTE=0", "WXB_RATE_SESSION_PER_MINUTE=0",
+			"WXB_RATE_WECHAT_LOGINS_PER_SECOND=0"}})
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	pid := srv.cmd.Process.Pid
+	pid, sbURL, debugAddr := srv.pid, srv.sandbox, srv.debugAddr
 	phone := sandbox.NewPhone(sbURL, nil)
 	client := newClient(c.C)
 	api := apiclient.New(srv.base, client)
@@ -189,6 +161,69 @@ loop:
 		return fmt.Errorf("%d unexpected answers (see %s)", total, filepath.Join(c.LogsDir, "soak-server.log"))
 	}
 	return nil
+}
+
+// stackConfig is a server to start on MariaDB + Redis, logging in against
+// a sandbox served in the load generator's process (so the server's RSS is
+// its own).
+type stackConfig struct {
+	Server string   // the wxbackend binary
+	MySQL  string   // a MySQL DSN without a database
+	Redis  string   // a Redis address
+	DB     string   // the database to create (dropped first), also the Redis key prefix's and avatar directory's name (under os.TempDir())
+	Log    string   // where the server's output goes
+	Env    []string // settings beyond the stack's own (rate limits…)
+}
+
+// stack is a started server and what it uses.
+type stack struct {
+	*process
+	pid       int
+	sandbox   string // the sandbox's base URL
+	debugAddr string // the server's pprof listener
+	stopAll   func()
+}
+
+func (s *stack) stop() { s.stopAll() }
+
+// startOnMariaRedis starts the sandbox and the server on loopback
+// addresses, the server on a fresh MariaDB database and Redis sessions at
+// warn level, and waits until it is ready.
+func startOnMariaRedis(ctx context.Context, c stackConfig) (*stack, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	debugAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	if err := createMySQLDatabase(c.MySQL, c.DB); err != nil {
+		return nil, err
+	}
+	sbURL, stopSandbox, err := startSandbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	env := append([]string{
+		"WXB_HTTP_ADDR=" + addr, "WXB_HTTP_DEBUG_ADDR=" + debugAddr, "WXB_WECHAT_BASE_URL=" + sbURL,
+		"WXB_WECHAT_APP_ID=" + sandbox.DefaultAppID, "WXB_WECHAT_APP_SECRET=" + sandbox.DefaultAppSecret,
+		"WXB_DB_DRIVER=mysql", "WXB_DB_DSN=" + c.MySQL + c.DB, "WXB_SESSION_STORE=redis", "WXB_REDIS_ADDRS=" + c.Redis,
+		"WXB_REDIS_KEY_PREFIX=wxbsoak:" + c.DB + ":", "WXB_AVATAR_DIR=" + filepath.Join(os.TempDir(), c.DB), "WXB_LOG_LEVEL=warn",
+	}, c.Env...)
+	srv, err := start("wxbackend", exec.Command(c.Server), env, c.Log, func(base string) bool {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	}, addr)
+	if err != nil {
+		stopSandbox()
+		return nil, err
+	}
+	return &stack{process: srv, pid: srv.cmd.Process.Pid, sandbox: sbURL, debugAddr: debugAddr,
+		stopAll: func() { srv.stop(); stopSandbox() }}, nil
 }
 
 // soakCycle is one client's visit, with hostile requests mixed in.
@@ -298,6 +333,17 @@ func goroutines(debugBase string) (int, error) {
 	// "goroutine profile: total 42"
 	n, err := strconv.Atoi(strings.TrimSpace(line[strings.LastIndexByte(line, ' ')+1:]))
 	return n, err
+}
+
+// dropMySQLDatabase removes a run's database.
+func dropMySQLDatabase(serverDSN, name string) error {
+	db, err := sql.Open("mysql", serverDSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec("DROP DATABASE IF EXISTS " + name)
+	return err
 }
 
 // createMySQLDatabase makes a fresh utf8mb4 database for the run (dropped
