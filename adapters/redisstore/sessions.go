@@ -266,12 +266,33 @@ if slide > 0 and u[1] then
     end
   end
 end
-return {rec, u[1], u[2]}`)
+local c = false
+if #KEYS >= 4 then c = redis.call("GET", KEYS[4]) end
+return {rec, u[1], u[2], c}`)
 
 // Get implements ports.SessionStore: one round trip.
 func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.Session, error) {
+	sess, _, err := s.read(ctx, id, false)
+	return sess, err
+}
+
+// GetWithCopy is Get that also returns the user cache's copy of the
+// session's user (UserCache), read in the same round trip: the
+// usercache.SessionReader of adapters/usercache.
+func (s *SessionStore) GetWithCopy(ctx context.Context, id domain.TokenDigest) (domain.Session, domain.User, bool, error) {
+	sess, raw, err := s.read(ctx, id, true)
+	if err != nil || raw == nil {
+		return sess, domain.User{}, false, err
+	}
+	u, ok := decodeUser(raw, sess.Identity())
+	return sess, u, ok, nil
+}
+
+// read runs sessionRead for id, with the user's cached copy when withCopy
+// (nil when there is none).
+func (s *SessionStore) read(ctx context.Context, id domain.TokenDigest, withCopy bool) (domain.Session, []byte, error) {
 	if id.Tag == "" {
-		return domain.Session{}, domain.Wrap(domain.KindUnauthenticated, errUntagged)
+		return domain.Session{}, nil, domain.Wrap(domain.KindUnauthenticated, errUntagged)
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -281,22 +302,34 @@ func (s *SessionStore) Get(ctx context.Context, id domain.TokenDigest) (domain.S
 		sliding = s.sliding.Milliseconds()
 	}
 	uk := s.taggedUserKey(id.Tag)
-	vals, err := sessionRead.Run(ctx, s.rdb, []string{s.tokenKey(id), uk, uk + ":t"}, now.UnixMilli(), sliding).Slice()
+	keys := []string{s.tokenKey(id), uk, uk + ":t"}
+	if withCopy {
+		keys = append(keys, s.copyKey(id.Tag))
+	}
+	vals, err := sessionRead.Run(ctx, s.rdb, keys, now.UnixMilli(), sliding).Slice()
 	if errors.Is(err, goredis.Nil) {
-		return domain.Session{}, domain.ErrUnauthenticated
+		return domain.Session{}, nil, domain.ErrUnauthenticated
 	}
 	if err != nil {
-		return domain.Session{}, fail("read session", err)
+		return domain.Session{}, nil, fail("read session", err)
 	}
-	if len(vals) != 3 {
-		return domain.Session{}, domain.Wrap(domain.KindInternal, errCorrupt)
+	if len(vals) != 4 {
+		return domain.Session{}, nil, domain.Wrap(domain.KindInternal, errCorrupt)
 	}
 	raw, _ := vals[0].(string)
 	tok, err := decodeToken([]byte(raw))
 	if err != nil {
-		return domain.Session{}, domain.Wrap(domain.KindInternal, err)
+		return domain.Session{}, nil, domain.Wrap(domain.KindInternal, err)
 	}
-	return s.session(tok, now, vals[1:])
+	sess, err := s.session(tok, now, vals[1:3])
+	if err != nil {
+		return domain.Session{}, nil, err
+	}
+	var copied []byte
+	if c, ok := vals[3].(string); ok {
+		copied = []byte(c)
+	}
+	return sess, copied, nil
 }
 
 // slid is how far sliding expiry extends tok's session at now: now+sliding,

@@ -17,12 +17,13 @@ type UserCache struct {
 	s *SessionStore
 }
 
+// copyKey is the key of the copy of the user of tag.
+func (s *SessionStore) copyKey(tag string) string { return s.prefix + "c:{" + tag + "}" }
+
 // UserCache returns the user cache backend on the store's Redis.
 func (s *SessionStore) UserCache() *UserCache { return &UserCache{s: s} }
 
-func (c *UserCache) key(id domain.Identity) string {
-	return c.s.prefix + "c:{" + domain.UserTag(id) + "}"
-}
+func (c *UserCache) key(id domain.Identity) string { return c.s.copyKey(domain.UserTag(id)) }
 
 // Get returns the copy of id's user; a copy that does not decode is none.
 func (c *UserCache) Get(ctx context.Context, id domain.Identity) (domain.User, bool, error) {

@@ -18,6 +18,9 @@
 //   - Delete drops the copy, and so does a KindNotFound from the repo (a user
 //     deleted behind the cache's back): the next login recreates the user.
 //   - Copies expire after the configured TTL, whatever happens.
+//   - Within a request's scope, the copy the session read brought along
+//     answers the first lookup of its user (scope.go): one round trip for
+//     the session and the copy, where the store can (Redis).
 package usercache
 
 import (
@@ -99,10 +102,17 @@ func New(inner ports.UserRepo, cache Backend, ttl time.Duration, log *slog.Logge
 // copyOf returns the copy of id's user, if the backend has one and
 // answers; a backend that fails is a miss.
 func (r *Repo) copyOf(ctx context.Context, op string, id domain.Identity) (domain.User, bool) {
-	u, ok, err := r.cache.Get(ctx, id)
-	if err != nil {
-		r.log.LogAttrs(ctx, slog.LevelWarn, "user cache not read", slog.String("op", op), slog.String("error", err.Error()))
-		ok = false
+	u, ok, known := domain.User{}, false, false
+	if sc := scopeOf(ctx); sc != nil {
+		u, ok, known = sc.take(id) // what the request's session read brought
+	}
+	if !known {
+		var err error
+		u, ok, err = r.cache.Get(ctx, id)
+		if err != nil {
+			r.log.LogAttrs(ctx, slog.LevelWarn, "user cache not read", slog.String("op", op), slog.String("error", err.Error()))
+			ok = false
+		}
 	}
 	ok = ok && u.Identity() == id && u.Revision > 0
 	r.observe(op, ok)

@@ -61,7 +61,7 @@ func (f *failing) Put(ctx context.Context, u domain.User, ttl time.Duration) err
 // openRepo returns a migrated SQLite user repo of the test's own.
 func openRepo(t *testing.T) *counting {
 	t.Helper()
-	st, err := sqlstore.Open(sqlstore.Options{Driver: "sqlite", DSN: sqlstore.DSN("file:" + filepath.Join(t.TempDir(), "users.db")), QueryTimeout: 5 * time.Second})
+	st, err := sqlstore.Open(sqlstore.Options{Driver: "sqlite", DSN: sqlstore.DSN("file:" + filepath.Join(t.TempDir(), "users.db")), QueryTimeout: 30 * time.Second}) // racing writers queue for SQLite's one write lock: generous under -race on a loaded machine
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package wiring
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"go.uber.org/fx"
 
@@ -28,6 +29,12 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 					AppLogin: p.Limits.AppLogin, AppSession: p.Limits.AppSession}, httpapi.Observer(p.Observe))
 				if err != nil {
 					return nil, err
+				}
+				if scope := p.Scope; scope != nil {
+					inner := h
+					h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						inner.ServeHTTP(w, r.WithContext(scope(r.Context())))
+					})
 				}
 				return httpapi.NewServer(h, p.Log, so), nil
 			},
@@ -61,6 +68,7 @@ type routerParams struct {
 	Clock   ports.Clock
 	Limits  Limiters
 	Observe RequestObserver `optional:"true"`
+	Scope   RequestScope    `optional:"true"`
 }
 
 // proxyWarning is what to tell an operator serving a network with no trusted

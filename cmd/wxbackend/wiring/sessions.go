@@ -1,6 +1,7 @@
 package wiring
 
 import (
+	"context"
 	"time"
 
 	"go.uber.org/fx"
@@ -24,10 +25,18 @@ type Limiters struct {
 	Exchanges ports.RateLimiter
 }
 
+// RequestScope gives each HTTP request's context what a store keeps for the
+// request's length (nil: nothing).
+type RequestScope func(context.Context) context.Context
+
 // sessionStore chooses the session store, and with it where the rate limits,
 // the WeChat access token and the user cache's copies are kept: Redis
 // sessions mean several servers, which must share them.
-func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redisstore.Options, l config.Limits, perApp map[string]config.Limits) fx.Option {
+//
+// With Redis and the user cache on, the read that authenticates a request
+// brings the copy of its user along, in the same round trip, for the
+// request's scope (adapters/usercache, scope.go): each HTTP request gets one.
+func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redisstore.Options, l config.Limits, perApp map[string]config.Limits, cache usercache.Options) fx.Option {
 	var sliding time.Duration
 	if s.Sliding {
 		sliding = ttl
@@ -43,7 +52,18 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 					lc.Append(fx.StopHook(st.Close))
 					return st, nil
 				},
-				func(st *redisstore.SessionStore) ports.SessionStore { return st },
+				func(st *redisstore.SessionStore) ports.SessionStore {
+					if cache.TTL > 0 {
+						return usercache.NewSessions(st, st)
+					}
+					return st
+				},
+				func() RequestScope {
+					if cache.TTL > 0 {
+						return usercache.WithScope
+					}
+					return nil
+				},
 				func(st *redisstore.SessionStore) ports.TokenCache { return st.TokenCache() },
 				func(st *redisstore.SessionStore) usercache.Backend { return st.UserCache() },
 				func(st *redisstore.SessionStore) Limiters {

@@ -51,7 +51,7 @@ func stores(cfg config.Config, logOut io.Writer) fx.Option {
 		fx.Supply(cfg),
 		logging(cfg.Log, logOut),
 		core(cfg.App, cfg.Memory),
-		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits, cfg.AppLimits()),
+		sessionStore(cfg.Sessions, cfg.App.SessionTTL, cfg.Memory, cfg.Redis, cfg.Limits, cfg.AppLimits(), cfg.UserCache),
 		userDatabase(cfg.DB),
 		userCache(cfg.UserCache),
 		avatarStore(cfg.Avatars, cfg.Images, cfg.AvatarDisk(), cfg.S3),
