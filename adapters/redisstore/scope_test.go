@@ -127,4 +127,3 @@ func TestScope_TheSessionReadBringsTheCopyAlong(t *testing.T) {
 		t.Fatalf("outside a scope: %d round trips, %d database calls; want 2, 0", trips, db)
 	}
 }
-
