@@ -156,9 +156,9 @@ func scale(results []Result, micro map[string]benchResult) string {
 			bytes, bytes*1e6/(1<<30))
 		w("With a 24 h token and a login per launch, up to %s tokens live at once: at most %.1f GiB (less, as a user's second token shares their hash and set). One Redis node holds that. ",
 			millions(live), bytes*live/(1<<30))
-		trips := 4 + scaleChangeShare // the login's create and cache read, the upload's session and cache reads, and a cache write when the profile changed
+		trips := 3 + scaleChangeShare // the login's create and cache read, the upload's session read (which brings the copy along), and a cache write when the profile changed
 		w("The user cache's copy adds a few hundred bytes per user. ")
-		w("Its load is %.2f round trips per launch (at login, the session's creation and the user cache's read; at upload, the session's read and the cache's, and a cache write when the profile changed), 2 more with the default rate limits: %.0f per second at peak, far below what one node serves.\n",
+		w("Its load is %.2f round trips per launch (at login, the session's creation and the user cache's read; at upload, the session's read, which brings the cache's copy along, and a cache write when the profile changed), 2 more with the default rate limits: %.0f per second at peak, far below what one node serves.\n",
 			trips, (trips+2)*peak)
 	}
 	writesWithout := peak*scaleNewShare + peak
