@@ -45,7 +45,7 @@ func TestScale_DerivesTheEstimateFromTheRuns(t *testing.T) {
 		"**15 with it**",              // 1% new users + 2% changed uploads
 		"reads 10 per second",         // 2 SELECTs for each of 1% new users
 		"3.02 round trips per launch", // create and cache read, the session read (bringing the copy), and 2% cache writes
-		"3010 per second at peak",     // (2.02 + 2 for the limits) × 500
+		"2510 per second at peak",     // (2.02 + 2 for the limits) × 500
 		"1000 bytes of `used_memory`", //
 		"up to 6 million tokens live", // a day's launches
 		"at most 5.6 GiB",             // 6M × 1000 B
