@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"wxbackend/adapters/aescbc"
 )
 
 // statusOf is the HTTP status each contract code may come with.
@@ -47,7 +45,7 @@ func FuzzRequest(f *testing.F) {
 	} {
 		f.Add(seed.route, seed.ctype, []byte(seed.body), seed.auth)
 	}
-	fx := newFixtureWith(f, nil, aescbc.NewDecrypter())
+	fx := newFixture(f, nil)
 	fx.wechat.AddCode("c1", "o1", "", key1)
 	f.Fuzz(func(t *testing.T, route, ctype uint8, body []byte, auth string) {
 		r := routes[int(route)%len(routes)]

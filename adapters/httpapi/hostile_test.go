@@ -9,25 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"wxbackend/adapters/aescbc"
 	"wxbackend/domain"
 )
-
-// realIV is the iv the hostile cases seal under.
-var realIV = [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
-
-func realIVText() string { return base64.StdEncoding.EncodeToString(realIV[:]) }
-
-// sealReal encrypts plain under key1 as WeChat does (PKCS#7).
-func sealReal(t *testing.T, plain string) string {
-	t.Helper()
-	k, _ := domain.ParseSessionKey(key1)
-	s, err := aescbc.Encrypt(k, realIV, []byte(plain))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // sealRaw encrypts whole blocks under key without any padding, to forge
 // every kind of bad padding.
@@ -36,7 +19,7 @@ func sealRaw(t *testing.T, key string, blocks []byte) string {
 	k, _ := domain.ParseSessionKey(key)
 	b, _ := aes.NewCipher(k.Bytes())
 	out := make([]byte, len(blocks))
-	cipher.NewCBCEncrypter(b, realIV[:]).CryptBlocks(out, blocks)
+	cipher.NewCBCEncrypter(b, iv[:]).CryptBlocks(out, blocks)
 	return base64.StdEncoding.EncodeToString(out)
 }
 
@@ -51,18 +34,18 @@ func padded(tail ...byte) []byte {
 // would, and checks the exact contract code, that nothing was written (no
 // user row, no session), and that no answer carries data.
 func TestHostileInput(t *testing.T) {
-	f := newFixtureWith(t, nil, aescbc.NewDecrypter())
+	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
 	revoked := f.login(t, "c2")
 	other := f.login(t, "c3")
 	want(t, f.do(t, "POST", "/api/v1/logout", nil, "Authorization", "Bearer "+revoked), 0, 200)
 	f.wechat.AddCode("c3", "o1", "", key1) // a re-login, so o1's key is still key1
-	good := sealReal(t, goodPayload)
-	iv := realIVText()
+	good := sealed(t, goodPayload)
+	iv := ivText
 	data := func(encrypted, ivText string) map[string]any {
 		return map[string]any{"iv": ivText, "encrypedData": encrypted, "token": tok}
 	}
-	withPayload := func(plain string) map[string]any { return data(sealReal(t, plain), iv) }
+	withPayload := func(plain string) map[string]any { return data(sealed(t, plain), iv) }
 	const otherKey = "AAECAwQFBgcICQoLDA0ODw=="
 	badPadding := map[string][]byte{
 		"zero pad byte":       padded(0),
@@ -148,7 +131,7 @@ func TestHostileInput(t *testing.T) {
 		cases = append(cases, hostile{"bad padding: " + name, "POST", "/getinfo/", data(sealRaw(t, key1, blocks), iv), nil, 4, 400})
 	}
 
-	writes, sessions := f.users.WriteCount(), f.sessions.Len()
+	writes, sessions := f.users.WriteCount(), f.sessionCount(t)
 	undecryptable := map[string]string{}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -157,9 +140,9 @@ func TestHostileInput(t *testing.T) {
 			if string(r.Data) != "null" {
 				t.Fatalf("a rejected request carries data: %s", r.Data)
 			}
-			if f.users.WriteCount() != writes || f.sessions.Len() != sessions {
+			if f.users.WriteCount() != writes || f.sessionCount(t) != sessions {
 				t.Fatalf("a rejected request wrote: %d user writes (was %d), %d sessions (was %d)",
-					f.users.WriteCount(), writes, f.sessions.Len(), sessions)
+					f.users.WriteCount(), writes, f.sessionCount(t), sessions)
 			}
 			if c.code == 4 {
 				undecryptable[c.name] = r.raw
@@ -186,11 +169,11 @@ func TestHostileInput(t *testing.T) {
 
 // TestHostileInput_ExpiredToken checks a token past its TTL.
 func TestHostileInput_ExpiredToken(t *testing.T) {
-	f := newFixtureWith(t, nil, aescbc.NewDecrypter())
+	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
 	writes := f.users.WriteCount()
 	f.clock.Advance(2 * time.Hour) // the fixture's TTL is an hour
-	r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": realIVText(), "encrypedData": sealReal(t, goodPayload), "token": tok})
+	r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": ivText, "encrypedData": sealed(t, goodPayload), "token": tok})
 	want(t, r, 2, 401)
 	if f.users.WriteCount() != writes {
 		t.Fatal("an expired token wrote")
@@ -200,7 +183,7 @@ func TestHostileInput_ExpiredToken(t *testing.T) {
 // TestHostileInput_AcceptedOddities are inputs that are odd but WeChat's own:
 // they are saved, cleaned by the documented rules.
 func TestHostileInput_AcceptedOddities(t *testing.T) {
-	f := newFixtureWith(t, nil, aescbc.NewDecrypter())
+	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
 	for _, c := range []struct{ name, nick, stored string }{
 		{"4-byte emoji and ZWJ", "🎸👩‍👩‍👧🏳️‍🌈", "🎸👩‍👩‍👧🏳️‍🌈"},
@@ -211,7 +194,7 @@ func TestHostileInput_AcceptedOddities(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			payload := `{"openId":"o1","nickName":"` + strings.ReplaceAll(c.nick, `'`, `'`) + `","watermark":{"appid":"` + appID + `","timestamp":1}}`
-			r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": realIVText(), "encrypedData": sealReal(t, payload), "token": tok})
+			r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": ivText, "encrypedData": sealed(t, payload), "token": tok})
 			want(t, r, 0, 200)
 			u, err := f.users.Get(t.Context(), domain.Identity{AppID: appID, OpenID: "o1"})
 			if err != nil || u.Profile.NickName != c.stored {

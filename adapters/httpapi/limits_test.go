@@ -22,7 +22,7 @@ import (
 func TestRateLimits(t *testing.T) {
 	clock := portfake.NewClock(time.Now())
 	users, wx := portfake.NewUsers(), portfake.NewWeChat(appID)
-	svc, err := app.New(app.Deps{Sessions: portfake.NewSessions(clock), Users: users, Decrypter: portfake.Decrypter{},
+	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(memory.Options{CleanupInterval: time.Minute}, 0, 0, clock), Users: users, Decrypter: aescbc.NewDecrypter(),
 		Apps: []ports.WeChat{wx}, Clock: clock, Tokens: &portfake.Tokens{}},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {

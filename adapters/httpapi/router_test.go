@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,10 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/adapters/httpapi/openapitest"
 	"wxbackend/adapters/imaging"
+	"wxbackend/adapters/memory"
 	"wxbackend/adapters/system"
 	"wxbackend/app"
 	"wxbackend/config/setting"
@@ -31,11 +34,13 @@ const (
 	key1  = "tiihtNczf5v6AKRyjwEUhQ=="
 )
 
-// fixture is the router in front of the use cases on fakes.
+// fixture is the router in front of the use cases on the real in-memory
+// adapters (session store, token cache, decrypter), with fakes for WeChat
+// and for the stores a test makes fail (users, blobs).
 type fixture struct {
 	h        http.Handler
 	users    *portfake.Users
-	sessions *portfake.Sessions
+	sessions *memory.SessionStore
 	wechat   *portfake.WeChat
 	clock    *portfake.Clock
 	blobs    *portfake.Blobs
@@ -43,17 +48,12 @@ type fixture struct {
 	app      *app.App
 }
 
-func newFixture(t *testing.T, wrap func(ports.UserRepo) ports.UserRepo) *fixture {
-	t.Helper()
-	return newFixtureWith(t, wrap, portfake.Decrypter{})
-}
-
-// newFixtureWith is newFixture with the given decrypter.
-func newFixtureWith(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo, dec ports.Decrypter) *fixture {
+// newFixture builds a fixture; wrap, when set, decorates the user repo.
+func newFixture(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo) *fixture {
 	t.Helper()
 	f := &fixture{users: portfake.NewUsers(), wechat: portfake.NewWeChat(appID), logs: &strings.Builder{},
 		clock: portfake.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))}
-	f.sessions = portfake.NewSessions(f.clock)
+	f.sessions = memory.NewSessionStore(memory.Options{CleanupInterval: time.Hour}, 0, 0, f.clock)
 	var users ports.UserRepo = f.users
 	if wrap != nil {
 		users = wrap(users)
@@ -61,9 +61,9 @@ func newFixtureWith(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo, dec 
 	f.blobs = portfake.NewBlobs()
 	var images imaging.Options
 	setting.Defaults(&images)
-	svc, err := app.New(app.Deps{Sessions: f.sessions, Users: users, Decrypter: dec,
+	svc, err := app.New(app.Deps{Sessions: f.sessions, Users: users, Decrypter: aescbc.NewDecrypter(),
 		Apps: []ports.WeChat{f.wechat}, Clock: f.clock, Tokens: &portfake.Tokens{}, Blobs: f.blobs, Images: imaging.New(images),
-		AccessTokens: portfake.NewTokenCache(f.clock)},
+		AccessTokens: memory.NewTokenCache(f.clock)},
 		app.Options{SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -157,10 +157,36 @@ func (f *fixture) login(t *testing.T, code string) string {
 	return d.Token
 }
 
+// sessionCount returns how many tokens the session store holds.
+func (f *fixture) sessionCount(t *testing.T) int {
+	t.Helper()
+	n, err := f.sessions.Count(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// iv is the iv every test payload is sealed under; ivText is it as a client
+// sends it.
+var (
+	iv     = [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	ivText = base64.StdEncoding.EncodeToString(iv[:])
+)
+
+// sealed encrypts plain under key1 and iv as WeChat does (AES-128-CBC,
+// PKCS#7), for the real decrypter to open.
 func sealed(t *testing.T, plain string) string {
 	t.Helper()
-	k, _ := domain.ParseSessionKey(key1)
-	return portfake.Decrypter{}.Seal(k, plain)
+	k, err := domain.ParseSessionKey(key1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := aescbc.Encrypt(k, iv, []byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 const goodPayload = `{"openId":"o1","nickName":"Band 🎸","avatarUrl":"https://thirdwx.qlogo.cn/mmopen/vi_32/a/132?x=1&y=2","gender":1,"language":"zh_CN","city":"广州","province":"广东","country":"CN","watermark":{"appid":"` + appID + `","timestamp":1}}`
@@ -168,7 +194,7 @@ const goodPayload = `{"openId":"o1","nickName":"Band 🎸","avatarUrl":"https://
 func TestClassicRoutes_SpeakTheTutorialsShapes(t *testing.T) {
 	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
-	r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": portfake.IV, "encrypedData": sealed(t, goodPayload), "token": tok})
+	r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": ivText, "encrypedData": sealed(t, goodPayload), "token": tok})
 	want(t, r, 0, 200)
 	if r.Msg != "ok" {
 		t.Fatalf("msg %q", r.Msg)
@@ -203,7 +229,7 @@ func TestV1Routes(t *testing.T) {
 		t.Fatalf("login data %s", r.Data)
 	}
 	bearer := []string{"Authorization", "Bearer " + login.Token}
-	r = f.do(t, "POST", "/api/v1/userinfo", url.Values{"encryptedData": {sealed(t, goodPayload)}, "iv": {portfake.IV}}, bearer...)
+	r = f.do(t, "POST", "/api/v1/userinfo", url.Values{"encryptedData": {sealed(t, goodPayload)}, "iv": {ivText}}, bearer...)
 	want(t, r, 0, 200)
 	var p map[string]any
 	_ = json.Unmarshal(r.Data, &p)
@@ -230,7 +256,7 @@ func TestErrors_MapToTheContractCodes(t *testing.T) {
 	tok := f.login(t, "c1")
 	other := f.login(t, "c2")
 	body := func(data string) map[string]any {
-		return map[string]any{"iv": portfake.IV, "encryptedData": data, "token": tok}
+		return map[string]any{"iv": ivText, "encryptedData": data, "token": tok}
 	}
 	f.wechat.FailCode("limited", domain.Wrap(domain.KindRateLimited, errors.New("errcode 45011")))
 	f.wechat.FailCode("down", domain.Wrap(domain.KindUpstream, errors.New("dial")))
@@ -247,14 +273,14 @@ func TestErrors_MapToTheContractCodes(t *testing.T) {
 		{"getinfo without iv", "POST", "/getinfo/", map[string]any{"encrypedData": "x", "token": tok}, nil, 1, 400, "缺少参数!"},
 		{"code of wrong type", "POST", "/login/", map[string]any{"code": 5}, nil, 1, 400, ""},
 		{"body not an object", "POST", "/login/", `[1]`, []string{"Content-Type", "application/json"}, 1, 400, ""},
-		{"token missing", "POST", "/getinfo/", map[string]any{"iv": portfake.IV, "encrypedData": "x"}, nil, 2, 401, "无效的token"},
+		{"token missing", "POST", "/getinfo/", map[string]any{"iv": ivText, "encrypedData": "x"}, nil, 2, 401, "无效的token"},
 		{"token unknown", "GET", "/api/v1/me", nil, []string{"Authorization", "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 2, 401, "无效的token"},
 		{"not a bearer", "GET", "/api/v1/me", nil, []string{"Authorization", "Basic Zm9vOmJhcg=="}, 2, 401, ""},
 		{"tokens disagree", "POST", "/getinfo/", body(sealed(t, goodPayload)), []string{"Authorization", "Bearer " + other}, 1, 400, ""},
 		{"code rejected", "POST", "/login/", map[string]any{"code": "nope"}, nil, 3, 400, ""},
 		{"undecryptable", "POST", "/getinfo/", body(sealed(t, "not json")), nil, 4, 400, ""},
 		{"watermark", "POST", "/getinfo/", body(sealed(t, `{"watermark":{"appid":"wxOther"}}`)), nil, 5, 400, ""},
-		{"signature", "POST", "/api/v1/userinfo", map[string]any{"iv": portfake.IV, "encryptedData": sealed(t, goodPayload), "token": tok, "rawData": "{}", "signature": "00"}, nil, 6, 400, ""},
+		{"signature", "POST", "/api/v1/userinfo", map[string]any{"iv": ivText, "encryptedData": sealed(t, goodPayload), "token": tok, "rawData": "{}", "signature": "00"}, nil, 6, 400, ""},
 		{"rate limited", "POST", "/login/", map[string]any{"code": "limited"}, nil, 7, 429, ""},
 		{"WeChat down", "POST", "/login/", map[string]any{"code": "down"}, nil, 8, 502, ""},
 		{"WeChat slow", "POST", "/login/", map[string]any{"code": "slow"}, nil, 8, 504, ""},
@@ -290,7 +316,7 @@ func (panicking) UpdateUser(context.Context, domain.Identity, func(*domain.User)
 func TestPanic_IsCode10WithoutDetails(t *testing.T) {
 	f := newFixture(t, func(r ports.UserRepo) ports.UserRepo { return panicking{r} })
 	tok := f.login(t, "c1")
-	r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": portfake.IV, "encryptedData": sealed(t, goodPayload), "token": tok}, "X-Request-Id", "req-42")
+	r := f.do(t, "POST", "/getinfo/", map[string]any{"iv": ivText, "encryptedData": sealed(t, goodPayload), "token": tok}, "X-Request-Id", "req-42")
 	want(t, r, 10, 500)
 	if strings.Contains(r.raw, "boom") {
 		t.Fatalf("the panic leaked: %s", r.raw)
@@ -328,12 +354,12 @@ func TestBody_FormWithoutSlashAndJSONWithoutContentType(t *testing.T) {
 	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
 	data := sealed(t, goodPayload)
-	form := url.Values{"iv": {portfake.IV}, "encrypedData": {data}, "token": {tok}}
+	form := url.Values{"iv": {ivText}, "encrypedData": {data}, "token": {tok}}
 	want(t, f.do(t, "POST", "/getinfo", form), 0, 200)
 	// JSON without a content type, as some clients send it.
-	want(t, f.do(t, "POST", "/getinfo/", `{"iv":"`+portfake.IV+`","encrypedData":"`+data+`","token":"`+tok+`"}`), 0, 200)
+	want(t, f.do(t, "POST", "/getinfo/", `{"iv":"`+ivText+`","encrypedData":"`+data+`","token":"`+tok+`"}`), 0, 200)
 	// Unknown fields are ignored.
-	want(t, f.do(t, "POST", "/getinfo/", map[string]any{"iv": portfake.IV, "encrypedData": data, "token": tok, "extra": []int{1}}), 0, 200)
+	want(t, f.do(t, "POST", "/getinfo/", map[string]any{"iv": ivText, "encrypedData": data, "token": tok, "extra": []int{1}}), 0, 200)
 }
 
 func TestResponses_CarryARequestID(t *testing.T) {

@@ -13,12 +13,11 @@ import (
 	"strings"
 	"testing"
 
-	"wxbackend/adapters/aescbc"
 	"wxbackend/domain"
 	"wxbackend/ports"
 )
 
-// splice returns the iv that makes the first block of sealReal(genuine)
+// splice returns the iv that makes the first block of sealed(genuine)
 // decrypt to prefix (16 bytes), as a user can with their own ciphertext:
 // CBC has no integrity, and block 0's plaintext is D(C0) xor iv.
 func splice(t *testing.T, genuine, prefix string) string {
@@ -26,11 +25,11 @@ func splice(t *testing.T, genuine, prefix string) string {
 	if len(prefix) != 16 || len(genuine) < 16 {
 		t.Fatalf("prefix %q is not one block", prefix)
 	}
-	var iv [16]byte
-	for i := range iv {
-		iv[i] = realIV[i] ^ genuine[i] ^ prefix[i]
+	var forged [16]byte
+	for i := range forged {
+		forged[i] = iv[i] ^ genuine[i] ^ prefix[i]
 	}
-	return base64.StdEncoding.EncodeToString(iv[:])
+	return base64.StdEncoding.EncodeToString(forged[:])
 }
 
 // Items 4 and 5: what a spliced or altered payload carries is stored clean:
@@ -55,13 +54,13 @@ func TestSplicedPayload_IsStoredClean(t *testing.T) {
 			func(p domain.Profile) bool { return p.City == "img src=x onerror=alert(1)" }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFixtureWith(t, nil, aescbc.NewDecrypter())
+			f := newFixture(t, nil)
 			tok := f.login(t, "c1")
-			iv := realIVText()
+			iv := ivText
 			if c.prefix != "" {
 				iv = splice(t, c.genuine, c.prefix)
 			}
-			r := f.do(t, "POST", "/api/v1/userinfo", map[string]any{"iv": iv, "encryptedData": sealReal(t, c.genuine)}, "Authorization", "Bearer "+tok)
+			r := f.do(t, "POST", "/api/v1/userinfo", map[string]any{"iv": iv, "encryptedData": sealed(t, c.genuine)}, "Authorization", "Bearer "+tok)
 			want(t, r, 0, 200)
 			u, err := f.users.Get(t.Context(), domain.Identity{AppID: appID, OpenID: "o1"})
 			if err != nil {
@@ -83,19 +82,19 @@ func TestSplicedPayload_IsStoredClean(t *testing.T) {
 // Item 4: a spliced payload sent with the genuine rawData and signature is
 // refused (code 6) and writes nothing; the genuine one passes.
 func TestSplicedPayload_DiffersFromRawData(t *testing.T) {
-	f := newFixtureWith(t, nil, aescbc.NewDecrypter())
+	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
 	raw := `{"nickName":"abcdef","gender":1}`
 	genuine := `{"nickName":"abcdef","gender":1,"watermark":{"appid":"` + appID + `","timestamp":1}}`
 	sum := sha1.Sum([]byte(raw + key1))
-	body := map[string]any{"encryptedData": sealReal(t, genuine), "rawData": raw, "signature": hex.EncodeToString(sum[:])}
+	body := map[string]any{"encryptedData": sealed(t, genuine), "rawData": raw, "signature": hex.EncodeToString(sum[:])}
 	writes := f.users.WriteCount()
 	body["iv"] = splice(t, genuine, `{"nickName":"`+"\u202E")
 	want(t, f.do(t, "POST", "/api/v1/userinfo", body, "Authorization", "Bearer "+tok), 6, 400)
 	if f.users.WriteCount() != writes {
 		t.Fatal("a spliced payload wrote")
 	}
-	body["iv"] = realIVText()
+	body["iv"] = ivText
 	want(t, f.do(t, "POST", "/api/v1/userinfo", body, "Authorization", "Bearer "+tok), 0, 200)
 }
 
@@ -111,10 +110,10 @@ func TestEditProfile_InvisibleNicknameIsCode1(t *testing.T) {
 // Item 6: a spliced phone payload without a number is the client's fault:
 // code 4 with the message of every undecryptable payload, not code 8.
 func TestSplicedPhonePayload_WithoutANumberIsCode4(t *testing.T) {
-	f := newFixtureWith(t, nil, aescbc.NewDecrypter())
+	f := newFixture(t, nil)
 	tok := f.login(t, "c1")
 	genuine := `{"purePhoneNumber":"13800138000","countryCode":"86","watermark":{"appid":"` + appID + `","timestamp":1}}`
-	body := map[string]any{"encryptedData": sealReal(t, genuine), "iv": splice(t, genuine, `{"purePhoneNumbX`)}
+	body := map[string]any{"encryptedData": sealed(t, genuine), "iv": splice(t, genuine, `{"purePhoneNumbX`)}
 	r := f.do(t, "POST", "/api/v1/me/phone", body, "Authorization", "Bearer "+tok)
 	want(t, r, 4, 400)
 	if r.Msg != domain.KindUndecryptable.Message() {
