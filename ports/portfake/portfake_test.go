@@ -4,13 +4,13 @@ import (
 	"testing"
 	"time"
 
-	"wxbackend/adapters/system"
 	"wxbackend/ports"
 	"wxbackend/ports/portfake"
 	"wxbackend/ports/porttest"
 )
 
-// The fakes pass the contracts, so tests built on them test real behaviour.
+// Every fake store passes its port's contract, so tests built on it test real
+// behaviour. WeChat, Clock and Tokens have no contract suite.
 
 func TestSessions_Contract(t *testing.T) {
 	clock := portfake.NewClock(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
@@ -23,10 +23,6 @@ func TestSessions_Contract(t *testing.T) {
 
 func TestUsers_Contract(t *testing.T) {
 	porttest.TestUserRepo(t, func(*testing.T) ports.UserRepo { return portfake.NewUsers() })
-}
-
-func TestTokenCache_Contract(t *testing.T) {
-	porttest.TestTokenCache(t, func(*testing.T) ports.TokenCache { return portfake.NewTokenCache(system.Clock{}) }, time.Now)
 }
 
 func TestBlobs_Contract(t *testing.T) {
