@@ -23,10 +23,25 @@ func (p *Processor) Cost(data []byte) (int64, error) {
 // Peak is the most decode budget taken at once so far, in bytes.
 func (p *Processor) Peak() int64 { return p.peak.Load() }
 
-// Hold takes n bytes of the decode budget until the returned function runs.
-func (p *Processor) Hold(n int64) func() {
-	if err := p.budget.Acquire(context.Background(), n); err != nil {
+// HoldAll takes every lane of the decode budget whole until the returned
+// function runs.
+func (p *Processor) HoldAll() func() {
+	small, large := p.hold(p.small), p.hold(p.large)
+	return func() { small(); large() }
+}
+
+// HoldLarge takes the large lane whole until the returned function runs.
+func (p *Processor) HoldLarge() func() { return p.hold(p.large) }
+
+func (p *Processor) hold(l *lane) func() {
+	if err := l.sem.Acquire(context.Background(), l.size); err != nil {
 		panic(err)
 	}
-	return func() { p.budget.Release(n) }
+	return func() { l.sem.Release(l.size) }
 }
+
+// LargeWaiters is how many uploads wait for the large lane now.
+func (p *Processor) LargeWaiters() int64 { return p.large.waiters.Load() }
+
+// MaxLargeWaiters is how many uploads may wait for the large lane.
+const MaxLargeWaiters = largeWaiters

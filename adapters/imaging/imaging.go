@@ -36,9 +36,10 @@ type Options struct {
 	Quality   int   `setting:"avatar-jpeg-quality" default:"85" usage:"JPEG quality of stored avatars, 1-100"`
 	// DecodeBudget is the memory all decodes at once may take, by each
 	// image's estimated cost (format, progressive or not, subsampling, bit
-	// depth): an image that alone costs more is refused (code 11), others
-	// wait for their share.
-	DecodeBudget int64 `setting:"avatar-decode-budget" default:"134217728" usage:"bytes of memory all avatar decodes at once may take, by each image's estimated cost (a progressive 4:4:4 JPEG 15 a pixel, a 16-bit PNG 8); an image that alone costs more is refused (code 11), others wait"`
+	// depth), in two lanes (see Processor): a quarter for small images,
+	// the rest for large ones. An image that alone costs more than the
+	// large lane is refused (code 11), others wait for their share.
+	DecodeBudget int64 `setting:"avatar-decode-budget" default:"134217728" usage:"bytes of memory all avatar decodes at once may take, by each image's estimated cost (a progressive 4:4:4 JPEG 15 a pixel, a 16-bit PNG 8): a quarter decodes small images (costing at most a sixteenth), which never wait behind large ones, the rest large ones (at most 4 waiting, more get code 7); an image that alone costs more than that rest is refused (code 11)"`
 	// DecodeWait is the longest an upload waits for its share of
 	// DecodeBudget; then it is code 7.
 	DecodeWait time.Duration `setting:"avatar-decode-wait" default:"5s" usage:"longest an avatar upload waits for decode memory (avatar-decode-budget), then code 7"`
@@ -72,11 +73,32 @@ const maxSide = 16384
 // before it starts and gives it back when done, so hostile images under the
 // pixel limit (progressive JPEGs, 16-bit PNGs) wait instead of all
 // decoding at once.
+//
+// The budget is split in two lanes, so that an avatar never queues behind
+// a photo or a bomb: a quarter of it decodes small images (those costing at
+// most a sixteenth of the budget: 8 MiB of 128, a baseline JPEG of about
+// 800×800, more than any avatar chooseAvatar gives), the rest large ones
+// (at most that much each: 96 MiB of 128, a 12-megapixel photo takes about
+// 43). At most largeWaiters uploads wait for the large lane; more are
+// refused at once (code 7): a waiting upload holds its body and one of the
+// transport's upload slots, which small images need too.
 type Processor struct {
-	o      Options
-	budget *semaphore.Weighted
+	o            Options
+	small, large *lane
 	// inUse and peak are the budget taken now and at most, in bytes.
 	inUse, peak atomic.Int64
+}
+
+// largeWaiters is how many uploads may wait for the large lane at once.
+const largeWaiters = 4
+
+// lane is one share of the decode budget.
+type lane struct {
+	name    string
+	size    int64 // bytes; also the most one image may cost
+	sem     *semaphore.Weighted
+	waiters atomic.Int64 // uploads waiting for it now
+	max     int64        // most uploads that may wait; 0: any number
 }
 
 var _ ports.ImageProcessor = (*Processor)(nil)
@@ -84,7 +106,19 @@ var _ ports.ImageProcessor = (*Processor)(nil)
 // New returns a Processor. Options left zero take no budget (every image is
 // refused as too large) and no wait: use setting.Defaults.
 func New(o Options) *Processor {
-	return &Processor{o: o, budget: semaphore.NewWeighted(o.DecodeBudget)}
+	small := o.DecodeBudget / 4
+	return &Processor{o: o,
+		small: &lane{name: "small", size: small, sem: semaphore.NewWeighted(small)},
+		large: &lane{name: "large", size: o.DecodeBudget - small, sem: semaphore.NewWeighted(o.DecodeBudget - small), max: largeWaiters},
+	}
+}
+
+// laneOf is the lane an image of this estimated cost decodes in.
+func (p *Processor) laneOf(cost int64) *lane {
+	if cost <= p.o.DecodeBudget/16 {
+		return p.small
+	}
+	return p.large
 }
 
 // decoder reads one format.
@@ -155,28 +189,47 @@ func (p *Processor) Avatar(ctx context.Context, data []byte) (ports.Blob, string
 	return ports.Blob{Data: out.Bytes(), ContentType: "image/jpeg"}, ".jpg", nil
 }
 
-// take waits for cost bytes of the decode budget and returns what gives
-// them back. An image that alone costs more than the budget is too large.
+// take waits for cost bytes of the decode budget, in the image's lane, and
+// returns what gives them back. An image that alone costs more than the
+// large lane is too large.
 func (p *Processor) take(ctx context.Context, cost int64) (func(), error) {
-	if cost > p.o.DecodeBudget {
+	l := p.laneOf(cost)
+	if cost > l.size {
 		return nil, domain.Wrap(domain.KindTooLarge,
-			fmt.Errorf("image would take %d MiB to decode, over the budget of %d MiB", cost>>20, p.o.DecodeBudget>>20))
+			fmt.Errorf("image would take %d MiB to decode, over the %d MiB a large image may take (of a budget of %d MiB)", cost>>20, l.size>>20, p.o.DecodeBudget>>20))
 	}
-	wait, cancel := context.WithTimeout(ctx, p.o.DecodeWait)
-	defer cancel()
-	if err := p.budget.Acquire(wait, cost); err != nil {
-		if ctx.Err() != nil { // the request's end, not our wait's
-			return nil, domain.Wrap(domain.KindUnavailable, fmt.Errorf("wait for decode budget: %w", ctx.Err()))
+	if !l.sem.TryAcquire(cost) {
+		if err := l.wait(ctx, cost, p.o.DecodeWait); err != nil {
+			return nil, err
 		}
-		return nil, domain.RateLimited(time.Second)
 	}
 	now := p.inUse.Add(cost)
 	for peak := p.peak.Load(); now > peak && !p.peak.CompareAndSwap(peak, now); peak = p.peak.Load() {
 	}
 	return func() {
 		p.inUse.Add(-cost)
-		p.budget.Release(cost)
+		l.sem.Release(cost)
 	}, nil
+}
+
+// wait takes cost bytes of l, waiting up to d, or less when ctx ends first,
+// unless l has as many waiting as it admits: then it is rate limited at
+// once.
+func (l *lane) wait(ctx context.Context, cost int64, d time.Duration) error {
+	if n := l.waiters.Add(1); l.max > 0 && n > l.max {
+		l.waiters.Add(-1)
+		return domain.RateLimited(time.Second)
+	}
+	defer l.waiters.Add(-1)
+	wait, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := l.sem.Acquire(wait, cost); err != nil {
+		if ctx.Err() != nil { // the request's end, not our wait's
+			return domain.Wrap(domain.KindUnavailable, fmt.Errorf("wait for decode budget: %w", ctx.Err()))
+		}
+		return domain.RateLimited(time.Second)
+	}
+	return nil
 }
 
 // decodeSafely decodes, turning a decoder's panic on hostile input into an
