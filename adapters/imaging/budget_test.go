@@ -255,3 +255,25 @@ func TestAvatar_FewUploadsWaitForTheLargeLane(t *testing.T) {
 		t.Fatalf("%d waiting after a refusal, want %d", n, imaging.MaxLargeWaiters)
 	}
 }
+
+// A large photo is box-filtered before the scaler scales it, so the
+// scaler's buffer (32 bytes per avatar column and row scaled) no longer
+// costs more than the photo's pixels: a 12-megapixel phone photo took 42
+// MiB, 17 of them its pixels; it takes about 25.
+func TestAvatar_LargePhotosCostLittleBeyondTheirPixels(t *testing.T) {
+	p := processorWith(t, 128<<20, time.Second)
+	data := imagingtest.JPEG(4000, 3000, false, imagingtest.S420, false)
+	cost, err := p.Cost(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aerr error
+	real := allocated(func() { _, _, aerr = p.Avatar(t.Context(), data) })
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	t.Logf("a 12 MP photo: estimated %.1f MiB, allocated %.1f MiB", float64(cost)/(1<<20), float64(real)/(1<<20))
+	if cost > 28<<20 || real > 28<<20 || real > cost {
+		t.Fatalf("a 12 MP photo: estimated %d bytes, allocated %d", cost, real)
+	}
+}

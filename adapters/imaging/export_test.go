@@ -2,7 +2,11 @@ package imaging
 
 import (
 	"context"
+	"image"
+	"image/color"
 	"net/http"
+
+	"golang.org/x/image/draw"
 )
 
 // Cost is the estimated memory of decoding data and making it an avatar.
@@ -45,3 +49,18 @@ func (p *Processor) LargeWaiters() int64 { return p.large.waiters.Load() }
 
 // MaxLargeWaiters is how many uploads may wait for the large lane.
 const MaxLargeWaiters = largeWaiters
+
+// Square is what an avatar is scaled with: box-filtered first when large.
+func Square(img image.Image, size int) *image.RGBA { return square(img, size) }
+
+// SquareInOneStep is the centre square of img scaled to size with the
+// bilinear scaler alone, the reference Square is held to.
+func SquareInOneStep(img image.Image, size int) *image.RGBA {
+	b := img.Bounds()
+	side := min(b.Dx(), b.Dy())
+	crop := image.Rect(0, 0, side, side).Add(b.Min).Add(image.Pt((b.Dx()-side)/2, (b.Dy()-side)/2))
+	dst := image.NewRGBA(image.Rect(0, 0, size, size))
+	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	draw.BiLinear.Scale(dst, dst.Bounds(), img, crop, draw.Over, nil)
+	return dst
+}

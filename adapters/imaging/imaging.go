@@ -244,13 +244,68 @@ func decodeSafely(dec decoder, data []byte) (img image.Image, err error) {
 }
 
 // square returns the centre square of img scaled to size×size, on white
-// (JPEG has no transparency).
+// (JPEG has no transparency). A square of more than four times size on a
+// side is first shrunk by box filtering to between two and three times
+// size (see shrink): the scaler's buffer is 32 bytes for each column of the
+// avatar and row of what it scales, 24 MiB for a 12-megapixel photo, and
+// the box filter's result a few MiB at most.
 func square(img image.Image, size int) *image.RGBA {
 	b := img.Bounds()
 	side := min(b.Dx(), b.Dy())
+	var src image.Image = img
 	crop := image.Rect(0, 0, side, side).Add(b.Min).Add(image.Pt((b.Dx()-side)/2, (b.Dy()-side)/2))
+	// Every type the decoders return has RGBA64At.
+	if px, ok := img.(image.RGBA64Image); ok && shrinkFactor(side, size) > 1 {
+		src = shrink(px, crop, shrinkFactor(side, size))
+		crop = src.Bounds()
+	}
 	dst := image.NewRGBA(image.Rect(0, 0, size, size))
 	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	draw.BiLinear.Scale(dst, dst.Bounds(), img, crop, draw.Over, nil)
+	draw.BiLinear.Scale(dst, dst.Bounds(), src, crop, draw.Over, nil)
 	return dst
+}
+
+// shrinkFactor is the integer factor a square of side pixels is box-filtered
+// down by before it is scaled to size: none (1) when side is under four
+// times size, else the largest that leaves at least two times size.
+func shrinkFactor(side, size int) int {
+	if side < 4*size {
+		return 1
+	}
+	return side / (2 * size)
+}
+
+// shrink returns the centre of crop box-filtered by k: each pixel of the
+// result is the mean of k×k pixels of img (premultiplied, as RGBA64At
+// gives them). The at most k-1 rows and columns that make no whole box are
+// left out, as many on each side.
+func shrink(src image.RGBA64Image, crop image.Rectangle, k int) *image.RGBA {
+	n := crop.Dx() / k
+	at := crop.Min.Add(image.Pt((crop.Dx()-n*k)/2, (crop.Dy()-n*k)/2))
+	out := image.NewRGBA(image.Rect(0, 0, n, n))
+	sums := make([][4]uint64, n)
+	area := uint64(k * k)
+	for oy := range n {
+		clear(sums)
+		for y := at.Y + oy*k; y < at.Y+(oy+1)*k; y++ {
+			x := at.X
+			for ox := range sums {
+				s := &sums[ox]
+				for end := x + k; x < end; x++ {
+					c := src.RGBA64At(x, y)
+					s[0] += uint64(c.R)
+					s[1] += uint64(c.G)
+					s[2] += uint64(c.B)
+					s[3] += uint64(c.A)
+				}
+			}
+		}
+		row := out.Pix[oy*out.Stride:]
+		for ox, s := range sums {
+			for c := range 4 {
+				row[4*ox+c] = uint8(s[c] / area >> 8)
+			}
+		}
+	}
+	return out
 }
