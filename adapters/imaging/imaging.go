@@ -77,9 +77,9 @@ const maxSide = 16384
 // The budget is split in two lanes, so that an avatar never queues behind
 // a photo or a bomb: a quarter of it decodes small images (those costing at
 // most a sixteenth of the budget: 8 MiB of 128, a baseline JPEG of about
-// 800×800, more than any avatar chooseAvatar gives), the rest large ones
-// (at most that much each: 96 MiB of 128, a 12-megapixel photo takes about
-// 43). At most largeWaiters uploads wait for the large lane; more are
+// 750×750; avatars from chooseAvatar are a few hundred pixels), the rest
+// large ones (at most that much each: 96 MiB of 128, a 12-megapixel photo
+// takes about 25). At most largeWaiters uploads wait for the large lane; more are
 // refused at once (code 7): a waiting upload holds its body and one of the
 // transport's upload slots, which small images need too.
 type Processor struct {
