@@ -277,3 +277,26 @@ func TestAvatar_LargePhotosCostLittleBeyondTheirPixels(t *testing.T) {
 		t.Fatalf("a 12 MP photo: estimated %d bytes, allocated %d", cost, real)
 	}
 }
+
+// What a large image's decode allocated is collected before its share of
+// the large lane is given back, so the next large decode reuses that
+// memory instead of the heap growing to twice its live data (make hostile
+// with bombs that fit the budget peaked at 269 MiB of RSS without this).
+func TestAvatar_LargeDecodesAreCollectedBeforeTheLaneIsFreed(t *testing.T) {
+	p := processorWith(t, 128<<20, time.Second)
+	data := imagingtest.JPEG(1024, 1024, true, imagingtest.S444, false) // about 21 MiB: the large lane
+	cost, err := p.Cost(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, _, err := p.Avatar(t.Context(), data); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > cost/4 {
+		t.Fatalf("the heap holds %d bytes more after a decode of %d", grown, cost)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -177,16 +178,25 @@ func (p *Processor) Avatar(ctx context.Context, data []byte) (ports.Blob, string
 	if err != nil {
 		return ports.Blob{}, "", err
 	}
-	defer release()
+	out, err := p.render(dec, data)
+	release() // after render: what it decoded is unreachable now
+	if err != nil {
+		return ports.Blob{}, "", err
+	}
+	return ports.Blob{Data: out, ContentType: "image/jpeg"}, ".jpg", nil
+}
+
+// render decodes data and encodes its avatar.
+func (p *Processor) render(dec decoder, data []byte) ([]byte, error) {
 	img, err := decodeSafely(dec, data)
 	if err != nil {
-		return ports.Blob{}, "", errCorrupt
+		return nil, errCorrupt
 	}
 	var out bytes.Buffer
 	if err := jpeg.Encode(&out, square(img, p.o.Size), &jpeg.Options{Quality: p.o.Quality}); err != nil {
-		return ports.Blob{}, "", domain.Wrap(domain.KindInternal, fmt.Errorf("encode avatar: %w", err))
+		return nil, domain.Wrap(domain.KindInternal, fmt.Errorf("encode avatar: %w", err))
 	}
-	return ports.Blob{Data: out.Bytes(), ContentType: "image/jpeg"}, ".jpg", nil
+	return out.Bytes(), nil
 }
 
 // take waits for cost bytes of the decode budget, in the image's lane, and
@@ -207,6 +217,14 @@ func (p *Processor) take(ctx context.Context, cost int64) (func(), error) {
 	for peak := p.peak.Load(); now > peak && !p.peak.CompareAndSwap(peak, now); peak = p.peak.Load() {
 	}
 	return func() {
+		if l == p.large {
+			// What a large decode allocated is garbage now, as much as
+			// the lane again: collected before the next large decode
+			// may take the lane, it is reused, instead of waiting until
+			// the heap is twice its live data (or at the memory limit,
+			// which a collector short of CPU overshoots).
+			runtime.GC()
+		}
 		p.inUse.Add(-cost)
 		l.sem.Release(cost)
 	}, nil
