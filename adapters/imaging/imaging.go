@@ -208,6 +208,9 @@ func (p *Processor) take(ctx context.Context, cost int64) (func(), error) {
 		return nil, domain.Wrap(domain.KindTooLarge,
 			fmt.Errorf("image would take %d MiB to decode, over the %d MiB a large image may take (of a budget of %d MiB)", cost>>20, l.size>>20, p.o.DecodeBudget>>20))
 	}
+	if err := ctx.Err(); err != nil { // a client that left is not decoded for
+		return nil, domain.Wrap(domain.KindUnavailable, fmt.Errorf("wait for decode budget: %w", err))
+	}
 	if !l.sem.TryAcquire(cost) {
 		if err := l.wait(ctx, cost, p.o.DecodeWait); err != nil {
 			return nil, err
