@@ -80,9 +80,9 @@ const maxSide = 16384
 // most a sixteenth of the budget: 8 MiB of 128, a baseline JPEG of about
 // 750×750; avatars from chooseAvatar are a few hundred pixels), the rest
 // large ones (at most that much each: 96 MiB of 128, a 12-megapixel photo
-// takes about 25). At most largeWaiters uploads wait for the large lane; more are
-// refused at once (code 7): a waiting upload holds its body and one of the
-// transport's upload slots, which small images need too.
+// takes about 25). At most largeWaiters uploads wait for the large lane;
+// more are refused at once (code 7): a waiting upload holds its body and
+// one of the transport's upload slots, which small images need too.
 type Processor struct {
 	o            Options
 	small, large *lane
@@ -95,7 +95,6 @@ const largeWaiters = 4
 
 // lane is one share of the decode budget.
 type lane struct {
-	name    string
 	size    int64 // bytes; also the most one image may cost
 	sem     *semaphore.Weighted
 	waiters atomic.Int64 // uploads waiting for it now
@@ -109,8 +108,8 @@ var _ ports.ImageProcessor = (*Processor)(nil)
 func New(o Options) *Processor {
 	small := o.DecodeBudget / 4
 	return &Processor{o: o,
-		small: &lane{name: "small", size: small, sem: semaphore.NewWeighted(small)},
-		large: &lane{name: "large", size: o.DecodeBudget - small, sem: semaphore.NewWeighted(o.DecodeBudget - small), max: largeWaiters},
+		small: &lane{size: small, sem: semaphore.NewWeighted(small)},
+		large: &lane{size: o.DecodeBudget - small, sem: semaphore.NewWeighted(o.DecodeBudget - small), max: largeWaiters},
 	}
 }
 
@@ -178,8 +177,10 @@ func (p *Processor) Avatar(ctx context.Context, data []byte) (ports.Blob, string
 	if err != nil {
 		return ports.Blob{}, "", err
 	}
-	out, err := p.render(dec, data)
-	release() // after render: what it decoded is unreachable now
+	out, err := func() ([]byte, error) {
+		defer release() // after render returns, what it decoded is unreachable
+		return p.render(dec, data)
+	}()
 	if err != nil {
 		return ports.Blob{}, "", err
 	}
