@@ -129,11 +129,13 @@ func TestAvatar_ConcurrentDecodesShareTheBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	budget := cost * 5 / 2 // two at once
+	budget := cost * 10 / 3 // two at once in the large lane, three quarters of it
 	p := processorWith(t, budget, time.Minute)
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for range 8 {
+	// Two decode at once, and as many as may wait for the large lane wait.
+	n := 2 + imaging.MaxLargeWaiters
+	errs := make(chan error, n)
+	for range n {
 		wg.Go(func() {
 			_, _, err := p.Avatar(t.Context(), data)
 			errs <- err
@@ -158,7 +160,7 @@ func TestAvatar_WaitForBudgetHonoursCancellationAndDeadline(t *testing.T) {
 	const budget = 64 << 20
 	data := encode(t, 64, 64, "png")
 	p := processorWith(t, budget, time.Hour)
-	release := p.Hold(budget)
+	release := p.HoldAll()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
@@ -177,12 +179,124 @@ func TestAvatar_WaitForBudgetHonoursCancellationAndDeadline(t *testing.T) {
 	release()
 
 	q := processorWith(t, budget, time.Millisecond)
-	release = q.Hold(budget)
+	release = q.HoldAll()
 	if _, _, err := q.Avatar(t.Context(), data); domain.KindOf(err) != domain.KindRateLimited {
 		t.Fatalf("a wait past DecodeWait: %v, want rate limited", err)
 	}
 	release()
 	if _, _, err := q.Avatar(t.Context(), data); err != nil {
 		t.Fatalf("after the budget is free: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a liveness bound.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling with a deadline, not waiting for a time
+	}
+}
+
+// A small image (an avatar) decodes in a lane of its own: it never waits
+// behind large images that wait for theirs (issue 23 item 3: 100 bomb
+// sessions made an honest 480×480 upload wait 5 s and fail).
+func TestAvatar_SmallImagesDoNotQueueBehindLargeOnes(t *testing.T) {
+	p := processorWith(t, 128<<20, time.Hour)
+	large := imagingtest.JPEG(1024, 1024, true, imagingtest.S444, false) // about 25 MiB
+	small := imagingtest.JPEG(480, 480, false, imagingtest.S420, false)  // about 5 MiB
+	release := p.HoldLarge()
+	defer release()
+	ctx, cancel := context.WithCancel(t.Context())
+	waited := make(chan error, 1)
+	go func() {
+		_, _, err := p.Avatar(ctx, large)
+		waited <- err
+	}()
+	waitFor(t, "the large image to wait", func() bool { return p.LargeWaiters() == 1 })
+
+	live, stop := context.WithTimeout(t.Context(), 10*time.Second) // a liveness bound, not a timing claim
+	defer stop()
+	if _, _, err := p.Avatar(live, small); err != nil {
+		t.Fatalf("a small image behind a waiting large one: %v", err)
+	}
+	cancel()
+	if err := <-waited; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the large image's wait: %v", err)
+	}
+}
+
+// Only a few uploads wait for the large lane; the next is refused at once
+// (code 7) instead of holding its body and an upload slot for the whole
+// wait, which is what let bomb sessions take every upload slot.
+func TestAvatar_FewUploadsWaitForTheLargeLane(t *testing.T) {
+	p := processorWith(t, 128<<20, time.Hour)
+	large := imagingtest.JPEG(1024, 1024, true, imagingtest.S444, false)
+	release := p.HoldLarge()
+	defer release()
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	for range imaging.MaxLargeWaiters {
+		wg.Go(func() { _, _, _ = p.Avatar(ctx, large) })
+	}
+	defer wg.Wait()
+	defer cancel()
+	waitFor(t, "the waiters", func() bool { return p.LargeWaiters() == imaging.MaxLargeWaiters })
+
+	live, stop := context.WithTimeout(t.Context(), 10*time.Second) // a liveness bound, not a timing claim
+	defer stop()
+	if _, _, err := p.Avatar(live, large); domain.KindOf(err) != domain.KindRateLimited {
+		t.Fatalf("one more large image: %v, want rate limited", err)
+	}
+	if n := p.LargeWaiters(); n != imaging.MaxLargeWaiters {
+		t.Fatalf("%d waiting after a refusal, want %d", n, imaging.MaxLargeWaiters)
+	}
+}
+
+// A large photo is box-filtered before the scaler scales it, so the
+// scaler's buffer (32 bytes per avatar column and row scaled) no longer
+// costs more than the photo's pixels: a 12-megapixel phone photo took 42
+// MiB, 17 of them its pixels; it takes about 25.
+func TestAvatar_LargePhotosCostLittleBeyondTheirPixels(t *testing.T) {
+	p := processorWith(t, 128<<20, time.Second)
+	data := imagingtest.JPEG(4000, 3000, false, imagingtest.S420, false)
+	cost, err := p.Cost(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aerr error
+	real := allocated(func() { _, _, aerr = p.Avatar(t.Context(), data) })
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	t.Logf("a 12 MP photo: estimated %.1f MiB, allocated %.1f MiB", float64(cost)/(1<<20), float64(real)/(1<<20))
+	if cost > 28<<20 || real > 28<<20 || real > cost {
+		t.Fatalf("a 12 MP photo: estimated %d bytes, allocated %d", cost, real)
+	}
+}
+
+// What a large image's decode allocated is collected before its share of
+// the large lane is given back, so the next large decode reuses that
+// memory instead of the heap growing to twice its live data (make hostile
+// with bombs that fit the budget peaked at 269 MiB of RSS without this).
+func TestAvatar_LargeDecodesAreCollectedBeforeTheLaneIsFreed(t *testing.T) {
+	p := processorWith(t, 128<<20, time.Second)
+	data := imagingtest.JPEG(1024, 1024, true, imagingtest.S444, false) // about 21 MiB: the large lane
+	cost, err := p.Cost(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, _, err := p.Avatar(t.Context(), data); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > cost/4 {
+		t.Fatalf("the heap holds %d bytes more after a decode of %d", grown, cost)
 	}
 }

@@ -14,11 +14,18 @@ import (
 
 // overhead is what every avatar of a w×h image costs beside the decoded
 // image: the size×size RGBA it is scaled into, the scaler's two-pass buffer
-// (size columns by the centre square's side of [4]float64, 32 bytes each:
-// 40 MB for a 4898-pixel side) and the JPEG encoder's buffers.
+// (size columns by the rows of the square it scales, of [4]float64, 32
+// bytes each), and the JPEG encoder's buffers. A square of more than four
+// times size on a side is box-filtered first (see square): to n×n, n
+// between two and three times size, an RGBA of n×n and a row of sums, and
+// the scaler scales that.
 func overhead(size, w, h int) int64 {
-	side := int64(min(w, h))
-	return 4*int64(size)*int64(size) + 32*int64(size)*side + 1<<20
+	rows, shrunk := int64(min(w, h)), int64(0)
+	if k := int64(shrinkFactor(int(rows), size)); k > 1 {
+		rows /= k
+		shrunk = 4*rows*rows + 32*rows // the shrunk square and its row of sums
+	}
+	return 4*int64(size)*int64(size) + 32*int64(size)*rows + shrunk + 1<<20
 }
 
 var errNoFrame = errors.New("no frame header")

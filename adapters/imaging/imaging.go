@@ -17,6 +17,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -36,9 +37,10 @@ type Options struct {
 	Quality   int   `setting:"avatar-jpeg-quality" default:"85" usage:"JPEG quality of stored avatars, 1-100"`
 	// DecodeBudget is the memory all decodes at once may take, by each
 	// image's estimated cost (format, progressive or not, subsampling, bit
-	// depth): an image that alone costs more is refused (code 11), others
-	// wait for their share.
-	DecodeBudget int64 `setting:"avatar-decode-budget" default:"134217728" usage:"bytes of memory all avatar decodes at once may take, by each image's estimated cost (a progressive 4:4:4 JPEG 15 a pixel, a 16-bit PNG 8); an image that alone costs more is refused (code 11), others wait"`
+	// depth), in two lanes (see Processor): a quarter for small images,
+	// the rest for large ones. An image that alone costs more than the
+	// large lane is refused (code 11), others wait for their share.
+	DecodeBudget int64 `setting:"avatar-decode-budget" default:"134217728" usage:"bytes of memory all avatar decodes at once may take, by each image's estimated cost (a progressive 4:4:4 JPEG 15 a pixel, a 16-bit PNG 8): a quarter decodes small images (costing at most a sixteenth), which never wait behind large ones, the rest large ones (at most 4 waiting, more get code 7); an image that alone costs more than that rest is refused (code 11)"`
 	// DecodeWait is the longest an upload waits for its share of
 	// DecodeBudget; then it is code 7.
 	DecodeWait time.Duration `setting:"avatar-decode-wait" default:"5s" usage:"longest an avatar upload waits for decode memory (avatar-decode-budget), then code 7"`
@@ -72,11 +74,31 @@ const maxSide = 16384
 // before it starts and gives it back when done, so hostile images under the
 // pixel limit (progressive JPEGs, 16-bit PNGs) wait instead of all
 // decoding at once.
+//
+// The budget is split in two lanes, so that an avatar never queues behind
+// a photo or a bomb: a quarter of it decodes small images (those costing at
+// most a sixteenth of the budget: 8 MiB of 128, a baseline JPEG of about
+// 750×750; avatars from chooseAvatar are a few hundred pixels), the rest
+// large ones (at most that much each: 96 MiB of 128, a 12-megapixel photo
+// takes about 25). At most largeWaiters uploads wait for the large lane;
+// more are refused at once (code 7): a waiting upload holds its body and
+// one of the transport's upload slots, which small images need too.
 type Processor struct {
-	o      Options
-	budget *semaphore.Weighted
+	o            Options
+	small, large *lane
 	// inUse and peak are the budget taken now and at most, in bytes.
 	inUse, peak atomic.Int64
+}
+
+// largeWaiters is how many uploads may wait for the large lane at once.
+const largeWaiters = 4
+
+// lane is one share of the decode budget.
+type lane struct {
+	size    int64 // bytes; also the most one image may cost
+	sem     *semaphore.Weighted
+	waiters atomic.Int64 // uploads waiting for it now
+	max     int64        // most uploads that may wait; 0: any number
 }
 
 var _ ports.ImageProcessor = (*Processor)(nil)
@@ -84,7 +106,19 @@ var _ ports.ImageProcessor = (*Processor)(nil)
 // New returns a Processor. Options left zero take no budget (every image is
 // refused as too large) and no wait: use setting.Defaults.
 func New(o Options) *Processor {
-	return &Processor{o: o, budget: semaphore.NewWeighted(o.DecodeBudget)}
+	small := o.DecodeBudget / 4
+	return &Processor{o: o,
+		small: &lane{size: small, sem: semaphore.NewWeighted(small)},
+		large: &lane{size: o.DecodeBudget - small, sem: semaphore.NewWeighted(o.DecodeBudget - small), max: largeWaiters},
+	}
+}
+
+// laneOf is the lane an image of this estimated cost decodes in.
+func (p *Processor) laneOf(cost int64) *lane {
+	if cost <= p.o.DecodeBudget/16 {
+		return p.small
+	}
+	return p.large
 }
 
 // decoder reads one format.
@@ -143,40 +177,81 @@ func (p *Processor) Avatar(ctx context.Context, data []byte) (ports.Blob, string
 	if err != nil {
 		return ports.Blob{}, "", err
 	}
-	defer release()
+	out, err := func() ([]byte, error) {
+		defer release() // after render returns, what it decoded is unreachable
+		return p.render(dec, data)
+	}()
+	if err != nil {
+		return ports.Blob{}, "", err
+	}
+	return ports.Blob{Data: out, ContentType: "image/jpeg"}, ".jpg", nil
+}
+
+// render decodes data and encodes its avatar.
+func (p *Processor) render(dec decoder, data []byte) ([]byte, error) {
 	img, err := decodeSafely(dec, data)
 	if err != nil {
-		return ports.Blob{}, "", errCorrupt
+		return nil, errCorrupt
 	}
 	var out bytes.Buffer
 	if err := jpeg.Encode(&out, square(img, p.o.Size), &jpeg.Options{Quality: p.o.Quality}); err != nil {
-		return ports.Blob{}, "", domain.Wrap(domain.KindInternal, fmt.Errorf("encode avatar: %w", err))
+		return nil, domain.Wrap(domain.KindInternal, fmt.Errorf("encode avatar: %w", err))
 	}
-	return ports.Blob{Data: out.Bytes(), ContentType: "image/jpeg"}, ".jpg", nil
+	return out.Bytes(), nil
 }
 
-// take waits for cost bytes of the decode budget and returns what gives
-// them back. An image that alone costs more than the budget is too large.
+// take waits for cost bytes of the decode budget, in the image's lane, and
+// returns what gives them back. An image that alone costs more than the
+// large lane is too large.
 func (p *Processor) take(ctx context.Context, cost int64) (func(), error) {
-	if cost > p.o.DecodeBudget {
+	l := p.laneOf(cost)
+	if cost > l.size {
 		return nil, domain.Wrap(domain.KindTooLarge,
-			fmt.Errorf("image would take %d MiB to decode, over the budget of %d MiB", cost>>20, p.o.DecodeBudget>>20))
+			fmt.Errorf("image would take %d MiB to decode, over the %d MiB a large image may take (of a budget of %d MiB)", cost>>20, l.size>>20, p.o.DecodeBudget>>20))
 	}
-	wait, cancel := context.WithTimeout(ctx, p.o.DecodeWait)
-	defer cancel()
-	if err := p.budget.Acquire(wait, cost); err != nil {
-		if ctx.Err() != nil { // the request's end, not our wait's
-			return nil, domain.Wrap(domain.KindUnavailable, fmt.Errorf("wait for decode budget: %w", ctx.Err()))
+	if err := ctx.Err(); err != nil { // a client that left is not decoded for
+		return nil, domain.Wrap(domain.KindUnavailable, fmt.Errorf("wait for decode budget: %w", err))
+	}
+	if !l.sem.TryAcquire(cost) {
+		if err := l.wait(ctx, cost, p.o.DecodeWait); err != nil {
+			return nil, err
 		}
-		return nil, domain.RateLimited(time.Second)
 	}
 	now := p.inUse.Add(cost)
 	for peak := p.peak.Load(); now > peak && !p.peak.CompareAndSwap(peak, now); peak = p.peak.Load() {
 	}
 	return func() {
+		if l == p.large {
+			// What a large decode allocated is garbage now, as much as
+			// the lane again: collected before the next large decode
+			// may take the lane, it is reused, instead of waiting until
+			// the heap is twice its live data (or at the memory limit,
+			// which a collector short of CPU overshoots).
+			runtime.GC()
+		}
 		p.inUse.Add(-cost)
-		p.budget.Release(cost)
+		l.sem.Release(cost)
 	}, nil
+}
+
+// wait takes cost bytes of l, waiting up to d, or less when ctx ends first,
+// unless l has as many waiting as it admits: then it is rate limited at
+// once.
+func (l *lane) wait(ctx context.Context, cost int64, d time.Duration) error {
+	if n := l.waiters.Add(1); l.max > 0 && n > l.max {
+		l.waiters.Add(-1)
+		return domain.RateLimited(time.Second)
+	}
+	defer l.waiters.Add(-1)
+	wait, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := l.sem.Acquire(wait, cost); err != nil {
+		if ctx.Err() != nil { // the request's end, not our wait's
+			return domain.Wrap(domain.KindUnavailable, fmt.Errorf("wait for decode budget: %w", ctx.Err()))
+		}
+		return domain.RateLimited(time.Second)
+	}
+	return nil
 }
 
 // decodeSafely decodes, turning a decoder's panic on hostile input into an
@@ -191,13 +266,68 @@ func decodeSafely(dec decoder, data []byte) (img image.Image, err error) {
 }
 
 // square returns the centre square of img scaled to size×size, on white
-// (JPEG has no transparency).
+// (JPEG has no transparency). A square of more than four times size on a
+// side is first shrunk by box filtering to between two and three times
+// size (see shrink): the scaler's buffer is 32 bytes for each column of the
+// avatar and row of what it scales, 24 MiB for a 12-megapixel photo, and
+// the box filter's result a few MiB at most.
 func square(img image.Image, size int) *image.RGBA {
 	b := img.Bounds()
 	side := min(b.Dx(), b.Dy())
+	var src image.Image = img
 	crop := image.Rect(0, 0, side, side).Add(b.Min).Add(image.Pt((b.Dx()-side)/2, (b.Dy()-side)/2))
+	// Every type the decoders return has RGBA64At.
+	if px, ok := img.(image.RGBA64Image); ok && shrinkFactor(side, size) > 1 {
+		src = shrink(px, crop, shrinkFactor(side, size))
+		crop = src.Bounds()
+	}
 	dst := image.NewRGBA(image.Rect(0, 0, size, size))
 	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	draw.BiLinear.Scale(dst, dst.Bounds(), img, crop, draw.Over, nil)
+	draw.BiLinear.Scale(dst, dst.Bounds(), src, crop, draw.Over, nil)
 	return dst
+}
+
+// shrinkFactor is the integer factor a square of side pixels is box-filtered
+// down by before it is scaled to size: none (1) when side is under four
+// times size, else the largest that leaves at least two times size.
+func shrinkFactor(side, size int) int {
+	if side < 4*size {
+		return 1
+	}
+	return side / (2 * size)
+}
+
+// shrink returns the centre of crop box-filtered by k: each pixel of the
+// result is the mean of k×k pixels of img (premultiplied, as RGBA64At
+// gives them). The at most k-1 rows and columns that make no whole box are
+// left out, as many on each side.
+func shrink(src image.RGBA64Image, crop image.Rectangle, k int) *image.RGBA {
+	n := crop.Dx() / k
+	at := crop.Min.Add(image.Pt((crop.Dx()-n*k)/2, (crop.Dy()-n*k)/2))
+	out := image.NewRGBA(image.Rect(0, 0, n, n))
+	sums := make([][4]uint64, n)
+	area := uint64(k * k)
+	for oy := range n {
+		clear(sums)
+		for y := at.Y + oy*k; y < at.Y+(oy+1)*k; y++ {
+			x := at.X
+			for ox := range sums {
+				s := &sums[ox]
+				for end := x + k; x < end; x++ {
+					c := src.RGBA64At(x, y)
+					s[0] += uint64(c.R)
+					s[1] += uint64(c.G)
+					s[2] += uint64(c.B)
+					s[3] += uint64(c.A)
+				}
+			}
+		}
+		row := out.Pix[oy*out.Stride:]
+		for ox, s := range sums {
+			for c := range 4 {
+				row[4*ox+c] = uint8(s[c] / area >> 8)
+			}
+		}
+	}
+	return out
 }

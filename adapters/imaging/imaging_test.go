@@ -187,3 +187,38 @@ func BenchmarkAvatar(b *testing.B) {
 		})
 	}
 }
+
+// Shrinking a large image by box filtering before the bilinear scaler
+// gives the avatar the scaler alone gives, within a few levels: photos
+// (Y'CbCr), and images with transparency (on white).
+func TestSquare_ShrinkingFirstLooksTheSame(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	nrgba := image.NewNRGBA(image.Rect(0, 0, 2100, 1700))
+	for y := range 1700 {
+		for x := range 2100 {
+			nrgba.SetNRGBA(x, y, color.NRGBA{uint8(x / 9), uint8(y / 7), uint8(r.Uint32() % 64), uint8(128 + (x+y)/64%128)})
+		}
+	}
+	ycc := image.NewYCbCr(image.Rect(0, 0, 1600, 3000), image.YCbCrSubsampleRatio420)
+	for i := range ycc.Y {
+		ycc.Y[i] = uint8(i%1600/8 + int(r.Uint32()%48))
+	}
+	for i := range ycc.Cb {
+		ycc.Cb[i], ycc.Cr[i] = uint8(90+i%800/10), uint8(200-i/800%100)
+	}
+	for name, img := range map[string]image.Image{"NRGBA with alpha": nrgba, "Y'CbCr 4:2:0": ycc} {
+		got, want := imaging.Square(img, 256), imaging.SquareInOneStep(img, 256)
+		var sum, worst int
+		for i := range got.Pix {
+			d := int(got.Pix[i]) - int(want.Pix[i])
+			d = max(d, -d)
+			sum += d
+			worst = max(worst, d)
+		}
+		mean := float64(sum) / float64(len(got.Pix))
+		t.Logf("%s: mean difference %.2f levels, largest %d", name, mean, worst)
+		if mean > 2 || worst > 24 {
+			t.Errorf("%s: mean difference %.2f levels, largest %d", name, mean, worst)
+		}
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -70,6 +71,7 @@ func run(args []string) error {
 	case "migrate":
 		return wiring.Migrate(cfg, os.Stdout)
 	}
+	limitMemory(cfg.Runtime.MemoryLimit, os.LookupEnv)
 	app := fx.New(wiring.Options(cfg, os.Stderr), fx.StopTimeout(cfg.Server.ShutdownTimeout+5*time.Second))
 	app.Run() // until SIGINT or SIGTERM, then a graceful stop
 	return app.Err()
@@ -115,4 +117,16 @@ func operator(args []string) error {
 		return err
 	}
 	return wiring.RunOperator(cfg, cmd)
+}
+
+// limitMemory sets the Go runtime's soft memory limit to limit bytes
+// (WXB_MEMORY_LIMIT) and reports whether it did: not when limit is 0, nor
+// when the environment has GOMEMLIMIT, which the runtime has read itself
+// and which an operator set on purpose.
+func limitMemory(limit int64, env func(string) (string, bool)) bool {
+	if _, set := env("GOMEMLIMIT"); set || limit <= 0 {
+		return false
+	}
+	debug.SetMemoryLimit(limit)
+	return true
 }

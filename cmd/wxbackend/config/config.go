@@ -49,6 +49,7 @@ type Config struct {
 	Disk      localfs.Options
 	S3        s3blob.Options
 	Log       Log
+	Runtime   Runtime
 	Debug     Debug
 	Metrics   Metrics
 }
@@ -89,6 +90,15 @@ type Limits struct {
 type Log struct {
 	Level  string `setting:"log-level" default:"info" usage:"debug, info, warn or error"`
 	Format string `setting:"log-format" default:"text" usage:"text or json"`
+}
+
+// Runtime tunes the Go runtime of the serving process.
+type Runtime struct {
+	// MemoryLimit is the Go runtime's soft memory limit
+	// (debug.SetMemoryLimit): near it the collector runs more often, so the
+	// heap's garbage (up to as much again as its live data by default)
+	// does not push the process past it. An explicit GOMEMLIMIT wins.
+	MemoryLimit int64 `setting:"memory-limit" default:"209715200" usage:"soft limit in bytes of the server's Go memory (heap and runtime; debug.SetMemoryLimit): near it the garbage collector runs more often; it sits above WXB_AVATAR_DECODE_BUDGET plus the upload buffers (0: none; a GOMEMLIMIT in the environment wins)"`
 }
 
 // Debug configures the profiling listener.
@@ -173,6 +183,9 @@ func (c *Config) Check(p *setting.Problems) {
 	}
 	p.OneOf(&c.Log.Level, "debug", "info", "warn", "error")
 	p.OneOf(&c.Log.Format, "text", "json")
+	if c.Runtime.MemoryLimit != 0 && c.Runtime.MemoryLimit < 32<<20 {
+		p.Add(&c.Runtime.MemoryLimit, "must be 0 (no limit) or at least 32 MiB")
+	}
 	if c.Avatars.Store == "local" && c.Disk.PublicURL == "" && !IsLoopback(c.Server.Addr) {
 		p.Add(&c.Disk.PublicURL, "is required when serving %s: this server's public address + /media/avatars, as clients reach it", c.Server.Addr)
 	}

@@ -54,8 +54,8 @@ const (
 	kindSlow    = "slow"     // unauthenticated upload whose 2 MiB body is sent slowly
 	kindJPEG    = "jpeg"     // progressive 4898×4898 4:4:4 JPEG, about 141 KB (360 MB decoded)
 	kindPNG     = "png"      // 16-bit RGBA PNG of 4898×4898, just under the 24-megapixel limit (192 MB decoded)
-	kindFitJPEG = "fit-jpeg" // progressive 2600×2600 4:4:4 JPEG, costed just under the default decode budget
-	kindFitPNG  = "fit-png"  // 16-bit RGBA PNG of 3500×3500, costed just under the default decode budget
+	kindFitJPEG = "fit-jpeg" // progressive 2480×2480 4:4:4 JPEG, costed (95.6 MiB) just under the default decode budget's large lane (96 MiB)
+	kindFitPNG  = "fit-png"  // 16-bit RGBA PNG of 3400×3400, costed (95.2 MiB) just under the default decode budget's large lane
 )
 
 // hostileKinds describes every kind, in report order.
@@ -63,8 +63,8 @@ var hostileKinds = []struct{ name, what string }{
 	{kindSlow, "unauthenticated upload, 2 MiB image part sent slowly"},
 	{kindJPEG, "progressive 4898×4898 4:4:4 JPEG bomb, 141 KB"},
 	{kindPNG, "16-bit RGBA 4898×4898 PNG, 187 KB"},
-	{kindFitJPEG, "progressive 2600×2600 4:4:4 JPEG, 40 KB, under the decode budget"},
-	{kindFitPNG, "16-bit RGBA 3500×3500 PNG, 95 KB, under the decode budget"},
+	{kindFitJPEG, "progressive 2480×2480 4:4:4 JPEG, 36 KB, under the decode budget's large lane"},
+	{kindFitPNG, "16-bit RGBA 3400×3400 PNG, 90 KB, under the decode budget's large lane"},
 }
 
 // mixPart is a kind of hostile client and its share of the clients.
@@ -160,8 +160,8 @@ func Hostile(ctx context.Context, c HostileConfig) error {
 	bodies := map[string][]byte{
 		kindJPEG:    imagingtest.JPEG(4898, 4898, true, imagingtest.S444, false),
 		kindPNG:     imagingtest.PNG(4898, 4898, 16, 6),
-		kindFitJPEG: imagingtest.JPEG(2600, 2600, true, imagingtest.S444, false),
-		kindFitPNG:  imagingtest.PNG(3500, 3500, 16, 6),
+		kindFitJPEG: imagingtest.JPEG(2480, 2480, true, imagingtest.S444, false),
+		kindFitPNG:  imagingtest.PNG(3400, 3400, 16, 6),
 	}
 	honestImage, err := honestAvatar()
 	if err != nil {
