@@ -2,19 +2,12 @@ package usercache_test
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"wxbackend/adapters/memory"
-	"wxbackend/adapters/redisstore"
-	"wxbackend/adapters/system"
-	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/usercache"
 	"wxbackend/domain"
 )
@@ -29,29 +22,7 @@ func TestMemoryBackend_Contract(t *testing.T) {
 }
 
 func TestRedisBackend_Contract(t *testing.T) {
-	addr := testenv.Get("WXB_TEST_REDIS_ADDR", "127.0.0.1:6379")
-	c := goredis.NewClient(&goredis.Options{Addr: addr, DialTimeout: 2 * time.Second})
-	defer c.Close()
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		testenv.Unreachable(t, "Redis", err)
-	}
-	testBackend(t, func(t *testing.T) usercache.Backend {
-		var b [6]byte
-		_, _ = crand.Read(b[:])
-		p := "wxbtest:" + hex.EncodeToString(b[:]) + ":"
-		st, err := redisstore.NewSessionStore(redisstore.Options{Addrs: []string{addr}, KeyPrefix: p, Timeout: 2 * time.Second}, 0, 0, system.Clock{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx := context.Background()
-			if keys, _ := c.Keys(ctx, p+"*").Result(); len(keys) > 0 {
-				c.Del(ctx, keys...)
-			}
-			st.Close()
-		})
-		return st.UserCache()
-	})
+	testBackend(t, func(t *testing.T) usercache.Backend { return redisStore(t).UserCache() })
 }
 
 // testBackend runs the backend contract against the backends newBackend returns.
