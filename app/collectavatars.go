@@ -43,27 +43,83 @@ type CollectAvatars struct {
 // AvatarCollection is what a collection found and did.
 type AvatarCollection struct {
 	// Listed is how many blobs are stored; Old how many of them were stored
-	// before the grace period; Deleted how many of those no user had, now
-	// deleted; Failed how many no user had but could not be deleted (each
-	// logged, and left for the next collection).
-	Listed, Old, Deleted, Failed int
+	// before the grace period; Unused how many of those no user has;
+	// Deleted how many of those were deleted; Failed how many could not be
+	// (each logged, and left for the next collection).
+	Listed, Old, Unused, Deleted, Failed int
 }
 
+// CollectOptions tune one collection.
+type CollectOptions struct {
+	// Grace is how old an unused blob must be (at least MinAvatarGrace).
+	Grace time.Duration
+	// DryRun counts what would be deleted, and deletes nothing.
+	DryRun bool
+	// Force deletes even when most stored avatars look unused (see
+	// ErrMostAvatarsUnused).
+	Force bool
+}
+
+// ErrMostAvatarsUnused stops a collection that would delete more than half
+// of the stored avatars (and at least guardMin): far more than crashes and
+// failed deletes leave, and what a server or command pointed at the wrong
+// user database would do (an empty one has no user for any avatar).
+var ErrMostAvatarsUnused = errors.New("most stored avatars have no user in this database: nothing deleted (is WXB_DB_DSN the server's database? to delete them anyway, run wxbackend avatars collect --force)")
+
+// guardMin is the fewest unused avatars the ErrMostAvatarsUnused guard
+// looks at: a small store may well be mostly unused.
+const guardMin = 20
+
 // Handle deletes every stored avatar that no user has and that was stored
-// more than grace ago (at least MinAvatarGrace, else KindInvalidInput). It
-// returns what it did, and an error when the listing or the users could not
-// be read (the collection stops there: what it did is still counted) or
+// more than o.Grace ago (at least MinAvatarGrace, else KindInvalidInput),
+// unless most stored avatars look unused (ErrMostAvatarsUnused, unless
+// o.Force) or o.DryRun. It returns what it found and did, and an error when
+// the listing or the users could not be read (nothing is deleted then) or
 // when a delete failed (the others went on).
-func (c *CollectAvatars) Handle(ctx context.Context, grace time.Duration) (AvatarCollection, error) {
+func (c *CollectAvatars) Handle(ctx context.Context, o CollectOptions) (AvatarCollection, error) {
 	var res AvatarCollection
-	if grace < MinAvatarGrace {
+	if o.Grace < MinAvatarGrace {
 		return res, domain.Malformed("grace", fmt.Sprintf("must be at least %v: a younger image may be an upload's in progress", MinAvatarGrace))
 	}
 	if c.blobs == nil {
 		return res, domain.Wrap(domain.KindInternal, errors.New("avatars are not configured"))
 	}
-	cutoff := c.clock.Now().Add(-grace)
+	unused, err := c.unused(ctx, c.clock.Now().Add(-o.Grace), &res)
+	if err != nil {
+		return res, err
+	}
+	res.Unused = len(unused)
+	if o.DryRun {
+		return res, nil
+	}
+	if !o.Force && res.Unused >= guardMin && 2*res.Unused > res.Listed {
+		return res, ErrMostAvatarsUnused
+	}
 	var firstFailure error
+	for _, name := range unused {
+		if err := c.blobs.Delete(ctx, name); err != nil {
+			if ctx.Err() != nil {
+				return res, err
+			}
+			res.Failed++
+			if firstFailure == nil {
+				firstFailure = err
+			}
+			c.log.LogAttrs(ctx, slog.LevelWarn, "unused avatar not deleted", slog.String("object", name), slog.String("error", err.Error()))
+			continue
+		}
+		res.Deleted++
+	}
+	if firstFailure != nil {
+		return res, fmt.Errorf("%d of %d unused avatars not deleted, the first: %w", res.Failed, res.Unused, firstFailure)
+	}
+	return res, nil
+}
+
+// unused lists the stored blobs older than cutoff that no user has, asking
+// the users in batches, and counts what it listed in res.
+func (c *CollectAvatars) unused(ctx context.Context, cutoff time.Time, res *AvatarCollection) ([]string, error) {
+	var unused []string
 	batch := make([]string, 0, collectBatch)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -74,28 +130,16 @@ func (c *CollectAvatars) Handle(ctx context.Context, grace time.Duration) (Avata
 			return fmt.Errorf("avatars in use: %w", err)
 		}
 		for _, name := range batch {
-			if inUse[name] {
-				continue
+			if !inUse[name] {
+				unused = append(unused, name)
 			}
-			if err := c.blobs.Delete(ctx, name); err != nil {
-				if ctx.Err() != nil {
-					return err
-				}
-				res.Failed++
-				if firstFailure == nil {
-					firstFailure = err
-				}
-				c.log.LogAttrs(ctx, slog.LevelWarn, "unused avatar not deleted", slog.String("object", name), slog.String("error", err.Error()))
-				continue
-			}
-			res.Deleted++
 		}
 		batch = batch[:0]
 		return nil
 	}
 	for info, err := range c.blobs.List(ctx) {
 		if err != nil {
-			return res, fmt.Errorf("list avatars: %w", err)
+			return nil, fmt.Errorf("list avatars: %w", err)
 		}
 		res.Listed++
 		if !info.StoredAt.Before(cutoff) {
@@ -104,15 +148,12 @@ func (c *CollectAvatars) Handle(ctx context.Context, grace time.Duration) (Avata
 		res.Old++
 		if batch = append(batch, info.Name); len(batch) == collectBatch {
 			if err := flush(); err != nil {
-				return res, err
+				return nil, err
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return res, err
+		return nil, err
 	}
-	if firstFailure != nil {
-		return res, fmt.Errorf("%d of %d unused avatars not deleted, the first: %w", res.Failed, res.Failed+res.Deleted, firstFailure)
-	}
-	return res, nil
+	return unused, nil
 }

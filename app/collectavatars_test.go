@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,8 +68,8 @@ func TestCollectAvatars_DeletesOnlyOldUnusedBlobs(t *testing.T) {
 	orphan := w.store(t, now.Add(-61*time.Minute))
 	young := w.store(t, now.Add(-59*time.Minute))
 
-	got, err := w.svc.a.CollectAvatars.Handle(ctx, time.Hour)
-	if err != nil || got != (app.AvatarCollection{Listed: 3, Old: 2, Deleted: 1}) {
+	got, err := w.svc.a.CollectAvatars.Handle(ctx, app.CollectOptions{Grace: time.Hour})
+	if err != nil || got != (app.AvatarCollection{Listed: 3, Old: 2, Unused: 1, Deleted: 1}) {
 		t.Fatalf("collected %+v, %v", got, err)
 	}
 	left := w.blobNames(t)
@@ -82,7 +83,7 @@ func TestCollectAvatars_DeletesOnlyOldUnusedBlobs(t *testing.T) {
 		t.Fatalf("the user's avatar: %v", err)
 	}
 	// Again: nothing more to do.
-	if got, err := w.svc.a.CollectAvatars.Handle(ctx, time.Hour); err != nil || got.Deleted != 0 || got.Listed != 2 {
+	if got, err := w.svc.a.CollectAvatars.Handle(ctx, app.CollectOptions{Grace: time.Hour}); err != nil || got.Deleted != 0 || got.Listed != 2 {
 		t.Fatalf("collected again %+v, %v", got, err)
 	}
 }
@@ -91,7 +92,7 @@ func TestCollectAvatars_DeletesOnlyOldUnusedBlobs(t *testing.T) {
 // delete an image between its storing and its user's update.
 func TestCollectAvatars_RefusesAShortGrace(t *testing.T) {
 	w := newWorld(t, app.Options{})
-	_, err := w.svc.a.CollectAvatars.Handle(context.Background(), 30*time.Second)
+	_, err := w.svc.a.CollectAvatars.Handle(context.Background(), app.CollectOptions{Grace: 30 * time.Second})
 	wantKind(t, err, domain.KindInvalidInput)
 }
 
@@ -119,7 +120,8 @@ func TestCollectAvatars_ConcurrentCollectorsAreHarmless(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = w.svc.a.CollectAvatars.Handle(ctx, time.Hour)
+			// Forced: 700 orphans beside one used avatar trip the guard.
+			results[i], errs[i] = w.svc.a.CollectAvatars.Handle(ctx, app.CollectOptions{Grace: time.Hour, Force: true})
 		}()
 	}
 	wg.Wait()
@@ -132,5 +134,37 @@ func TestCollectAvatars_ConcurrentCollectorsAreHarmless(t *testing.T) {
 	}
 	if left := w.blobNames(t); len(left) != 1 || left[0] != u.Avatar || deleted < orphans {
 		t.Fatalf("left %v, deleted %d of %d", left, deleted, orphans)
+	}
+}
+
+// A collection that would delete most stored avatars stops and deletes
+// nothing: it is what a server or command pointed at the wrong (say, an
+// empty) user database would do. A dry run counts; --force deletes.
+func TestCollectAvatars_RefusesWhenMostAvatarsLookUnused(t *testing.T) {
+	w := newWorld(t, app.Options{})
+	ctx := context.Background()
+	old := w.clock.Now().Add(-2 * time.Hour)
+	const stored = 30
+	for i := 0; i < stored; i++ {
+		w.store(t, old)
+	}
+	got, err := w.svc.a.CollectAvatars.Handle(ctx, app.CollectOptions{Grace: time.Hour})
+	if !errors.Is(err, app.ErrMostAvatarsUnused) || got.Unused != stored || got.Deleted != 0 {
+		t.Fatalf("collected %+v, %v; want the guard", got, err)
+	}
+	if left := w.blobNames(t); len(left) != stored {
+		t.Fatalf("%d of %d avatars left after the guard", len(left), stored)
+	}
+	if got, err := w.svc.a.CollectAvatars.Handle(ctx, app.CollectOptions{Grace: time.Hour, DryRun: true}); err != nil || got.Unused != stored || got.Deleted != 0 {
+		t.Fatalf("dry run %+v, %v", got, err)
+	}
+	if left := w.blobNames(t); len(left) != stored {
+		t.Fatalf("a dry run deleted: %d left", len(left))
+	}
+	if got, err := w.svc.a.CollectAvatars.Handle(ctx, app.CollectOptions{Grace: time.Hour, Force: true}); err != nil || got.Deleted != stored {
+		t.Fatalf("forced %+v, %v", got, err)
+	}
+	if left := w.blobNames(t); len(left) != 0 {
+		t.Fatalf("%d left after a forced collection", len(left))
 	}
 }

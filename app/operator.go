@@ -67,8 +67,18 @@ func (s *Operator) FindUsers(ctx context.Context, appID, query string) ([]domain
 	return out, nil
 }
 
-// LogoutUser ends every session of a user, for an operator.
+// LogoutUser ends every session of a user, for an operator. A user that
+// does not exist is not found (an openid mistyped, or of another app), and
+// nothing is done.
 func (s *Operator) LogoutUser(ctx context.Context, id domain.Identity) error {
+	if _, err := s.users.Get(ctx, id); err != nil {
+		return err
+	}
+	return s.endSessions(ctx, id)
+}
+
+// endSessions ends every session of id's user.
+func (s *Operator) endSessions(ctx context.Context, id domain.Identity) error {
 	if err := s.sessions.DeleteAll(ctx, id); err != nil {
 		return fmt.Errorf("log out everywhere: %w", err)
 	}
@@ -82,7 +92,7 @@ func (s *Operator) DeleteUser(ctx context.Context, id domain.Identity) error {
 	if err != nil {
 		return err
 	}
-	if err := s.LogoutUser(ctx, id); err != nil {
+	if err := s.endSessions(ctx, id); err != nil {
 		return err
 	}
 	if err := s.users.Delete(ctx, id); err != nil {

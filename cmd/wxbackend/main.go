@@ -7,8 +7,10 @@
 //	wxbackend users logout <openid>     end every session of a user (Redis sessions)
 //	wxbackend users delete <openid>     erase a user: sessions, avatar, row
 //	wxbackend sessions count            about how many sessions are live (Redis sessions)
-//	wxbackend avatars collect [--json]  delete stored avatars no user has, older than
-//	                                    WXB_AVATAR_COLLECT_GRACE (the server also does, hourly)
+//	wxbackend avatars collect [--json] [--dry-run] [--force]
+//	                                    delete stored avatars no user has, older than
+//	                                    WXB_AVATAR_COLLECT_GRACE (the server also does, hourly);
+//	                                    refuses when most would go, unless --force
 //	wxbackend logout <openid>           the same as users logout
 //
 // The users commands take --app <appid>, required when several apps are
@@ -81,7 +83,7 @@ func run(args []string) error {
 // "avatars collect", with --json and --reveal among the configuration's
 // flags.
 func operator(args []string) error {
-	const usage = "usage: wxbackend users show <openid|phone|unionid> | users logout <openid> | users delete <openid> | sessions count | avatars collect  [--app <appid>] [--json] [--reveal] [flags]"
+	const usage = "usage: wxbackend users show <openid|phone|unionid> | users logout <openid> | users delete <openid> | sessions count | avatars collect [--dry-run] [--force]  [--app <appid>] [--json] [--reveal] [flags]"
 	cmd := wiring.OperatorCommand{Out: os.Stdout, Log: os.Stderr}
 	switch {
 	case len(args) >= 2 && args[0] == "sessions" && args[1] == "count":
@@ -100,6 +102,10 @@ func operator(args []string) error {
 			cmd.JSON = true
 		case a == "--reveal" || a == "-reveal":
 			cmd.Reveal = true
+		case a == "--dry-run" || a == "-dry-run":
+			cmd.DryRun = true
+		case a == "--force" || a == "-force":
+			cmd.Force = true
 		case a == "--app" || a == "-app":
 			if i+1 == len(args) {
 				return errors.New("--app needs an appid")

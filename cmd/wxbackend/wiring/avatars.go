@@ -2,6 +2,7 @@ package wiring
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -74,12 +75,16 @@ func collectAvatars(ctx context.Context, c *app.CollectAvatars, a config.Avatars
 		case <-tick.C:
 		}
 		run, cancel := context.WithTimeout(ctx, a.CollectInterval)
-		res, err := c.Handle(run, a.CollectGrace)
+		res, err := c.Handle(run, app.CollectOptions{Grace: a.CollectGrace})
 		cancel()
 		attrs := []slog.Attr{slog.Int("listed", res.Listed), slog.Int("old", res.Old), slog.Int("deleted", res.Deleted), slog.Int("failed", res.Failed)}
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return // stopping
+		case errors.Is(err, app.ErrMostAvatarsUnused):
+			// A server pointed at the wrong user database: say it loudly,
+			// every interval, and delete nothing.
+			log.LogAttrs(ctx, slog.LevelError, "avatar collection refused", append(attrs, slog.Int("unused", res.Unused), slog.String("error", err.Error()))...)
 		case err != nil:
 			log.LogAttrs(ctx, slog.LevelWarn, "avatar collection failed", append(attrs, slog.String("error", err.Error()))...)
 		case res.Deleted > 0:

@@ -35,7 +35,9 @@ type OperatorCommand struct {
 	Verb, Target string
 	App          string
 	JSON, Reveal bool
-	Out          io.Writer
+	// DryRun and Force are avatars collect's (app.CollectOptions).
+	DryRun, Force bool
+	Out           io.Writer
 	// Log receives the log lines of the stores and use cases (nil: none).
 	Log io.Writer
 }
@@ -59,6 +61,10 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 	if logOut == nil {
 		logOut = io.Discard
 	}
+	// A command reads and changes what the server serves; it brings no
+	// schema of its own (wxbackend migrate does): pointed at an empty
+	// database by mistake, it fails rather than make one.
+	cfg.DB.Migrate = false
 	var a *app.App
 	graph := fx.New(stores(cfg, logOut), fx.Populate(&a))
 	if err := graph.Err(); err != nil {
@@ -85,6 +91,9 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 			return errMemorySessions
 		}
 		if err := svc.LogoutUser(ctx, id); err != nil {
+			if domain.KindOf(err) == domain.KindNotFound {
+				return fmt.Errorf("no user %s in %s", printable(id.OpenID), id.AppID)
+			}
 			return err
 		}
 		fmt.Fprintf(cmd.Out, "every session of %s in %s ended\n", printable(id.OpenID), id.AppID)
@@ -116,14 +125,19 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 		ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
 		defer cancel()
 		grace := cfg.Avatars.CollectGrace
-		res, err := a.CollectAvatars.Handle(ctx, grace)
+		res, err := a.CollectAvatars.Handle(ctx, app.CollectOptions{Grace: grace, DryRun: cmd.DryRun, Force: cmd.Force})
 		if cmd.JSON {
-			if jerr := json.NewEncoder(cmd.Out).Encode(map[string]any{"listed": res.Listed, "old": res.Old,
-				"deleted": res.Deleted, "failed": res.Failed, "graceSeconds": int(grace.Seconds())}); jerr != nil {
+			if jerr := json.NewEncoder(cmd.Out).Encode(map[string]any{"listed": res.Listed, "old": res.Old, "unused": res.Unused,
+				"deleted": res.Deleted, "failed": res.Failed, "graceSeconds": int(grace.Seconds()), "dryRun": cmd.DryRun}); jerr != nil {
 				return jerr
 			}
 		} else {
-			fmt.Fprintf(cmd.Out, "%d avatars stored, %d older than %v, %d of those no user has deleted", res.Listed, res.Old, grace, res.Deleted)
+			fmt.Fprintf(cmd.Out, "%d avatars stored, %d older than %v, %d of those no user has", res.Listed, res.Old, grace, res.Unused)
+			if cmd.DryRun {
+				fmt.Fprint(cmd.Out, " (dry run: nothing deleted)")
+			} else {
+				fmt.Fprintf(cmd.Out, ", %d deleted", res.Deleted)
+			}
 			if res.Failed > 0 {
 				fmt.Fprintf(cmd.Out, ", %d not deleted", res.Failed)
 			}

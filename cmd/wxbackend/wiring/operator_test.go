@@ -145,6 +145,9 @@ func TestOperator_TwoAppsActOnTheNamedApp(t *testing.T) {
 		t.Fatalf("sessions count: %v %s", err, out)
 	}
 
+	if _, err := run(wiring.OperatorCommand{Verb: "users logout", Target: "oNobodyAtAll", App: staffApp}); err == nil || !strings.Contains(err.Error(), "no user oNobodyAtAll") {
+		t.Fatalf("users logout of no user: %v", err)
+	}
 	if _, err := run(wiring.OperatorCommand{Verb: "users logout", Target: staff.openID, App: staffApp}); err != nil {
 		t.Fatal(err)
 	}
