@@ -201,13 +201,32 @@ func (s *stall) Read([]byte) (int, error) {
 	return 0, io.EOF
 }
 
-// With two upload slots, two uploads held open mid-image keep a third
-// waiting until it is refused with code 7 (at once when its client gives
-// up); once they finish, uploads are read again.
+// stalledUpload starts an upload of img on h that stalls after its first
+// 16 bytes until goOn is closed, and waits until it either reaches the
+// stall (it holds its slots) or is answered. Its answer comes on the
+// returned channel.
+func stalledUpload(t *testing.T, h http.Handler, img []byte, goOn <-chan struct{}, header ...string) <-chan uploadResult {
+	t.Helper()
+	s := &stall{reached: make(chan struct{}), goOn: goOn}
+	body, n := streamedUpload(nil, io.MultiReader(strings.NewReader(string(img[:16])), s, strings.NewReader(string(img[16:]))), int64(len(img)), nil)
+	done := make(chan uploadResult, 1)
+	go func() { done <- postUpload(t.Context(), h, body, n, header...) }()
+	select {
+	case <-s.reached:
+	case r := <-done:
+		done <- r
+	case <-time.After(10 * time.Second):
+		t.Fatal("an upload neither started reading its image nor was answered")
+	}
+	return done
+}
+
+// With two upload slots, two uploads (of two sessions) held open mid-image
+// keep a third session's waiting until it is refused with code 7 (at once
+// when its client gives up); once they finish, uploads are read again.
 func TestUploadAvatar_ConcurrentUploadsAreBounded(t *testing.T) {
 	f := newFixture(t, nil)
-	tok := f.login(t, "c1")
-	bearer := []string{"Authorization", "Bearer " + tok}
+	bearer := func(code string) []string { return []string{"Authorization", "Bearer " + f.login(t, code)} }
 	h := newRouterWith(t, f.app, discardLog(), httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
 		AvatarMaxBytes: 256 << 10, AvatarMaxUploads: 2}, f.clock, httpapi.Limits{})
 	img := pngOf(t, 20, 20)
@@ -216,40 +235,62 @@ func TestUploadAvatar_ConcurrentUploadsAreBounded(t *testing.T) {
 	}
 
 	goOn := make(chan struct{})
-	var held [2]uploadResult
-	var wg sync.WaitGroup
-	for i := range held {
-		s := &stall{reached: make(chan struct{}), goOn: goOn}
-		body, n := streamedUpload(nil, io.MultiReader(strings.NewReader(string(img[:16])), s, strings.NewReader(string(img[16:]))), int64(len(img)), nil)
-		wg.Go(func() { held[i] = postUpload(t.Context(), h, body, n, bearer...) })
-		select {
-		case <-s.reached:
-		case <-time.After(10 * time.Second):
-			t.Fatal("an upload never started reading its image")
-		}
+	held := []<-chan uploadResult{
+		stalledUpload(t, h, img, goOn, bearer("c1")...),
+		stalledUpload(t, h, img, goOn, bearer("c2")...),
 	}
 
+	third := bearer("c3")
 	body, n := upload()
-	if r := postUpload(t.Context(), h, body, n, bearer...); r != (uploadResult{7, 429}) {
+	if r := postUpload(t.Context(), h, body, n, third...); r != (uploadResult{7, 429}) {
 		t.Errorf("a third upload: code %d HTTP %d, want code 7 HTTP 429", r.code, r.status)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	body, n = upload()
-	if r := postUpload(ctx, h, body, n, bearer...); r.code != 7 {
+	if r := postUpload(ctx, h, body, n, third...); r.code != 7 {
 		t.Errorf("a third upload whose client left: code %d, want 7", r.code)
 	}
 
 	close(goOn)
-	wg.Wait()
-	for i, r := range held {
-		if r != (uploadResult{0, 200}) {
+	for i, c := range held {
+		if r := <-c; r != (uploadResult{0, 200}) {
 			t.Errorf("held upload %d: code %d HTTP %d, want 0", i, r.code, r.status)
 		}
 	}
 	body, n = upload()
-	if r := postUpload(t.Context(), h, body, n, bearer...); r != (uploadResult{0, 200}) {
+	if r := postUpload(t.Context(), h, body, n, third...); r != (uploadResult{0, 200}) {
 		t.Errorf("an upload after the others: code %d HTTP %d, want 0", r.code, r.status)
+	}
+}
+
+// One session cannot take every upload slot: of 17 uploads it holds open
+// mid-image against 16 slots, two are read and the rest are code 7 at once,
+// and another session's upload still goes through.
+func TestUploadAvatar_OneSessionCannotTakeEverySlot(t *testing.T) {
+	f := newFixture(t, nil)
+	attacker := []string{"Authorization", "Bearer " + f.login(t, "c1")}
+	honest := []string{"Authorization", "Bearer " + f.login(t, "c2")}
+	h := newRouterWith(t, f.app, discardLog(), httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
+		AvatarMaxBytes: 256 << 10, AvatarMaxUploads: 16}, f.clock, httpapi.Limits{})
+	img := pngOf(t, 20, 20)
+
+	goOn := make(chan struct{})
+	var stalled []<-chan uploadResult
+	for range 17 {
+		stalled = append(stalled, stalledUpload(t, h, img, goOn, attacker...))
+	}
+	body, n := streamedUpload(nil, strings.NewReader(string(img)), int64(len(img)), nil)
+	if r := postUpload(t.Context(), h, body, n, honest...); r != (uploadResult{0, 200}) {
+		t.Errorf("another session's upload beside 17 stalled ones: code %d HTTP %d, want 0", r.code, r.status)
+	}
+	close(goOn)
+	counts := map[uploadResult]int{}
+	for _, c := range stalled {
+		counts[<-c]++
+	}
+	if counts[uploadResult{0, 200}] != 2 || counts[uploadResult{7, 429}] != 15 {
+		t.Errorf("17 uploads of one session: %v, want 2 read (code 0) and 15 refused (code 7)", counts)
 	}
 }
 
