@@ -155,6 +155,9 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (imag
 				if gate.tripped {
 					return nil, a, release, errTokenNotInPrefix
 				}
+				if errors.Is(err, errBodyTimeout) {
+					return nil, a, release, err
+				}
 				return nil, a, release, domain.Malformed("token", "too long")
 			}
 			f["token"] = strings.TrimSpace(string(v))
@@ -310,11 +313,15 @@ func readPart(r io.Reader, max, hint int64) ([]byte, error) {
 	}
 }
 
-// bodyErr is a failure to read the body: over the cap, or malformed.
+// bodyErr is a failure to read the body: over the cap, past the read
+// timeout, or malformed.
 func bodyErr(err error) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return errTooLarge
+	}
+	if err := readErr(err); err == errBodyTimeout {
+		return err
 	}
 	return domain.Malformed("body", "not a readable multipart form")
 }
