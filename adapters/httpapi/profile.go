@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"mime"
@@ -69,10 +68,11 @@ const maxTokenField = 256
 // AvatarMaxUploads) before it is refused as rate limited.
 const uploadWait = time.Second
 
-// uploadsPerSession bounds the avatar uploads one session has in flight:
-// one user holding every server slot (AvatarMaxUploads) with stalled bodies
-// would otherwise refuse everyone else's upload. One more is code 7 at once.
-const uploadsPerSession = 2
+// uploadsPerUser bounds the avatar uploads one user (a session's identity,
+// whichever of its tokens it uses) has in flight: one user holding every
+// server slot (AvatarMaxUploads) with stalled bodies would otherwise refuse
+// everyone else's upload. One more is code 7 at once.
+const uploadsPerUser = 2
 
 var errTokenNotInPrefix = domain.Wrap(domain.KindUnauthenticated,
 	errors.New("an upload without an Authorization header must send its token field first, within the first 4 KiB"))
@@ -140,7 +140,7 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (imag
 			if image != nil {
 				return nil, a, release, domain.Malformed(name, "send one image")
 			}
-			if release, err = h.uploadSlot(r.Context(), a.Token); err != nil {
+			if release, err = h.uploadSlot(r.Context(), a.Session.Identity()); err != nil {
 				return nil, a, func() {}, err
 			}
 			if image, err = readPart(part, limit, r.ContentLength); err != nil {
@@ -186,16 +186,16 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (imag
 	return image, a, release, nil
 }
 
-// uploadSlot takes one of the session's uploadsPerSession slots (refused
+// uploadSlot takes one of the user's uploadsPerUser slots (refused
 // as rate limited at once when it has none left), then one of the
 // AvatarMaxUploads slots of uploads read at once, waiting up to uploadWait,
 // or less when the request ends first: then it is rate limited. The
 // returned release frees both.
-func (h *handler) uploadSlot(ctx context.Context, tok domain.TokenDigest) (func(), error) {
-	if !h.sessionUploads.take(tok.Sum) {
+func (h *handler) uploadSlot(ctx context.Context, user domain.Identity) (func(), error) {
+	if !h.userUploads.take(user) {
 		return nil, domain.RateLimited(time.Second)
 	}
-	mine := func() { h.sessionUploads.done(tok.Sum) }
+	mine := func() { h.userUploads.done(user) }
 	if h.uploads == nil {
 		return mine, nil
 	}
@@ -218,31 +218,31 @@ func (h *handler) uploadSlot(ctx context.Context, tok domain.TokenDigest) (func(
 	}
 }
 
-// inFlight counts the uploads in flight per session, by token digest; a
-// session's entry goes when its count drops to 0, so the map holds no more
-// entries than uploads in flight.
+// inFlight counts the uploads in flight per user; a user's entry goes when
+// its count drops to 0, so the map holds no more entries than uploads in
+// flight.
 type inFlight struct {
 	mu  sync.Mutex
-	n   map[[sha256.Size]byte]int
+	n   map[domain.Identity]int
 	max int
 }
 
-// take counts one more upload of the session, unless it has max already.
-func (f *inFlight) take(key [sha256.Size]byte) bool {
+// take counts one more upload of the user, unless it has max already.
+func (f *inFlight) take(key domain.Identity) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.n[key] >= f.max {
 		return false
 	}
 	if f.n == nil {
-		f.n = make(map[[sha256.Size]byte]int)
+		f.n = make(map[domain.Identity]int)
 	}
 	f.n[key]++
 	return true
 }
 
-// done counts one upload of the session less.
-func (f *inFlight) done(key [sha256.Size]byte) {
+// done counts one upload of the user less.
+func (f *inFlight) done(key domain.Identity) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.n[key]--; f.n[key] <= 0 {
@@ -250,7 +250,7 @@ func (f *inFlight) done(key [sha256.Size]byte) {
 	}
 }
 
-// len is how many sessions have uploads in flight.
+// len is how many users have uploads in flight.
 func (f *inFlight) len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

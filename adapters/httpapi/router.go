@@ -93,9 +93,9 @@ type handler struct {
 	limits  Limits
 	observe Observer      // nil: none
 	uploads chan struct{} // slots of avatar uploads read at once; nil: no bound
-	// sessionUploads counts each session's uploads in flight (at most
-	// uploadsPerSession).
-	sessionUploads inFlight
+	// userUploads counts each user's uploads in flight (at most
+	// uploadsPerUser).
+	userUploads inFlight
 
 	untrustedXFF sync.Once
 
@@ -123,7 +123,7 @@ func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limit
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	h := &handler{app: a, log: log, opts: o, proxies: proxies, clock: clock, limits: limits, observe: observe}
-	h.sessionUploads.max = uploadsPerSession
+	h.userUploads.max = uploadsPerUser
 	if o.AvatarMaxUploads > 0 {
 		h.uploads = make(chan struct{}, o.AvatarMaxUploads)
 	}

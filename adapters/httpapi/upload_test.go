@@ -221,12 +221,24 @@ func stalledUpload(t *testing.T, h http.Handler, img []byte, goOn <-chan struct{
 	return done
 }
 
-// With two upload slots, two uploads (of two sessions) held open mid-image
-// keep a third session's waiting until it is refused with code 7 (at once
+// loginAs logs openID in with a fresh code and returns its Authorization
+// header.
+func (f *fixture) loginAs(t *testing.T, code, openID string) []string {
+	t.Helper()
+	f.wechat.AddCode(code, openID, "", key1)
+	r := f.do(t, "POST", "/login/", map[string]any{"code": code})
+	want(t, r, 0, 200)
+	var d struct{ Token string }
+	_ = json.Unmarshal(r.Data, &d)
+	return []string{"Authorization", "Bearer " + d.Token}
+}
+
+// With two upload slots, two uploads (of two users) held open mid-image
+// keep a third user's waiting until it is refused with code 7 (at once
 // when its client gives up); once they finish, uploads are read again.
 func TestUploadAvatar_ConcurrentUploadsAreBounded(t *testing.T) {
 	f := newFixture(t, nil)
-	bearer := func(code string) []string { return []string{"Authorization", "Bearer " + f.login(t, code)} }
+	bearer := func(code string) []string { return f.loginAs(t, code, "o-"+code) }
 	h := newRouterWith(t, f.app, discardLog(), httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
 		AvatarMaxBytes: 256 << 10, AvatarMaxUploads: 2}, f.clock, httpapi.Limits{})
 	img := pngOf(t, 20, 20)
@@ -264,13 +276,15 @@ func TestUploadAvatar_ConcurrentUploadsAreBounded(t *testing.T) {
 	}
 }
 
-// One session cannot take every upload slot: of 17 uploads it holds open
-// mid-image against 16 slots, two are read and the rest are code 7 at once,
-// and another session's upload still goes through.
-func TestUploadAvatar_OneSessionCannotTakeEverySlot(t *testing.T) {
+// One user cannot take every upload slot: of 17 uploads one session holds
+// open mid-image against 16 slots, two are read and the rest are code 7 at
+// once, as is one more from another session of the same user, and another
+// user's upload still goes through.
+func TestUploadAvatar_OneUserCannotTakeEverySlot(t *testing.T) {
 	f := newFixture(t, nil)
-	attacker := []string{"Authorization", "Bearer " + f.login(t, "c1")}
-	honest := []string{"Authorization", "Bearer " + f.login(t, "c2")}
+	attacker := f.loginAs(t, "c1", "o-attacker")
+	again := f.loginAs(t, "c2", "o-attacker")
+	honest := f.loginAs(t, "c3", "o-honest")
 	h := newRouterWith(t, f.app, discardLog(), httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
 		AvatarMaxBytes: 256 << 10, AvatarMaxUploads: 16}, f.clock, httpapi.Limits{})
 	img := pngOf(t, 20, 20)
@@ -281,8 +295,12 @@ func TestUploadAvatar_OneSessionCannotTakeEverySlot(t *testing.T) {
 		stalled = append(stalled, stalledUpload(t, h, img, goOn, attacker...))
 	}
 	body, n := streamedUpload(nil, strings.NewReader(string(img)), int64(len(img)), nil)
+	if r := postUpload(t.Context(), h, body, n, again...); r != (uploadResult{7, 429}) {
+		t.Errorf("the same user's upload with another token: code %d HTTP %d, want code 7 HTTP 429", r.code, r.status)
+	}
+	body, n = streamedUpload(nil, strings.NewReader(string(img)), int64(len(img)), nil)
 	if r := postUpload(t.Context(), h, body, n, honest...); r != (uploadResult{0, 200}) {
-		t.Errorf("another session's upload beside 17 stalled ones: code %d HTTP %d, want 0", r.code, r.status)
+		t.Errorf("another user's upload beside 17 stalled ones: code %d HTTP %d, want 0", r.code, r.status)
 	}
 	close(goOn)
 	counts := map[uploadResult]int{}
@@ -290,7 +308,7 @@ func TestUploadAvatar_OneSessionCannotTakeEverySlot(t *testing.T) {
 		counts[<-c]++
 	}
 	if counts[uploadResult{0, 200}] != 2 || counts[uploadResult{7, 429}] != 15 {
-		t.Errorf("17 uploads of one session: %v, want 2 read (code 0) and 15 refused (code 7)", counts)
+		t.Errorf("17 uploads of one user: %v, want 2 read (code 0) and 15 refused (code 7)", counts)
 	}
 }
 

@@ -1,20 +1,21 @@
 package httpapi
 
 import (
-	"crypto/sha256"
 	"testing"
+
+	"wxbackend/domain"
 )
 
-// A session's count stops at its maximum, and a session whose uploads are
-// all done leaves no entry behind.
+// A user's count stops at its maximum, and a user whose uploads are all
+// done leaves no entry behind.
 func TestInFlight_BoundsASessionAndForgetsIt(t *testing.T) {
 	f := inFlight{max: 2}
-	a, b := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
+	a, b := domain.Identity{AppID: "wx1", OpenID: "a"}, domain.Identity{AppID: "wx1", OpenID: "b"}
 	if !f.take(a) || !f.take(a) || f.take(a) {
-		t.Fatal("a session's third upload was not refused, or an earlier one was")
+		t.Fatal("a user's third upload was not refused, or an earlier one was")
 	}
 	if !f.take(b) {
-		t.Fatal("another session was refused")
+		t.Fatal("another user was refused")
 	}
 	f.done(a)
 	if !f.take(a) {
@@ -24,6 +25,6 @@ func TestInFlight_BoundsASessionAndForgetsIt(t *testing.T) {
 	f.done(a)
 	f.done(b)
 	if n := f.len(); n != 0 {
-		t.Fatalf("%d sessions left with no upload in flight", n)
+		t.Fatalf("%d users left with no upload in flight", n)
 	}
 }
