@@ -44,13 +44,18 @@ func (h *handler) replyUser(w http.ResponseWriter, r *http.Request, u domain.Use
 
 // writeError answers err by the outcome table and logs it with the request id:
 // server faults at error level with their cause, client mistakes at debug,
-// and anything of a request its client cancelled at info, as errClientGone
-// (the client is gone; whatever failed is no server fault).
+// a body not received within the read timeout at info, as errBodyTimeout,
+// and anything else of a request its client cancelled at info, as
+// errClientGone (the client is gone; whatever failed is no server fault).
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	o, msg := outcomeOf(err)
 	kind := kindName(err)
 	level := slog.LevelDebug
 	switch {
+	case errors.Is(err, errBodyTimeout):
+		// Checked first: net/http cancels the context of a request whose
+		// body read failed, so a slow client looks like one that left.
+		kind, level = "read_timeout", slog.LevelInfo
 	case clientGone(r):
 		o, msg, kind, level = errClientGone.outcome, errClientGone.msg, "client_gone", slog.LevelInfo
 	case o.fault:

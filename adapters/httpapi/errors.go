@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"os"
 
 	"wxbackend/domain"
 )
@@ -55,7 +57,22 @@ var (
 	// failed failed because the client left, so it is no server fault
 	// (codes 8-10 page someone) but code 7, "back off", with nginx's 499.
 	errClientGone = &transportError{outcome{7, statusClientClosedRequest, false}, "request cancelled by the client"}
+	// errBodyTimeout answers a request whose body did not arrive within the
+	// server's read timeout (WXB_HTTP_READ_TIMEOUT): a slow client, not one
+	// that cancelled (net/http cancels the request's context on any read
+	// error, so clientGone alone cannot tell them apart), and no server fault.
+	errBodyTimeout = &transportError{outcome{1, http.StatusRequestTimeout, false}, "request body not received in time"}
 )
+
+// readErr is the error of a failed read of a request body: errBodyTimeout
+// when the read timed out, else err.
+func readErr(err error) error {
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return errBodyTimeout
+	}
+	return err
+}
 
 // statusClientClosedRequest is nginx's status of a request whose client
 // closed the connection before the answer.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -66,6 +67,12 @@ const maxTokenField = 256
 // uploadWait is how long an upload waits for a free slot (Options.
 // AvatarMaxUploads) before it is refused as rate limited.
 const uploadWait = time.Second
+
+// uploadsPerUser bounds the avatar uploads one user (a session's identity,
+// whichever of its tokens it uses) has in flight: one user holding every
+// server slot (AvatarMaxUploads) with stalled bodies would otherwise refuse
+// everyone else's upload. One more is code 7 at once.
+const uploadsPerUser = 2
 
 var errTokenNotInPrefix = domain.Wrap(domain.KindUnauthenticated,
 	errors.New("an upload without an Authorization header must send its token field first, within the first 4 KiB"))
@@ -133,7 +140,7 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (imag
 			if image != nil {
 				return nil, a, release, domain.Malformed(name, "send one image")
 			}
-			if release, err = h.uploadSlot(r.Context()); err != nil {
+			if release, err = h.uploadSlot(r.Context(), a.Session.Identity()); err != nil {
 				return nil, a, func() {}, err
 			}
 			if image, err = readPart(part, limit, r.ContentLength); err != nil {
@@ -147,6 +154,9 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (imag
 			if err != nil {
 				if gate.tripped {
 					return nil, a, release, errTokenNotInPrefix
+				}
+				if errors.Is(err, errBodyTimeout) {
+					return nil, a, release, err
 				}
 				return nil, a, release, domain.Malformed("token", "too long")
 			}
@@ -176,28 +186,75 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (imag
 	return image, a, release, nil
 }
 
-// uploadSlot takes one of the AvatarMaxUploads slots of uploads read at
-// once, waiting up to uploadWait, or less when the request ends first:
-// then it is rate limited.
-func (h *handler) uploadSlot(ctx context.Context) (func(), error) {
+// uploadSlot takes one of the user's uploadsPerUser slots (refused
+// as rate limited at once when it has none left), then one of the
+// AvatarMaxUploads slots of uploads read at once, waiting up to uploadWait,
+// or less when the request ends first: then it is rate limited. The
+// returned release frees both.
+func (h *handler) uploadSlot(ctx context.Context, user domain.Identity) (func(), error) {
+	if !h.userUploads.take(user) {
+		return nil, domain.RateLimited(time.Second)
+	}
+	mine := func() { h.userUploads.done(user) }
 	if h.uploads == nil {
-		return func() {}, nil
+		return mine, nil
 	}
 	select {
 	case h.uploads <- struct{}{}:
-		return func() { <-h.uploads }, nil
+		return func() { <-h.uploads; mine() }, nil
 	default:
 	}
 	t := time.NewTimer(uploadWait)
 	defer t.Stop()
 	select {
 	case h.uploads <- struct{}{}:
-		return func() { <-h.uploads }, nil
+		return func() { <-h.uploads; mine() }, nil
 	case <-t.C:
+		mine()
 		return nil, domain.RateLimited(time.Second)
 	case <-ctx.Done():
+		mine()
 		return nil, domain.Wrap(domain.KindRateLimited, ctx.Err())
 	}
+}
+
+// inFlight counts the uploads in flight per user; a user's entry goes when
+// its count drops to 0, so the map holds no more entries than uploads in
+// flight.
+type inFlight struct {
+	mu  sync.Mutex
+	n   map[domain.Identity]int
+	max int
+}
+
+// take counts one more upload of the user, unless it has max already.
+func (f *inFlight) take(key domain.Identity) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[key] >= f.max {
+		return false
+	}
+	if f.n == nil {
+		f.n = make(map[domain.Identity]int)
+	}
+	f.n[key]++
+	return true
+}
+
+// done counts one upload of the user less.
+func (f *inFlight) done(key domain.Identity) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[key]--; f.n[key] <= 0 {
+		delete(f.n, key)
+	}
+}
+
+// len is how many users have uploads in flight.
+func (f *inFlight) len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.n)
 }
 
 // prefixGate lets through only the first left bytes of a body until it is
@@ -256,11 +313,15 @@ func readPart(r io.Reader, max, hint int64) ([]byte, error) {
 	}
 }
 
-// bodyErr is a failure to read the body: over the cap, or malformed.
+// bodyErr is a failure to read the body: over the cap, past the read
+// timeout, or malformed.
 func bodyErr(err error) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return errTooLarge
+	}
+	if err := readErr(err); err == errBodyTimeout {
+		return err
 	}
 	return domain.Malformed("body", "not a readable multipart form")
 }

@@ -38,6 +38,9 @@ func readFields(r *http.Request, maxBody int64, known ...string) (fields, error)
 		if errors.As(err, &tooLarge) {
 			return nil, errTooLarge
 		}
+		if err := readErr(err); err == errBodyTimeout {
+			return nil, err
+		}
 		return nil, domain.Wrap(domain.KindInvalidInput, err)
 	}
 	if len(body) == 0 {

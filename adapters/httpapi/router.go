@@ -93,6 +93,9 @@ type handler struct {
 	limits  Limits
 	observe Observer      // nil: none
 	uploads chan struct{} // slots of avatar uploads read at once; nil: no bound
+	// userUploads counts each user's uploads in flight (at most
+	// uploadsPerUser).
+	userUploads inFlight
 
 	untrustedXFF sync.Once
 
@@ -120,6 +123,7 @@ func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limit
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	h := &handler{app: a, log: log, opts: o, proxies: proxies, clock: clock, limits: limits, observe: observe}
+	h.userUploads.max = uploadsPerUser
 	if o.AvatarMaxUploads > 0 {
 		h.uploads = make(chan struct{}, o.AvatarMaxUploads)
 	}

@@ -201,13 +201,44 @@ func (s *stall) Read([]byte) (int, error) {
 	return 0, io.EOF
 }
 
-// With two upload slots, two uploads held open mid-image keep a third
-// waiting until it is refused with code 7 (at once when its client gives
-// up); once they finish, uploads are read again.
+// stalledUpload starts an upload of img on h that stalls after its first
+// 16 bytes until goOn is closed, and waits until it either reaches the
+// stall (it holds its slots) or is answered. Its answer comes on the
+// returned channel.
+func stalledUpload(t *testing.T, h http.Handler, img []byte, goOn <-chan struct{}, header ...string) <-chan uploadResult {
+	t.Helper()
+	s := &stall{reached: make(chan struct{}), goOn: goOn}
+	body, n := streamedUpload(nil, io.MultiReader(strings.NewReader(string(img[:16])), s, strings.NewReader(string(img[16:]))), int64(len(img)), nil)
+	done := make(chan uploadResult, 1)
+	go func() { done <- postUpload(t.Context(), h, body, n, header...) }()
+	select {
+	case <-s.reached:
+	case r := <-done:
+		done <- r
+	case <-time.After(10 * time.Second):
+		t.Fatal("an upload neither started reading its image nor was answered")
+	}
+	return done
+}
+
+// loginAs logs openID in with a fresh code and returns its Authorization
+// header.
+func (f *fixture) loginAs(t *testing.T, code, openID string) []string {
+	t.Helper()
+	f.wechat.AddCode(code, openID, "", key1)
+	r := f.do(t, "POST", "/login/", map[string]any{"code": code})
+	want(t, r, 0, 200)
+	var d struct{ Token string }
+	_ = json.Unmarshal(r.Data, &d)
+	return []string{"Authorization", "Bearer " + d.Token}
+}
+
+// With two upload slots, two uploads (of two users) held open mid-image
+// keep a third user's waiting until it is refused with code 7 (at once
+// when its client gives up); once they finish, uploads are read again.
 func TestUploadAvatar_ConcurrentUploadsAreBounded(t *testing.T) {
 	f := newFixture(t, nil)
-	tok := f.login(t, "c1")
-	bearer := []string{"Authorization", "Bearer " + tok}
+	bearer := func(code string) []string { return f.loginAs(t, code, "o-"+code) }
 	h := newRouterWith(t, f.app, discardLog(), httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
 		AvatarMaxBytes: 256 << 10, AvatarMaxUploads: 2}, f.clock, httpapi.Limits{})
 	img := pngOf(t, 20, 20)
@@ -216,40 +247,68 @@ func TestUploadAvatar_ConcurrentUploadsAreBounded(t *testing.T) {
 	}
 
 	goOn := make(chan struct{})
-	var held [2]uploadResult
-	var wg sync.WaitGroup
-	for i := range held {
-		s := &stall{reached: make(chan struct{}), goOn: goOn}
-		body, n := streamedUpload(nil, io.MultiReader(strings.NewReader(string(img[:16])), s, strings.NewReader(string(img[16:]))), int64(len(img)), nil)
-		wg.Go(func() { held[i] = postUpload(t.Context(), h, body, n, bearer...) })
-		select {
-		case <-s.reached:
-		case <-time.After(10 * time.Second):
-			t.Fatal("an upload never started reading its image")
-		}
+	held := []<-chan uploadResult{
+		stalledUpload(t, h, img, goOn, bearer("c1")...),
+		stalledUpload(t, h, img, goOn, bearer("c2")...),
 	}
 
+	third := bearer("c3")
 	body, n := upload()
-	if r := postUpload(t.Context(), h, body, n, bearer...); r != (uploadResult{7, 429}) {
+	if r := postUpload(t.Context(), h, body, n, third...); r != (uploadResult{7, 429}) {
 		t.Errorf("a third upload: code %d HTTP %d, want code 7 HTTP 429", r.code, r.status)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	body, n = upload()
-	if r := postUpload(ctx, h, body, n, bearer...); r.code != 7 {
+	if r := postUpload(ctx, h, body, n, third...); r.code != 7 {
 		t.Errorf("a third upload whose client left: code %d, want 7", r.code)
 	}
 
 	close(goOn)
-	wg.Wait()
-	for i, r := range held {
-		if r != (uploadResult{0, 200}) {
+	for i, c := range held {
+		if r := <-c; r != (uploadResult{0, 200}) {
 			t.Errorf("held upload %d: code %d HTTP %d, want 0", i, r.code, r.status)
 		}
 	}
 	body, n = upload()
-	if r := postUpload(t.Context(), h, body, n, bearer...); r != (uploadResult{0, 200}) {
+	if r := postUpload(t.Context(), h, body, n, third...); r != (uploadResult{0, 200}) {
 		t.Errorf("an upload after the others: code %d HTTP %d, want 0", r.code, r.status)
+	}
+}
+
+// One user cannot take every upload slot: of 17 uploads one session holds
+// open mid-image against 16 slots, two are read and the rest are code 7 at
+// once, as is one more from another session of the same user, and another
+// user's upload still goes through.
+func TestUploadAvatar_OneUserCannotTakeEverySlot(t *testing.T) {
+	f := newFixture(t, nil)
+	attacker := f.loginAs(t, "c1", "o-attacker")
+	again := f.loginAs(t, "c2", "o-attacker")
+	honest := f.loginAs(t, "c3", "o-honest")
+	h := newRouterWith(t, f.app, discardLog(), httpapi.Options{MaxBodyBytes: 4096, ReadyTimeout: time.Second,
+		AvatarMaxBytes: 256 << 10, AvatarMaxUploads: 16}, f.clock, httpapi.Limits{})
+	img := pngOf(t, 20, 20)
+
+	goOn := make(chan struct{})
+	var stalled []<-chan uploadResult
+	for range 17 {
+		stalled = append(stalled, stalledUpload(t, h, img, goOn, attacker...))
+	}
+	body, n := streamedUpload(nil, strings.NewReader(string(img)), int64(len(img)), nil)
+	if r := postUpload(t.Context(), h, body, n, again...); r != (uploadResult{7, 429}) {
+		t.Errorf("the same user's upload with another token: code %d HTTP %d, want code 7 HTTP 429", r.code, r.status)
+	}
+	body, n = streamedUpload(nil, strings.NewReader(string(img)), int64(len(img)), nil)
+	if r := postUpload(t.Context(), h, body, n, honest...); r != (uploadResult{0, 200}) {
+		t.Errorf("another user's upload beside 17 stalled ones: code %d HTTP %d, want 0", r.code, r.status)
+	}
+	close(goOn)
+	counts := map[uploadResult]int{}
+	for _, c := range stalled {
+		counts[<-c]++
+	}
+	if counts[uploadResult{0, 200}] != 2 || counts[uploadResult{7, 429}] != 15 {
+		t.Errorf("17 uploads of one user: %v, want 2 read (code 0) and 15 refused (code 7)", counts)
 	}
 }
 
