@@ -73,8 +73,14 @@ func (h *handler) auth(r *http.Request, raw string) (app.Authenticated, error) {
 }
 
 // bearer returns the token of "Authorization: Bearer", and whether there is
-// one; a header of another scheme is unauthenticated.
+// one; a header of another scheme, or more than one header, is
+// unauthenticated.
 func bearer(r *http.Request) (string, bool, error) {
+	values := r.Header.Values("Authorization")
+	if len(values) > 1 {
+		// Proxies in front may pick another of them than this server would.
+		return "", false, domain.Wrap(domain.KindUnauthenticated, errors.New("more than one Authorization header"))
+	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return "", false, nil

@@ -421,3 +421,19 @@ func TestAuth_HeaderTokenIsCheckedBeforeTheBody(t *testing.T) {
 		}
 	}
 }
+
+// Two Authorization headers are no token, even when one of them is valid:
+// a proxy in front may act on the other one.
+func TestAuth_TwoAuthorizationHeadersAreCode2(t *testing.T) {
+	f := newFixture(t, nil)
+	tok := f.login(t, "c1")
+	req := httptest.NewRequest("GET", "/api/v1/me", nil)
+	req.Header.Add("Authorization", "Bearer "+tok)
+	req.Header.Add("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if rec.Code != 401 || !strings.Contains(rec.Body.String(), `"code":2`) {
+		t.Fatalf("two headers: %d %s, want code 2", rec.Code, rec.Body)
+	}
+	want(t, f.do(t, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+tok), 0, 200)
+}
