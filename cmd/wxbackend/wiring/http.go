@@ -25,8 +25,7 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 	return fx.Module("http",
 		fx.Provide(
 			func(p routerParams) (*httpapi.Server, error) {
-				h, err := httpapi.NewRouter(p.App, p.Log, o, p.Clock, httpapi.Limits{Login: p.Limits.Login, Session: p.Limits.Session,
-					AppLogin: p.Limits.AppLogin, AppSession: p.Limits.AppSession}, httpapi.Observer(p.Observe))
+				h, err := httpapi.NewRouter(p.App, p.Log, o, p.Clock, p.Limits.Limits, httpapi.Observer(p.Observe))
 				if err != nil {
 					return nil, err
 				}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"wxbackend/adapters/httpapi"
+
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/memory"
@@ -62,8 +64,8 @@ func measuredLimiters(m *metrics.Metrics, l Limiters) Limiters {
 		}
 		return m.Limiter(name, r)
 	}
-	out := Limiters{Login: wrap("login", l.Login), Session: wrap("session", l.Session), Exchanges: wrap("jscode2session", l.Exchanges),
-		AppLogin: map[string]ports.RateLimiter{}, AppSession: map[string]ports.RateLimiter{}}
+	out := Limiters{Limits: httpapi.Limits{Login: wrap("login", l.Login), Session: wrap("session", l.Session),
+		AppLogin: map[string]ports.RateLimiter{}, AppSession: map[string]ports.RateLimiter{}}, Exchanges: wrap("jscode2session", l.Exchanges)}
 	for app, r := range l.AppLogin {
 		out.AppLogin[app] = wrap("login", r)
 	}

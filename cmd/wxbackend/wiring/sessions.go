@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"wxbackend/adapters/httpapi"
+
 	"go.uber.org/fx"
 
 	"wxbackend/adapters/memory"
@@ -17,9 +19,9 @@ import (
 // process, or in Redis shared by every server (see config.Limits). The HTTP
 // adapter applies them all (httpapi.Limits).
 type Limiters struct {
-	Login, Session ports.RateLimiter // nil: no limit
-	// The limiters of apps with limits of their own, by appid.
-	AppLogin, AppSession map[string]ports.RateLimiter
+	// Limits are the login and session limits, of every app and of the
+	// apps with limits of their own.
+	httpapi.Limits
 	// Exchanges bounds each app's jscode2session calls per second; the
 	// app applies it (app.Deps.Exchanges). Nil: no bound.
 	Exchanges ports.RateLimiter
@@ -102,7 +104,7 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 
 // limiters makes the configured limiters with newLimiter; a rate of 0 is none.
 func limiters(l config.Limits, perApp map[string]config.Limits, newLimiter func(name string, perMinute int) ports.RateLimiter) Limiters {
-	out := Limiters{AppLogin: map[string]ports.RateLimiter{}, AppSession: map[string]ports.RateLimiter{}}
+	out := Limiters{Limits: httpapi.Limits{AppLogin: map[string]ports.RateLimiter{}, AppSession: map[string]ports.RateLimiter{}}}
 	out.Login, out.Session = pair(l, "", newLimiter)
 	for app, al := range perApp {
 		out.AppLogin[app], out.AppSession[app] = pair(al, ":"+app, newLimiter)
