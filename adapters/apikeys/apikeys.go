@@ -207,6 +207,10 @@ var (
 	appIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
 )
 
+// ValidName reports whether name may name a key: 1 to 64 of A-Z a-z 0-9
+// . _ - (it appears in logs and metric labels).
+func ValidName(name string) bool { return namePattern.MatchString(name) }
+
 // Read reads the entries of the keys file at path, checked, for listing.
 func Read(path string) ([]Entry, error) {
 	b, err := os.ReadFile(path)
