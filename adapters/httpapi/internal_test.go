@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -320,4 +322,36 @@ func checkInternal(req *http.Request, rec *httptest.ResponseRecorder) error {
 	}
 	in.SetBodyBytes(rec.Body.Bytes())
 	return openapi3filter.ValidateResponse(context.Background(), in)
+}
+
+// docs/api-contract.md's table of internal routes (scope | route) names
+// the routes of the internal document that need a key, and no other.
+func TestOpenAPIInternal_TheContractsRoutesAreTheDocuments(t *testing.T) {
+	md, err := os.ReadFile("../../docs/api-contract.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z]+)` \\| `(GET|POST) (/[^` ]*)`")
+	var contract []string
+	for _, m := range row.FindAllStringSubmatch(string(md), -1) {
+		contract = append(contract, m[1]+" "+m[2]+" "+m[3])
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPIInternal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Security != nil && len(*op.Security) == 0 {
+				continue // open: the document itself
+			}
+			documented = append(documented, strings.Join(op.Tags, ",")+" "+method+" "+path)
+		}
+	}
+	slices.Sort(contract)
+	slices.Sort(documented)
+	if len(contract) == 0 || !slices.Equal(contract, documented) {
+		t.Fatalf("docs/api-contract.md\n  %s\nopenapi-internal.json\n  %s", strings.Join(contract, "\n  "), strings.Join(documented, "\n  "))
+	}
 }
