@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -43,5 +44,39 @@ func TestLookup_ComparesWithEveryDigestInConstantTime(t *testing.T) {
 		if calls != 3 {
 			t.Errorf("key %d: compared with %d digests, not every one", i, calls)
 		}
+	}
+}
+
+// BenchmarkLookup is one key check against files of 1, 10 and 100 keys:
+// a SHA-256 and a constant-time compare per configured digest.
+func BenchmarkLookup(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			var file []byte
+			var last string
+			for i := 0; i < n; i++ {
+				key, digest, err := NewKey(rand.Reader)
+				if err != nil {
+					b.Fatal(err)
+				}
+				last = key
+				file = append(file, Block(Entry{Name: "k" + strconv.Itoa(i), SHA256: digest, Scopes: []string{"introspect"}})+"\n"...)
+			}
+			path := filepath.Join(b.TempDir(), "keys.toml")
+			if err := os.WriteFile(path, file, 0o600); err != nil {
+				b.Fatal(err)
+			}
+			k, err := Open(path, slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := k.Lookup(ctx, last); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

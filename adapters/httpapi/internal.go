@@ -79,8 +79,7 @@ const introspectMaxBody = 4 << 10
 
 // internal serves the internal listener's routes.
 type internal struct {
-	handler // its log, and what the public routes share (recoverer)
-	app     *app.App
+	handler // its use cases and log, and what the public routes share (recoverer, 404, 405)
 	keys    ports.APIKeys
 	observe InternalObserver // nil: none
 }
@@ -90,7 +89,7 @@ type internal struct {
 // code 10, the contract's envelope and error table, POST /introspect, and
 // routes, each behind its scope.
 func NewInternalRouter(a *app.App, keys ports.APIKeys, log *slog.Logger, observe InternalObserver, routes ...InternalRoute) http.Handler {
-	h := &internal{handler: handler{app: a, log: log}, app: a, keys: keys, observe: observe}
+	h := &internal{handler: handler{app: a, log: log}, keys: keys, observe: observe}
 	r := chi.NewRouter()
 	r.Use(withRequestID, h.accessLog, h.recoverer)
 	r.NotFound(h.notFound)

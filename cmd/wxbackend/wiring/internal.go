@@ -15,6 +15,7 @@ import (
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/metrics"
 	"wxbackend/app"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/ports"
 )
 
@@ -61,6 +62,9 @@ func internalListener(so httpapi.ServerOptions, o httpapi.InternalOptions, k api
 				OnStart: func(context.Context) error {
 					if err := s.Start(context.Background()); err != nil {
 						return err
+					}
+					if !config.IsLoopback(s.Addr()) {
+						log.Warn("the internal listener serves " + s.Addr() + ", beyond loopback: keep it reachable by your services only, never from the internet")
 					}
 					var ctx context.Context
 					ctx, stop = context.WithCancel(context.Background())
