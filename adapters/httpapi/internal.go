@@ -137,6 +137,11 @@ func (h *internal) requireScope(scope domain.Scope) func(http.Handler) http.Hand
 			}
 			if err != nil {
 				if domain.KindOf(err) == domain.KindUnauthenticated {
+					if isProxyRequest(r) { // a client using the listener as its HTTP proxy
+						w.Header().Set("Proxy-Authenticate", `Basic realm="wxbackend"`)
+						writeError(w, r, h.log, errProxyAuth)
+						return
+					}
 					err = &domain.Error{Kind: domain.KindUnauthenticated, Msg: "missing or unknown API key", Err: err}
 				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="wxbackend internal"`)
@@ -157,6 +162,11 @@ func (h *internal) requireScope(scope domain.Scope) func(http.Handler) http.Hand
 }
 
 var errNoKey = errors.New("no API key")
+
+// errProxyAuth answers a proxy request (absolute-form, CONNECT) without a
+// known key as a proxy does: 407, with Proxy-Authenticate.
+var errProxyAuth = &transportError{outcome{2, http.StatusProxyAuthRequired, false},
+	"missing or unknown API key: give it as the proxy's password (HTTP_PROXY=http://key:KEY@host:port)"}
 
 // presentedKey returns the API key of r and the header it came in:
 // Proxy-Authorization, Basic (the key as the password, or as the user
