@@ -35,6 +35,7 @@ type openAPIServer struct {
 	key      string // scope openapi
 	otherKey string // scope introspect
 	sbURL    string
+	multi    *sandbox.Multi
 }
 
 func startOpenAPIServer(t *testing.T, set func(*config.Config)) *openAPIServer {
@@ -55,17 +56,17 @@ func startOpenAPIServer(t *testing.T, set func(*config.Config)) *openAPIServer {
 	}
 	cfg := config.Default()
 	cfg.WeChat.AppID, cfg.WeChat.Secret = appID, appSecret
-	cfg.DB = sqliteDB(t)
-	cfg.Internal.Addr = wiringtest.FreeAddr(t)
-	cfg.APIKeys.File = path
 	if set != nil {
 		set(&cfg)
 	}
+	cfg.DB = sqliteDB(t)
+	cfg.Internal.Addr = wiringtest.FreeAddr(t)
+	cfg.APIKeys.File = path
 	sb := wiringtest.StartSandbox(t, &cfg)
 	var internal wiring.InternalServer
 	s := launch(t, cfg, fx.Populate(&internal))
 	s.sb = sb.Sandbox
-	return &openAPIServer{server: s, addr: internal.Addr(), key: keys[0], otherKey: keys[1], sbURL: sb.URL}
+	return &openAPIServer{server: s, addr: internal.Addr(), key: keys[0], otherKey: keys[1], sbURL: sb.URL, multi: sb.Multi}
 }
 
 // call sends an origin-form request to the internal listener with key
@@ -352,5 +353,60 @@ func TestE2E_OpenAPI_Limits(t *testing.T) {
 	resp, body = do(t, &http.Client{Transport: &http.Transport{}}, req)
 	if resp.StatusCode != 504 || codeOf(t, body) != 8 {
 		t.Fatalf("WeChat not answering: %d %s", resp.StatusCode, body)
+	}
+}
+
+// With several apps X-WX-APPID names the app, whose own allow-list
+// applies; the metrics count calls by app, path and errcode.
+func TestE2E_OpenAPI_SeveralAppsAndTheirMetrics(t *testing.T) {
+	metricsAddr := wiringtest.FreeAddr(t)
+	s := startOpenAPIServer(t, func(c *config.Config) {
+		dir := t.TempDir()
+		apps := filepath.Join(dir, "apps.toml")
+		if err := os.WriteFile(apps, []byte(`
+[[app]]
+appid = "`+shopApp+`"
+secret = "shop-secret"
+[[app]]
+appid = "`+staffApp+`"
+secret = "staff-secret"
+openapi_paths = ["wxa/getwxacodeunlimit"]
+`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := config.Load([]string{"--apps-file", apps}, func(string) (string, bool) { return "", false }, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*c = loaded
+		c.Metrics.Addr = metricsAddr
+	})
+	urllink, code := "/wxa/generate_urllink", "/wxa/getwxacodeunlimit"
+	if resp, body := s.call(t, s.key, http.MethodPost, urllink, []byte(`{}`)); resp.StatusCode != 400 || codeOf(t, body) != 1 {
+		t.Fatalf("no app named: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := s.call(t, s.key, http.MethodPost, urllink, []byte(`{}`), "X-WX-APPID", shopApp); resp.StatusCode != 200 {
+		t.Fatalf("shop: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := s.call(t, s.key, http.MethodPost, urllink, []byte(`{}`), "X-WX-APPID", staffApp); resp.StatusCode != 403 || codeOf(t, body) != 13 {
+		t.Fatalf("staff, outside its list: %d %s", resp.StatusCode, body)
+	}
+	resp, body := do(t, s.proxyClient(s.key), func() *http.Request {
+		r := mustRequest(t, http.MethodPost, "http://api.weixin.qq.com"+code, []byte(`{"scene":"staff"}`))
+		r.Header.Set("X-WX-APPID", staffApp)
+		return r
+	}())
+	if resp.StatusCode != 200 || !bytes.Equal(body, sandbox.CodeImage("staff", "", 0)) {
+		t.Fatalf("staff's code: %d", resp.StatusCode)
+	}
+	if s.multi.App(shopApp).APICalls()["wxa/generate_urllink"] != 1 || s.multi.App(staffApp).APICalls()["wxa/getwxacodeunlimit"] != 1 {
+		t.Fatalf("shop %v, staff %v", s.multi.App(shopApp).APICalls(), s.multi.App(staffApp).APICalls())
+	}
+	m := scrape(t, metricsAddr)
+	if v := value(m, "wxb_openapi_calls_total", "app", shopApp, "path", "wxa/generate_urllink", "errcode", "0"); v != 1 {
+		t.Errorf("shop's urllink calls: %v", v)
+	}
+	if v := value(m, "wxb_openapi_calls_total", "app", staffApp, "path", "wxa/getwxacodeunlimit", "errcode", "none"); v != 1 {
+		t.Errorf("staff's code calls: %v", v)
 	}
 }
