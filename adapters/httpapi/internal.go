@@ -4,7 +4,8 @@ package httpapi
 // other services of a deployment, never for mini-programs. Every route but
 // its OpenAPI document needs an API key with the route's scope.
 //
-// To add a route group (issue 25's WeChat API proxy, issue 27's messages):
+// To add a route group (issue 27's messages; issue 25's WeChat API is
+// openapiproxy.go, the catch-all):
 // write its handler in this package, calling its use case; take the caller's
 // key with apiKeyOf (check key.AllowsApp for the app the request names: a 403
 // is domain.ErrForbidden); and give it to the router as one InternalRoute,

@@ -410,3 +410,22 @@ openapi_paths = ["wxa/getwxacodeunlimit"]
 		t.Errorf("staff's code calls: %v", v)
 	}
 }
+
+// With Redis sessions a path's limit is shared by every server: two
+// servers of one app admit the limit between them.
+func TestE2E_OpenAPI_LimitsAreSharedThroughRedis(t *testing.T) {
+	sess, rc := redisSessions(t)
+	set := func(c *config.Config) {
+		c.Sessions, c.Redis = sess, rc
+		c.App.OpenAPIPerMinute = 3
+	}
+	a, b := startOpenAPIServer(t, set), startOpenAPIServer(t, set)
+	for i, s := range []*openAPIServer{a, b, a} {
+		if resp, body := s.call(t, s.key, http.MethodPost, "/wxa/generate_urllink", []byte(`{}`)); resp.StatusCode != 200 {
+			t.Fatalf("call %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	if resp, body := b.call(t, b.key, http.MethodPost, "/wxa/generate_urllink", []byte(`{}`)); resp.StatusCode != 429 || codeOf(t, body) != 7 {
+		t.Fatalf("the 4th call across two servers: %d %s", resp.StatusCode, body)
+	}
+}
