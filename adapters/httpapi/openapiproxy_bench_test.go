@@ -47,7 +47,7 @@ func BenchmarkOpenAPI(b *testing.B) {
 	mo := memory.Options{CleanupInterval: time.Minute}
 	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(mo, 0, 0, system.Clock{}), Users: portfake.NewUsers(),
 		Decrypter: aescbc.NewDecrypter(), Apps: []ports.WeChat{wc}, Clock: system.Clock{}, Tokens: system.TokenSource{},
-		AccessTokens: memory.NewTokenCache(system.Clock{}),
+		AccessTokens:   memory.NewTokenCache(system.Clock{}),
 		OpenAPILimiter: func(n int) ports.RateLimiter { return memory.NewRateLimiter(n, time.Minute, system.Clock{}) }},
 		app.Options{SessionTTL: time.Hour, OpenAPIPerMinute: 1 << 30})
 	if err != nil {
