@@ -92,7 +92,8 @@ type internal struct {
 func NewInternalRouter(a *app.App, keys ports.APIKeys, log *slog.Logger, observe InternalObserver, routes ...InternalRoute) http.Handler {
 	h := &internal{handler: handler{app: a, log: log}, keys: keys, observe: observe}
 	r := chi.NewRouter()
-	r.Use(withRequestID, h.accessLog, h.recoverer)
+	var proxy http.Handler // the catch-all's, when there is one: see proxyRequests
+	r.Use(withRequestID, h.accessLog, h.recoverer, proxyRequests(&proxy))
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 	r.Get("/openapi.json", func(w http.ResponseWriter, _ *http.Request) { serveDocument(w, OpenAPIInternal) })
@@ -100,6 +101,9 @@ func NewInternalRouter(a *app.App, keys ports.APIKeys, log *slog.Logger, observe
 		{Scope: domain.ScopeIntrospect, Method: http.MethodPost, Pattern: "/introspect", Handler: http.HandlerFunc(h.introspect)},
 	}, routes...)
 	for _, rt := range routes {
+		if rt.Pattern == "/*" {
+			proxy = chi.Chain(h.requireScope(rt.Scope)).Handler(rt.Handler)
+		}
 		g := r.With(h.requireScope(rt.Scope))
 		if rt.Method == "" {
 			g.Handle(rt.Pattern, rt.Handler)
@@ -108,6 +112,25 @@ func NewInternalRouter(a *app.App, keys ports.APIKeys, log *slog.Logger, observe
 		}
 	}
 	return r
+}
+
+// proxyRequests sends every request made to an HTTP proxy (absolute-form,
+// CONNECT) to the catch-all route (*proxy, behind its scope), whatever its
+// path: http://evil.example/introspect names another host, not this
+// listener's route. Without a catch-all they are routed as any other.
+func proxyRequests(proxy *http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if *proxy == nil || !isProxyRequest(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if rctx := chi.RouteContext(r.Context()); rctx != nil {
+				rctx.RoutePatterns = append(rctx.RoutePatterns, "/*") // for the access log and metrics
+			}
+			(*proxy).ServeHTTP(w, r)
+		})
+	}
 }
 
 // keyNote is where requireScope leaves the name of a request's key for the

@@ -259,6 +259,8 @@ func TestE2E_OpenAPI_RefusesOtherHostsPathsAndCredentials(t *testing.T) {
 		{"an IP literal", req("POST http://127.0.0.2/wxa/generate_urllink HTTP/1.1", "127.0.0.2"), 403, 13},
 		{"another port", req("POST http://api.weixin.qq.com:8080/wxa/generate_urllink HTTP/1.1", "api.weixin.qq.com"), 403, 13},
 		{"https absolute", req("POST https://api.weixin.qq.com/wxa/generate_urllink HTTP/1.1", "api.weixin.qq.com"), 403, 13},
+		{"our document, at another host", "GET http://evil.example/openapi.json HTTP/1.1\r\nHost: evil.example\r\n" + auth + "Connection: close\r\n\r\n", 403, 13},
+		{"our route, through the proxy", req("POST http://api.weixin.qq.com/introspect HTTP/1.1", "api.weixin.qq.com"), 403, 13},
 		{"CONNECT", "CONNECT api.weixin.qq.com:443 HTTP/1.1\r\nHost: api.weixin.qq.com:443\r\n" + auth + "\r\n", 405, 1},
 		{"cgi-bin/token", req("GET http://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential HTTP/1.1", "api.weixin.qq.com"), 403, 13},
 		{"stable_token", req("POST /cgi-bin/stable_token HTTP/1.1", "x"), 403, 13},
