@@ -42,8 +42,12 @@ func (h *handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, err)
 		return
 	}
+	client := ""
+	if ip := h.clientAddr(r); ip.IsValid() {
+		client = ip.String()
+	}
 	hdr := w.Header()
-	setIdentity(hdr, a.Session, SourceForwardAuth, h.clientAddr(r).String())
+	setIdentity(hdr, a.Session, SourceForwardAuth, client)
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)

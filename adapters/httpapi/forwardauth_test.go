@@ -167,6 +167,19 @@ func TestForwardAuth_UnionIDWhenTheSessionHasOne(t *testing.T) {
 	}
 }
 
+func TestForwardAuth_NoClientAddressIsNoHeader(t *testing.T) {
+	f := newFAFixture(t, 0)
+	token := f.login(t, "c1", "o-1", "")
+	req := httptest.NewRequest("GET", "/auth/forward", nil)
+	req.RemoteAddr = "@" // a unix socket's peer, say
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || len(rec.Header().Values(httpapi.HeaderClientFor)) != 0 {
+		t.Fatalf("HTTP %d, %s %q", rec.Code, httpapi.HeaderClientFor, rec.Header().Values(httpapi.HeaderClientFor))
+	}
+}
+
 func TestForwardAuth_NoValidTokenIs401(t *testing.T) {
 	f := newFAFixture(t, 0)
 	token := f.login(t, "c1", "o-1", "")

@@ -239,7 +239,7 @@ func TestForwardAuth_BehindNginxAndCaddy(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					before := env.upstream.count()
 					resp, e := send(t, token, with(map[string]string{"X-WX-AppID": faPlainApp}))
-					if resp.StatusCode != http.StatusUnauthorized || e.Code != 2 || resp.Header.Get("WWW-Authenticate") != "Bearer" {
+					if auth := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != http.StatusUnauthorized || e.Code != 2 || len(auth) != 1 || auth[0] != "Bearer" {
 						t.Errorf("HTTP %d %+v, WWW-Authenticate %q; want 401, code 2, Bearer", resp.StatusCode, e, resp.Header.Values("WWW-Authenticate"))
 					}
 					if env.upstream.count() != before {
