@@ -15,6 +15,7 @@ import (
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/cmd/wxbackend/wiring/wiringtest"
 	"wxbackend/internal/sim/sandbox"
 )
 
@@ -40,14 +41,17 @@ type faEnv struct {
 // recorder is the service behind a proxy: it keeps the headers of every
 // request it gets.
 type recorder struct {
-	mu   sync.Mutex
-	seen []http.Header
-	srv  *httptest.Server
+	mu     sync.Mutex
+	seen   []http.Header
+	bodies []string
+	srv    *httptest.Server
 }
 
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
 	r.mu.Lock()
 	r.seen = append(r.seen, req.Header.Clone())
+	r.bodies = append(r.bodies, string(body))
 	r.mu.Unlock()
 	_, _ = io.WriteString(w, "from the service")
 }
@@ -58,11 +62,20 @@ func (r *recorder) count() int {
 	return len(r.seen)
 }
 
-func (r *recorder) last() http.Header {
+// last returns the headers of the last request, and checks that its body
+// came through whole (the auth call took none of it).
+func (r *recorder) last(t *testing.T) http.Header {
+	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if body := r.bodies[len(r.bodies)-1]; body != testBody {
+		t.Errorf("the service got the body %q, want %q", body, testBody)
+	}
 	return r.seen[len(r.seen)-1]
 }
+
+// testBody is what the tests send through the proxies.
+const testBody = `{"item":1}`
 
 func startFAEnv(t *testing.T) *faEnv {
 	t.Helper()
@@ -175,7 +188,7 @@ func TestForwardAuth_BehindNginxAndCaddy(t *testing.T) {
 			proxy := p.start(t, env.wxbackend, upstream)
 			send := func(t *testing.T, token string, header map[string]string) (*http.Response, apiclient.Raw) {
 				t.Helper()
-				req, _ := http.NewRequest("POST", proxy+"/orders/1?x=1", strings.NewReader(`{"item":1}`))
+				req, _ := http.NewRequest("POST", proxy+"/orders/1?x=1", strings.NewReader(testBody))
 				req.Header.Set("Content-Type", "application/json")
 				if token != "" {
 					req.Header.Set("Authorization", "Bearer "+token)
@@ -223,7 +236,7 @@ func TestForwardAuth_BehindNginxAndCaddy(t *testing.T) {
 				}
 				want := map[string]string{"X-Wx-Openid": u.OpenID, "X-Wx-Appid": faUnionApp, "X-Wx-Unionid": u.UnionID,
 					"X-Wx-Source": httpapi.SourceForwardAuth, "X-Original-Forwarded-For": "127.0.0.1"}
-				assertHeaders(t, identityOf(t, env.upstream.last()), want)
+				assertHeaders(t, identityOf(t, env.upstream.last(t)), want)
 			})
 			t.Run("a user without a unionid, app by X-WX-AppID", func(t *testing.T) {
 				token, u := env.login(t, faPlainApp, "bob-"+p.name)
@@ -233,7 +246,7 @@ func TestForwardAuth_BehindNginxAndCaddy(t *testing.T) {
 				}
 				want := map[string]string{"X-Wx-Openid": u.OpenID, "X-Wx-Appid": faPlainApp,
 					"X-Wx-Source": httpapi.SourceForwardAuth, "X-Original-Forwarded-For": "127.0.0.1"}
-				assertHeaders(t, identityOf(t, env.upstream.last()), want)
+				assertHeaders(t, identityOf(t, env.upstream.last(t)), want)
 			})
 			for name, token := range map[string]string{"no token": "", "a bad token": "dGhpcyBpcyBub3QgYSB0b2tlbg.AAAAAAAAAAAAAAAAAAAAAA"} {
 				t.Run(name, func(t *testing.T) {
@@ -262,6 +275,44 @@ func TestForwardAuth_BehindNginxAndCaddy(t *testing.T) {
 					t.Error("the service got a request over the limit")
 				}
 			})
+		})
+	}
+}
+
+// TestForwardAuth_WXBackendDownLetsNothingThrough: a proxy whose wxbackend
+// does not answer sends nothing to the service; nginx answers 502 code 8
+// (its @wxbackend_denied location), Caddy its own 502.
+func TestForwardAuth_WXBackendDownLetsNothingThrough(t *testing.T) {
+	up := &recorder{}
+	up.srv = httptest.NewServer(up)
+	t.Cleanup(up.srv.Close)
+	down := wiringtest.FreeAddr(t) // no one listens there
+	for _, p := range []struct {
+		name  string
+		start func(t *testing.T, wxbackend, upstream string) string
+	}{{"nginx", startNginx}, {"caddy", startCaddy}} {
+		t.Run(p.name, func(t *testing.T) {
+			proxy := p.start(t, down, strings.TrimPrefix(up.srv.URL, "http://"))
+			req, _ := http.NewRequest("GET", proxy+"/orders/1", nil)
+			req.Header.Set("Authorization", "Bearer dGhpcyBpcyBub3QgYSB0b2tlbg.AAAAAAAAAAAAAAAAAAAAAA")
+			resp, err := (&http.Client{Transport: contract.Base}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadGateway {
+				t.Errorf("HTTP %d %q, want 502", resp.StatusCode, body)
+			}
+			if p.name == "nginx" {
+				var e apiclient.Raw
+				if err := json.Unmarshal(body, &e); err != nil || e.Code != 8 {
+					t.Errorf("not the envelope of code 8: %q", body)
+				}
+			}
+			if up.count() != 0 {
+				t.Error("the service got a request wxbackend never allowed")
+			}
 		})
 	}
 }
