@@ -1,6 +1,9 @@
 package domain_test
 
 import (
+	"net/url"
+	"path"
+	"strings"
 	"testing"
 
 	"wxbackend/domain"
@@ -59,4 +62,31 @@ func TestCheckOpenAPIPaths_RefusesCredentialAPIsAndRepeats(t *testing.T) {
 			t.Errorf("the default list names %s", p.Path)
 		}
 	}
+}
+
+// Whatever a caller sends, an accepted path is its own unescaped and
+// cleaned form (nothing a server could read as another path), and a query
+// keeps no parameter any parser could read as access_token.
+func FuzzOpenAPIRequest(f *testing.F) {
+	f.Add("/wxa/getwxacodeunlimit", "a=1&access_token=x")
+	f.Add("/wxa/%2e%2e/cgi-bin/token", "access%5Ftoken=x;access_token=y")
+	f.Add("/wxa//x", "ACCESS_TOKEN=1&b=%zz")
+	f.Fuzz(func(t *testing.T, p, q string) {
+		if got, err := domain.ParseOpenAPIPath(p); err == nil {
+			u, uerr := url.PathUnescape(got)
+			if uerr != nil || u != got || path.Clean("/"+got) != "/"+got || "/"+got != p {
+				t.Fatalf("%q accepted as %q", p, got)
+			}
+		}
+		out := domain.WithoutAccessToken(q)
+		for part := range strings.SplitSeq(strings.ReplaceAll(out, ";", "&"), "&") {
+			name, _, _ := strings.Cut(part, "=")
+			if n, err := url.QueryUnescape(name); err == nil {
+				name = n
+			}
+			if strings.EqualFold(strings.TrimSpace(name), "access_token") {
+				t.Fatalf("%q kept %q", q, out)
+			}
+		}
+	})
 }
