@@ -34,7 +34,8 @@ import (
 // rules, limit, the forward); listener and proxy add the hop a service
 // makes to the internal listener, in origin-form and through it as
 // HTTP_PROXY. cpu-ns/op is the process's user+system CPU per call
-// (client, wxbackend and sandbox alike, all in this process).
+// (client, wxbackend and sandbox alike, all in this process). The
+// -parallel cases are the same calls from many callers at once.
 func BenchmarkOpenAPI(b *testing.B) {
 	const secret = "bench-app-secret"
 	sb := sandbox.New(sandbox.Options{AppID: appID, AppSecret: secret})
@@ -126,6 +127,25 @@ func BenchmarkOpenAPI(b *testing.B) {
 			for b.Loop() {
 				c.call(b)
 			}
+			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
+	// Many services at once: throughput over loopback with 16 callers a core.
+	for _, c := range cases {
+		if c.name == "handler" {
+			continue
+		}
+		b.Run(c.name+"-parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			before := cpuTime()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					c.call(b)
+				}
+			})
 			b.StopTimer()
 			b.ReportMetric(float64((cpuTime()-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
