@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -74,6 +75,7 @@ func (h *handler) mountGateway(r chi.Router, list []Upstream, observe GatewayObs
 			ModifyResponse: g.modifyResponse,
 			ErrorHandler:   g.proxyError,
 			ErrorLog:       slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+			BufferPool:     copyBuffers,
 			// FlushInterval 0: ReverseProxy already flushes every write of
 			// a text/event-stream answer, and of one of unknown length (a
 			// stream), so events arrive as they are sent; a sized answer is
@@ -85,6 +87,19 @@ func (h *handler) mountGateway(r chi.Router, list []Upstream, observe GatewayObs
 		return fmt.Errorf("gateway: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// copyBuffers are the buffers ReverseProxy copies answers with, shared by
+// every upstream: without a pool it allocates 32 KiB per request.
+var copyBuffers httputil.BufferPool = &bufferPool{pool: sync.Pool{New: func() any { return new([32 << 10]byte) }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte { return p.pool.Get().(*[32 << 10]byte)[:] }
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) == 32<<10 {
+		p.pool.Put((*[32 << 10]byte)(b[:cap(b)]))
+	}
 }
 
 // upstreamTransport is the connection pool of one upstream: its timeout
