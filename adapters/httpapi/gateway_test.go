@@ -401,3 +401,26 @@ func equalMaps(a, b map[string]string) bool {
 func equalSlices(a, b []string) bool {
 	return strings.Join(a, "\n") == strings.Join(b, "\n")
 }
+
+// A request that declares an identity header as a trailer (sent after the
+// body, past any header check) is refused before it is forwarded.
+func TestGateway_IdentityTrailersAreRefused(t *testing.T) {
+	up, got := recordingUpstream(t)
+	g := newGatewayed(t, httpapi.Limits{}, httpapi.Upstream{Name: "shop", Prefix: "/app/", URL: up.URL})
+	tok := g.loginAs(t, "c1", "o-1", "")
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", g.base+"/app/x", io.MultiReader(strings.NewReader("body")))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Trailer = http.Header{"X-Wx-Openid": {"evil"}}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	wantEnvelope(t, res, body, 1, 400)
+	select {
+	case r := <-got:
+		t.Fatalf("the upstream got %s", r.Path)
+	default:
+	}
+}
