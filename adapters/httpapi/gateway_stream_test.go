@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -120,4 +121,40 @@ func TestGateway_WebSocketEchoes(t *testing.T) {
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 	g.waitObserved(t, "ws Switching Protocols")
+}
+
+// A stream that never ends is cut at the upstream's stream timeout: the
+// server's timeouts no longer bound it, this does.
+func TestGateway_StreamTimeoutEndsAnEndlessStream(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: first\n\n")
+		_ = http.NewResponseController(w).Flush()
+		<-r.Context().Done() // never sends more, never ends by itself
+	}))
+	t.Cleanup(up.Close)
+	g := newGatewayedTimeout(t, 5*time.Second, httpapi.Limits{}, httpapi.Upstream{Name: "endless", Prefix: "/app/", URL: up.URL,
+		Timeout: httpapi.Duration{Duration: 100 * time.Millisecond}, StreamTimeout: httpapi.Duration{Duration: 300 * time.Millisecond}})
+	tok := g.loginAs(t, "c1", "o-1", "")
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", g.base+"/app/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	ended := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(res.Body) // until the gateway cuts the stream
+		ended <- string(b)
+	}()
+	select {
+	case got := <-ended:
+		if !strings.HasPrefix(got, "data: first") {
+			t.Fatalf("stream %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream outlived its stream timeout by seconds")
+	}
+	g.waitObserved(t, "endless OK")
 }
