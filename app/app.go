@@ -84,6 +84,7 @@ type App struct {
 	Ready            *Ready
 	Operator         *Operator
 	CollectAvatars   *CollectAvatars
+	Introspect       *Introspect
 
 	apps apps
 }
@@ -128,6 +129,7 @@ func New(d Deps, o Options) (*App, error) {
 		Ready:            &Ready{sessions: d.Sessions, users: d.Users},
 		Operator:         &Operator{apps: apps, users: d.Users, sessions: d.Sessions, avatars: avatars, show: show},
 		CollectAvatars:   &CollectAvatars{users: d.Users, blobs: d.Blobs, clock: d.Clock, log: d.Log},
+		Introspect:       &Introspect{apps: apps, sessions: d.Sessions, clock: d.Clock},
 	}
 	return a, nil
 }

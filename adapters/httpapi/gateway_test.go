@@ -120,9 +120,9 @@ func (g *gatewayed) send(t *testing.T, method, path string, body io.Reader, head
 	return res, b
 }
 
-// wantEnvelope fails unless the answer is the gateway's own envelope of
+// wantRefusal fails unless the answer is the gateway's own envelope of
 // code and HTTP status.
-func wantEnvelope(t *testing.T, res *http.Response, body []byte, code, status int) {
+func wantRefusal(t *testing.T, res *http.Response, body []byte, code, status int) {
 	t.Helper()
 	var env struct{ Code, Status int }
 	if err := json.Unmarshal(body, &env); err != nil || res.StatusCode != status || env.Code != code || env.Status != code {
@@ -223,7 +223,7 @@ func TestGateway_NoOrBadTokenIsCode2AndNothingIsForwarded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			for _, path := range []string{"/app/orders", "/app/static/../orders", "/app/static/%2e%2e/orders", "/app/static/..;/orders"} {
 				res, body := g.send(t, "POST", path, strings.NewReader(`{"token":"`+tok+`"}`), header...)
-				wantEnvelope(t, res, body, 2, 401)
+				wantRefusal(t, res, body, 2, 401)
 			}
 		})
 	}
@@ -255,7 +255,7 @@ func TestGateway_PublicPathsCarryNoIdentity(t *testing.T) {
 	}
 	// Only the listed paths: /app/healthz is not /app/health.
 	res, body := g.send(t, "GET", "/app/healthz", nil)
-	wantEnvelope(t, res, body, 2, 401)
+	wantRefusal(t, res, body, 2, 401)
 }
 
 func TestGateway_PerSessionLimitApplies(t *testing.T) {
@@ -268,7 +268,7 @@ func TestGateway_PerSessionLimitApplies(t *testing.T) {
 	}
 	waitOne(t, got)
 	res, body := g.send(t, "GET", "/app/a", nil, "Authorization", "Bearer "+tok)
-	wantEnvelope(t, res, body, 7, 429)
+	wantRefusal(t, res, body, 7, 429)
 	if res.Header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After on code 7")
 	}
@@ -290,7 +290,7 @@ func TestGateway_BodiesUpToTheLimitOnly(t *testing.T) {
 
 	// Declared too large: refused before anything is forwarded.
 	res, body := g.send(t, "PUT", "/app/file", bytes.NewReader(append(big, 'y')), auth...)
-	wantEnvelope(t, res, body, 11, 413)
+	wantRefusal(t, res, body, 11, 413)
 	select {
 	case r := <-got:
 		t.Fatalf("a body over the limit reached the upstream: %d bytes", r.Body)
@@ -298,7 +298,7 @@ func TestGateway_BodiesUpToTheLimitOnly(t *testing.T) {
 	}
 	// Of unknown length (chunked): cut at the limit, code 11 all the same.
 	res, body = g.send(t, "PUT", "/app/file", io.MultiReader(bytes.NewReader(big), strings.NewReader("y")), auth...)
-	wantEnvelope(t, res, body, 11, 413)
+	wantRefusal(t, res, body, 11, 413)
 }
 
 func TestGateway_UpstreamFailuresAreCode8(t *testing.T) {
@@ -323,9 +323,9 @@ func TestGateway_UpstreamFailuresAreCode8(t *testing.T) {
 	tok := g.loginAs(t, "c1", "o-1", "")
 
 	res, body := g.send(t, "GET", "/slow/x", nil, "Authorization", "Bearer "+tok)
-	wantEnvelope(t, res, body, 8, 504)
+	wantRefusal(t, res, body, 8, 504)
 	res, body = g.send(t, "GET", "/down/x", nil, "Authorization", "Bearer "+tok)
-	wantEnvelope(t, res, body, 8, 502)
+	wantRefusal(t, res, body, 8, 502)
 	if strings.Contains(string(body), ln.Addr().String()) {
 		t.Fatalf("the upstream's address reached the client: %s", body)
 	}
@@ -417,7 +417,7 @@ func TestGateway_IdentityTrailersAreRefused(t *testing.T) {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	wantEnvelope(t, res, body, 1, 400)
+	wantRefusal(t, res, body, 1, 400)
 	select {
 	case r := <-got:
 		t.Fatalf("the upstream got %s", r.Path)
