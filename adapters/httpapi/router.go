@@ -167,6 +167,13 @@ func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limit
 		r.Head("/media/avatars/{name}", h.avatar)
 	}
 
+	// Forward auth for a proxy in front (forwardauth.go): any method a
+	// proxy forwards, and any path under it (Envoy appends the original one).
+	for _, m := range forwardAuthMethods {
+		r.MethodFunc(m, ForwardAuthPath, h.forwardAuth)
+		r.MethodFunc(m, ForwardAuthPath+"/*", h.forwardAuth)
+	}
+
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	r.Get("/openapi.json", h.openAPI)
