@@ -101,7 +101,8 @@ type App struct {
 }
 
 // New builds every use case. Every dependency but AccessTokens, Blobs,
-// Images, Exchanges and Log is required.
+// Images, Exchanges, Log and the OpenAPI ones is required; an allow-list
+// naming an API that answers a credential is an error.
 func New(d Deps, o Options) (*App, error) {
 	if d.Sessions == nil || d.Users == nil || d.Decrypter == nil || len(d.Apps) == 0 || d.Clock == nil || d.Tokens == nil {
 		return nil, errors.New("app: every dependency is required")
