@@ -87,7 +87,7 @@ hostile: ## HOSTILE_C (200) hostile clients for HOSTILE_D (60s) on MariaDB + Red
 # make fuzz runs every fuzz target for FUZZTIME; CI runs them briefly. Their
 # seed corpora (testdata/fuzz/) run as tests in make test too.
 FUZZTIME ?= 30s
-FUZZ_TARGETS := FuzzParseUserInfo:./domain FuzzParseToken:./domain FuzzDecrypt:./adapters/aescbc FuzzRequest:./adapters/httpapi
+FUZZ_TARGETS := FuzzParseUserInfo:./domain FuzzParseToken:./domain FuzzDecrypt:./adapters/aescbc FuzzRequest:./adapters/httpapi FuzzPush:./domain
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@set -e; for t in $(FUZZ_TARGETS); do \
