@@ -35,6 +35,8 @@ type Options struct {
 	// MaxConcurrentExchanges caps the jscode2session calls in flight; a
 	// login that finds no slot within a second is code 7. 0: no cap.
 	MaxConcurrentExchanges int `setting:"wechat-max-concurrent-logins" default:"64" usage:"most jscode2session calls in flight per server; more wait up to 1 s, then code 7 (0: no cap)"`
+	// Push tunes WeChat's message push: its receiver and delivery worker.
+	Push PushOptions
 }
 
 // Deps are the ports the use cases need.
@@ -63,6 +65,13 @@ type Deps struct {
 	// Log receives what the use cases notice but do not fail on (a forged
 	// field, say). Nil discards it.
 	Log *slog.Logger
+	// Inbox keeps the events WeChat pushes for PushApps, which Webhook
+	// delivers, observed by PushObserver (nil: none). Nil Inbox or no
+	// PushApps: no push receiver (ReceivePush and DeliverPush are nil).
+	Inbox        ports.Inbox
+	PushApps     []PushApp
+	Webhook      ports.Webhook
+	PushObserver ports.PushObserver
 }
 
 // App is every use case, each safe for concurrent use. The HTTP adapter
@@ -84,6 +93,8 @@ type App struct {
 	Ready            *Ready
 	Operator         *Operator
 	CollectAvatars   *CollectAvatars
+	ReceivePush      *ReceivePush
+	DeliverPush      *DeliverPush
 
 	apps apps
 }
@@ -128,6 +139,17 @@ func New(d Deps, o Options) (*App, error) {
 		Ready:            &Ready{sessions: d.Sessions, users: d.Users},
 		Operator:         &Operator{apps: apps, users: d.Users, sessions: d.Sessions, avatars: avatars, show: show},
 		CollectAvatars:   &CollectAvatars{users: d.Users, blobs: d.Blobs, clock: d.Clock, log: d.Log},
+	}
+	if d.Inbox != nil && len(d.PushApps) > 0 {
+		if d.PushObserver == nil {
+			d.PushObserver = nopPushObserver{}
+		}
+		if a.ReceivePush, err = newReceivePush(d.PushApps, d.Inbox, d.Clock, d.PushObserver, o.Push); err != nil {
+			return nil, err
+		}
+		if d.Webhook != nil {
+			a.DeliverPush = &DeliverPush{webhook: d.Webhook}
+		}
 	}
 	return a, nil
 }
