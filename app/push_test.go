@@ -295,4 +295,4 @@ func (c *countingObserver) Refused(appID, reason string) {
 		c.add("unlabelled")
 	}
 }
-func (c *countingObserver) Delivery(_, result string)     { c.add("delivery:" + result) }
+func (c *countingObserver) Delivery(_, result string) { c.add("delivery:" + result) }
