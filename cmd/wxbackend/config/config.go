@@ -37,6 +37,7 @@ type Config struct {
 	HTTP      httpapi.Options
 	WeChat    wechat.Options
 	Apps      Apps
+	Push      Push
 	App       app.Options
 	Sessions  Sessions
 	Limits    Limits
@@ -196,6 +197,13 @@ func (c *Config) Check(p *setting.Problems) {
 		p.Add(&c.Debug.Addr, "%q is not a loopback address: profiles show memory, secrets included", c.Debug.Addr)
 	}
 	c.Apps.check(p)
+	c.Push.check(c, p)
+	pushPolicy := c.App.Push
+	if err := pushPolicy.Policy().Valid(); err != nil {
+		p.Add(&c.App.Push.Batch, "%v", err)
+	}
+	p.Positive(&c.App.Push.TimestampWindow)
+	p.Positive(&c.App.Push.StoreTimeout)
 	if c.Apps.File != "" && (c.WeChat.AppID != "" || c.WeChat.Secret != "") {
 		p.Add(&c.Apps.File, "several apps come from the file: leave WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET unset")
 	}
