@@ -162,6 +162,8 @@ func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limit
 		r.Head("/media/avatars/{name}", h.avatar)
 	}
 
+	h.pushRoutes(r) // WeChat's message push (push.go)
+
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	r.Get("/openapi.json", h.openAPI)
