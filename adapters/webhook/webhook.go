@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -73,6 +74,15 @@ func New(o Options, targets map[string]Target, clock ports.Clock) (*Client, erro
 	return &Client{
 		http: &http.Client{
 			Timeout: o.Timeout,
+			// A pool of its own: webhooks are other services than WeChat's.
+			Transport: &http.Transport{
+				Proxy:               http.ProxyFromEnvironment,
+				DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+				ForceAttemptHTTP2:   true,
+				MaxIdleConnsPerHost: 16,
+				IdleConnTimeout:     90 * time.Second,
+				TLSHandshakeTimeout: 5 * time.Second,
+			},
 			// A redirect is not followed: the signed body would go
 			// wherever it points. It is an answer that is not 2xx.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

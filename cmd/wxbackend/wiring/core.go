@@ -33,6 +33,7 @@ func core(o app.Options, m memory.Options) fx.Option {
 					Apps: apps, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
 					Blobs: p.Blobs, Images: p.Images, AccessTokens: p.AccessTokens,
 					Exchanges: p.Limits.Exchanges,
+					Inbox:     p.Inbox, PushApps: p.PushApps, Webhook: p.Webhook, PushObserver: p.PushObserver,
 				}, o)
 			},
 		),
@@ -52,4 +53,8 @@ type serviceParams struct {
 	Images       ports.ImageProcessor
 	Log          *slog.Logger
 	Limits       Limiters
+	Inbox        ports.Inbox
+	PushApps     []app.PushApp
+	Webhook      ports.Webhook
+	PushObserver ports.PushObserver
 }

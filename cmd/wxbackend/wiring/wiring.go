@@ -17,6 +17,8 @@
 //	logger.go   the process's logger
 //	commands.go the one-shot command migrate
 //	operator.go the operator's commands (users, sessions, avatars), on the server's modules
+//	push.go     WeChat's message push: the inbox, the webhooks, the delivery worker
+//	events.go   the operator's commands on pushed events (list, show, replay)
 //
 // Start order follows from dependencies, not from the order of this list: fx
 // starts a component after everything it was built from. The database is
@@ -39,6 +41,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		stores(cfg, logOut),
 		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
 		avatarCollector(cfg.Avatars),
+		pushWorker(cfg.App.Push),
 		pprofListener(cfg.Debug),
 		metricsListener(cfg.Metrics),
 	)
@@ -56,5 +59,6 @@ func stores(cfg config.Config, logOut io.Writer) fx.Option {
 		userCache(cfg.UserCache),
 		avatarStore(cfg.Avatars, cfg.Images, cfg.AvatarDisk(), cfg.S3),
 		weChat(cfg.WeChatApps()),
+		pushInbox(cfg),
 	)
 }
