@@ -55,6 +55,9 @@ func run(args []string) error {
 	if len(args) > 0 && (args[0] == "users" || args[0] == "sessions" || args[0] == "avatars") {
 		return operator(args)
 	}
+	if len(args) > 0 && args[0] == "events" { // WeChat's pushed events (events.go)
+		return events(args)
+	}
 	if cmd == "settings" {
 		if len(args) == 2 && args[0] == "-readme" {
 			return config.WriteREADME(args[1])
