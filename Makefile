@@ -21,9 +21,10 @@ demo: ## a simulated mini-program logs in to `make run` and saves a profile
 build: ## build the server binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/wxbackend
 
-readme: ## rewrite the README's settings table from the code, and docs/openapi.json from the served document
+readme: ## rewrite the README's settings table from the code, and docs/openapi.json and docs/openapi-internal.json from the served documents
 	$(GO) run ./cmd/wxbackend settings -readme README.md
 	cp adapters/httpapi/openapi.json docs/openapi.json
+	cp adapters/httpapi/openapi-internal.json docs/openapi-internal.json
 
 test: ## every test, with the race detector, against the local servers
 	@for svc in MariaDB:3306 PostgreSQL:5432 Redis:6379; do \

@@ -95,6 +95,7 @@ type App struct {
 	CollectAvatars   *CollectAvatars
 	ReceivePush      *ReceivePush
 	DeliverPush      *DeliverPush
+	Introspect       *Introspect
 
 	apps apps
 }
@@ -139,6 +140,7 @@ func New(d Deps, o Options) (*App, error) {
 		Ready:            &Ready{sessions: d.Sessions, users: d.Users},
 		Operator:         &Operator{apps: apps, users: d.Users, sessions: d.Sessions, avatars: avatars, show: show},
 		CollectAvatars:   &CollectAvatars{users: d.Users, blobs: d.Blobs, clock: d.Clock, log: d.Log},
+		Introspect:       &Introspect{apps: apps, sessions: d.Sessions, clock: d.Clock},
 	}
 	if d.Inbox != nil && len(d.PushApps) > 0 {
 		if d.PushObserver == nil {

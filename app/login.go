@@ -134,6 +134,7 @@ func (l *Login) login(ctx context.Context, wc ports.WeChat, code string) (LoginR
 		UnionID:    unionID,
 		SessionKey: ws.SessionKey,
 		ExpiresAt:  now.Add(l.ttl),
+		IssuedAt:   now,
 	}
 	if l.maxAge > 0 {
 		sess.MaxExpiresAt = now.Add(l.maxAge)

@@ -200,7 +200,7 @@ func TestVerifySignature_OfficialExample(t *testing.T) {
 
 func TestKinds_EveryKindHasANameAndAMessage(t *testing.T) {
 	seen := map[string]bool{}
-	for k := domain.KindInternal; k <= domain.KindNotFound; k++ {
+	for k := domain.KindInternal; k <= domain.KindForbidden; k++ {
 		if k.String() == "unknown" || seen[k.String()] || k.Message() == "" {
 			t.Errorf("kind %d: name %q, message %q", k, k, k.Message())
 		}
@@ -209,7 +209,7 @@ func TestKinds_EveryKindHasANameAndAMessage(t *testing.T) {
 			t.Errorf("kind %v: wrapped error shows %q", k, got)
 		}
 	}
-	if (domain.KindNotFound + 1).String() != "unknown" {
+	if (domain.KindForbidden + 1).String() != "unknown" {
 		t.Error("a kind past the table has a name")
 	}
 }

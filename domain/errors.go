@@ -27,6 +27,7 @@ const (
 	KindTooLarge                    // content over a limit the domain sets (an image's pixels)
 	KindContentRejected             // WeChat's content check called a text risky
 	KindNotFound                    // a stored record does not exist (never reaches a client as such)
+	KindForbidden                   // a known caller (an API key) may not do this: out of its scopes or apps
 )
 
 // kinds is the one table of error kinds: a stable name for logs, and the
@@ -46,6 +47,7 @@ var kinds = [...]struct{ name, msg string }{
 	KindTooLarge:        {"too_large", "content too large"},
 	KindContentRejected: {"content_rejected", "content rejected"},
 	KindNotFound:        {"not_found", "not found"},
+	KindForbidden:       {"forbidden", "forbidden"},
 }
 
 // String returns a stable, log-friendly name for the kind.
@@ -143,6 +145,7 @@ var (
 	ErrTooLarge        = Wrap(KindTooLarge, nil)
 	ErrContentRejected = Wrap(KindContentRejected, nil)
 	ErrNotFound        = Wrap(KindNotFound, nil)
+	ErrForbidden       = Wrap(KindForbidden, nil)
 )
 
 // KindOf returns the kind of err: the kind of the first *Error in its chain, or

@@ -184,6 +184,9 @@ type Session struct {
 	// MaxExpiresAt is the latest sliding expiry may extend the session to
 	// (its absolute maximum age); zero for no limit.
 	MaxExpiresAt time.Time
+	// IssuedAt is when the login made the session; zero for a session
+	// stored before stores kept it.
+	IssuedAt time.Time
 }
 
 // Identity returns the identity of the session's user.

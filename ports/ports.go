@@ -210,3 +210,12 @@ type RateLimiter interface {
 	// returns false and how long until an event would be admitted.
 	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
 }
+
+// APIKeys knows the API keys of the internal listener, which other services
+// of a deployment (not mini-programs) present.
+type APIKeys interface {
+	// Lookup returns the key presented, as the core sees it (never the key
+	// itself). A key that is empty or not configured is
+	// KindUnauthenticated.
+	Lookup(ctx context.Context, presented string) (domain.APIKey, error)
+}

@@ -34,6 +34,7 @@ var outcomes = map[domain.Kind]outcome{
 	domain.KindUnavailable:     {9, http.StatusServiceUnavailable, true},
 	domain.KindTooLarge:        {11, http.StatusRequestEntityTooLarge, false},
 	domain.KindContentRejected: {12, http.StatusUnprocessableEntity, false},
+	domain.KindForbidden:       {13, http.StatusForbidden, false},
 	domain.KindInternal:        {10, http.StatusInternalServerError, true},
 }
 

@@ -10,7 +10,7 @@ import (
 // Every kind a use case can return has one outcome; not-found never reaches
 // a client as such, and internal errors never show their cause.
 func TestOutcomes_EveryKindHasOneCode(t *testing.T) {
-	for k := domain.KindInternal; k <= domain.KindNotFound; k++ {
+	for k := domain.KindInternal; k <= domain.KindForbidden; k++ {
 		_, ok := outcomes[k]
 		if ok == (k == domain.KindNotFound) {
 			t.Errorf("kind %v: in the table %v", k, ok)

@@ -15,9 +15,14 @@ var OpenAPI []byte
 
 // openAPI serves the document.
 func (h *handler) openAPI(w http.ResponseWriter, _ *http.Request) {
+	serveDocument(w, OpenAPI)
+}
+
+// serveDocument answers an OpenAPI document.
+func serveDocument(w http.ResponseWriter, doc []byte) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json; charset=utf-8")
-	hd.Set("Content-Length", strconv.Itoa(len(OpenAPI)))
+	hd.Set("Content-Length", strconv.Itoa(len(doc)))
 	hd.Set("Cache-Control", "public, max-age=300")
-	_, _ = w.Write(OpenAPI)
+	_, _ = w.Write(doc)
 }

@@ -63,6 +63,7 @@ type tokenEntry struct {
 	user    *userEntry
 	expires atomic.Int64
 	limit   int64 // Unix nanoseconds sliding may not pass; 0: none
+	issued  int64 // Unix nanoseconds of the login; 0: unknown
 }
 
 // appUsers are one app's users, by openid.
@@ -152,6 +153,9 @@ func (st *SessionStore) Create(_ context.Context, id domain.TokenDigest, s domai
 	if !s.MaxExpiresAt.IsZero() {
 		t.limit = s.MaxExpiresAt.UnixNano()
 	}
+	if !s.IssuedAt.IsZero() {
+		t.issued = s.IssuedAt.UnixNano()
+	}
 	st.mu.Lock()
 	app, ok := st.apps[s.AppID]
 	if !ok {
@@ -239,7 +243,16 @@ func (st *SessionStore) Get(_ context.Context, id domain.TokenDigest) (domain.Se
 		SessionKey:   e.key,
 		ExpiresAt:    until,
 		MaxExpiresAt: limitOf(t),
+		IssuedAt:     issuedOf(t),
 	}, nil
+}
+
+// issuedOf is t's IssuedAt.
+func issuedOf(t *tokenEntry) time.Time {
+	if t.issued == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, t.issued)
 }
 
 // limitOf is t's MaxExpiresAt.

@@ -10,10 +10,11 @@ import (
 
 // A token's value is a small binary record, not JSON: a version byte, the
 // expiry in Unix milliseconds, (from version 2) the latest sliding may
-// extend it to (0: none), then the appid and openid, each prefixed by a
-// one-byte length (every field is at most 64 bytes). Version 1 records,
-// written before the limit existed, still read.
-const codecVersion = 2
+// extend it to (0: none), (from version 3) when the login issued it (0:
+// unknown), then the appid and openid, each prefixed by a one-byte length
+// (every field is at most 64 bytes). Version 1 and 2 records, written
+// before the limit and the issue time existed, still read (without them).
+const codecVersion = 3
 
 var errCorrupt = errors.New("redis: corrupt session record")
 
@@ -22,10 +23,11 @@ type tokenRecord struct {
 	appID, openID string
 	expiresAt     time.Time
 	limit         time.Time // zero: none
+	issued        time.Time // zero: unknown
 }
 
 func (r tokenRecord) encode() []byte {
-	b := make([]byte, 0, 1+16+2+len(r.appID)+len(r.openID))
+	b := make([]byte, 0, 1+24+2+len(r.appID)+len(r.openID))
 	b = append(b, codecVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(r.expiresAt.UnixMilli()))
 	var limit int64
@@ -33,22 +35,28 @@ func (r tokenRecord) encode() []byte {
 		limit = r.limit.UnixMilli()
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(limit))
+	var issued int64
+	if !r.issued.IsZero() {
+		issued = r.issued.UnixMilli()
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(issued))
 	b = appendString(b, r.appID)
 	return appendString(b, r.openID)
 }
 
 func decodeToken(b []byte) (tokenRecord, error) {
-	if len(b) < 9 || (b[0] != 1 && b[0] != codecVersion) {
+	if len(b) < 9 || b[0] < 1 || b[0] > codecVersion {
 		return tokenRecord{}, errCorrupt
 	}
 	r := tokenRecord{expiresAt: time.UnixMilli(int64(binary.BigEndian.Uint64(b[1:9]))).UTC()}
 	rest := b[9:]
-	if b[0] == codecVersion {
+	// Each later version adds one time, 0 when absent.
+	for _, t := range []*time.Time{&r.limit, &r.issued}[:b[0]-1] {
 		if len(rest) < 8 {
 			return tokenRecord{}, errCorrupt
 		}
-		if limit := int64(binary.BigEndian.Uint64(rest[:8])); limit != 0 {
-			r.limit = time.UnixMilli(limit).UTC()
+		if ms := int64(binary.BigEndian.Uint64(rest[:8])); ms != 0 {
+			*t = time.UnixMilli(ms).UTC()
 		}
 		rest = rest[8:]
 	}

@@ -29,6 +29,33 @@ func TestUserCodec_RoundTripsAndRefusesDamage(t *testing.T) {
 	}
 }
 
+// A token record keeps its issue time; records of versions 1 and 2,
+// written before it was kept, still read, without it.
+func TestTokenCodec_ReadsEveryVersion(t *testing.T) {
+	at := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	r := tokenRecord{appID: "wxapp", openID: "o1", expiresAt: at.Add(time.Hour), limit: at.Add(720 * time.Hour), issued: at}
+	b := r.encode()
+	if got, err := decodeToken(b); err != nil || got != r {
+		t.Fatalf("read back %+v, %v; want %+v", got, err, r)
+	}
+	v2 := append([]byte{2}, b[1:17]...) // no issue time
+	v2 = append(v2, b[25:]...)
+	if got, err := decodeToken(v2); err != nil || !got.issued.IsZero() || got.limit != r.limit || got.openID != "o1" {
+		t.Fatalf("version 2: %+v, %v", got, err)
+	}
+	v1 := append([]byte{1}, b[1:9]...) // no limit either
+	v1 = append(v1, b[25:]...)
+	if got, err := decodeToken(v1); err != nil || !got.issued.IsZero() || !got.limit.IsZero() || got.appID != "wxapp" {
+		t.Fatalf("version 1: %+v, %v", got, err)
+	}
+	for name, bad := range map[string][]byte{"version 4": append([]byte{4}, b[1:]...), "version 0": append([]byte{0}, b[1:]...),
+		"cut": b[:20], "trailing": append(append([]byte{}, b...), 0)} {
+		if got, err := decodeToken(bad); err == nil {
+			t.Errorf("%s: read %+v", name, got)
+		}
+	}
+}
+
 func BenchmarkUserDecode(b *testing.B) {
 	id := domain.Identity{AppID: "wxapp", OpenID: "o1"}
 	enc := encodeUser(domain.User{ID: 7, AppID: id.AppID, OpenID: id.OpenID, Revision: 3,

@@ -172,7 +172,7 @@ func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess d
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	uk := s.taggedUserKey(id.Tag)
-	token := tokenRecord{appID: sess.AppID, openID: sess.OpenID, expiresAt: sess.ExpiresAt, limit: sess.MaxExpiresAt}
+	token := tokenRecord{appID: sess.AppID, openID: sess.OpenID, expiresAt: sess.ExpiresAt, limit: sess.MaxExpiresAt, issued: sess.IssuedAt}
 	args := []any{ttl.Milliseconds(), token.encode(), s.maxPerUser, fieldKey, sess.SessionKey.Base64()}
 	if sess.UnionID != "" {
 		args = append(args, fieldUnion, sess.UnionID)
@@ -253,7 +253,7 @@ local slide = tonumber(ARGV[2])
 if slide > 0 and u[1] then
   local now = tonumber(ARGV[1])
   local target = now + slide
-  if rec:byte(1) == 2 and #rec >= 17 then -- codec version 2: the limit at bytes 10..17
+  if rec:byte(1) >= 2 and #rec >= 17 then -- codec versions 2 and 3: the limit at bytes 10..17
     local limit = 0
     for j = 10, 17 do limit = limit * 256 + rec:byte(j) end
     if limit > 0 and limit < target then target = limit end
@@ -359,7 +359,7 @@ func (s *SessionStore) session(tok tokenRecord, now time.Time, user []any) (doma
 		expires = slid.UTC()
 	}
 	return domain.Session{AppID: tok.appID, OpenID: tok.openID, UnionID: unionID, SessionKey: key, ExpiresAt: expires,
-		MaxExpiresAt: tok.limit}, nil
+		MaxExpiresAt: tok.limit, IssuedAt: tok.issued}, nil
 }
 
 // tokenDelete deletes a tagged token and takes it out of its user's set,

@@ -12,6 +12,11 @@
 //	                                    WXB_AVATAR_COLLECT_GRACE (the server also does, hourly);
 //	                                    refuses when most would go, unless --force
 //	wxbackend logout <openid>           the same as users logout
+//	wxbackend keys new -name <name> -scope introspect[,openapi,messages] [-app <appid>]
+//	                                    a fresh API key of the internal listener, printed
+//	                                    once, and the [[key]] block of its digest to append
+//	                                    to WXB_INTERNAL_KEYS_FILE
+//	wxbackend keys list                 the names, scopes and apps of the keys file
 //
 // The users commands take --app <appid>, required when several apps are
 // configured (an apps file).
@@ -57,6 +62,9 @@ func run(args []string) error {
 	}
 	if len(args) > 0 && args[0] == "events" { // WeChat's pushed events (events.go)
 		return events(args)
+	}
+	if len(args) > 0 && args[0] == "keys" {
+		return wiring.RunKeys(args[1:], os.LookupEnv, os.Stdout, os.Stderr)
 	}
 	if cmd == "settings" {
 		if len(args) == 2 && args[0] == "-readme" {

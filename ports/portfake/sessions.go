@@ -25,6 +25,7 @@ type Sessions struct {
 type tokenEntry struct {
 	user      domain.Identity
 	expiresAt time.Time
+	issuedAt  time.Time
 }
 
 // NewSessions returns an empty store on clock.
@@ -41,7 +42,7 @@ func (s *Sessions) Create(_ context.Context, id domain.TokenDigest, sess domain.
 		return s.err
 	}
 	u := sess.Identity()
-	s.tokens[id] = tokenEntry{user: u, expiresAt: sess.ExpiresAt}
+	s.tokens[id] = tokenEntry{user: u, expiresAt: sess.ExpiresAt, issuedAt: sess.IssuedAt}
 	s.keys[u] = sess.SessionKey
 	if sess.UnionID != "" {
 		s.unions[u] = sess.UnionID
@@ -61,7 +62,7 @@ func (s *Sessions) Get(_ context.Context, id domain.TokenDigest) (domain.Session
 		return domain.Session{}, domain.ErrUnauthenticated
 	}
 	return domain.Session{AppID: e.user.AppID, OpenID: e.user.OpenID, UnionID: s.unions[e.user],
-		SessionKey: s.keys[e.user], ExpiresAt: e.expiresAt}, nil
+		SessionKey: s.keys[e.user], ExpiresAt: e.expiresAt, IssuedAt: e.issuedAt}, nil
 }
 
 // Delete implements ports.SessionStore.

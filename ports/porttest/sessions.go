@@ -46,6 +46,7 @@ func TestSessionStore(t *testing.T, h SessionHarness) {
 		{"DeleteAllLogsAUserOutEverywhere", sessionDeleteAllLogsAUserOutEverywhere},
 		{"CapRevokesTheOldestTokens", sessionCapRevokesTheOldestTokens},
 		{"SlidingNeverPassesTheMaximumAge", sessionSlidingNeverPassesTheMaximumAge},
+		{"IssueTimeIsKept", sessionIssueTimeIsKept},
 		{"PingAnswers", sessionPingAnswers},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, h) })
@@ -376,5 +377,32 @@ func sessionSlidingNeverPassesTheMaximumAge(t *testing.T, h SessionHarness) {
 func sessionPingAnswers(t *testing.T, h SessionHarness) {
 	if err := h.New(t).Ping(ctx(t)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The login's time comes back (to the millisecond, as a store may keep
+// it), and a session created without one has none.
+func sessionIssueTimeIsKept(t *testing.T, h SessionHarness) {
+	st := h.New(t)
+	with, without := randomDigest(t), randomDigest(t)
+	s := h.session(t, uniqueID(t, "o"), time.Minute)
+	s.IssuedAt = h.Now().Add(-time.Second).Truncate(time.Millisecond)
+	if err := st.Create(ctx(t), with, s); err != nil {
+		t.Fatal(err)
+	}
+	old := h.session(t, uniqueID(t, "o"), time.Minute)
+	old.IssuedAt = time.Time{}
+	if err := st.Create(ctx(t), without, old); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Get(ctx(t), with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.IssuedAt.Equal(s.IssuedAt) {
+		t.Fatalf("issued %v, want %v", got.IssuedAt, s.IssuedAt)
+	}
+	if got, err = st.Get(ctx(t), without); err != nil || !got.IssuedAt.IsZero() {
+		t.Fatalf("a session without an issue time: %v, %v", got.IssuedAt, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"wxbackend/adapters/apikeys"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/imaging"
 	"wxbackend/adapters/localfs"
@@ -53,6 +54,8 @@ type Config struct {
 	Runtime   Runtime
 	Debug     Debug
 	Metrics   Metrics
+	Internal  httpapi.InternalOptions
+	APIKeys   apikeys.Options
 }
 
 // Sessions chooses the session store and how sessions expire.
@@ -195,6 +198,9 @@ func (c *Config) Check(p *setting.Problems) {
 	}
 	if c.Debug.Addr != "" && !IsLoopback(c.Debug.Addr) {
 		p.Add(&c.Debug.Addr, "%q is not a loopback address: profiles show memory, secrets included", c.Debug.Addr)
+	}
+	if c.APIKeys.File != "" && c.Internal.Addr == c.Server.Addr {
+		p.Add(&c.Internal.Addr, "is WXB_HTTP_ADDR too: the internal listener needs an address of its own")
 	}
 	c.Apps.check(p)
 	c.Push.check(c, p)

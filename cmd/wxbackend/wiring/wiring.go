@@ -12,6 +12,8 @@
 //	            the server's collector of avatars no user has
 //	wechat.go   the WeChat API client
 //	http.go     the HTTP server
+//	internal.go the internal listener for other services, its API keys and their reloads
+//	keys.go     the operator's keys commands (new, list)
 //	pprof.go    the optional profiling listener
 //	metrics.go  the optional Prometheus listener, and the decorators that measure
 //	logger.go   the process's logger
@@ -44,6 +46,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		pushWorker(cfg.App.Push),
 		pprofListener(cfg.Debug),
 		metricsListener(cfg.Metrics),
+		internalListener(cfg.Server, cfg.Internal, cfg.APIKeys),
 	)
 }
 
