@@ -16,7 +16,7 @@ run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the 
 
 demo: ## a simulated mini-program logs in to `make run` and saves a profile
 	@export WXSIM_BACKEND="$${WXSIM_BACKEND:-http://$${WXB_HTTP_ADDR:-127.0.0.1:8080}}" WXSIM_SANDBOX="$${WXSIM_SANDBOX:-http://$(SANDBOX_ADDR)}"; \
-	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序'
+	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序' && $(GO) run ./cmd/wxsim -user alice -steps push
 
 build: ## build the server binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/wxbackend

@@ -38,10 +38,14 @@ func run(args []string, out io.Writer) error {
 	secret := fs.String("app-secret", sandbox.DefaultAppSecret, "the app's secret")
 	unionIDs := fs.Bool("unionid", false, "send a unionid, as for apps bound to an Open Platform account")
 	appsFile := fs.String("apps-file", "", "serve every app of this apps file (the server's WXB_APPS_FILE) instead of -app-id")
+	pushToken := fs.String("push-token", "", "the app's message push Token, for POST /sandbox/push (the server's WXB_WECHAT_PUSH_TOKEN)")
+	pushKey := fs.String("push-aes-key", "", "the app's EncodingAESKey (the server's WXB_WECHAT_PUSH_ENCODING_AES_KEY); empty: plain mode")
+	webhookSecret := fs.String("webhook-secret", "", "the secret of deliveries to POST /sandbox/webhook (the server's WXB_WECHAT_PUSH_WEBHOOK_SECRET)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := []sandbox.Options{{AppID: *appID, AppSecret: *secret, UnionIDs: *unionIDs}}
+	opts := []sandbox.Options{{AppID: *appID, AppSecret: *secret, UnionIDs: *unionIDs,
+		Push: sandbox.PushApp{Token: *pushToken, EncodingAESKey: *pushKey}, WebhookSecret: *webhookSecret}}
 	if *appsFile != "" {
 		var err error
 		if opts, err = appsOf(*appsFile); err != nil {

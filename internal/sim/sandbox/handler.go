@@ -78,6 +78,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.servePhoneNumber)
 	mux.HandleFunc("GET /wxa/checksession", s.serveCheckSession)
 	mux.HandleFunc("POST /wxa/msg_sec_check", s.serveMsgSecCheck)
+	s.pushRoutes(mux) // WeChat's message push, and a webhook to deliver to (push.go)
 	mux.HandleFunc("GET /wxa/resetusersessionkey", s.serveResetSessionKey)
 	mux.HandleFunc("POST /sandbox/wx/getPhoneNumber", s.clientFace(func(ctx context.Context, name string) (any, error) {
 		code, enc, err := s.GetPhoneNumber(ctx, name)

@@ -3,7 +3,9 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -179,6 +181,8 @@ func writeXMLFields(b *strings.Builder, fields map[string]any) {
 			b.WriteString("</" + k + ">")
 		case string:
 			b.WriteString("<" + k + "><![CDATA[" + v + "]]></" + k + ">")
+		case float64:
+			fmt.Fprintf(b, "<%s>%s</%s>", k, strconv.FormatFloat(v, 'f', -1, 64), k)
 		default:
 			fmt.Fprintf(b, "<%s>%v</%s>", k, v, k)
 		}
@@ -200,4 +204,100 @@ func randomHex(n int) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// pushState is what the sandbox keeps for the message push: the app's push
+// settings, and the deliveries its webhook received.
+type pushState struct {
+	app           PushApp
+	webhookSecret string
+	received      []json.RawMessage // guarded by Sandbox.mu
+	badSignatures int
+}
+
+// PushRequest asks the sandbox to push an event, as WeChat would, to URL.
+type PushRequest struct {
+	AppID  string         `json:"appid,omitempty"`
+	URL    string         `json:"url"`              // the backend's /wechat/push/{appid}
+	Mode   PushMode       `json:"mode,omitempty"`   // default safe (plain when the app has no key)
+	Format string         `json:"format,omitempty"` // xml (default) or json
+	Event  map[string]any `json:"event"`
+}
+
+// PushResult is what the backend answered.
+type PushResult struct {
+	Status int    `json:"status"`
+	Answer string `json:"answer"`
+}
+
+func (s *Sandbox) pushRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /sandbox/push", s.servePush)
+	mux.HandleFunc("POST /sandbox/webhook", s.serveWebhook)
+	mux.HandleFunc("GET /sandbox/webhook", func(w http.ResponseWriter, _ *http.Request) {
+		s.mu.Lock()
+		got := append([]json.RawMessage{}, s.push.received...)
+		bad := s.push.badSignatures
+		s.mu.Unlock()
+		writeClient(w, map[string]any{"deliveries": got, "badSignatures": bad}, nil)
+	})
+}
+
+// servePush is POST /sandbox/push: the event of the body, signed (and
+// encrypted) with the app's push settings, POSTed to the URL given.
+func (s *Sandbox) servePush(w http.ResponseWriter, r *http.Request) {
+	var req PushRequest
+	d := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	d.UseNumber() // numbers written as sent, not as floats
+	if err := d.Decode(&req); err != nil || req.URL == "" || req.Event == nil {
+		http.Error(w, "want {url, event, mode, format}", http.StatusBadRequest)
+		return
+	}
+	if s.push.app.Token == "" {
+		http.Error(w, "the sandbox's app has no push token (wxsandbox -push-token)", http.StatusConflict)
+		return
+	}
+	mode := req.Mode
+	if mode == "" {
+		mode = PushSafe
+		if s.push.app.EncodingAESKey == "" {
+			mode = PushPlain
+		}
+	}
+	f, msg := domain.PushXML, EventXML(req.Event)
+	if req.Format == "json" {
+		f, msg = domain.PushJSON, EventJSON(req.Event)
+	}
+	p, err := NewPush(s.push.app, mode, f, msg, s.now())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	status, answer, err := p.Send(r.Context(), http.DefaultClient, req.URL)
+	if err != nil {
+		http.Error(w, "push: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	writeClient(w, PushResult{Status: status, Answer: answer}, nil)
+}
+
+// serveWebhook is POST /sandbox/webhook: a team's service receiving the
+// backend's deliveries, checking their signature.
+func (s *Sandbox) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	m := hmac.New(sha256.New, []byte(s.push.webhookSecret))
+	m.Write([]byte(r.Header.Get("X-WXB-Timestamp") + "." + string(body)))
+	ok := s.push.webhookSecret != "" && hmac.Equal([]byte("sha256="+hex.EncodeToString(m.Sum(nil))), []byte(r.Header.Get("X-WXB-Signature")))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !ok {
+		s.push.badSignatures++
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	s.push.received = append(s.push.received, json.RawMessage(body))
+	w.WriteHeader(http.StatusNoContent)
 }
