@@ -45,3 +45,9 @@ func (p *Push) Refused(appID, reason string) { p.refused.WithLabelValues(appID, 
 
 // Delivery implements ports.PushObserver.
 func (p *Push) Delivery(appID, result string) { p.deliveries.WithLabelValues(appID, result).Inc() }
+
+// PushBacklog registers the age in seconds of the oldest push event not
+// delivered yet (0: none), read at scrape time.
+func (m *Metrics) PushBacklog(age func() float64) {
+	m.Gauge("push_oldest_undelivered_seconds", "Age of the oldest push event not delivered yet, in seconds (0: none).", age)
+}

@@ -57,7 +57,7 @@ func pushWorker(o app.PushOptions) fx.Option {
 			return nil
 		}
 		if m.Metrics != nil {
-			m.Metrics.Gauge("push_oldest_undelivered_seconds", "Age of the oldest push event not delivered yet (0: none).", func() float64 {
+			m.Metrics.PushBacklog(func() float64 {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
 				at, ok, err := inbox.OldestPending(ctx)
