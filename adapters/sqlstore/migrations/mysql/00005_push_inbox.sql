@@ -2,6 +2,8 @@
 -- The events WeChat pushed, a queue of leased jobs (see ports.Queue): the
 -- columns from lane to done_at are every queue's, the others the inbox's.
 -- One event per (app, dedup key) whichever server received it.
+-- Claims and the backlog metric read pending rows in order of id
+-- (state, id); a lane's older pending job is found by (lane, state, id).
 CREATE TABLE wx_push_inbox (
     id              BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
     app_id          VARCHAR(64)  CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
@@ -21,7 +23,7 @@ CREATE TABLE wx_push_inbox (
     payload         MEDIUMTEXT   NOT NULL,
     PRIMARY KEY (id),
     UNIQUE KEY wx_push_inbox_dedup (app_id, dedup_key),
-    KEY wx_push_inbox_due (state, next_attempt_at),
+    KEY wx_push_inbox_pending (state, id),
     KEY wx_push_inbox_lane (lane, state, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 

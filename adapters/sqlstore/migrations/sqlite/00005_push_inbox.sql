@@ -2,6 +2,8 @@
 -- The events WeChat pushed, a queue of leased jobs (see ports.Queue): the
 -- columns from lane to done_at are every queue's, the others the inbox's.
 -- One event per (app, dedup key).
+-- Claims and the backlog metric read pending rows in order of id
+-- (state, id); a lane's older pending job is found by (lane, state, id).
 CREATE TABLE wx_push_inbox (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     app_id          TEXT     NOT NULL,
@@ -21,7 +23,7 @@ CREATE TABLE wx_push_inbox (
     payload         TEXT     NOT NULL,
     UNIQUE (app_id, dedup_key)
 );
-CREATE INDEX wx_push_inbox_due ON wx_push_inbox (state, next_attempt_at);
+CREATE INDEX wx_push_inbox_pending ON wx_push_inbox (state, id);
 CREATE INDEX wx_push_inbox_lane ON wx_push_inbox (lane, state, id);
 
 -- +goose Down
