@@ -162,6 +162,13 @@ func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limit
 		r.Head("/media/avatars/{name}", h.avatar)
 	}
 
+	// Forward auth for a proxy in front (forwardauth.go): any method a
+	// proxy forwards, and any path under it (Envoy appends the original one).
+	for _, m := range forwardAuthMethods {
+		r.MethodFunc(m, ForwardAuthPath, h.forwardAuth)
+		r.MethodFunc(m, ForwardAuthPath+"/*", h.forwardAuth)
+	}
+
 	h.pushRoutes(r) // WeChat's message push (push.go)
 
 	r.Get("/healthz", h.healthz)
