@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"syscall"
 
 	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/domain"
 	"wxbackend/internal/sim/sandbox"
 )
 
@@ -83,9 +85,19 @@ func appsOf(file string) ([]sandbox.Options, error) {
 		return nil, err
 	}
 	apps := cfg.WeChatApps()
+	push := map[string]sandbox.PushApp{}
+	for _, p := range cfg.PushApps() {
+		a := sandbox.PushApp{AppID: p.AppID, Token: p.Token}
+		if len(p.Keys) > 0 { // the EncodingAESKey is the key's base64 without its "="
+			a.EncodingAESKey = base64.StdEncoding.EncodeToString(p.Keys[0][:])[:domain.PushKeyLen]
+		}
+		push[p.AppID] = a
+	}
+	hooks := cfg.WebhookTargets()
 	var opts []sandbox.Options
 	for _, a := range apps {
-		opts = append(opts, sandbox.Options{AppID: a.AppID, AppSecret: a.Secret.Reveal(), UnionIDs: len(apps) > 1})
+		opts = append(opts, sandbox.Options{AppID: a.AppID, AppSecret: a.Secret.Reveal(), UnionIDs: len(apps) > 1,
+			Push: push[a.AppID], WebhookSecret: hooks[a.AppID].Secret.Reveal()})
 	}
 	return opts, nil
 }
