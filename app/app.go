@@ -95,6 +95,7 @@ type App struct {
 	CollectAvatars   *CollectAvatars
 	ReceivePush      *ReceivePush
 	DeliverPush      *DeliverPush
+	PushEvents       *PushEvents
 	Introspect       *Introspect
 
 	apps apps
@@ -141,6 +142,9 @@ func New(d Deps, o Options) (*App, error) {
 		Operator:         &Operator{apps: apps, users: d.Users, sessions: d.Sessions, avatars: avatars, show: show},
 		CollectAvatars:   &CollectAvatars{users: d.Users, blobs: d.Blobs, clock: d.Clock, log: d.Log},
 		Introspect:       &Introspect{apps: apps, sessions: d.Sessions, clock: d.Clock},
+	}
+	if d.Inbox != nil {
+		a.PushEvents = &PushEvents{inbox: d.Inbox, clock: d.Clock}
 	}
 	if d.Inbox != nil && len(d.PushApps) > 0 {
 		if d.PushObserver == nil {

@@ -119,7 +119,10 @@ func TestWorker_DeadAfterMaxAttemptsThenReplayed(t *testing.T) {
 		t.Fatalf("dead: %+v", dead)
 	}
 	w.webhook.setDown(false)
-	if err := w.inbox.Replay(context.Background(), dead[1].ID, w.clock.Now()); err != nil {
+	if _, err := w.svc.PushEvents.List(context.Background(), ports.JobFilter{State: "lost"}); domain.KindOf(err) != domain.KindInvalidInput {
+		t.Fatalf("a state that is none: %v", err)
+	}
+	if err := w.svc.PushEvents.Replay(context.Background(), dead[1].ID); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := wk.RunOnce(context.Background()); n != 1 || err != nil || len(w.webhook.got()) != 1 {

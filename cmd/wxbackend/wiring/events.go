@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"wxbackend/app"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -69,9 +70,8 @@ func RunEvents(cfg config.Config, cmd EventsCommand) error {
 		logOut = io.Discard
 	}
 	cfg.DB.Migrate = false // as every operator command: never a schema of its own
-	var inbox ports.Inbox
-	var clock ports.Clock
-	graph := fx.New(stores(cfg, logOut), fx.Populate(&inbox, &clock), fx.NopLogger)
+	var a *app.App
+	graph := fx.New(stores(cfg, logOut), fx.Populate(&a), fx.NopLogger)
 	if err := graph.Err(); err != nil {
 		return err
 	}
@@ -81,14 +81,13 @@ func RunEvents(cfg config.Config, cmd EventsCommand) error {
 		return err
 	}
 	defer func() { _ = graph.Stop(context.Background()) }()
+	events := a.PushEvents
 	switch cmd.Verb {
 	case "events list":
-		switch cmd.State {
-		case "", ports.JobPending, ports.JobDone, ports.JobDead:
-		default:
+		jobs, err := events.List(ctx, ports.JobFilter{AppID: cmd.App, State: cmd.State})
+		if domain.KindOf(err) == domain.KindInvalidInput {
 			return fmt.Errorf("--state %s: pending, done or dead", printable(cmd.State))
 		}
-		jobs, err := inbox.List(ctx, ports.JobFilter{AppID: cmd.App, State: cmd.State})
 		if err != nil {
 			return err
 		}
@@ -116,13 +115,13 @@ func RunEvents(cfg config.Config, cmd EventsCommand) error {
 			return fmt.Errorf("%s: %s is not an event id", cmd.Verb, printable(cmd.Target))
 		}
 		if cmd.Verb == "events replay" {
-			if err := inbox.Replay(ctx, id, clock.Now()); err != nil {
+			if err := events.Replay(ctx, id); err != nil {
 				return notFound(err, id)
 			}
 			fmt.Fprintf(cmd.Out, "event %d pending again: delivered anew by a running server\n", id)
 			return nil
 		}
-		j, err := inbox.Get(ctx, id)
+		j, err := events.Get(ctx, id)
 		if err != nil {
 			return notFound(err, id)
 		}
