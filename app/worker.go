@@ -116,7 +116,7 @@ func (w *Worker[T]) RunOnce(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.do(ctx, j, now)
+			w.do(ctx, j)
 		}()
 	}
 	wg.Wait()
@@ -127,7 +127,7 @@ func (w *Worker[T]) RunOnce(ctx context.Context) (int, error) {
 // recording the outcome while the lease still holds.
 const leaseMargin = 5 * time.Second
 
-func (w *Worker[T]) do(ctx context.Context, j ports.Job[T], claimed time.Time) {
+func (w *Worker[T]) do(ctx context.Context, j ports.Job[T]) {
 	budget := w.policy.Lease - leaseMargin
 	if budget < w.policy.Lease/2 {
 		budget = w.policy.Lease / 2

@@ -112,8 +112,12 @@ func checkPush(token, key, prev setting.Secret, hookURL string, hookSecret setti
 	return errs
 }
 
-// check checks the one app's push settings.
+// check checks the one app's push settings, and that a delivery ends
+// within its lease (else another server would deliver the event too).
 func (p *Push) check(c *Config, problems *setting.Problems) {
+	if p.Webhook.Timeout >= c.App.Push.Lease {
+		problems.Add(&p.Webhook.Timeout, "must be shorter than WXB_PUSH_WORKER_LEASE (%v): a delivery must end while its server holds the event", c.App.Push.Lease)
+	}
 	if c.Apps.File != "" {
 		if p.Token != "" || p.EncodingAESKey != "" || p.WebhookURL != "" {
 			problems.Add(&p.Token, "several apps come from the file: set push settings there (push_token, webhook_url…)")
