@@ -183,7 +183,11 @@ func TestPushFaults_ServerGoneBetweenStoringAndDelivering(t *testing.T) {
 	h := newHook(t)
 	db := sqliteDB(t)
 	h.hold, h.held = make(chan struct{}), make(chan struct{}, 1)
-	first := startServer(t, func(c *config.Config) { c.DB = db; withPush(c, h); c.App.Push.Lease = 3 * time.Second })
+	first := startServer(t, func(c *config.Config) {
+		c.DB = db
+		withPush(c, h)
+		c.App.Push.Lease, c.Push.Webhook.Timeout = 4*time.Second, 3*time.Second
+	})
 	if status, text := pushTo(t, first.base, mediaCheck("gone")); status != 200 || text != "success" {
 		t.Fatalf("push answered %d %q", status, text)
 	}

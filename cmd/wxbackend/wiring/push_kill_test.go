@@ -37,7 +37,7 @@ func TestPushFaults_ProcessKilledBetweenStoringAndDelivering(t *testing.T) {
 			"WXB_WECHAT_APP_ID="+appID, "WXB_WECHAT_APP_SECRET="+appSecret, "WXB_WECHAT_BASE_URL=http://127.0.0.1:1",
 			"WXB_WECHAT_PUSH_TOKEN="+pushToken, "WXB_WECHAT_PUSH_ENCODING_AES_KEY="+pushKey,
 			"WXB_WECHAT_PUSH_WEBHOOK_URL="+h.srv.URL+"/events", "WXB_WECHAT_PUSH_WEBHOOK_SECRET="+webhookSecret,
-			"WXB_PUSH_WORKER_LEASE=2s", "WXB_PUSH_POLL_INTERVAL=50ms", "WXB_LOG_LEVEL=warn")
+			"WXB_PUSH_WORKER_LEASE=4s", "WXB_WEBHOOK_TIMEOUT=3s", "WXB_PUSH_POLL_INTERVAL=50ms", "WXB_LOG_LEVEL=warn")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
