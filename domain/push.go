@@ -196,25 +196,18 @@ func readPushJSON(body []byte) (map[string]any, error) {
 
 // depth returns how deep v nests.
 func depth(v any, d int) int {
-	max := d
+	deepest := d
 	switch x := v.(type) {
 	case map[string]any:
 		for _, c := range x {
-			max = maxInt(max, depth(c, d+1))
+			deepest = max(deepest, depth(c, d+1))
 		}
 	case []any:
 		for _, c := range x {
-			max = maxInt(max, depth(c, d+1))
+			deepest = max(deepest, depth(c, d+1))
 		}
 	}
-	return max
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
+	return deepest
 }
 
 // readPushXML reads WeChat's XML (<xml><Name>text or CDATA</Name>…</xml>)
