@@ -63,6 +63,11 @@ var (
 	// that cancelled (net/http cancels the request's context on any read
 	// error, so clientGone alone cannot tell them apart), and no server fault.
 	errBodyTimeout = &transportError{outcome{1, http.StatusRequestTimeout, false}, "request body not received in time"}
+	// The gateway's upstream failed to answer (gateway.go): it is down or
+	// broke the connection, or it did not start answering within its
+	// timeout. Code 8 as WeChat's failures, with the gateway statuses.
+	errGatewayDown    = &transportError{outcome{8, http.StatusBadGateway, true}, "upstream service unavailable"}
+	errGatewayTimeout = &transportError{outcome{8, http.StatusGatewayTimeout, true}, "upstream service timed out"}
 )
 
 // readErr is the error of a failed read of a request body: errBodyTimeout

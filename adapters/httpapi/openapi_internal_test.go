@@ -23,7 +23,7 @@ func TestOpenAPI_DocumentsEveryOutcome(t *testing.T) {
 	for _, o := range outcomes {
 		all = append(all, o)
 	}
-	for _, e := range []*transportError{errTooLarge, errUnsupportedMedia, errNoRoute, errNoMethod, errClientGone, errBodyTimeout} {
+	for _, e := range []*transportError{errTooLarge, errUnsupportedMedia, errNoRoute, errNoMethod, errClientGone, errBodyTimeout, errGatewayDown, errGatewayTimeout} {
 		all = append(all, e.outcome)
 	}
 	for _, o := range all {

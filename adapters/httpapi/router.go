@@ -40,6 +40,11 @@ type Options struct {
 	// ServeAvatars serves stored avatars under /media/avatars/ (when they are
 	// kept on this server's disk rather than in object storage).
 	ServeAvatars bool
+	// Upstreams are the built-in gateway's services
+	// (GatewayOptions.Upstreams); ObserveGateway, when set, is told of
+	// every request under their prefixes.
+	Upstreams      []Upstream
+	ObserveGateway GatewayObserver
 }
 
 // Observer is told of every request once it is answered: its route pattern
@@ -174,6 +179,9 @@ func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limit
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	r.Get("/openapi.json", h.openAPI)
+	if err := h.mountGateway(r, o.Upstreams, o.ObserveGateway); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

@@ -4,9 +4,12 @@
 // first look, for debugging a deployment, and for scripts.
 //
 //	wxsim [-backend URL] [-sandbox URL] [-app appid] [-user alice] [-nick 'Alice 🐼'] [-legacy] [-classic] [-form]
-//	      [-steps login,userinfo,avatar,nickname,phone,session,me,logout]
+//	      [-steps login,userinfo,avatar,nickname,phone,session,me,service,logout] [-service /app/orders]
 //
-// Step phone-encrypted sends getPhoneNumber's older encrypted form.
+// Step phone-encrypted sends getPhoneNumber's older encrypted form. Step
+// service calls a business route of the team's own service through the
+// backend's built-in gateway and prints the identity headers it received
+// (make run puts the demo's echo service at /app/).
 //
 // By default it runs today's flow: wx.getUserInfo is anonymous, so the user
 // fills in an avatar (chooseAvatar, uploaded with wx.uploadFile) and a
@@ -27,11 +30,13 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/echo"
 	"wxbackend/internal/sim/miniprogram"
 	"wxbackend/internal/sim/sandbox"
 )
@@ -43,7 +48,7 @@ func main() {
 	}
 }
 
-var allSteps = []string{"login", "userinfo", "avatar", "nickname", "phone", "session", "me", "logout"}
+var allSteps = []string{"login", "userinfo", "avatar", "nickname", "phone", "session", "me", "service", "logout"}
 
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("wxsim", flag.ContinueOnError)
@@ -57,6 +62,7 @@ func run(args []string, out io.Writer) error {
 	form := fs.Bool("form", false, "send form bodies instead of JSON")
 	steps := fs.String("steps", strings.Join(allSteps, ","), "steps to run, in order: "+strings.Join(allSteps, ",")+" (and push: WeChat pushes an event, the backend delivers it to the sandbox's webhook)")
 	quiet := fs.Bool("q", false, "print only failures and the saved profile")
+	service := fs.String("service", env("WXSIM_SERVICE", "/app/orders"), "a business route of the service behind the backend's built-in gateway, for step service (env WXSIM_SERVICE)")
 	timeout := fs.Duration("timeout", 30*time.Second, "limit for the whole run")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -137,6 +143,9 @@ func run(args []string, out io.Writer) error {
 				err = checkAvatar(ctx, out, p.AvatarURL)
 				fmt.Fprintln(out)
 			}
+		case "service":
+			fmt.Fprintf(out, "# wx.request a business route of your own service, through the backend's gateway: %s\n", *service)
+			e, err = callService(ctx, out, mp, *service)
 		case "logout":
 			fmt.Fprintln(out, "# log out: the token stops working")
 			e, err = mp.Logout(ctx)
@@ -156,6 +165,44 @@ func run(args []string, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// callService calls a route behind the gateway and prints the identity
+// headers the service received (the demo's echo service answers them). A
+// backend without a gateway at that path is no failure: the step is
+// skipped with a note.
+func callService(ctx context.Context, out io.Writer, mp *miniprogram.MiniProgram, path string) (miniprogram.Envelope, error) {
+	status, body, err := mp.CallService(ctx, "GET", path)
+	if err != nil {
+		return miniprogram.Envelope{}, err
+	}
+	var e miniprogram.Envelope
+	if status == http.StatusNotFound && json.Unmarshal(body, &e) == nil && e.Code == 1 {
+		fmt.Fprintf(out, "no service behind the gateway at %s on this backend (make run configures /app/ → wxecho): step skipped\n\n", path)
+		return miniprogram.Envelope{}, nil
+	}
+	if status != http.StatusOK {
+		if json.Unmarshal(body, &e) == nil && e.Code != 0 {
+			return e, nil
+		}
+		return e, fmt.Errorf("service %s: HTTP %d", path, status)
+	}
+	var a echo.Answer
+	if json.Unmarshal(body, &a) != nil || a.Service != echo.Name {
+		fmt.Fprintf(out, "the service at %s answered HTTP %d (not the demo's echo service)\n\n", path, status)
+		return miniprogram.Envelope{}, nil
+	}
+	fmt.Fprintf(out, "the service got %s %s with these identity headers, set by the gateway from the session:\n", a.Method, a.Path)
+	names := make([]string, 0, len(a.Identity))
+	for n := range a.Identity {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(out, "  %s: %s\n", n, a.Identity[n])
+	}
+	fmt.Fprintln(out)
+	return miniprogram.Envelope{}, nil
 }
 
 // checkAvatar fetches an avatar the backend stores and checks it is an image.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +21,9 @@ import (
 	"wxbackend/adapters/testenv"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/config/setting"
 	"wxbackend/domain"
+	"wxbackend/internal/sim/echo"
 	"wxbackend/internal/sim/sandbox"
 )
 
@@ -30,7 +33,21 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 		testenv.Unreachable(t, "Node.js (node, 20 or later)", err)
 	}
 	dbFile := filepath.Join(t.TempDir(), "example.db")
-	base, sb := wiringtest.StartSandboxed(t, func(c *config.Config) { c.DB.DSN = sqlstore.DSN("file:" + dbFile) })
+	// The demo's echo service behind the gateway at /app/, as make run
+	// puts it, for the service page.
+	echoSrv := httptest.NewServer(echo.Handler())
+	t.Cleanup(echoSrv.Close)
+	gatewayFile := filepath.Join(t.TempDir(), "gateway.toml")
+	if err := os.WriteFile(gatewayFile, []byte("[[upstream]]\nname = \"echo\"\nprefix = \"/app/\"\nurl = \""+echoSrv.URL+"\"\nstrip_prefix = true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, sb := wiringtest.StartSandboxed(t, func(c *config.Config) {
+		c.DB.DSN = sqlstore.DSN("file:" + dbFile)
+		c.Gateway.File = gatewayFile
+		if errs := setting.Check(&c.Gateway); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -38,7 +55,7 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 	today := fmt.Sprintf("today-%d", time.Now().UnixNano())
 	cmd := exec.CommandContext(ctx, node, "--test", "test/miniprogram.test.js")
 	cmd.Env = append(os.Environ(),
-		"WXB_BACKEND_URL="+base, "WXB_SANDBOX_URL="+sb.URL, "WXB_EXAMPLE_USER="+user, "WXB_EXAMPLE_PROFILE_USER="+today)
+		"WXB_BACKEND_URL="+base, "WXB_SANDBOX_URL="+sb.URL, "WXB_GATEWAY=1", "WXB_EXAMPLE_USER="+user, "WXB_EXAMPLE_PROFILE_USER="+today)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)

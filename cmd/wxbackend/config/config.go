@@ -36,6 +36,7 @@ import (
 type Config struct {
 	Server    httpapi.ServerOptions
 	HTTP      httpapi.Options
+	Gateway   httpapi.GatewayOptions
 	WeChat    wechat.Options
 	Apps      Apps
 	Push      Push

@@ -26,14 +26,15 @@ var testSupport = []string{
 }
 
 // Development tools: the WeChat sandbox ("logs anyone in as anyone"), the
-// simulated mini-program, the load generator and the baseline, with their
-// mains. They may use the product; no product package may use them, so the
-// server's binary holds none of them.
+// simulated mini-program, the demo's echo service, the load generator and
+// the baseline, with their mains. They may use the product; no product
+// package may use them, so the server's binary holds none of them.
 var tools = []string{
 	"internal/sim",
 	"internal/bench",
 	"cmd/wxsandbox",
 	"cmd/wxsim",
+	"cmd/wxecho",
 	"cmd/loadgen",
 	"cmd/baseline",
 }

@@ -25,6 +25,8 @@ func httpServer(so httpapi.ServerOptions, o httpapi.Options, serveAvatars bool) 
 	return fx.Module("http",
 		fx.Provide(
 			func(p routerParams) (*httpapi.Server, error) {
+				o := o
+				o.Upstreams, o.ObserveGateway = p.Config.Gateway.Upstreams(), p.ObserveGateway
 				h, err := httpapi.NewRouter(p.App, p.Log, o, p.Clock, p.Limits.Limits, httpapi.Observer(p.Observe))
 				if err != nil {
 					return nil, err
@@ -68,6 +70,9 @@ type routerParams struct {
 	Limits  Limiters
 	Observe RequestObserver `optional:"true"`
 	Scope   RequestScope    `optional:"true"`
+	// The built-in gateway's upstreams, and its observer with metrics.
+	Config         config.Config
+	ObserveGateway httpapi.GatewayObserver `optional:"true"`
 }
 
 // proxyWarning is what to tell an operator serving a network with no trusted

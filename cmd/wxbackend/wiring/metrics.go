@@ -33,7 +33,8 @@ func metricsListener(c config.Metrics) fx.Option {
 	}
 	return fx.Options(
 		fx.Provide(metrics.New,
-			func(m *metrics.Metrics) RequestObserver { return m.ObserveRequest }),
+			func(m *metrics.Metrics) RequestObserver { return m.ObserveRequest },
+			func(m *metrics.Metrics) httpapi.GatewayObserver { return m.Gateway() }),
 		fx.Decorate(
 			func(m *metrics.Metrics, s ports.SessionStore) ports.SessionStore { return m.Sessions(s) },
 			func(m *metrics.Metrics, b ports.BlobStore) ports.BlobStore { return m.Blobs(b) },

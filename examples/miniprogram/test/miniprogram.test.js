@@ -110,6 +110,27 @@ test('data sealed under a rotated session_key (code 4) is fetched again after on
   assert.equal(calls(mp.log, '/api/v1/login').length, 2);
 });
 
+// The Go harness puts the demo's echo service behind the backend's gateway
+// at /app/, as make run does, and sets WXB_GATEWAY.
+test("the service page calls the team's own service through the gateway", { skip: !process.env.WXB_GATEWAY && 'no gateway (WXB_GATEWAY unset)' }, async () => {
+  const mp = launch({ root, page: 'pages/service/service.js', sandboxUrl, backendUrl, user: `service-${run}` });
+  await mp.app.onLaunch();
+  await mp.page.onCallService();
+  assert.equal(mp.page.data.status, 'service answered', mp.page.data.error);
+  const got = Object.fromEntries(mp.page.data.identity.map(({ name, value }) => [name, value]));
+  assert.match(got['X-Wx-Openid'], /^o/, 'the service learns the openid');
+  assert.equal(got['X-Wx-Source'], 'wxbackend-gateway');
+  assert.equal(mp.page.data.answer.path, '/orders', 'the prefix is stripped');
+  assert.equal(mp.page.data.answer.headers.Authorization, undefined, 'the token is not passed on');
+
+  // A revoked token: the gateway answers code 2, the page logs in once more.
+  const old = mp.wx.getStorageSync('token');
+  await fetch(`${backendUrl}/api/v1/logout`, { method: 'POST', headers: { authorization: `Bearer ${old}` } });
+  await mp.page.onCallService();
+  assert.equal(mp.page.data.status, 'service answered', mp.page.data.error);
+  assert.deepEqual(calls(mp.log, '/app/orders').map((r) => r.statusCode), [200, 401, 200]);
+});
+
 test('an error that is not about the session is shown, not retried', async () => {
   const mp = example(`unreachable-${run}`);
   mp.app.globalData.baseUrl = 'http://127.0.0.1:1'; // nothing listens there

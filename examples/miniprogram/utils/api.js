@@ -10,6 +10,9 @@
 //   sharePhone(detail) what <button open-type="getPhoneNumber"> gave (its code), to
 //                      POST /api/v1/me/phone
 //   me(), logout()
+//   callService(path)  a business route of the team's own service, behind the
+//                      backend's built-in gateway (e.g. /app/orders): same token,
+//                      the service's own answer
 //
 // Every authenticated call goes through `authed`, which handles the two
 // answers that mean "log in again" (see the backend's API codes):
@@ -159,4 +162,31 @@ async function logout() {
   if (token) await request('/api/v1/logout', { token });
 }
 
-module.exports = { ApiError, ensureLogin, login, uploadUserInfo, uploadAvatar, setNickName, sharePhone, me, logout };
+// callService calls a route of the team's own service through the backend's
+// built-in gateway, which checks the token and tells the service who calls
+// (X-WX-OPENID…): the service needs no login code of its own. Its answer is
+// the service's, not an envelope; the gateway's own refusals are envelopes
+// (code 2: log in again and retry once, as everywhere; 7, 8, 11: shown).
+async function callService(path, { method = 'GET', data } = {}) {
+  await ensureLogin();
+  for (let attempt = 0; ; attempt++) {
+    const res = await new Promise((resolve, reject) => {
+      wx.request({
+        url: getApp().globalData.baseUrl + path,
+        method,
+        data,
+        header: { Authorization: `Bearer ${wx.getStorageSync(TOKEN)}` },
+        success: resolve,
+        fail: (err) => reject(new Error(`${path}: ${(err && err.errMsg) || 'network error'}`)),
+      });
+    });
+    const env = res.data;
+    const refused = res.statusCode >= 400 && env && typeof env === 'object' && typeof env.code === 'number';
+    if (!refused) return res.data;
+    if (env.code !== 2 || attempt > 0) throw new ApiError(env);
+    wx.removeStorageSync(TOKEN);
+    await login();
+  }
+}
+
+module.exports = { ApiError, ensureLogin, login, uploadUserInfo, uploadAvatar, setNickName, sharePhone, me, logout, callService };
