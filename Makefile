@@ -16,9 +16,9 @@ ECHO_ADDR    ?= 127.0.0.1:8070
 run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the WeChat sandbox beside it and metrics on 127.0.0.1:9464
 	@GO="$(GO)" SANDBOX_ADDR="$(SANDBOX_ADDR)" ECHO_ADDR="$(ECHO_ADDR)" exec bash scripts/run
 
-demo: ## a simulated mini-program logs in to `make run`, saves a profile and calls the echo service through the gateway
+demo: ## a simulated mini-program logs in to `make run`, saves a profile and calls the echo service through the gateway; WeChat pushes an event, delivered to a webhook
 	@export WXSIM_BACKEND="$${WXSIM_BACKEND:-http://$${WXB_HTTP_ADDR:-127.0.0.1:8080}}" WXSIM_SANDBOX="$${WXSIM_SANDBOX:-http://$(SANDBOX_ADDR)}"; \
-	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序'
+	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序' && $(GO) run ./cmd/wxsim -user alice -steps push
 
 build: ## build the server binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/wxbackend
@@ -90,7 +90,7 @@ hostile: ## HOSTILE_C (200) hostile clients for HOSTILE_D (60s) on MariaDB + Red
 # make fuzz runs every fuzz target for FUZZTIME; CI runs them briefly. Their
 # seed corpora (testdata/fuzz/) run as tests in make test too.
 FUZZTIME ?= 30s
-FUZZ_TARGETS := FuzzParseUserInfo:./domain FuzzParseToken:./domain FuzzDecrypt:./adapters/aescbc FuzzRequest:./adapters/httpapi
+FUZZ_TARGETS := FuzzParseUserInfo:./domain FuzzParseToken:./domain FuzzDecrypt:./adapters/aescbc FuzzRequest:./adapters/httpapi FuzzPush:./domain
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@set -e; for t in $(FUZZ_TARGETS); do \

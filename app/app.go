@@ -38,6 +38,8 @@ type Options struct {
 	// OpenAPIPerMinute is the limit of a WeChat API path called for the
 	// other services (OpenAPI) when WeChat documents none.
 	OpenAPIPerMinute int `setting:"openapi-per-minute" default:"1000" usage:"most calls per minute, app and API path passed on to WeChat for your services when WeChat documents no limit of its own (0: none)"`
+	// Push tunes WeChat's message push: its receiver and delivery worker.
+	Push PushOptions
 }
 
 // Deps are the ports the use cases need.
@@ -73,6 +75,13 @@ type Deps struct {
 	// limits.
 	OpenAPIPaths   map[string][]string
 	OpenAPILimiter func(perMinute int) ports.RateLimiter
+	// Inbox keeps the events WeChat pushes for PushApps, which Webhook
+	// delivers, observed by PushObserver (nil: none). Nil Inbox or no
+	// PushApps: no push receiver (ReceivePush and DeliverPush are nil).
+	Inbox        ports.Inbox
+	PushApps     []PushApp
+	Webhook      ports.Webhook
+	PushObserver ports.PushObserver
 }
 
 // App is every use case, each safe for concurrent use. The HTTP adapter
@@ -94,6 +103,9 @@ type App struct {
 	Ready            *Ready
 	Operator         *Operator
 	CollectAvatars   *CollectAvatars
+	ReceivePush      *ReceivePush
+	DeliverPush      *DeliverPush
+	PushEvents       *PushEvents
 	Introspect       *Introspect
 	OpenAPI          *OpenAPI
 
@@ -145,6 +157,20 @@ func New(d Deps, o Options) (*App, error) {
 	}
 	if a.OpenAPI, err = newOpenAPI(wx, d.OpenAPIPaths, o.OpenAPIPerMinute, d.OpenAPILimiter); err != nil {
 		return nil, err
+	}
+	if d.Inbox != nil {
+		a.PushEvents = &PushEvents{inbox: d.Inbox, clock: d.Clock}
+	}
+	if d.Inbox != nil && len(d.PushApps) > 0 {
+		if d.PushObserver == nil {
+			d.PushObserver = nopPushObserver{}
+		}
+		if a.ReceivePush, err = newReceivePush(d.PushApps, d.Inbox, d.Clock, d.PushObserver, o.Push); err != nil {
+			return nil, err
+		}
+		if d.Webhook != nil {
+			a.DeliverPush = &DeliverPush{webhook: d.Webhook}
+		}
 	}
 	return a, nil
 }

@@ -23,6 +23,13 @@
 // the scope is checked by the route (adapters/httpapi/internal.go says how
 // to add a route group).
 //
+// Work that must survive a crash is a row first and then a job (see
+// ports.Queue): push.go stores what WeChat pushes in the inbox, and
+// worker.go's Worker runs a handler on a queue's jobs with leases,
+// backoff and dead letters (deliverpush.go is the inbox's handler). A new
+// background job is a queue table (adapters/sqlstore/queue.go) and a
+// handler, on the same Worker.
+//
 // Helpers more than one use case needs (the app lookup, how a user is
 // presented, how a user is updated) are in shared.go; the WeChat server API
 // calls and their access token in wechatapi.go and tokens.go.

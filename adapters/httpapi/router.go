@@ -174,6 +174,8 @@ func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limit
 		r.MethodFunc(m, ForwardAuthPath+"/*", h.forwardAuth)
 	}
 
+	h.pushRoutes(r) // WeChat's message push (push.go)
+
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	r.Get("/openapi.json", h.openAPI)

@@ -100,6 +100,11 @@ func TestDocs_UseOnlyExportedNames(t *testing.T) {
 	_, _ = m.Users(portfake.NewUsers()).Get(ctx, domain.Identity{})
 	lim := m.Limiter("login", refuse{})
 	_, _, _ = lim.Allow(ctx, "k")
+	push := m.Push()
+	push.Received("wxa", false)
+	push.Refused("wxa", "signature")
+	push.Delivery("wxa", "retry")
+	m.PushBacklog(func() float64 { return 0 })
 	families, err := m.Gatherer().Gather()
 	if err != nil {
 		t.Fatal(err)

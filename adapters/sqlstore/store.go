@@ -52,6 +52,8 @@ type Store struct {
 	db    *sqlx.DB
 	d     dialect
 	Users *UserRepo
+	// Inbox holds the events WeChat pushed (the push receiver's).
+	Inbox *Inbox
 }
 
 // Open opens the database o names. It does not connect: the first query does,
@@ -81,7 +83,7 @@ func Open(o Options) (*Store, error) {
 	}
 	db.SetConnMaxLifetime(o.ConnMaxLifetime)
 	db.SetConnMaxIdleTime(o.ConnMaxIdleTime)
-	return &Store{db: db, d: d, Users: newUserRepo(db, d, o.QueryTimeout)}, nil
+	return &Store{db: db, d: d, Users: newUserRepo(db, d, o.QueryTimeout), Inbox: newInbox(db, d, o.QueryTimeout)}, nil
 }
 
 // Migrate brings the schema to the newest version and returns it.

@@ -60,6 +60,9 @@ func run(args []string) error {
 	if len(args) > 0 && (args[0] == "users" || args[0] == "sessions" || args[0] == "avatars") {
 		return operator(args)
 	}
+	if len(args) > 0 && args[0] == "events" { // WeChat's pushed events (events.go)
+		return events(args)
+	}
 	if len(args) > 0 && args[0] == "keys" {
 		return wiring.RunKeys(args[1:], os.LookupEnv, os.Stdout, os.Stderr)
 	}

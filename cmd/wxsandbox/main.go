@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"syscall"
 
 	"wxbackend/cmd/wxbackend/config"
+	"wxbackend/domain"
 	"wxbackend/internal/sim/sandbox"
 )
 
@@ -38,10 +40,14 @@ func run(args []string, out io.Writer) error {
 	secret := fs.String("app-secret", sandbox.DefaultAppSecret, "the app's secret")
 	unionIDs := fs.Bool("unionid", false, "send a unionid, as for apps bound to an Open Platform account")
 	appsFile := fs.String("apps-file", "", "serve every app of this apps file (the server's WXB_APPS_FILE) instead of -app-id")
+	pushToken := fs.String("push-token", "", "the app's message push Token, for POST /sandbox/push (the server's WXB_WECHAT_PUSH_TOKEN)")
+	pushKey := fs.String("push-aes-key", "", "the app's EncodingAESKey (the server's WXB_WECHAT_PUSH_ENCODING_AES_KEY); empty: plain mode")
+	webhookSecret := fs.String("webhook-secret", "", "the secret of deliveries to POST /sandbox/webhook (the server's WXB_WECHAT_PUSH_WEBHOOK_SECRET)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := []sandbox.Options{{AppID: *appID, AppSecret: *secret, UnionIDs: *unionIDs}}
+	opts := []sandbox.Options{{AppID: *appID, AppSecret: *secret, UnionIDs: *unionIDs,
+		Push: sandbox.PushApp{Token: *pushToken, EncodingAESKey: *pushKey}, WebhookSecret: *webhookSecret}}
 	if *appsFile != "" {
 		var err error
 		if opts, err = appsOf(*appsFile); err != nil {
@@ -79,9 +85,19 @@ func appsOf(file string) ([]sandbox.Options, error) {
 		return nil, err
 	}
 	apps := cfg.WeChatApps()
+	push := map[string]sandbox.PushApp{}
+	for _, p := range cfg.PushApps() {
+		a := sandbox.PushApp{AppID: p.AppID, Token: p.Token}
+		if len(p.Keys) > 0 { // the EncodingAESKey is the key's base64 without its "="
+			a.EncodingAESKey = base64.StdEncoding.EncodeToString(p.Keys[0][:])[:domain.PushKeyLen]
+		}
+		push[p.AppID] = a
+	}
+	hooks := cfg.WebhookTargets()
 	var opts []sandbox.Options
 	for _, a := range apps {
-		opts = append(opts, sandbox.Options{AppID: a.AppID, AppSecret: a.Secret.Reveal(), UnionIDs: len(apps) > 1})
+		opts = append(opts, sandbox.Options{AppID: a.AppID, AppSecret: a.Secret.Reveal(), UnionIDs: len(apps) > 1,
+			Push: push[a.AppID], WebhookSecret: hooks[a.AppID].Secret.Reveal()})
 	}
 	return opts, nil
 }

@@ -60,7 +60,7 @@ func run(args []string, out io.Writer) error {
 	legacy := fs.Bool("legacy", false, "the user's WeChat answers getUserInfo with the real profile, as before 2021")
 	classic := fs.Bool("classic", false, "use the tutorial's routes (/login/, /getinfo/, encrypedData, token in the body)")
 	form := fs.Bool("form", false, "send form bodies instead of JSON")
-	steps := fs.String("steps", strings.Join(allSteps, ","), "steps to run, in order: "+strings.Join(allSteps, ","))
+	steps := fs.String("steps", strings.Join(allSteps, ","), "steps to run, in order: "+strings.Join(allSteps, ",")+" (and push: WeChat pushes an event, the backend delivers it to the sandbox's webhook)")
 	quiet := fs.Bool("q", false, "print only failures and the saved profile")
 	service := fs.String("service", env("WXSIM_SERVICE", "/app/orders"), "a business route of the service behind the backend's built-in gateway, for step service (env WXSIM_SERVICE)")
 	timeout := fs.Duration("timeout", 30*time.Second, "limit for the whole run")
@@ -149,6 +149,8 @@ func run(args []string, out io.Writer) error {
 		case "logout":
 			fmt.Fprintln(out, "# log out: the token stops working")
 			e, err = mp.Logout(ctx)
+		case "push": // not a step of the client: WeChat's push to the backend (push.go)
+			err = pushStep(ctx, out, *sbURL, *backend, *appID, u.OpenID)
 		default:
 			return fmt.Errorf("unknown step %q (steps: %s)", step, strings.Join(allSteps, ","))
 		}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
@@ -103,5 +104,25 @@ func TestRun_TwoAppsNeedAnAppNamed(t *testing.T) {
 	err = run([]string{"-backend", base, "-sandbox", sb.URL, "-user", "two", "-q"}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "WXSIM_APP") {
 		t.Fatalf("no app named: %v", err)
+	}
+}
+
+// TestRun_PushStepIsReceivedAndDelivered: -steps push has the sandbox push
+// an event as WeChat does, and waits for the backend to deliver it to the
+// sandbox's webhook, as make demo does.
+func TestRun_PushStepIsReceivedAndDelivered(t *testing.T) {
+	base, sb := wiringtest.StartSandboxed(t, func(c *config.Config) {
+		c.Push.Token, c.Push.EncodingAESKey = "sim-push-token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+		c.Push.WebhookSecret = "sim-webhook-secret"
+		c.App.Push.PollInterval = 20 * time.Millisecond
+	})
+	var out bytes.Buffer
+	if err := run([]string{"-backend", base, "-sandbox", sb.URL, "-user", "sim", "-steps", "push"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, &out)
+	}
+	for _, want := range []string{`HTTP 200 "success"`, "delivered: event 1, wxa_media_check"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, &out)
+		}
 	}
 }

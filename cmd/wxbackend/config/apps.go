@@ -47,6 +47,8 @@ type App struct {
 	// OpenAPIPaths, when set, replaces the default allow-list of WeChat API
 	// paths the other services may call for the app (app.OpenAPI).
 	OpenAPIPaths *[]string `toml:"openapi_paths"`
+	// WeChat's message push and the app's webhook (push.go).
+	AppPush
 }
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
@@ -63,7 +65,7 @@ func readApps(path string) ([]App, []error) {
 	}
 	var errs []error
 	for _, k := range md.Undecoded() {
-		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name, login_per_minute, session_per_minute, openapi_paths)", path, k.String()))
+		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name, login_per_minute, session_per_minute, openapi_paths, %s)", path, k.String(), pushKeys))
 	}
 	if len(doc.App) == 0 {
 		errs = append(errs, fmt.Errorf("%s: no [[app]]", path))
@@ -80,6 +82,7 @@ func readApps(path string) ([]App, []error) {
 		default:
 			seen[a.AppID] = i + 1
 		}
+		errs = append(errs, a.AppPush.read(at)...)
 		for key, n := range map[string]*int{"login_per_minute": a.LoginPerMinute, "session_per_minute": a.SessionPerMinute} {
 			if n != nil && *n < 0 {
 				errs = append(errs, fmt.Errorf("%s.%s: must not be negative", at, key))

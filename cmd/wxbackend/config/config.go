@@ -39,6 +39,7 @@ type Config struct {
 	Gateway   httpapi.GatewayOptions
 	WeChat    wechat.Options
 	Apps      Apps
+	Push      Push
 	App       app.Options
 	Sessions  Sessions
 	Limits    Limits
@@ -204,6 +205,13 @@ func (c *Config) Check(p *setting.Problems) {
 		p.Add(&c.Internal.Addr, "is WXB_HTTP_ADDR too: the internal listener needs an address of its own")
 	}
 	c.Apps.check(p)
+	c.Push.check(c, p)
+	pushPolicy := c.App.Push
+	if err := pushPolicy.Policy().Valid(); err != nil {
+		p.Add(&c.App.Push.Batch, "%v", err)
+	}
+	p.Positive(&c.App.Push.TimestampWindow)
+	p.Positive(&c.App.Push.StoreTimeout)
 	if c.Apps.File != "" && (c.WeChat.AppID != "" || c.WeChat.Secret != "") {
 		p.Add(&c.Apps.File, "several apps come from the file: leave WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET unset")
 	}

@@ -35,6 +35,7 @@ func core(o app.Options, m memory.Options) fx.Option {
 					Blobs: p.Blobs, Images: p.Images, AccessTokens: p.AccessTokens,
 					Exchanges:    p.Limits.Exchanges,
 					OpenAPIPaths: p.Config.OpenAPIPaths(), OpenAPILimiter: p.Limits.OpenAPI,
+					Inbox: p.Inbox, PushApps: p.PushApps, Webhook: p.Webhook, PushObserver: p.PushObserver,
 				}, o)
 			},
 		),
@@ -55,4 +56,8 @@ type serviceParams struct {
 	Log          *slog.Logger
 	Limits       Limiters
 	Config       config.Config
+	Inbox        ports.Inbox
+	PushApps     []app.PushApp
+	Webhook      ports.Webhook
+	PushObserver ports.PushObserver
 }

@@ -31,10 +31,23 @@ func writeKey(t *testing.T, path, name string, blocks ...string) (key, block str
 		t.Fatal(err)
 	}
 	block = apikeys.Block(apikeys.Entry{Name: name, SHA256: digest, Scopes: []string{"introspect"}})
-	if err := os.WriteFile(path, []byte(strings.Join(append(blocks, block), "\n")), 0o600); err != nil {
+	replaceFile(t, path, strings.Join(append(blocks, block), "\n"))
+	return key, block
+}
+
+// replaceFile writes a keys file as an operator should (and as Kubernetes
+// updates a mounted secret): a new file renamed over the old one, so a
+// server that reads it mid-change sees the old content or the new, never
+// half of it.
+func replaceFile(t *testing.T, path, text string) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return key, block
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // internalServer starts a server with the internal listener on keys file
@@ -45,7 +58,7 @@ func internalServer(t *testing.T, path string, interval time.Duration) (*server,
 	cfg := config.Default()
 	cfg.WeChat.AppID, cfg.WeChat.Secret = appID, appSecret
 	cfg.DB = sqliteDB(t)
-	cfg.Internal.Addr = wiringtest.FreeAddr(t)
+	cfg.Internal.Addr = "127.0.0.1:0" // the listener's address is read once it listens
 	cfg.APIKeys.File, cfg.APIKeys.ReloadInterval = path, interval
 	sb := wiringtest.StartSandbox(t, &cfg)
 	var internal wiring.InternalServer
@@ -139,14 +152,10 @@ func TestE2E_KeysRotateWithoutARestart(t *testing.T) {
 			if in, err := introspect(t, internal, old, tok); err != nil || !in.Active {
 				t.Fatalf("the old key during the rotation: %+v, %v", in, err)
 			}
-			if err := os.WriteFile(path, []byte(freshBlock), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			replaceFile(t, path, freshBlock)
 			c.nudge()
 			eventually(t, "the old key refused", func() bool { _, err := introspect(t, internal, old, tok); return err != nil })
-			if err := os.WriteFile(path, []byte("[[key]\n"), 0o600); err != nil { // broken: the keys in force stay
-				t.Fatal(err)
-			}
+			replaceFile(t, path, "[[key]\n") // broken: the keys in force stay
 			c.nudge()
 			eventually(t, "the broken file logged", func() bool { return strings.Contains(s.logs.String(), "api keys not reloaded") })
 			if in, err := introspect(t, internal, fresh, tok); err != nil || !in.Active {

@@ -60,7 +60,7 @@ func startOpenAPIServer(t *testing.T, set func(*config.Config)) *openAPIServer {
 		set(&cfg)
 	}
 	cfg.DB = sqliteDB(t)
-	cfg.Internal.Addr = wiringtest.FreeAddr(t)
+	cfg.Internal.Addr = "127.0.0.1:0" // the listener's address is read once it listens
 	cfg.APIKeys.File = path
 	sb := wiringtest.StartSandbox(t, &cfg)
 	var internal wiring.InternalServer

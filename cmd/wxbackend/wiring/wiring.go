@@ -20,6 +20,8 @@
 //	logger.go   the process's logger
 //	commands.go the one-shot command migrate
 //	operator.go the operator's commands (users, sessions, avatars), on the server's modules
+//	push.go     WeChat's message push: the inbox, the webhooks, the delivery worker
+//	events.go   the operator's commands on pushed events (list, show, replay)
 //
 // Start order follows from dependencies, not from the order of this list: fx
 // starts a component after everything it was built from. The database is
@@ -42,6 +44,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		stores(cfg, logOut),
 		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
 		avatarCollector(cfg.Avatars),
+		pushWorker(cfg.App.Push),
 		pprofListener(cfg.Debug),
 		metricsListener(cfg.Metrics),
 		internalListener(cfg.Server, cfg.Internal, cfg.APIKeys),
@@ -61,5 +64,6 @@ func stores(cfg config.Config, logOut io.Writer) fx.Option {
 		userCache(cfg.UserCache),
 		avatarStore(cfg.Avatars, cfg.Images, cfg.AvatarDisk(), cfg.S3),
 		weChat(cfg.WeChatApps()),
+		pushInbox(cfg),
 	)
 }

@@ -78,6 +78,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.servePhoneNumber)
 	mux.HandleFunc("GET /wxa/checksession", s.serveCheckSession)
 	mux.HandleFunc("POST /wxa/msg_sec_check", s.serveMsgSecCheck)
+	s.pushRoutes(mux) // WeChat's message push, and a webhook to deliver to (push.go)
 	mux.HandleFunc("GET /wxa/resetusersessionkey", s.serveResetSessionKey)
 	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.serveSubscribeSend)
 	mux.HandleFunc("POST /wxa/getwxacodeunlimit", s.serveCodeUnlimit)

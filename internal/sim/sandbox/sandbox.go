@@ -57,6 +57,11 @@ type Options struct {
 	UnionIDs bool
 	// TokenTTL is how long access tokens live (default TokenTTL).
 	TokenTTL time.Duration
+	// Push is the app's message push settings (WeChat's console), for
+	// POST /sandbox/push; WebhookSecret checks what the backend delivers to
+	// POST /sandbox/webhook (the sandbox plays the team's service too).
+	Push          PushApp
+	WebhookSecret string
 }
 
 // Profile is a test user's profile, in WeChat's field names.
@@ -149,6 +154,7 @@ type Sandbox struct {
 	lastQuery map[string]url.Values
 	apiFaults map[string][]Fault
 	msgID     int64
+	push      pushState // push.go
 }
 
 // issuedCode is a code in Sandbox.issued.
@@ -192,6 +198,8 @@ func New(o Options) *Sandbox {
 	if s.codeTTL <= 0 {
 		s.codeTTL = CodeTTL
 	}
+	s.push.app, s.push.webhookSecret = o.Push, o.WebhookSecret
+	s.push.app.AppID = s.appID
 	return s
 }
 

@@ -60,6 +60,10 @@ func StartSandbox(t testing.TB, cfg *config.Config) *Sandbox {
 	for _, a := range apps {
 		opts = append(opts, sandbox.Options{AppID: a.AppID, AppSecret: a.Secret.Reveal(), UnionIDs: len(apps) > 1})
 	}
+	if cfg.Apps.File == "" && cfg.Push.Token != "" { // WeChat's message push, as make run sets it up
+		opts[0].Push = sandbox.PushApp{Token: cfg.Push.Token.Reveal(), EncodingAESKey: cfg.Push.EncodingAESKey.Reveal()}
+		opts[0].WebhookSecret = cfg.Push.WebhookSecret.Reveal()
+	}
 	multi := sandbox.NewMulti(opts)
 	ln, err := sandbox.Listen("127.0.0.1:0")
 	if err != nil {
@@ -76,6 +80,9 @@ func StartSandbox(t testing.TB, cfg *config.Config) *Sandbox {
 	})
 	sb := &Sandbox{Sandbox: multi.Apps()[0], Multi: multi, URL: "http://" + ln.Addr().String()}
 	cfg.WeChat.BaseURL = sb.URL
+	if cfg.Push.Token != "" && cfg.Push.WebhookURL == "" { // the sandbox is the team's webhook too
+		cfg.Push.WebhookURL = sb.URL + "/sandbox/webhook"
+	}
 	return sb
 }
 
