@@ -118,13 +118,15 @@ func echoIsRight(body []byte, identity bool) bool {
 		bytes.Contains(body, []byte(`"X-Wx-Openid": "o`)) == identity
 }
 
-// procsCPU reads the CPU time of each process (and its descendants).
-func procsCPU(procs []Proc) []time.Duration {
-	out := make([]time.Duration, len(procs))
+// procsCPU reads the CPU time of each process (and its descendants): all
+// of it, and its system part.
+func procsCPU(procs []Proc) (all, sys []time.Duration) {
+	all, sys = make([]time.Duration, len(procs)), make([]time.Duration, len(procs))
 	for i, p := range procs {
-		out[i], _ = procCPU(p.PID)
+		u, s, _ := procTimes(p.PID)
+		all[i], sys[i] = u+s, s
 	}
-	return out
+	return all, sys
 }
 
 // gatewayRig is what the gateway part runs for one session store: the

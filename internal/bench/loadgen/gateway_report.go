@@ -19,15 +19,19 @@ const gatewayHeading = "## Gateway"
 // isGateway reports whether r is a run of the gateway part.
 func isGateway(r Result) bool { return r.Route == "gateway" }
 
-// procPerRequest returns the CPU per request of the named process of r's
-// path, and whether it is on the path.
-func (r Result) procPerRequest(name string) (time.Duration, bool) {
+// procCell writes the CPU per request of the named process of r's path,
+// with its system (kernel) share, or "–" when it is not on the path.
+func (r Result) procCell(name string) string {
 	for i, p := range r.Procs {
 		if p.Name == name && i < len(r.ProcCPU) && r.Requests > 0 {
-			return r.ProcCPU[i] / time.Duration(r.Requests), true
+			cell := round(r.ProcCPU[i] / time.Duration(r.Requests)).String()
+			if i < len(r.ProcSys) && r.ProcCPU[i] > 0 {
+				cell += fmt.Sprintf(" (%.0f%% sys)", 100*float64(r.ProcSys[i])/float64(r.ProcCPU[i]))
+			}
+			return cell
 		}
 	}
-	return 0, false
+	return "–"
 }
 
 // pathCPU is the CPU per request of every process on r's path together.
@@ -71,7 +75,7 @@ func GatewayReport(m MatrixConfig, results []Result) string {
 	w("`worker_processes %d`, as many as the machine's cores, as Go's GOMAXPROCS gives wxbackend; its access log off. ", m.NginxWorkers)
 	w("Every answer is checked: the upstream's, with the identity headers when a token went along and none without. ")
 	w("wxbackend (SQLite users, sessions as the row says) logs at level `%s`: an access-log line per gateway request, and per `/auth/forward` call behind nginx. ", m.LogLevel)
-	w("CPU is each process's own from `/proc` (nginx: its master and workers), per request; *path* sums every process on the way. Load generator, processes and Redis share the machine's cores.\n\n")
+	w("CPU is each process's own from `/proc` (nginx: its master and workers), per request, with the share spent in the kernel (*sys*: system calls, the loopback TCP they drive); *path* sums every process on the way. Load generator, processes and Redis share the machine's cores.\n\n")
 
 	w("| sessions | goal | gateway CPU/request over direct | gateway / nginx req/s | verdict |\n|---|---|---:|---:|---|\n")
 	for _, s := range stores {
@@ -109,11 +113,7 @@ func GatewayReport(m MatrixConfig, results []Result) string {
 			}
 			cells := []string{}
 			for _, p := range []string{"upstream", "wxbackend", "nginx"} {
-				if v, on := r.procPerRequest(p); on {
-					cells = append(cells, round(v).String())
-				} else {
-					cells = append(cells, "–")
-				}
+				cells = append(cells, r.procCell(p))
 			}
 			delta := "– | – | –"
 			if name != pathDirect && d.Requests > 0 {

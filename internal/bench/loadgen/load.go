@@ -73,6 +73,7 @@ type Result struct {
 	P99, Max       time.Duration
 	CPU            time.Duration   // server CPU during the measured phase
 	ProcCPU        []time.Duration // CPU of each of Scenario.Procs during the measured phase
+	ProcSys        []time.Duration // the system (kernel) part of each ProcCPU
 	PeakRSS        int64           // server's peak resident set, bytes
 }
 
@@ -199,16 +200,17 @@ func Run(ctx context.Context, s Scenario, wx phone) (Result, error) {
 	if s.Warmup > 0 {
 		drive(ctx, s, wx, client, users, s.Warmup)
 	}
-	procs0 := procsCPU(s.Procs)
+	procs0, sys0 := procsCPU(s.Procs)
 	cpu0, _ := procCPU(s.PID)
 	start := time.Now()
 	lat, errs := drive(ctx, s, wx, client, users, s.Duration)
 	elapsed := time.Since(start)
 	cpu1, _ := procCPU(s.PID)
-	procs1 := procsCPU(s.Procs)
+	procs1, sys1 := procsCPU(s.Procs)
 	r := Result{Scenario: s, Elapsed: elapsed, Errors: errs, CPU: cpu1 - cpu0, Requests: len(lat)}
 	for i := range procs1 {
 		r.ProcCPU = append(r.ProcCPU, procs1[i]-procs0[i])
+		r.ProcSys = append(r.ProcSys, sys1[i]-sys0[i])
 	}
 	r.PeakRSS, _ = procPeakRSS(s.PID)
 	for _, n := range errs {
