@@ -71,7 +71,7 @@ func GatewayReport(m MatrixConfig, results []Result) string {
 	w("K = %d users logged in through the WeChat sandbox to wxbackend first, then C = %d connections for D = %v (after %v of warm-up) of `GET %s`; ", m.Users, m.C, m.D, m.Warmup, GatewayPath)
 	w("%d runs per way, alternating which goes first, the run of median throughput shown (with the range of all runs). ", m.Rounds)
 	w("**direct**: the upstream called directly, no token. **gateway**: wxbackend's built-in gateway (`WXB_GATEWAY_FILE` routing `/app/` to the upstream, its path kept), the user's token as `Authorization: Bearer`. ")
-	w("**nginx**: nginx %s with `docs/proxies/nginx.conf` as the README shows it (`auth_request` to the same wxbackend's `/auth/forward`, then the same upstream), the same token; ", nginxVersion(m.Nginx))
+	w("**nginx**: nginx%s with `docs/proxies/nginx.conf` as the README shows it (`auth_request` to the same wxbackend's `/auth/forward`, then the same upstream), the same token; ", nginxVersion(m.Nginx))
 	w("`worker_processes %d`, as many as the machine's cores, as Go's GOMAXPROCS gives wxbackend; its access log off. ", m.NginxWorkers)
 	w("Every answer is checked: the upstream's, with the identity headers when a token went along and none without. ")
 	w("wxbackend (SQLite users, sessions as the row says) logs at level `%s`: an access-log line per gateway request, and per `/auth/forward` call behind nginx. ", m.LogLevel)
@@ -134,7 +134,7 @@ func signed(d time.Duration) string {
 	return "+" + round(d).String()
 }
 
-// nginxVersion is what nginx -v says, "" when it says nothing.
+// nginxVersion is what nginx -v says (" 1.22.1"), "" when it says nothing.
 func nginxVersion(bin string) string {
 	out, err := exec.Command(bin, "-v").CombinedOutput()
 	if err != nil {
@@ -144,7 +144,7 @@ func nginxVersion(bin string) string {
 	if !ok {
 		return ""
 	}
-	return v
+	return " " + v
 }
 
 // spliceSection replaces the section of doc starting at heading (to the

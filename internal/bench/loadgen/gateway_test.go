@@ -132,3 +132,26 @@ func TestSpliceSection(t *testing.T) {
 		}
 	}
 }
+
+// TestReport_PutsTheGatewayRunsInTheirOwnSection: make bench's report
+// shows the gateway part's runs in its section only, after the others.
+func TestReport_PutsTheGatewayRunsInTheirOwnSection(t *testing.T) {
+	results := []Result{
+		{Scenario: Scenario{Route: "login"}, Server: "wxbackend", Store: "sqlite + memory", Requests: 10, OK: 10, Elapsed: time.Second},
+		{Scenario: Scenario{Route: "login"}, Server: "baseline", Store: "sqlite + memory", Requests: 10, OK: 10, Elapsed: time.Second},
+		{Scenario: Scenario{Route: "gateway", Procs: []Proc{{"upstream", 1}}}, Server: pathDirect, Store: "memory sessions",
+			Requests: 10, OK: 10, Elapsed: time.Second, ProcCPU: []time.Duration{time.Millisecond}},
+	}
+	got := Report(MatrixConfig{Rounds: 1, NginxWorkers: 2}, results, "", time.Now())
+	every := got[strings.Index(got, "### Every run"):]
+	gw := strings.Index(got, "\n"+gatewayHeading+"\n")
+	if gw < 0 || gw < strings.Index(got, "### Every run") {
+		t.Fatalf("no gateway section after the load runs:\n%s", got)
+	}
+	if rows := every[:strings.Index(every, "\n"+gatewayHeading)]; strings.Contains(rows, "memory sessions") {
+		t.Errorf("the gateway's run is in the table of every run:\n%s", rows)
+	}
+	if !strings.Contains(got[gw:], "| memory sessions | direct | 10 (0–0) |") {
+		t.Errorf("the gateway section lacks its run:\n%s", got[gw:])
+	}
+}
