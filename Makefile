@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/wxbackend
 PKGS    ?= ./...
 
-.PHONY: run demo build test lint bench fuzz readme soak hostile
+.PHONY: run demo build test lint bench bench-gateway fuzz readme soak hostile
 
 # make run logs in against the local WeChat sandbox, started beside the
 # server as its own process on SANDBOX_ADDR, unless an appid is set: with
@@ -60,11 +60,20 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 	@mkdir -p bin
 	$(GO) build -trimpath -o bin/wxbackend ./cmd/wxbackend
 	$(GO) build -trimpath -o bin/baseline ./cmd/baseline
+	$(GO) build -trimpath -o bin/wxecho ./cmd/wxecho
 	$(GO) test -run '^$$' -bench . -benchmem ./adapters/... ./app/... ./internal/sim/... | tee bin/micro.txt
 	@seed=; if bash .ci/peer $(PEER_DIR); then seed="-seed $(PEER_DIR)"; \
 	  else echo "make bench: the seed's stack is skipped (see the line above); the table will say so" >&2; fi; \
 	  set -x; $(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline $$seed \
 	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -rounds $(BENCH_ROUNDS) -micro bin/micro.txt -out docs/benchmarks.md
+
+bench-gateway: ## only the gateway part of make bench (an upstream directly, through the built-in gateway, through nginx + auth_request); rewrites its section of docs/benchmarks.md
+	bash .ci/services
+	@mkdir -p bin
+	$(GO) build -trimpath -o bin/wxbackend ./cmd/wxbackend
+	$(GO) build -trimpath -o bin/wxecho ./cmd/wxecho
+	$(GO) run ./cmd/loadgen matrix -server bin/wxbackend -stores '' \
+	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -rounds $(BENCH_ROUNDS) -out docs/benchmarks.md
 
 # make soak's length and clients; it is not a CI step.
 SOAK_D ?= 10m

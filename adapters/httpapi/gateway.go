@@ -203,6 +203,13 @@ func (g *gateway) isPublic(r *http.Request) bool {
 func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
 	ex, _ := pr.In.Context().Value(exchangeKey{}).(*exchange)
 	out := pr.Out
+	// The header gets up to rewriteAdds names more: made that large at
+	// once, rather than grown (rehashed) while they are set.
+	h := make(http.Header, len(out.Header)+rewriteAdds)
+	for k, v := range out.Header {
+		h[k] = v
+	}
+	out.Header = h
 	if g.up.StripPrefix {
 		// chi matched the prefix on the escaped path when there is one.
 		rest := strings.TrimPrefix(pr.In.URL.Path, g.up.Prefix)
@@ -222,6 +229,10 @@ func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
 		stripIdentity(out.Header)
 	}
 }
+
+// rewriteAdds counts the names rewrite may add: X-Forwarded-For, -Host and
+// -Proto, the request id, the five identity headers.
+const rewriteAdds = 9
 
 // modifyResponse notes the upstream's status, and drops its request id:
 // the client gets this server's (already set), which the upstream got too.

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 
 	"wxbackend/domain"
 )
@@ -29,10 +28,32 @@ const (
 // isIdentityHeader reports whether a header name is one a client must never
 // set: any X-WX-… header (the contract's, and any a later convention adds)
 // and X-Original-Forwarded-For, compared case-insensitively with "_" read
-// as "-" (some proxies and CGI-style servers treat the two alike).
+// as "-" (some proxies and CGI-style servers treat the two alike). It runs
+// for every header of every gateway request, so it compares in place
+// rather than lower-casing a copy; header names are ASCII tokens (the
+// server refuses others), where the two agree.
 func isIdentityHeader(name string) bool {
-	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
-	return strings.HasPrefix(n, "x-wx-") || n == "x-original-forwarded-for"
+	const prefix, clientFor = "x-wx-", "x-original-forwarded-for"
+	return (len(name) >= len(prefix) && foldDashEqual(name[:len(prefix)], prefix)) ||
+		(len(name) == len(clientFor) && foldDashEqual(name, clientFor))
+}
+
+// foldDashEqual reports whether s, ASCII letters lower-cased and "_" read as
+// "-", equals lower, of the same length.
+func foldDashEqual(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_':
+			c = '-'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // stripIdentity removes every identity header from h.
@@ -50,13 +71,30 @@ func stripIdentity(h http.Header) {
 // case-insensitive: Go writes them as X-Wx-Openid).
 func setIdentity(h http.Header, s domain.Session, source, client string) {
 	stripIdentity(h)
-	h.Set(HeaderOpenID, s.OpenID)
-	h.Set(HeaderAppID, s.AppID)
-	if s.UnionID != "" {
-		h.Set(HeaderUnionID, s.UnionID)
+	// The names as Go writes them and the values in one array: Header.Set
+	// would canonicalize each name anew and allocate a slice per value.
+	vals := make([]string, 0, 5)
+	set := func(name, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		h[name] = vals[n-1 : n : n]
 	}
-	h.Set(HeaderSource, source)
+	set(canonicalOpenID, s.OpenID)
+	set(canonicalAppID, s.AppID)
+	if s.UnionID != "" {
+		set(canonicalUnionID, s.UnionID)
+	}
+	set(canonicalSource, source)
 	if client != "" {
-		h.Set(HeaderClientFor, client)
+		set(canonicalClientFor, client)
 	}
 }
+
+// The identity headers' names as http.Header keys them.
+var (
+	canonicalOpenID    = http.CanonicalHeaderKey(HeaderOpenID)
+	canonicalAppID     = http.CanonicalHeaderKey(HeaderAppID)
+	canonicalUnionID   = http.CanonicalHeaderKey(HeaderUnionID)
+	canonicalSource    = http.CanonicalHeaderKey(HeaderSource)
+	canonicalClientFor = http.CanonicalHeaderKey(HeaderClientFor)
+)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"wxbackend/domain"
@@ -44,5 +45,22 @@ func TestSetIdentity_UnionIDOnlyWhenTheSessionHasOne(t *testing.T) {
 	}
 	if _, ok := h[http.CanonicalHeaderKey(HeaderClientFor)]; ok {
 		t.Errorf("an unknown client address is not sent, got %q", h.Get(HeaderClientFor))
+	}
+}
+
+// TestIsIdentityHeader_AsLowerCasingACopyWould holds the in-place
+// comparison to the plain reading of the rule: lower-case the name, read
+// "_" as "-", then compare.
+func TestIsIdentityHeader_AsLowerCasingACopyWould(t *testing.T) {
+	plain := func(name string) bool {
+		n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+		return strings.HasPrefix(n, "x-wx-") || n == "x-original-forwarded-for"
+	}
+	for _, name := range []string{"X-WX-OPENID", "x_wx_openid", "X-Wx-", "X-Wx", "X_WX_", "x-wx-env", "X-WXOPENID", "X-WY-OPENID",
+		"X-Original-Forwarded-For", "x_original_forwarded_for", "X-Original-Forwarded-For2", "X-Original-Forwarded-Fo",
+		"X-Forwarded-For", "Authorization", "", "x", "Y-WX-OPENID", "X-Original_Forwarded-FOR", "[-wx-a", "X-WX-é"} {
+		if got, want := isIdentityHeader(name), plain(name); got != want {
+			t.Errorf("isIdentityHeader(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

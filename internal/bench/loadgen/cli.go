@@ -4,7 +4,10 @@
 //	                        its WeChat sandbox (e.g. make run), print the numbers
 //	loadgen matrix [flags]  what make bench runs: wxbackend and the baseline
 //	                        server on sqlite+memory, mysql+redis and
-//	                        postgres+redis, every scenario, a Markdown report
+//	                        postgres+redis, every scenario, then the gateway
+//	                        part (an upstream directly, through the built-in
+//	                        gateway, through nginx + auth_request), a
+//	                        Markdown report
 //	loadgen soak [flags]    what make soak runs: a mixed workload with hostile
 //	                        requests on MariaDB + Redis for a long time,
 //	                        reporting errors, p99, RSS and goroutines over time
@@ -28,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -98,12 +102,20 @@ func runMatrix(ctx context.Context, args []string) error {
 	fs.StringVar(&m.Postgres, "postgres", env("WXB_TEST_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL URL of a database to create the benchmark's from")
 	fs.StringVar(&m.Redis, "redis", env("WXB_TEST_REDIS_ADDR", "127.0.0.1:6379"), "Redis address")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "wxbackend's log level (info: an access-log line per request, as deployed)")
-	out := fs.String("out", "docs/benchmarks.md", "Markdown report to write")
+	gwSessions := fs.String("gateway-sessions", "memory,redis", "session stores of the gateway part (memory, redis); empty: the part does not run")
+	fs.StringVar(&m.Echo, "echo", "bin/wxecho", "the gateway part's upstream: the echo service's binary (cmd/wxecho)")
+	fs.StringVar(&m.Nginx, "nginx", "/usr/sbin/nginx", "nginx binary, for the gateway part")
+	fs.StringVar(&m.NginxConf, "nginx-conf", "docs/proxies/nginx.conf", "the README's nginx configuration, run with the benchmark's ports")
+	fs.IntVar(&m.NginxWorkers, "nginx-workers", runtime.NumCPU(), "nginx's worker_processes (default: the machine's cores, as wxbackend's GOMAXPROCS)")
+	out := fs.String("out", "docs/benchmarks.md", "Markdown report to write; with -stores '' only the gateway part runs, and replaces its section of this file")
 	micro := fs.String("micro", "", "go test -bench output to include in the report")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	m.Stores = strings.Split(*stores, ",")
+	m.Stores, m.GatewaySessions = list(*stores), list(*gwSessions)
+	if len(m.Stores)+len(m.GatewaySessions) == 0 {
+		return fmt.Errorf("nothing to run: -stores and -gateway-sessions are both empty")
+	}
 	if m.Seed != "" {
 		abs, err := filepath.Abs(m.Seed)
 		if err != nil {
@@ -133,12 +145,29 @@ func runMatrix(ctx context.Context, args []string) error {
 		microOut = string(b)
 	}
 	report := Report(m, results, microOut, started)
+	if len(m.Stores) == 0 {
+		// The gateway part alone (make bench-gateway): its section of the
+		// last full report is replaced, the rest kept.
+		old, err := os.ReadFile(*out)
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		report = spliceSection(string(old), gatewayHeading, GatewayReport(m, results))
+	}
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		return err
 	}
 	_ = os.RemoveAll(dir)
 	fmt.Println("wrote", *out)
 	return nil
+}
+
+// list splits a comma-separated flag, "" being the empty list.
+func list(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 func env(name, def string) string {

@@ -43,6 +43,20 @@ type Scenario struct {
 	PID         int    // the server's process, for CPU and RSS; 0: not measured
 	UserPrefix  string // distinct per server and run, so runs do not share users
 	TokenLen    int    // the length of the server's tokens; 0: wxbackend's shape
+	// Route "gateway": GETs of GatewayPath on Target (the upstream, the
+	// built-in gateway or a proxy in front of it), with the user's token
+	// as "Authorization: Bearer" when Bearer; users log in to Backend.
+	Target string
+	Bearer bool
+	// Procs are the processes on the request's path whose CPU is measured
+	// one by one (Result.ProcCPU), beside PID's.
+	Procs []Proc
+}
+
+// Proc is a process measured during a run, named for the report.
+type Proc struct {
+	Name string
+	PID  int
 }
 
 // Result is what a run measured.
@@ -57,8 +71,10 @@ type Result struct {
 	Elapsed        time.Duration
 	P50, P90       time.Duration
 	P99, Max       time.Duration
-	CPU            time.Duration // server CPU during the measured phase
-	PeakRSS        int64         // server's peak resident set, bytes
+	CPU            time.Duration   // server CPU during the measured phase
+	ProcCPU        []time.Duration // CPU of each of Scenario.Procs during the measured phase
+	ProcSys        []time.Duration // the system (kernel) part of each ProcCPU
+	PeakRSS        int64           // server's peak resident set, bytes
 }
 
 // Label names the scenario.
@@ -66,6 +82,8 @@ func (s Scenario) Label() string {
 	switch {
 	case s.Route == "login":
 		return "/login/"
+	case s.Route == "gateway":
+		return "GET " + GatewayPath
 	case s.Changing:
 		return "/getinfo/ changing"
 	default:
@@ -138,6 +156,9 @@ func prepare(ctx context.Context, s Scenario, wx phone, client *http.Client) ([]
 }
 
 func prepareUser(ctx context.Context, s Scenario, wx phone, client *http.Client, u *loadUser, n int) error {
+	if s.Route == "gateway" && !s.Bearer {
+		return nil // the upstream called directly: no token
+	}
 	code, err := wx.Login(ctx, u.name)
 	if err != nil {
 		return fmt.Errorf("wx.login: %w", err)
@@ -179,12 +200,18 @@ func Run(ctx context.Context, s Scenario, wx phone) (Result, error) {
 	if s.Warmup > 0 {
 		drive(ctx, s, wx, client, users, s.Warmup)
 	}
+	procs0, sys0 := procsCPU(s.Procs)
 	cpu0, _ := procCPU(s.PID)
 	start := time.Now()
 	lat, errs := drive(ctx, s, wx, client, users, s.Duration)
 	elapsed := time.Since(start)
 	cpu1, _ := procCPU(s.PID)
+	procs1, sys1 := procsCPU(s.Procs)
 	r := Result{Scenario: s, Elapsed: elapsed, Errors: errs, CPU: cpu1 - cpu0, Requests: len(lat)}
+	for i := range procs1 {
+		r.ProcCPU = append(r.ProcCPU, procs1[i]-procs0[i])
+		r.ProcSys = append(r.ProcSys, sys1[i]-sys0[i])
+	}
 	r.PeakRSS, _ = procPeakRSS(s.PID)
 	for _, n := range errs {
 		r.OK -= n
@@ -217,6 +244,15 @@ func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users
 			for ctx.Err() == nil {
 				i := next.Add(1) - 1
 				u := users[i%uint64(len(users))]
+				if s.Route == "gateway" {
+					t0 := time.Now()
+					kind := callGateway(context.WithoutCancel(ctx), client, s, u.token)
+					lat = append(lat, time.Since(t0))
+					if kind != "" {
+						local[kind]++
+					}
+					continue
+				}
 				var body []byte
 				var want string
 				path := "/getinfo/"

@@ -42,6 +42,13 @@ type MatrixConfig struct {
 	LogLevel         string
 	Rounds           int    // runs of each scenario per server; the median is reported
 	Dir              string // scratch directory
+	// The gateway part (gateway.go): run for each of GatewaySessions
+	// ("memory", "redis"; none: not run), with the echo service's binary,
+	// nginx's and its site configuration (docs/proxies/nginx.conf).
+	GatewaySessions []string
+	Echo, Nginx     string
+	NginxConf       string
+	NginxWorkers    int
 }
 
 const (
@@ -221,7 +228,8 @@ func Matrix(ctx context.Context, m MatrixConfig, progress func(string)) ([]Resul
 		}
 		stopAll()
 	}
-	return results, nil
+	gw, err := Gateway(ctx, m, sbURL, wx, progress)
+	return append(results, gw...), err
 }
 
 func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, error) {
@@ -229,23 +237,8 @@ func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, err
 	if err != nil {
 		return nil, nil, err
 	}
-	env := []string{
-		"WXB_HTTP_ADDR=" + addr, "WXB_WECHAT_BASE_URL=" + sbURL,
-		"WXB_WECHAT_APP_ID=" + sandbox.DefaultAppID, "WXB_WECHAT_APP_SECRET=" + sandbox.DefaultAppSecret,
-		"WXB_DB_DRIVER=" + st.driver, "WXB_DB_DSN=" + st.dsn, "WXB_SESSION_STORE=" + st.sessions,
-		"WXB_REDIS_ADDRS=" + m.Redis, "WXB_REDIS_KEY_PREFIX=wxbench:", "WXB_LOG_LEVEL=" + m.LogLevel,
-		// One client drives all the load: the limits would measure themselves.
-		"WXB_RATE_LOGIN_PER_MINUTE=0", "WXB_RATE_SESSION_PER_MINUTE=0", "WXB_RATE_WECHAT_LOGINS_PER_SECOND=0",
-	}
-	ready := func(base string) bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}
-	ours, err := start("wxbackend", exec.Command(m.Server), env, filepath.Join(m.Dir, "wxbackend-"+st.driver+".log"), ready, addr)
+	env := m.wxbackendEnv(st, addr, sbURL)
+	ours, err := start("wxbackend", exec.Command(m.Server), env, filepath.Join(m.Dir, "wxbackend-"+st.driver+".log"), answersReadyz, addr)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -55,26 +55,34 @@ func procTree(pid int) []int {
 // procCPU returns the CPU time (user + system) a process and its
 // descendants have used so far.
 func procCPU(pid int) (time.Duration, error) {
+	user, sys, err := procTimes(pid)
+	return user + sys, err
+}
+
+// procTimes returns the user and system CPU times a process and its
+// descendants have used so far.
+func procTimes(pid int) (user, sys time.Duration, err error) {
 	if pid == 0 {
-		return 0, errors.New("no pid")
+		return 0, 0, errors.New("no pid")
 	}
-	var ticks int64
+	var uticks, sticks int64
 	for _, p := range procTree(pid) {
 		f, err := procStat(p)
 		if err != nil {
 			if p == pid {
-				return 0, err
+				return 0, 0, err
 			}
 			continue // a worker that just exited
 		}
 		utime, err1 := strconv.ParseInt(f[11], 10, 64)
 		stime, err2 := strconv.ParseInt(f[12], 10, 64)
 		if err1 != nil || err2 != nil {
-			return 0, fmt.Errorf("bad /proc/%d/stat", p)
+			return 0, 0, fmt.Errorf("bad /proc/%d/stat", p)
 		}
-		ticks += utime + stime
+		uticks += utime
+		sticks += stime
 	}
-	return time.Duration(ticks) * clockTick, nil
+	return time.Duration(uticks) * clockTick, time.Duration(sticks) * clockTick, nil
 }
 
 // procPeakRSS returns the sum of the peak resident set sizes (VmHWM) of a

@@ -87,10 +87,16 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 	w("| store | route | server | requests | req/s | p50 | p90 | p99 | max | errors | server CPU per 1,000 requests | peak RSS |\n")
 	w("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, r := range results {
+		if isGateway(r) {
+			continue // in the gateway's section
+		}
 		w("| %s | %s | %s | %d | %.0f (%.0f–%.0f) | %v | %v | %v | %v | %s | %.3f s | %.1f MiB |\n", r.Store, r.Label(), r.Server, r.Requests, r.RPS(), r.MinRPS, r.MaxRPS,
 			round(r.P50), round(r.P90), round(r.P99), round(r.Max), errorList(r.Errors), r.CPUPerRequest().Seconds()*1000, float64(r.PeakRSS)/(1<<20))
 	}
 	w("%s", scale(results, parseBench(micro)))
+	if gw := GatewayReport(m, results); gw != "" {
+		w("\n%s", gw)
+	}
 	if micro != "" {
 		w("\n## Micro benchmarks\n\n`go test -run '^$' -bench . -benchmem` on the same machine:\n\n")
 		w("%s\n", microBudget(micro))
