@@ -16,9 +16,11 @@ import (
 )
 
 // The matrix's gateway part (issue 24): one upstream, the demo's echo
-// service (cmd/wxecho), reached three ways with the same load: directly,
-// through wxbackend's built-in gateway, and through nginx asking wxbackend's
-// /auth/forward (auth_request) with the README's configuration. Each way is
+// service (cmd/wxecho), reached four ways with the same load: directly,
+// through a bare Go reverse proxy (wxecho -proxy: the floor of a proxy hop
+// on this machine, with no authentication), through wxbackend's built-in
+// gateway, and through nginx asking wxbackend's /auth/forward
+// (auth_request) with the README's configuration. Each way is
 // a "server" of the part, measured with the CPU of every process on its
 // path.
 
@@ -30,6 +32,7 @@ const GatewayPath = "/app/orders"
 // The gateway part's servers, in the order of the report's rows.
 const (
 	pathDirect  = "direct"
+	pathBare    = "bare proxy"
 	pathGateway = "gateway"
 	pathNginx   = "nginx"
 )
@@ -133,7 +136,7 @@ func procsCPU(procs []Proc) (all, sys []time.Duration) {
 // shared upstream, a wxbackend routing /app/ to it, and nginx asking that
 // wxbackend.
 type gatewayRig struct {
-	upstream, wxbackend, nginx *process
+	upstream, bare, wxbackend, nginx *process
 }
 
 // gatewayPath is one of the part's ways to the upstream: the base URL the
@@ -145,13 +148,15 @@ type gatewayPath struct {
 	procs  []Proc
 }
 
-// paths returns the part's three ways to the upstream.
+// paths returns the part's four ways to the upstream.
 func (g gatewayRig) paths() []gatewayPath {
 	up := Proc{"upstream", g.upstream.cmd.Process.Pid}
+	bare := Proc{"bare proxy", g.bare.cmd.Process.Pid}
 	wxb := Proc{"wxbackend", g.wxbackend.cmd.Process.Pid}
 	ngx := Proc{"nginx", g.nginx.cmd.Process.Pid}
 	return []gatewayPath{
 		{pathDirect, g.upstream.base, false, []Proc{up}},
+		{pathBare, g.bare.base, false, []Proc{up, bare}},
 		{pathGateway, g.wxbackend.base, true, []Proc{up, wxb}},
 		{pathNginx, g.nginx.base, true, []Proc{up, wxb, ngx}},
 	}
@@ -164,6 +169,15 @@ func (m MatrixConfig) startUpstream() (*process, error) {
 		return nil, err
 	}
 	return start("upstream", exec.Command(m.Echo, "-addr", addr), nil, filepath.Join(m.Dir, "wxecho.log"), answersGET, addr)
+}
+
+// startBareProxy starts wxecho as a bare reverse proxy to upstream.
+func (m MatrixConfig) startBareProxy(upstream *process) (*process, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	return start("bare proxy", exec.Command(m.Echo, "-addr", addr, "-proxy", upstream.base), nil, filepath.Join(m.Dir, "wxecho-proxy.log"), answersGET, addr)
 }
 
 // startGatewayRig starts wxbackend (SQLite users, sessions in memory or
@@ -193,6 +207,11 @@ func (m MatrixConfig) startGatewayRig(sessions, sbURL string, upstream *process)
 	rig.nginx, err = m.startNginx(sessions, strings.TrimPrefix(rig.wxbackend.base, "http://"), upAddr)
 	if err != nil {
 		rig.wxbackend.stop()
+		return rig, err
+	}
+	rig.bare, err = m.startBareProxy(upstream)
+	if err != nil {
+		rig.stop()
 		return rig, err
 	}
 	return rig, nil
@@ -228,6 +247,9 @@ func (m MatrixConfig) startNginx(name, wxbackend, upstream string) (*process, er
 }
 
 func (g gatewayRig) stop() {
+	if g.bare != nil {
+		g.bare.stop()
+	}
 	g.nginx.stop()
 	g.wxbackend.stop()
 }

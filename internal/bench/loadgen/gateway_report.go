@@ -67,17 +67,17 @@ func GatewayReport(m MatrixConfig, results []Result) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	w("%s\n\n", gatewayHeading)
-	w("Issue 24's comparison: one upstream process, the demo's echo service (`cmd/wxecho`, which answers the headers it got as JSON), reached three ways under the same load: ")
+	w("Issue 24's comparison: one upstream process, the demo's echo service (`cmd/wxecho`, which answers the headers it got as JSON), reached four ways under the same load: ")
 	w("K = %d users logged in through the WeChat sandbox to wxbackend first, then C = %d connections for D = %v (after %v of warm-up) of `GET %s`; ", m.Users, m.C, m.D, m.Warmup, GatewayPath)
 	w("%d runs per way, alternating which goes first, the run of median throughput shown (with the range of all runs). ", m.Rounds)
-	w("**direct**: the upstream called directly, no token. **gateway**: wxbackend's built-in gateway (`WXB_GATEWAY_FILE` routing `/app/` to the upstream, its path kept), the user's token as `Authorization: Bearer`. ")
+	w("**direct**: the upstream called directly, no token. **bare proxy**: a Go `httputil.ReverseProxy` with the gateway's transport settings and nothing else (`wxecho -proxy`), no token: the floor of one proxy hop on this machine. **gateway**: wxbackend's built-in gateway (`WXB_GATEWAY_FILE` routing `/app/` to the upstream, its path kept), the user's token as `Authorization: Bearer`. ")
 	w("**nginx**: nginx%s with `docs/proxies/nginx.conf` as the README shows it (`auth_request` to the same wxbackend's `/auth/forward`, then the same upstream), the same token; ", nginxVersion(m.Nginx))
 	w("`worker_processes %d`, as many as the machine's cores, as Go's GOMAXPROCS gives wxbackend; its access log off. ", m.NginxWorkers)
 	w("Every answer is checked: the upstream's, with the identity headers when a token went along and none without. ")
 	w("wxbackend (SQLite users, sessions as the row says) logs at level `%s`: an access-log line per gateway request, and per `/auth/forward` call behind nginx. ", m.LogLevel)
 	w("CPU is each process's own from `/proc` (nginx: its master and workers), per request, with the share spent in the kernel (*sys*: system calls, the loopback TCP they drive); *path* sums every process on the way. Load generator, processes and Redis share the machine's cores.\n\n")
 
-	w("| sessions | goal | gateway CPU/request over direct | gateway / nginx req/s | verdict |\n|---|---|---:|---:|---|\n")
+	w("| sessions | goal | gateway CPU/request over direct | of which a bare Go proxy hop | gateway / nginx req/s | verdict |\n|---|---|---:|---:|---:|---|\n")
 	for _, s := range stores {
 		d, g, n := byStore[s][pathDirect], byStore[s][pathGateway], byStore[s][pathNginx]
 		if d.Requests == 0 || g.Requests == 0 || n.Requests == 0 {
@@ -99,20 +99,24 @@ func GatewayReport(m MatrixConfig, results []Result) string {
 		if len(missed) > 0 {
 			v = "**missed**: " + strings.Join(missed, ", ")
 		}
-		w("| %s | ≤ %v CPU over direct, more req/s than nginx | %v | %.2f× | %s |\n", s, maxGatewayCPUOverDirect, round(over), ratio, v)
+		hop := "–"
+		if b := byStore[s][pathBare]; b.Requests > 0 {
+			hop = round(b.pathCPU() - d.pathCPU()).String()
+		}
+		w("| %s | ≤ %v CPU over direct, more req/s than nginx | %v | %s | %.2f× | %s |\n", s, maxGatewayCPUOverDirect, round(over), hop, ratio, v)
 	}
 
-	w("\n| sessions | path | req/s | p50 | p99 | CPU/request: upstream | wxbackend | nginx | path | over direct: req/s | p99 | path CPU/request | errors |\n")
-	w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	w("\n| sessions | path | req/s | p50 | p99 | CPU/request: upstream | bare proxy | wxbackend | nginx | path | over direct: req/s | p99 | path CPU/request | errors |\n")
+	w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, s := range stores {
 		d := byStore[s][pathDirect]
-		for _, name := range []string{pathDirect, pathGateway, pathNginx} {
+		for _, name := range []string{pathDirect, pathBare, pathGateway, pathNginx} {
 			r, ok := byStore[s][name]
 			if !ok {
 				continue
 			}
 			cells := []string{}
-			for _, p := range []string{"upstream", "wxbackend", "nginx"} {
+			for _, p := range []string{"upstream", "bare proxy", "wxbackend", "nginx"} {
 				cells = append(cells, r.procCell(p))
 			}
 			delta := "– | – | –"
