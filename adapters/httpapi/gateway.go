@@ -175,8 +175,28 @@ func (g *gateway) admit(r *http.Request, ex *exchange) error {
 	if err != nil {
 		return err
 	}
+	if hasDotSegment(r.URL.Path) {
+		return errDotSegment
+	}
 	ex.session = &a.Session
 	return nil
+}
+
+// errDotSegment refuses a path that an upstream could resolve outside the
+// prefix, or above the base path of its URL ("/app/../admin").
+var errDotSegment = domain.Malformed("path", `a "." or ".." segment may not leave the prefix`)
+
+// hasDotSegment reports whether the (decoded) path p has a "." or ".."
+// segment as an upstream might read it: "\" as "/" (Windows servers), and a
+// segment's ";" parameters ignored (Tomcat reads "/..;/" as "/../").
+func hasDotSegment(p string) bool {
+	for seg := range strings.FieldsFuncSeq(p, func(c rune) bool { return c == '/' || c == '\\' }) {
+		seg, _, _ = strings.Cut(seg, ";")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // isPublic reports whether r's path is one of the upstream's public paths.
