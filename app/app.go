@@ -35,6 +35,9 @@ type Options struct {
 	// MaxConcurrentExchanges caps the jscode2session calls in flight; a
 	// login that finds no slot within a second is code 7. 0: no cap.
 	MaxConcurrentExchanges int `setting:"wechat-max-concurrent-logins" default:"64" usage:"most jscode2session calls in flight per server; more wait up to 1 s, then code 7 (0: no cap)"`
+	// OpenAPIPerMinute is the limit of a WeChat API path called for the
+	// other services (OpenAPI) when WeChat documents none.
+	OpenAPIPerMinute int `setting:"openapi-per-minute" default:"1000" usage:"most calls per minute, app and API path passed on to WeChat for your services when WeChat documents no limit of its own (0: none)"`
 }
 
 // Deps are the ports the use cases need.
@@ -63,6 +66,13 @@ type Deps struct {
 	// Log receives what the use cases notice but do not fail on (a forged
 	// field, say). Nil discards it.
 	Log *slog.Logger
+	// OpenAPIPaths are the allow-lists of WeChat API paths of the apps
+	// that have their own (appid → paths); the others have
+	// domain.DefaultOpenAPIPaths. OpenAPILimiter makes the limiter of a
+	// limit per minute (one per limit; keys are by app and path); nil: no
+	// limits.
+	OpenAPIPaths   map[string][]string
+	OpenAPILimiter func(perMinute int) ports.RateLimiter
 }
 
 // App is every use case, each safe for concurrent use. The HTTP adapter
@@ -85,12 +95,14 @@ type App struct {
 	Operator         *Operator
 	CollectAvatars   *CollectAvatars
 	Introspect       *Introspect
+	OpenAPI          *OpenAPI
 
 	apps apps
 }
 
 // New builds every use case. Every dependency but AccessTokens, Blobs,
-// Images, Exchanges and Log is required.
+// Images, Exchanges, Log and the OpenAPI ones is required; an allow-list
+// naming an API that answers a credential is an error.
 func New(d Deps, o Options) (*App, error) {
 	if d.Sessions == nil || d.Users == nil || d.Decrypter == nil || len(d.Apps) == 0 || d.Clock == nil || d.Tokens == nil {
 		return nil, errors.New("app: every dependency is required")
@@ -130,6 +142,9 @@ func New(d Deps, o Options) (*App, error) {
 		Operator:         &Operator{apps: apps, users: d.Users, sessions: d.Sessions, avatars: avatars, show: show},
 		CollectAvatars:   &CollectAvatars{users: d.Users, blobs: d.Blobs, clock: d.Clock, log: d.Log},
 		Introspect:       &Introspect{apps: apps, sessions: d.Sessions, clock: d.Clock},
+	}
+	if a.OpenAPI, err = newOpenAPI(wx, d.OpenAPIPaths, o.OpenAPIPerMinute, d.OpenAPILimiter); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

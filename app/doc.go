@@ -16,9 +16,9 @@
 //  3. add a route in adapters/httpapi that calls it, behind the
 //     authentication middleware when it acts for a user.
 //
-// Use cases for the other services of a deployment (introspect.go, and the
-// WeChat API proxy and message sending to come) are called from the
-// internal listener, behind an API key: they take the domain.APIKey the
+// Use cases for the other services of a deployment (introspect.go,
+// openapi.go: WeChat's server API with the app's token; message sending to
+// come) are called from the internal listener, behind an API key: they take the domain.APIKey the
 // adapter looked up (never the key) and check its apps (APIKey.AllowsApp);
 // the scope is checked by the route (adapters/httpapi/internal.go says how
 // to add a route group).

@@ -164,6 +164,43 @@ type WeChat interface {
 	// CheckText runs wxa/msg_sec_check (version 2, scene 1: a profile) on a
 	// text the user wrote.
 	CheckText(ctx context.Context, token domain.AccessToken, openID, text string) (domain.Verdict, error)
+	// Forward sends req to WeChat's API (the configured base URL, never
+	// another host) with token added to its query, and returns what WeChat
+	// answered, whatever its status: an answer is no error, but one whose
+	// JSON errcode is 40001, 40014 or 42001 is also returned as an error
+	// matching ErrAccessTokenRejected. An answer over the adapter's bound
+	// is KindUpstream.
+	Forward(ctx context.Context, token domain.AccessToken, req APIRequest) (APIResponse, error)
+}
+
+// APIRequest is a call of WeChat's server API passed on for another
+// service (WeChat.Forward).
+type APIRequest struct {
+	Method string
+	// Path is the API's path without its leading slash, already checked
+	// (domain.ParseOpenAPIPath).
+	Path string
+	// RawQuery is the query as the caller sent it, without access_token.
+	RawQuery string
+	// ContentType and Accept are the caller's headers of those names; no
+	// other header is sent on.
+	ContentType, Accept string
+	// Body is the request's body, bounded by whoever read it.
+	Body []byte
+}
+
+// APIResponse is WeChat's answer to a forwarded call: its status, its
+// headers without the hop-by-hop ones and Set-Cookie, and its body byte
+// for byte.
+type APIResponse struct {
+	Status int
+	Header map[string][]string
+	Body   []byte
+	// Errcode is the errcode of a JSON answer (0 when it has none), and
+	// JSON whether the answer was read as JSON (small, and JSON by its
+	// content type or first byte): for metrics, never for the caller.
+	Errcode int
+	JSON    bool
 }
 
 // ErrAccessTokenRejected is in the chain of a WeChat error answered 40001,

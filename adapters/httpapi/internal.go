@@ -4,7 +4,8 @@ package httpapi
 // other services of a deployment, never for mini-programs. Every route but
 // its OpenAPI document needs an API key with the route's scope.
 //
-// To add a route group (issue 25's WeChat API proxy, issue 27's messages):
+// To add a route group (issue 27's messages; issue 25's WeChat API is
+// openapiproxy.go, the catch-all):
 // write its handler in this package, calling its use case; take the caller's
 // key with apiKeyOf (check key.AllowsApp for the app the request names: a 403
 // is domain.ErrForbidden); and give it to the router as one InternalRoute,
@@ -91,7 +92,8 @@ type internal struct {
 func NewInternalRouter(a *app.App, keys ports.APIKeys, log *slog.Logger, observe InternalObserver, routes ...InternalRoute) http.Handler {
 	h := &internal{handler: handler{app: a, log: log}, keys: keys, observe: observe}
 	r := chi.NewRouter()
-	r.Use(withRequestID, h.accessLog, h.recoverer)
+	var proxy http.Handler // the catch-all's, when there is one: see proxyRequests
+	r.Use(withRequestID, h.accessLog, h.recoverer, proxyRequests(&proxy))
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 	r.Get("/openapi.json", func(w http.ResponseWriter, _ *http.Request) { serveDocument(w, OpenAPIInternal) })
@@ -99,6 +101,9 @@ func NewInternalRouter(a *app.App, keys ports.APIKeys, log *slog.Logger, observe
 		{Scope: domain.ScopeIntrospect, Method: http.MethodPost, Pattern: "/introspect", Handler: http.HandlerFunc(h.introspect)},
 	}, routes...)
 	for _, rt := range routes {
+		if rt.Pattern == "/*" {
+			proxy = chi.Chain(h.requireScope(rt.Scope)).Handler(rt.Handler)
+		}
 		g := r.With(h.requireScope(rt.Scope))
 		if rt.Method == "" {
 			g.Handle(rt.Pattern, rt.Handler)
@@ -107,6 +112,25 @@ func NewInternalRouter(a *app.App, keys ports.APIKeys, log *slog.Logger, observe
 		}
 	}
 	return r
+}
+
+// proxyRequests sends every request made to an HTTP proxy (absolute-form,
+// CONNECT) to the catch-all route (*proxy, behind its scope), whatever its
+// path: http://evil.example/introspect names another host, not this
+// listener's route. Without a catch-all they are routed as any other.
+func proxyRequests(proxy *http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if *proxy == nil || !isProxyRequest(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if rctx := chi.RouteContext(r.Context()); rctx != nil {
+				rctx.RoutePatterns = append(rctx.RoutePatterns, "/*") // for the access log and metrics
+			}
+			(*proxy).ServeHTTP(w, r)
+		})
+	}
 }
 
 // keyNote is where requireScope leaves the name of a request's key for the
@@ -137,6 +161,11 @@ func (h *internal) requireScope(scope domain.Scope) func(http.Handler) http.Hand
 			}
 			if err != nil {
 				if domain.KindOf(err) == domain.KindUnauthenticated {
+					if isProxyRequest(r) { // a client using the listener as its HTTP proxy
+						w.Header().Set("Proxy-Authenticate", `Basic realm="wxbackend"`)
+						writeError(w, r, h.log, errProxyAuth)
+						return
+					}
 					err = &domain.Error{Kind: domain.KindUnauthenticated, Msg: "missing or unknown API key", Err: err}
 				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="wxbackend internal"`)
@@ -157,6 +186,11 @@ func (h *internal) requireScope(scope domain.Scope) func(http.Handler) http.Hand
 }
 
 var errNoKey = errors.New("no API key")
+
+// errProxyAuth answers a proxy request (absolute-form, CONNECT) without a
+// known key as a proxy does: 407, with Proxy-Authenticate.
+var errProxyAuth = &transportError{outcome{2, http.StatusProxyAuthRequired, false},
+	"missing or unknown API key: give it as the proxy's password (HTTP_PROXY=http://key:KEY@host:port)"}
 
 // presentedKey returns the API key of r and the header it came in:
 // Proxy-Authorization, Basic (the key as the password, or as the user

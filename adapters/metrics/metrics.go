@@ -40,6 +40,7 @@ type Metrics struct {
 	rejected       *prometheus.CounterVec
 	refreshes      *prometheus.CounterVec
 	userCache      *prometheus.CounterVec
+	openAPICalls   *prometheus.CounterVec // openapi.go
 }
 
 // Latency buckets: from a memory lookup (0.5 ms) to WeChat's slowest (10 s).
@@ -76,6 +77,7 @@ func New() *Metrics {
 		m.storeSeconds, m.rejected, m.refreshes, m.userCache} {
 		f(c)
 	}
+	m.openAPICalls = newOpenAPICalls(reg)
 	return m
 }
 

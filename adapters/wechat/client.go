@@ -2,6 +2,7 @@
 package wechat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,9 @@ type Options struct {
 	Secret  setting.Secret `setting:"wechat-app-secret" usage:"the mini-program's app secret (required unless WXB_APPS_FILE lists the apps); never printed"`
 	BaseURL string         `setting:"wechat-base-url" default:"https://api.weixin.qq.com" usage:"WeChat API base URL (https, or http on loopback only: the secret travels in the query string)"`
 	Timeout time.Duration  `setting:"wechat-timeout" default:"5s" usage:"timeout of a whole call to WeChat, connecting included (then code 8)"`
+	// MaxAnswer bounds an answer of WeChat's passed on to another service
+	// (Forward): a mini-program code is a few hundred KiB.
+	MaxAnswer int64 `setting:"wechat-max-answer" default:"8388608" usage:"most bytes of a WeChat answer passed on to your services (openapi), then code 8"`
 }
 
 // Check implements setting.Checker. The appid and secret are checked where
@@ -39,6 +43,7 @@ func (o *Options) Check(p *setting.Problems) {
 		p.Add(&o.BaseURL, "%q %v", o.BaseURL, err)
 	}
 	p.Positive(&o.Timeout)
+	p.NotNegative(&o.MaxAnswer)
 }
 
 // checkBaseURL admits https, and http only to a loopback host: the app
@@ -64,6 +69,11 @@ type Client struct {
 	base     string // the API's base URL, without a trailing slash
 	endpoint string
 	http     *http.Client
+	// forward is http without redirects followed: a forwarded call's
+	// answer, 3xx included, goes back as it is, and no request leaves
+	// for another host.
+	forward   *http.Client
+	maxAnswer int64
 }
 
 // NewClient returns a client with its own pooled, keep-alive transport.
@@ -93,6 +103,9 @@ func NewClient(o Options) (*Client, error) {
 		base:     strings.TrimRight(o.BaseURL, "/"),
 		endpoint: strings.TrimRight(o.BaseURL, "/") + "/sns/jscode2session",
 		http:     &http.Client{Transport: transport, Timeout: o.Timeout},
+		forward: &http.Client{Transport: transport, Timeout: o.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		maxAnswer: cmp.Or(o.MaxAnswer, 8<<20),
 	}, nil
 }
 

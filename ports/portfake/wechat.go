@@ -33,6 +33,7 @@ type WeChat struct {
 	KeyValid   bool
 	checkErr   error
 	checks     int // CheckSession calls with a valid access token
+	forwards   int // Forward calls
 }
 
 // tokenLife is how long an access token lives, as WeChat answers (7200 s).
@@ -232,4 +233,27 @@ func (w *WeChat) FailChecks(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.checkErr = err
+}
+
+// Forward implements ports.WeChat: a call with the token in force answers
+// 200 and {"errcode":0,"errmsg":"ok","path":…} (JSON), any other token
+// WeChat's 40001.
+func (w *WeChat) Forward(_ context.Context, t domain.AccessToken, req ports.APIRequest) (ports.APIResponse, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.forwards++
+	hdr := map[string][]string{"Content-Type": {"application/json; charset=utf-8"}}
+	if err := w.use(t); err != nil {
+		return ports.APIResponse{Status: 200, Header: hdr, JSON: true, Errcode: 40001,
+			Body: []byte(`{"errcode":40001,"errmsg":"invalid credential"}`)}, err
+	}
+	return ports.APIResponse{Status: 200, Header: hdr, JSON: true,
+		Body: fmt.Appendf(nil, `{"errcode":0,"errmsg":"ok","path":%q}`, req.Path)}, nil
+}
+
+// Forwards returns how many times Forward was called.
+func (w *WeChat) Forwards() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.forwards
 }

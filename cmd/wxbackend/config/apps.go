@@ -11,6 +11,7 @@ import (
 
 	"wxbackend/adapters/wechat"
 	"wxbackend/config/setting"
+	"wxbackend/domain"
 )
 
 // Apps lists the mini-programs served. One app is configured as before, by
@@ -22,6 +23,9 @@ import (
 //	name = "shop"                       # optional, for people and logs
 //	login_per_minute = 120              # optional: the app's own limits
 //	session_per_minute = 300
+//	openapi_paths = ["wxa/getwxacodeunlimit", "cgi-bin/message/subscribe/send"]
+//	                                    # optional: the WeChat API paths your
+//	                                    # services may call (default: domain.DefaultOpenAPIPaths)
 //
 // Adding or removing an app takes a restart; removing one deletes none of
 // its users.
@@ -40,6 +44,9 @@ type App struct {
 	// The app's own limits, per minute, instead of WXB_RATE_*; 0: none.
 	LoginPerMinute   *int `toml:"login_per_minute"`
 	SessionPerMinute *int `toml:"session_per_minute"`
+	// OpenAPIPaths, when set, replaces the default allow-list of WeChat API
+	// paths the other services may call for the app (app.OpenAPI).
+	OpenAPIPaths *[]string `toml:"openapi_paths"`
 }
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
@@ -56,7 +63,7 @@ func readApps(path string) ([]App, []error) {
 	}
 	var errs []error
 	for _, k := range md.Undecoded() {
-		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name, login_per_minute, session_per_minute)", path, k.String()))
+		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name, login_per_minute, session_per_minute, openapi_paths)", path, k.String()))
 	}
 	if len(doc.App) == 0 {
 		errs = append(errs, fmt.Errorf("%s: no [[app]]", path))
@@ -76,6 +83,11 @@ func readApps(path string) ([]App, []error) {
 		for key, n := range map[string]*int{"login_per_minute": a.LoginPerMinute, "session_per_minute": a.SessionPerMinute} {
 			if n != nil && *n < 0 {
 				errs = append(errs, fmt.Errorf("%s.%s: must not be negative", at, key))
+			}
+		}
+		if a.OpenAPIPaths != nil {
+			if err := domain.CheckOpenAPIPaths(*a.OpenAPIPaths); err != nil {
+				errs = append(errs, fmt.Errorf("%s.openapi_paths: %w", at, err))
 			}
 		}
 		if a.Name != "" {
@@ -132,6 +144,18 @@ func (c Config) AppLimits() map[string]Limits {
 			l.SessionPerMinute = *a.SessionPerMinute
 		}
 		out[a.AppID] = l
+	}
+	return out
+}
+
+// OpenAPIPaths are the apps' own allow-lists of WeChat API paths for
+// your services: appid → paths, for the apps whose entry has one.
+func (c Config) OpenAPIPaths() map[string][]string {
+	out := map[string][]string{}
+	for _, a := range c.Apps.list {
+		if a.OpenAPIPaths != nil {
+			out[a.AppID] = *a.OpenAPIPaths
+		}
 	}
 	return out
 }

@@ -56,6 +56,7 @@ type Config struct {
 	Metrics   Metrics
 	Internal  httpapi.InternalOptions
 	APIKeys   apikeys.Options
+	OpenAPI   httpapi.OpenAPIOptions
 }
 
 // Sessions chooses the session store and how sessions expire.

@@ -224,10 +224,14 @@ name = "shop"
 [[app]]
 appid = "wxbbbb"
 secret_file = "`+secret+`"
+openapi_paths = ["wxa/getwxacodeunlimit"]
 `)
 	c, err := config.Load([]string{"--apps-file", good}, env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p := c.OpenAPIPaths(); len(p) != 1 || len(p["wxbbbb"]) != 1 || p["wxbbbb"][0] != "wxa/getwxacodeunlimit" {
+		t.Fatalf("openapi paths %v", p)
 	}
 	apps := c.WeChatApps()
 	if len(apps) != 2 || apps[0].AppID != "wxaaaa" || apps[1].Secret.Reveal() != "from-file" || apps[1].BaseURL != c.WeChat.BaseURL {
@@ -245,6 +249,8 @@ secret_file = "`+secret+`"
 		"no secret":       {"[[app]]\nappid = \"wx1\"\n", "app[1]: secret or secret_file is required"},
 		"both secrets":    {"[[app]]\nappid = \"wx1\"\nsecret = \"s\"\nsecret_file = \"" + secret + "\"\n", "set one, not both"},
 		"missing file":    {"[[app]]\nappid = \"wx1\"\nsecret_file = \"/nonexistent/secret\"\n", "app[1].secret_file"},
+		"credential API":  {"[[app]]\nappid = \"wx1\"\nsecret = \"s\"\nopenapi_paths = [\"cgi-bin/token\"]\n", "app[1].openapi_paths: \"cgi-bin/token\" answers a credential"},
+		"malformed path":  {"[[app]]\nappid = \"wx1\"\nsecret = \"s\"\nopenapi_paths = [\"wxa/../x\"]\n", "app[1].openapi_paths"},
 	} {
 		path := write(strings.ReplaceAll(name, " ", "-")+".toml", c.body)
 		_, err := config.Load([]string{"--apps-file", path}, env(nil), io.Discard)

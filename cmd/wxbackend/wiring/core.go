@@ -9,6 +9,7 @@ import (
 	"wxbackend/adapters/memory"
 	"wxbackend/adapters/system"
 	"wxbackend/app"
+	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/ports"
 )
 
@@ -32,7 +33,8 @@ func core(o app.Options, m memory.Options) fx.Option {
 					Sessions: p.Sessions, Users: p.Users, Decrypter: p.Decrypter,
 					Apps: apps, Clock: p.Clock, Tokens: p.Tokens, Log: p.Log,
 					Blobs: p.Blobs, Images: p.Images, AccessTokens: p.AccessTokens,
-					Exchanges: p.Limits.Exchanges,
+					Exchanges:    p.Limits.Exchanges,
+					OpenAPIPaths: p.Config.OpenAPIPaths(), OpenAPILimiter: p.Limits.OpenAPI,
 				}, o)
 			},
 		),
@@ -52,4 +54,5 @@ type serviceParams struct {
 	Images       ports.ImageProcessor
 	Log          *slog.Logger
 	Limits       Limiters
+	Config       config.Config
 }

@@ -35,8 +35,19 @@ type InternalServer struct{ *httpapi.Server }
 //	fx.Provide(fx.Annotate(newMessagesRoute, fx.ResultTags(`group:"internal_routes"`)))
 func internalListener(so httpapi.ServerOptions, o httpapi.InternalOptions, k apikeys.Options) fx.Option {
 	if k.File == "" {
-		return fx.Invoke(func(log *slog.Logger) {
+		return fx.Invoke(func(lc fx.Lifecycle, log *slog.Logger) {
 			log.Info("internal listener off: no WXB_INTERNAL_KEYS_FILE (introspection and the other internal routes need API keys)")
+			// A SIGHUP sent to reload keys must not stop a server that has
+			// none (its default action ends the process).
+			hup := make(chan os.Signal, 1)
+			lc.Append(fx.StartStopHook(func() {
+				signal.Notify(hup, syscall.SIGHUP)
+				go func() {
+					for range hup {
+						log.Info("SIGHUP: no API keys file to reload")
+					}
+				}()
+			}, func() { signal.Stop(hup); close(hup) }))
 		})
 	}
 	so.Addr = o.Addr

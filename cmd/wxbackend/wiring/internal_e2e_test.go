@@ -169,6 +169,12 @@ func TestE2E_NoKeysFileNoInternalListener(t *testing.T) {
 	if _, err := http.Get("http://" + s.cfg.Internal.Addr + "/openapi.json"); err == nil {
 		t.Fatal("something listens on the internal address") // 127.0.0.1:8081 unless another process of the machine has it
 	}
+	// A SIGHUP meant to reload keys does not stop a server without any
+	// (its default action would end this test's process).
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the SIGHUP logged", func() bool { return strings.Contains(s.logs.String(), "SIGHUP: no API keys file to reload") })
 }
 
 // keys new prints a key once and the block of its digest; the file of

@@ -73,6 +73,9 @@ func measuredLimiters(m *metrics.Metrics, l Limiters) Limiters {
 	for app, r := range l.AppSession {
 		out.AppSession[app] = wrap("session", r)
 	}
+	if l.OpenAPI != nil {
+		out.OpenAPI = func(perMinute int) ports.RateLimiter { return wrap("openapi", l.OpenAPI(perMinute)) }
+	}
 	return out
 }
 

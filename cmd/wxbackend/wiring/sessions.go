@@ -2,6 +2,7 @@ package wiring
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"wxbackend/adapters/httpapi"
@@ -25,6 +26,9 @@ type Limiters struct {
 	// Exchanges bounds each app's jscode2session calls per second; the
 	// app applies it (app.Deps.Exchanges). Nil: no bound.
 	Exchanges ports.RateLimiter
+	// OpenAPI makes the limiter of the WeChat API calls passed on for your
+	// services at a limit per minute (app.Deps.OpenAPILimiter).
+	OpenAPI func(perMinute int) ports.RateLimiter
 }
 
 // RequestScope gives each HTTP request's context what a store keeps for the
@@ -75,6 +79,9 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 					if l.WeChatLoginsPerSecond > 0 {
 						out.Exchanges = st.RateLimiter("jscode2session", l.WeChatLoginsPerSecond, time.Second)
 					}
+					out.OpenAPI = func(n int) ports.RateLimiter {
+						return st.RateLimiter("openapi:"+strconv.Itoa(n), n, time.Minute)
+					}
 					return out
 				},
 			),
@@ -96,6 +103,7 @@ func sessionStore(s config.Sessions, ttl time.Duration, m memory.Options, r redi
 				if l.WeChatLoginsPerSecond > 0 {
 					out.Exchanges = memory.NewRateLimiter(l.WeChatLoginsPerSecond, time.Second, clock)
 				}
+				out.OpenAPI = func(n int) ports.RateLimiter { return memory.NewRateLimiter(n, time.Minute, clock) }
 				return out
 			},
 		),

@@ -13,6 +13,7 @@
 //	wechat.go   the WeChat API client
 //	http.go     the HTTP server
 //	internal.go the internal listener for other services, its API keys and their reloads
+//	openapi.go  its route of WeChat's server API for your services
 //	keys.go     the operator's keys commands (new, list)
 //	pprof.go    the optional profiling listener
 //	metrics.go  the optional Prometheus listener, and the decorators that measure
@@ -44,6 +45,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		pprofListener(cfg.Debug),
 		metricsListener(cfg.Metrics),
 		internalListener(cfg.Server, cfg.Internal, cfg.APIKeys),
+		openAPIRoute(cfg.OpenAPI, cfg.WeChat.BaseURL),
 	)
 }
 

@@ -79,6 +79,10 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("GET /wxa/checksession", s.serveCheckSession)
 	mux.HandleFunc("POST /wxa/msg_sec_check", s.serveMsgSecCheck)
 	mux.HandleFunc("GET /wxa/resetusersessionkey", s.serveResetSessionKey)
+	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.serveSubscribeSend)
+	mux.HandleFunc("POST /wxa/getwxacodeunlimit", s.serveCodeUnlimit)
+	mux.HandleFunc("POST /wxa/generate_urllink", s.serveURLLink)
+	mux.HandleFunc("POST /sandbox/access_token/invalidate", s.serveInvalidate)
 	mux.HandleFunc("POST /sandbox/wx/getPhoneNumber", s.clientFace(func(ctx context.Context, name string) (any, error) {
 		code, enc, err := s.GetPhoneNumber(ctx, name)
 		return struct {
@@ -144,7 +148,7 @@ func (s *Sandbox) Handler() http.Handler {
 		u, err := s.User(r.Context(), r.PathValue("user"))
 		writeClient(w, u, err)
 	})
-	return mux
+	return s.counted(mux)
 }
 
 func (s *Sandbox) serveCode2Session(w http.ResponseWriter, r *http.Request) {

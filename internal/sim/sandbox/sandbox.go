@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -142,6 +143,12 @@ type Sandbox struct {
 	// code at every wx.login, under the lock, slowed a long load run down.
 	issued   []issuedCode
 	counters APICounters
+
+	// The server API passed on for other services (openapi.go).
+	pathCalls map[string]int
+	lastQuery map[string]url.Values
+	apiFaults map[string][]Fault
+	msgID     int64
 }
 
 // issuedCode is a code in Sandbox.issued.
@@ -168,7 +175,8 @@ func (s *Sandbox) forgetOld(now time.Time) {
 // New returns an empty sandbox.
 func New(o Options) *Sandbox {
 	s := &Sandbox{appID: o.AppID, secret: o.AppSecret, now: o.Now, codeTTL: o.CodeTTL, unionIDs: o.UnionIDs,
-		users: map[string]*user{}, codes: map[string]*code{}, phoneCodes: map[string]*phoneCode{}, tokenTTL: o.TokenTTL}
+		users: map[string]*user{}, codes: map[string]*code{}, phoneCodes: map[string]*phoneCode{}, tokenTTL: o.TokenTTL,
+		pathCalls: map[string]int{}, lastQuery: map[string]url.Values{}, apiFaults: map[string][]Fault{}}
 	if s.tokenTTL <= 0 {
 		s.tokenTTL = TokenTTL
 	}

@@ -1,0 +1,106 @@
+package wechat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"wxbackend/domain"
+	"wxbackend/ports"
+)
+
+// maxErrcodeJSON bounds the answers read for an errcode: WeChat's JSON
+// answers are small; an image is never parsed.
+const maxErrcodeJSON = 64 << 10
+
+// hopByHop are the headers of one connection (RFC 9110, 7.6.1), never
+// passed on; Set-Cookie is WeChat's business with its own clients.
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Authorization": true,
+	"Proxy-Connection": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Set-Cookie": true, "Content-Length": true,
+}
+
+// Forward implements ports.WeChat: req goes to the configured base URL,
+// with the access token set in its query (any access_token already there
+// removed), and its answer comes back whole, up to MaxAnswer bytes.
+func (c *Client) Forward(ctx context.Context, token domain.AccessToken, req ports.APIRequest) (ports.APIResponse, error) {
+	api := req.Path
+	q := domain.WithoutAccessToken(req.RawQuery)
+	if q != "" {
+		q += "&"
+	}
+	u := c.base + "/" + req.Path + "?" + q + "access_token=" + url.QueryEscape(token.Reveal())
+	var body io.Reader
+	if len(req.Body) > 0 {
+		body = bytes.NewReader(req.Body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.Method, u, body)
+	if err != nil {
+		return ports.APIResponse{}, domain.Wrap(domain.KindInternal, fmt.Errorf("%s: %w", api, redact(err)))
+	}
+	if req.ContentType != "" {
+		hreq.Header.Set("Content-Type", req.ContentType)
+	}
+	if req.Accept != "" {
+		hreq.Header.Set("Accept", req.Accept)
+	}
+	resp, err := c.forward.Do(hreq)
+	if err != nil {
+		return ports.APIResponse{}, apiTransportError(api, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswer+1))
+	if err != nil {
+		return ports.APIResponse{}, apiTransportError(api, err)
+	}
+	if int64(len(raw)) > c.maxAnswer {
+		return ports.APIResponse{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("%s: answer over %d bytes", api, c.maxAnswer))
+	}
+	out := ports.APIResponse{Status: resp.StatusCode, Header: passedOn(resp.Header), Body: raw}
+	if !looksJSON(resp.Header.Get("Content-Type"), raw) {
+		return out, nil
+	}
+	var r apiReply
+	if json.Unmarshal(raw, &r) != nil {
+		return out, nil
+	}
+	out.JSON, out.Errcode = true, r.ErrCode
+	switch r.ErrCode {
+	case 40001, 40014, 42001:
+		return out, apiErrcode(api, r.ErrCode, r.ErrMsg)
+	}
+	return out, nil
+}
+
+// looksJSON reports whether an answer is small JSON, by its content type
+// or its first byte (WeChat labels some JSON text/plain).
+func looksJSON(contentType string, body []byte) bool {
+	if len(body) > maxErrcodeJSON {
+		return false
+	}
+	return strings.Contains(strings.ToLower(contentType), "json") || bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{"))
+}
+
+// passedOn is h without the hop-by-hop headers (those Connection names
+// too) and Set-Cookie.
+func passedOn(h http.Header) map[string][]string {
+	drop := map[string]bool{}
+	for _, v := range h.Values("Connection") {
+		for name := range strings.SplitSeq(v, ",") {
+			drop[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
+		}
+	}
+	out := make(map[string][]string, len(h))
+	for k, v := range h {
+		if !hopByHop[k] && !drop[k] {
+			out[k] = v
+		}
+	}
+	return out
+}

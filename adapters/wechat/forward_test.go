@@ -1,0 +1,117 @@
+package wechat_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"wxbackend/adapters/wechat"
+	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
+	"wxbackend/ports"
+)
+
+// sandboxClient is a client of a sandbox of its own app, with the
+// sandbox's token in force.
+func sandboxClient(t *testing.T, maxAnswer int64) (*wechat.Client, *sandbox.Sandbox, domain.AccessToken) {
+	t.Helper()
+	sb := sandbox.New(sandbox.Options{AppID: appID, AppSecret: secret})
+	srv := httptest.NewServer(sb.Handler())
+	t.Cleanup(srv.Close)
+	c, err := wechat.NewClient(wechat.Options{AppID: appID, Secret: secret, BaseURL: srv.URL, Timeout: 5 * time.Second, MaxAnswer: maxAnswer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	tok, _, err := c.StableToken(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, sb, tok
+}
+
+// An image passes byte for byte; WeChat's JSON error in its place is read
+// for its errcode and passes too; a rejected token is also an error.
+func TestForward_PassesImagesAndErrorsAsWeChatSentThem(t *testing.T) {
+	c, sb, tok := sandboxClient(t, 0)
+	ctx := context.Background()
+	req := ports.APIRequest{Method: http.MethodPost, Path: "wxa/getwxacodeunlimit", ContentType: "application/json",
+		Body: []byte(`{"scene":"a=1","page":"pages/x"}`)}
+	resp, err := c.Forward(ctx, tok, req)
+	if err != nil || resp.Status != 200 || resp.JSON || !bytes.Equal(resp.Body, sandbox.CodeImage("a=1", "pages/x", 0)) {
+		t.Fatalf("image: %d json=%v %d bytes, %v", resp.Status, resp.JSON, len(resp.Body), err)
+	}
+	if ct := resp.Header["Content-Type"]; len(ct) != 1 || ct[0] != "image/png" {
+		t.Fatalf("content type %v", ct)
+	}
+	req.Body = []byte(`{"scene":"` + strings.Repeat("s", 40) + `"}`)
+	resp, err = c.Forward(ctx, tok, req)
+	if err != nil || !resp.JSON || resp.Errcode != 40169 || !bytes.Contains(resp.Body, []byte(`"errcode":40169`)) {
+		t.Fatalf("bad scene: %+v, %v", resp, err)
+	}
+	sb.InvalidateAccessToken()
+	resp, err = c.Forward(ctx, tok, req)
+	if !errors.Is(err, ports.ErrAccessTokenRejected) || resp.Errcode != 40001 || strings.Contains(err.Error(), tok.Reveal()) {
+		t.Fatalf("rejected token: %+v, %v", resp, err)
+	}
+}
+
+// The query goes as sent but for access_token, which is the app's only.
+func TestForward_SendsTheAppsTokenOnly(t *testing.T) {
+	c, sb, tok := sandboxClient(t, 0)
+	_, err := c.Forward(context.Background(), tok, ports.APIRequest{Method: http.MethodPost, Path: "wxa/generate_urllink",
+		RawQuery: "x=1&access_token=stolen&y=%2F", Body: []byte(`{}`)})
+	q := sb.LastQuery("wxa/generate_urllink")
+	if err != nil || len(q["access_token"]) != 1 || q.Get("access_token") != tok.Reveal() || q.Get("x") != "1" || q.Get("y") != "/" {
+		t.Fatalf("the sandbox saw %v (%v)", q, err)
+	}
+}
+
+// Redirects are answers (never followed to another host), hop-by-hop
+// headers and Set-Cookie stay behind, and an answer over the bound is code 8.
+func TestForward_RedirectsHeadersAndBounds(t *testing.T) {
+	var gotHeader http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotHeader = r.Header.Clone()
+		switch r.URL.Path {
+		case "/redirect":
+			http.Redirect(w, r, "http://evil.example/steal", http.StatusFound)
+		case "/big":
+			_, _ = io.WriteString(w, strings.Repeat("x", 2048))
+		default:
+			w.Header().Set("Set-Cookie", "a=b")
+			w.Header().Set("Connection", "X-Hop")
+			w.Header().Set("X-Hop", "1")
+			w.Header().Set("X-Kept", "1")
+			w.WriteHeader(http.StatusTeapot)
+			_, _ = io.WriteString(w, "brew")
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c, err := wechat.NewClient(wechat.Options{AppID: appID, Secret: secret, BaseURL: srv.URL, Timeout: 5 * time.Second, MaxAnswer: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, tok := context.Background(), domain.NewAccessToken("tok")
+	resp, err := c.Forward(ctx, tok, ports.APIRequest{Method: http.MethodGet, Path: "redirect"})
+	if err != nil || resp.Status != http.StatusFound || resp.Header["Location"][0] != "http://evil.example/steal" {
+		t.Fatalf("redirect: %+v, %v", resp, err)
+	}
+	resp, err = c.Forward(ctx, tok, ports.APIRequest{Method: http.MethodPost, Path: "teapot", ContentType: "text/plain", Accept: "*/*", Body: []byte("x")})
+	if err != nil || resp.Status != http.StatusTeapot || string(resp.Body) != "brew" || resp.Header["X-Kept"] == nil ||
+		resp.Header["Set-Cookie"] != nil || resp.Header["X-Hop"] != nil || resp.Header["Connection"] != nil {
+		t.Fatalf("teapot: %+v, %v", resp, err)
+	}
+	if gotHeader.Get("Content-Type") != "text/plain" || gotHeader.Get("Accept") != "*/*" {
+		t.Fatalf("headers sent: %v", gotHeader)
+	}
+	if _, err = c.Forward(ctx, tok, ports.APIRequest{Method: http.MethodGet, Path: "big"}); domain.KindOf(err) != domain.KindUpstream {
+		t.Fatalf("an answer over the bound: %v", err)
+	}
+}
