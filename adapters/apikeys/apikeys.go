@@ -211,6 +211,10 @@ var (
 // . _ - (it appears in logs and metric labels).
 func ValidName(name string) bool { return namePattern.MatchString(name) }
 
+// ValidAppID reports whether id has an appid's shape, as a key's apps
+// must: 1 to 32 of A-Z a-z 0-9.
+func ValidAppID(id string) bool { return appIDPattern.MatchString(id) }
+
 // Read reads the entries of the keys file at path, checked, for listing.
 func Read(path string) ([]Entry, error) {
 	b, err := os.ReadFile(path)

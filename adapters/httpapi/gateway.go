@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -53,6 +55,7 @@ type exchange struct {
 	session *domain.Session
 	client  string
 	status  int
+	body    *bodyInTime // a public request's body; nil: none, or a token's
 }
 
 type exchangeKey struct{}
@@ -137,15 +140,53 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// upstream's stream timeout instead, and its context ends then too.
 	deadline := start.Add(g.up.StreamTimeout.Duration)
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(deadline)
 	_ = rc.SetWriteDeadline(deadline)
 	ctx, cancel := context.WithDeadline(r.Context(), deadline)
 	defer cancel()
 	r = r.WithContext(context.WithValue(ctx, exchangeKey{}, ex))
 	if r.Body != nil && r.Body != http.NoBody {
+		srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+		if ex.session == nil && srv != nil && srv.ReadTimeout > 0 {
+			// No token (a public path): the body gets the server's read
+			// timeout, as on every route without one, else one client
+			// could hold connections for the stream timeout by sending
+			// nothing; once it is in, the answer may stream.
+			b := &bodyInTime{ReadCloser: r.Body, deadline: time.Now().Add(srv.ReadTimeout),
+				whole: func() { _ = rc.SetReadDeadline(deadline) }}
+			_ = rc.SetReadDeadline(b.deadline)
+			ex.body, r.Body = b, b
+		} else {
+			_ = rc.SetReadDeadline(deadline)
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, g.up.MaxBody)
+	} else {
+		_ = rc.SetReadDeadline(deadline)
 	}
 	g.proxy.ServeHTTP(w, r)
+}
+
+// bodyInTime is a request body that must be whole by its deadline (the
+// connection's read deadline until then); whole runs once it is.
+type bodyInTime struct {
+	io.ReadCloser
+	deadline time.Time
+	whole    func()
+	done     atomic.Bool
+}
+
+func (b *bodyInTime) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done.Swap(true) {
+		b.whole()
+	}
+	return n, err
+}
+
+// timedOut reports whether the body was not whole by its deadline. The
+// read's own error cannot tell: net/http cancels the request's context
+// when the read fails, and the proxy may see that first.
+func (b *bodyInTime) timedOut() bool {
+	return b != nil && !b.done.Load() && !time.Now().Before(b.deadline)
 }
 
 // admit decides whether r is forwarded, and for whom: a public path for
@@ -175,8 +216,28 @@ func (g *gateway) admit(r *http.Request, ex *exchange) error {
 	if err != nil {
 		return err
 	}
+	if hasDotSegment(r.URL.Path) {
+		return errDotSegment
+	}
 	ex.session = &a.Session
 	return nil
+}
+
+// errDotSegment refuses a path that an upstream could resolve outside the
+// prefix, or above the base path of its URL ("/app/../admin").
+var errDotSegment = domain.Malformed("path", `a "." or ".." segment may not leave the prefix`)
+
+// hasDotSegment reports whether the (decoded) path p has a "." or ".."
+// segment as an upstream might read it: "\" as "/" (Windows servers), and a
+// segment's ";" parameters ignored (Tomcat reads "/..;/" as "/../").
+func hasDotSegment(p string) bool {
+	for seg := range strings.FieldsFuncSeq(p, func(c rune) bool { return c == '/' || c == '\\' }) {
+		seg, _, _ = strings.Cut(seg, ";")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // isPublic reports whether r's path is one of the upstream's public paths.
@@ -251,16 +312,19 @@ func (g *gateway) modifyResponse(res *http.Response) error {
 func (g *gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	var tooLarge *http.MaxBytesError
 	var ne net.Error
+	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	switch {
 	case errors.As(err, &tooLarge):
 		err = errTooLarge
+	case ex != nil && ex.body.timedOut():
+		err = errBodyTimeout
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		err = fmt.Errorf("gateway upstream %s: %w: %v", g.up.Name, errGatewayTimeout, err)
 	default:
 		err = fmt.Errorf("gateway upstream %s: %w: %v", g.up.Name, errGatewayDown, err)
 	}
 	status := g.fail(w, r, err)
-	if ex, ok := r.Context().Value(exchangeKey{}).(*exchange); ok {
+	if ex != nil {
 		ex.status = status
 	}
 }

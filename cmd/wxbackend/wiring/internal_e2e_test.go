@@ -226,7 +226,11 @@ func TestKeys_NewThenList(t *testing.T) {
 		t.Fatalf("the new key: %+v, %v", k, err)
 	}
 	for _, bad := range [][]string{{"new", "-name", "orders"}, {"new", "-name", "a b", "-scope", "introspect"},
-		{"new", "-name", "x", "-scope", "admin"}, {"list"}, {"rotate"}} {
+		{"new", "-name", "x", "-scope", "admin"}, {"list"}, {"rotate"},
+		// An app no appid has: the block printed would be refused by the
+		// server that reads it (at start, or on reload, every key with it).
+		{"new", "-name", "x", "-scope", "introspect", "-app", "wx!!"},
+		{"new", "-name", "x", "-scope", "introspect", "-app", "wx1111111111111111,wx-2"}} {
 		if err := wiring.RunKeys(bad, noEnv, &out, &errOut); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

@@ -83,6 +83,11 @@ func newKey(args []string, out, errOut io.Writer) error {
 			return err
 		}
 	}
+	for _, a := range e.Apps {
+		if !apikeys.ValidAppID(a) {
+			return fmt.Errorf("-app %q is not an appid (1 to 32 of A-Z a-z 0-9)", a)
+		}
+	}
 	key, digest, err := apikeys.NewKey(rand.Reader)
 	if err != nil {
 		return err
