@@ -67,7 +67,7 @@ bench: ## micro benchmarks and load runs against the baseline; writes docs/bench
 	  set -x; $(GO) run ./cmd/loadgen matrix -server bin/wxbackend -baseline bin/baseline $$seed \
 	  -users $(BENCH_USERS) -c $(BENCH_C) -d $(BENCH_D) -rounds $(BENCH_ROUNDS) -micro bin/micro.txt -out docs/benchmarks.md
 
-bench-gateway: ## only the gateway part of make bench (an upstream directly, through the built-in gateway, through nginx + auth_request); rewrites its section of docs/benchmarks.md
+bench-gateway: ## only the gateway part of make bench (an upstream directly, through a bare Go proxy, through the built-in gateway, through nginx + auth_request); rewrites its section of docs/benchmarks.md
 	bash .ci/services
 	@mkdir -p bin
 	$(GO) build -trimpath -o bin/wxbackend ./cmd/wxbackend
