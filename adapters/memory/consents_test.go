@@ -11,3 +11,7 @@ import (
 func TestConsentsContract(t *testing.T) {
 	porttest.TestConsents(t, func(*testing.T) ports.Consents { return memory.NewConsents() })
 }
+
+func TestOutboxContract(t *testing.T) {
+	porttest.TestOutbox(t, func(*testing.T) ports.Outbox { return memory.NewOutbox() })
+}

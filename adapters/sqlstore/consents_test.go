@@ -19,3 +19,15 @@ func TestMariaDB_ConsentsContract(t *testing.T) {
 func TestPostgres_ConsentsContract(t *testing.T) {
 	porttest.TestConsents(t, func(t *testing.T) ports.Consents { return openStore(t, "postgres", sqltest.Postgres(t)).Consents })
 }
+
+func TestSQLite_OutboxContract(t *testing.T) {
+	porttest.TestOutbox(t, func(t *testing.T) ports.Outbox { return openSQLite(t).Outbox })
+}
+
+func TestMariaDB_OutboxContract(t *testing.T) {
+	porttest.TestOutbox(t, func(t *testing.T) ports.Outbox { return openStore(t, "mysql", sqltest.MySQL(t)).Outbox })
+}
+
+func TestPostgres_OutboxContract(t *testing.T) {
+	porttest.TestOutbox(t, func(t *testing.T) ports.Outbox { return openStore(t, "postgres", sqltest.Postgres(t)).Outbox })
+}
