@@ -98,8 +98,10 @@ type ReceivePush struct {
 	clock   ports.Clock
 	observe ports.PushObserver
 	opts    PushOptions
-	// subscriptions, if not nil, is told the subscribe events stored.
+	// subscriptions and messages, if not nil, are told the subscribe
+	// events stored.
 	subscriptions *Subscriptions
+	messages      *Messages
 }
 
 func newReceivePush(list []PushApp, inbox ports.Inbox, clock ports.Clock, observe ports.PushObserver, o PushOptions) (*ReceivePush, error) {
@@ -164,6 +166,11 @@ func (r *ReceivePush) Handle(ctx context.Context, appID string, q PushQuery, bod
 	// retries on the error below until both are done).
 	if r.subscriptions != nil {
 		if err := r.subscriptions.Confirm(sctx, e); err != nil {
+			return false, r.refused(appID, refuse(PushRefusedUnavailable, err))
+		}
+	}
+	if r.messages != nil {
+		if err := r.messages.Reconcile(sctx, e); err != nil {
 			return false, r.refused(appID, refuse(PushRefusedUnavailable, err))
 		}
 	}
