@@ -174,7 +174,6 @@ func TestMessages_SentOnceWithItsMsgIDAndDeliveredByTheSentEvent(t *testing.T) {
 	}
 }
 
-
 func TestMessages_BusyWeChatIsRetriedUntilItRecovers(t *testing.T) {
 	w := newMessageWorld(t, 5*time.Second)
 	w.accept(t, "oUser", "tmpl")
