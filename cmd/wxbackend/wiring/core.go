@@ -36,7 +36,7 @@ func core(o app.Options, m memory.Options) fx.Option {
 					Exchanges:    p.Limits.Exchanges,
 					OpenAPIPaths: p.Config.OpenAPIPaths(), OpenAPILimiter: p.Limits.OpenAPI,
 					Inbox: p.Inbox, PushApps: p.PushApps, Webhook: p.Webhook, PushObserver: p.PushObserver,
-					Consents: p.Consents,
+					Consents: p.Consents, Outbox: p.Outbox,
 				}, o)
 			},
 		),
@@ -62,4 +62,5 @@ type serviceParams struct {
 	Webhook      ports.Webhook
 	PushObserver ports.PushObserver
 	Consents     ports.Consents `optional:"true"`
+	Outbox       ports.Outbox   `optional:"true"`
 }

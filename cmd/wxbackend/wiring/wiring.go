@@ -65,6 +65,6 @@ func stores(cfg config.Config, logOut io.Writer) fx.Option {
 		avatarStore(cfg.Avatars, cfg.Images, cfg.AvatarDisk(), cfg.S3),
 		weChat(cfg.WeChatApps()),
 		pushInbox(cfg),
-		messages(),
+		messages(cfg.App.Push),
 	)
 }
