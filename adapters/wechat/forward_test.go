@@ -128,6 +128,10 @@ func TestForward_AnAnswerNeverCarriesTheAppsToken(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/rejected" {
+			_, _ = io.WriteString(w, `{"errcode":40001,"errmsg":"invalid credential `+r.URL.RawQuery+`"}`)
+			return
+		}
 		_, _ = io.WriteString(w, `{"errcode":47001,"errmsg":"data format error hint: [`+r.URL.RawQuery+`] rid: 1"}`)
 	}))
 	t.Cleanup(srv.Close)
@@ -136,9 +140,14 @@ func TestForward_AnAnswerNeverCarriesTheAppsToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	for _, path := range []string{"redirect", "wxa/generate_urllink"} {
+	for _, path := range []string{"redirect", "wxa/generate_urllink", "rejected"} {
 		resp, err := c.Forward(context.Background(), domain.NewAccessToken(token), ports.APIRequest{Method: http.MethodGet, Path: path, RawQuery: "a=1"})
-		if err != nil {
+		if path == "rejected" {
+			// the error goes to the log: it must not quote the token either
+			if !errors.Is(err, ports.ErrAccessTokenRejected) || strings.Contains(err.Error(), token) {
+				t.Errorf("rejected: %v", err)
+			}
+		} else if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
 		if bytes.Contains(resp.Body, []byte(token)) {
