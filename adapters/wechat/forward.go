@@ -64,11 +64,11 @@ func (c *Client) Forward(ctx context.Context, token domain.AccessToken, req port
 	}
 	out := ports.APIResponse{Status: resp.StatusCode, Header: passedOn(resp.Header), Body: raw}
 	withoutToken(&out, token.Reveal())
-	if !looksJSON(resp.Header.Get("Content-Type"), raw) {
+	if !looksJSON(resp.Header.Get("Content-Type"), out.Body) {
 		return out, nil
 	}
 	var r apiReply
-	if json.Unmarshal(raw, &r) != nil {
+	if json.Unmarshal(out.Body, &r) != nil {
 		return out, nil
 	}
 	out.JSON, out.Errcode = true, r.ErrCode
