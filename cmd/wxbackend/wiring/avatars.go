@@ -41,26 +41,7 @@ func avatarCollector(a config.Avatars) fx.Option {
 		return fx.Options()
 	}
 	return fx.Invoke(func(lc fx.Lifecycle, svc *app.App, log *slog.Logger) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				go func() {
-					defer close(done)
-					collectAvatars(ctx, svc.CollectAvatars, a, log)
-				}()
-				return nil
-			},
-			OnStop: func(stop context.Context) error {
-				cancel()
-				select {
-				case <-done:
-					return nil
-				case <-stop.Done():
-					return stop.Err()
-				}
-			},
-		})
+		runInBackground(lc, func(ctx context.Context) { collectAvatars(ctx, svc.CollectAvatars, a, log) })
 	})
 }
 

@@ -9,9 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"go.uber.org/fx"
-
-	"wxbackend/app"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -65,22 +62,13 @@ func rowOf(j ports.Job[domain.PushEvent], payload bool) eventRow {
 // RunEvents runs an events command on the server's inbox, built from cfg as
 // the server builds it, serving nothing.
 func RunEvents(cfg config.Config, cmd EventsCommand) error {
-	logOut := cmd.Log
-	if logOut == nil {
-		logOut = io.Discard
-	}
-	cfg.DB.Migrate = false // as every operator command: never a schema of its own
-	var a *app.App
-	graph := fx.New(stores(cfg, logOut), fx.Populate(&a), fx.NopLogger)
-	if err := graph.Err(); err != nil {
+	a, stop, err := startStores(cfg, cmd.Log)
+	if err != nil {
 		return err
 	}
+	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := graph.Start(ctx); err != nil {
-		return err
-	}
-	defer func() { _ = graph.Stop(context.Background()) }()
 	events := a.PushEvents
 	switch cmd.Verb {
 	case "events list":

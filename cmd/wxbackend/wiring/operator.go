@@ -13,8 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"go.uber.org/fx"
-
 	"wxbackend/app"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/domain"
@@ -57,25 +55,13 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 	if err != nil {
 		return err
 	}
-	logOut := cmd.Log
-	if logOut == nil {
-		logOut = io.Discard
-	}
-	// A command reads and changes what the server serves; it brings no
-	// schema of its own (wxbackend migrate does): pointed at an empty
-	// database by mistake, it fails rather than make one.
-	cfg.DB.Migrate = false
-	var a *app.App
-	graph := fx.New(stores(cfg, logOut), fx.Populate(&a))
-	if err := graph.Err(); err != nil {
+	a, stop, err := startStores(cfg, cmd.Log)
+	if err != nil {
 		return err
 	}
+	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := graph.Start(ctx); err != nil {
-		return err
-	}
-	defer func() { _ = graph.Stop(context.Background()) }()
 	svc := a.Operator
 	memorySessions := cfg.Sessions.Store != "redis"
 	id := domain.Identity{AppID: appID, OpenID: cmd.Target}

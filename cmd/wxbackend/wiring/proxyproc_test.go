@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/internal/bench/nginxconf"
 )
 
 // The proxies' configurations are the README's: docs/proxies/ holds them
@@ -75,21 +76,7 @@ func startNginx(t *testing.T, wxbackend, upstream string) string {
 	dir := t.TempDir()
 	addr := wiringtest.FreeAddr(t)
 	site := strings.Replace(proxyConfig(t, "nginx.conf", wxbackend, upstream), "listen 8000;", "listen "+addr+";", 1)
-	main := fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    include %[1]s/site.conf;
-}
-`, dir)
+	main := nginxconf.Main(dir, 0, "info", 64)
 	writeFile(t, filepath.Join(dir, "site.conf"), site)
 	writeFile(t, filepath.Join(dir, "nginx.conf"), main)
 	startProxy(t, addr, filepath.Join(dir, "error.log"), bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", filepath.Join(dir, "nginx.conf"))

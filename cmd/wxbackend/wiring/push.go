@@ -79,26 +79,7 @@ func pushWorker(o app.PushOptions) fx.Option {
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				go func() {
-					defer close(done)
-					w.Run(ctx)
-				}()
-				return nil
-			},
-			OnStop: func(stop context.Context) error {
-				cancel()
-				select {
-				case <-done:
-					return nil
-				case <-stop.Done():
-					return stop.Err()
-				}
-			},
-		})
+		runInBackground(lc, w.Run)
 		return nil
 	})
 }

@@ -22,6 +22,8 @@
 //	operator.go the operator's commands (users, sessions, avatars), on the server's modules
 //	push.go     WeChat's message push: the inbox, the webhooks, the delivery worker
 //	events.go   the operator's commands on pushed events (list, show, replay)
+//	background.go how a background job runs for the server's lifetime, and how
+//	            an operator's command starts the stores
 //
 // Start order follows from dependencies, not from the order of this list: fx
 // starts a component after everything it was built from. The database is

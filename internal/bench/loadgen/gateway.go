@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"wxbackend/internal/bench/nginxconf"
 	"wxbackend/internal/sim/sandbox"
 )
 
@@ -64,22 +65,7 @@ func renderNginx(site, wxbackend, upstream, listen, dir string, workers int) (ma
 		}
 	}
 	siteConf = strings.NewReplacer(docWXBackend, wxbackend, docUpstream, upstream, docListen, "listen "+listen+";").Replace(site)
-	mainConf = fmt.Sprintf(`daemon off;
-master_process on;
-worker_processes %[2]d;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    include %[1]s/site.conf;
-}
-`, dir, workers)
+	mainConf = nginxconf.Main(dir, workers, "warn", 4096)
 	return mainConf, siteConf, nil
 }
 
