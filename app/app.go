@@ -82,6 +82,15 @@ type Deps struct {
 	PushApps     []PushApp
 	Webhook      ports.Webhook
 	PushObserver ports.PushObserver
+	// Consents is the ledger of users' consent to subscribe messages; nil:
+	// none (Subscriptions is nil). LongTermTemplates are each app's
+	// long-term templates (appid → template IDs); the others are one-time.
+	Consents          ports.Consents
+	LongTermTemplates map[string][]string
+	// Outbox keeps the subscribe messages to send (with Consents; nil:
+	// Messages is nil), observed by MessageObserver (nil: none).
+	Outbox          ports.Outbox
+	MessageObserver MessageObserver
 }
 
 // App is every use case, each safe for concurrent use. The HTTP adapter
@@ -108,6 +117,8 @@ type App struct {
 	PushEvents       *PushEvents
 	Introspect       *Introspect
 	OpenAPI          *OpenAPI
+	Subscriptions    *Subscriptions
+	Messages         *Messages
 
 	apps apps
 }
@@ -158,6 +169,12 @@ func New(d Deps, o Options) (*App, error) {
 	if a.OpenAPI, err = newOpenAPI(wx, d.OpenAPIPaths, o.OpenAPIPerMinute, d.OpenAPILimiter); err != nil {
 		return nil, err
 	}
+	if d.Consents != nil {
+		a.Subscriptions = newSubscriptions(d.Consents, d.Clock, d.LongTermTemplates)
+		if d.Outbox != nil {
+			a.Messages = &Messages{apps: apps, outbox: d.Outbox, consents: d.Consents, wx: wx, clock: d.Clock, observe: d.MessageObserver}
+		}
+	}
 	if d.Inbox != nil {
 		a.PushEvents = &PushEvents{inbox: d.Inbox, clock: d.Clock}
 	}
@@ -168,6 +185,7 @@ func New(d Deps, o Options) (*App, error) {
 		if a.ReceivePush, err = newReceivePush(d.PushApps, d.Inbox, d.Clock, d.PushObserver, o.Push); err != nil {
 			return nil, err
 		}
+		a.ReceivePush.subscriptions, a.ReceivePush.messages = a.Subscriptions, a.Messages
 		if d.Webhook != nil {
 			a.DeliverPush = &DeliverPush{webhook: d.Webhook}
 		}

@@ -98,6 +98,10 @@ type ReceivePush struct {
 	clock   ports.Clock
 	observe ports.PushObserver
 	opts    PushOptions
+	// subscriptions and messages, if not nil, are told the subscribe
+	// events stored.
+	subscriptions *Subscriptions
+	messages      *Messages
 }
 
 func newReceivePush(list []PushApp, inbox ports.Inbox, clock ports.Clock, observe ports.PushObserver, o PushOptions) (*ReceivePush, error) {
@@ -156,6 +160,19 @@ func (r *ReceivePush) Handle(ctx context.Context, appID string, q PushQuery, bod
 	stored, err = r.inbox.Store(sctx, e)
 	if err != nil {
 		return false, r.refused(appID, refuse(PushRefusedUnavailable, err))
+	}
+	// A duplicate is applied again too: applying is idempotent, and the
+	// first time may have failed after the event was stored (WeChat
+	// retries on the error below until both are done).
+	if r.subscriptions != nil {
+		if err := r.subscriptions.Confirm(sctx, e); err != nil {
+			return false, r.refused(appID, refuse(PushRefusedUnavailable, err))
+		}
+	}
+	if r.messages != nil {
+		if err := r.messages.Reconcile(sctx, e); err != nil {
+			return false, r.refused(appID, refuse(PushRefusedUnavailable, err))
+		}
 	}
 	r.observe.Received(appID, !stored)
 	return stored, nil

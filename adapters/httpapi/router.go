@@ -159,6 +159,7 @@ func NewRouter(a *app.App, log *slog.Logger, o Options, clock ports.Clock, limit
 			r.Post("/me/avatar", h.uploadAvatar)
 			r.Post("/me/phone", h.sharePhone)
 			r.Post("/me/phone/remove", h.removePhone)
+			r.Post("/me/subscriptions", h.subscribe)
 			r.Get("/session", h.sessionStatus)
 		})
 	})

@@ -64,7 +64,8 @@ func newFixture(t testing.TB, wrap func(ports.UserRepo) ports.UserRepo) *fixture
 	svc, err := app.New(app.Deps{Sessions: f.sessions, Users: users, Decrypter: aescbc.NewDecrypter(),
 		Apps: []ports.WeChat{f.wechat}, Clock: f.clock, Tokens: &portfake.Tokens{}, Blobs: f.blobs, Images: imaging.New(images),
 		AccessTokens: memory.NewTokenCache(f.clock),
-		Inbox:        memory.NewInbox(), PushApps: []app.PushApp{{AppID: appID, Token: pushToken}}},
+		Inbox:        memory.NewInbox(), PushApps: []app.PushApp{{AppID: appID, Token: pushToken}},
+		Consents: memory.NewConsents(), Outbox: memory.NewOutbox()},
 		app.Options{SessionTTL: time.Hour, Push: app.PushOptions{TimestampWindow: 5 * time.Minute, StoreTimeout: time.Second}})
 	if err != nil {
 		t.Fatal(err)

@@ -54,6 +54,10 @@ type Store struct {
 	Users *UserRepo
 	// Inbox holds the events WeChat pushed (the push receiver's).
 	Inbox *Inbox
+	// Consents is the ledger of users' consent to subscribe messages.
+	Consents *Consents
+	// Outbox holds the subscribe messages to send.
+	Outbox *Outbox
 }
 
 // Open opens the database o names. It does not connect: the first query does,
@@ -83,7 +87,8 @@ func Open(o Options) (*Store, error) {
 	}
 	db.SetConnMaxLifetime(o.ConnMaxLifetime)
 	db.SetConnMaxIdleTime(o.ConnMaxIdleTime)
-	return &Store{db: db, d: d, Users: newUserRepo(db, d, o.QueryTimeout), Inbox: newInbox(db, d, o.QueryTimeout)}, nil
+	return &Store{db: db, d: d, Users: newUserRepo(db, d, o.QueryTimeout), Inbox: newInbox(db, d, o.QueryTimeout),
+		Consents: newConsents(db, d, o.QueryTimeout), Outbox: newOutbox(db, d, o.QueryTimeout)}, nil
 }
 
 // Migrate brings the schema to the newest version and returns it.

@@ -36,6 +36,7 @@ func core(o app.Options, m memory.Options) fx.Option {
 					Exchanges:    p.Limits.Exchanges,
 					OpenAPIPaths: p.Config.OpenAPIPaths(), OpenAPILimiter: p.Limits.OpenAPI,
 					Inbox: p.Inbox, PushApps: p.PushApps, Webhook: p.Webhook, PushObserver: p.PushObserver,
+					Consents: p.Consents, Outbox: p.Outbox,
 				}, o)
 			},
 		),
@@ -60,4 +61,6 @@ type serviceParams struct {
 	PushApps     []app.PushApp
 	Webhook      ports.Webhook
 	PushObserver ports.PushObserver
+	Consents     ports.Consents `optional:"true"`
+	Outbox       ports.Outbox   `optional:"true"`
 }

@@ -67,5 +67,6 @@ func stores(cfg config.Config, logOut io.Writer) fx.Option {
 		avatarStore(cfg.Avatars, cfg.Images, cfg.AvatarDisk(), cfg.S3),
 		weChat(cfg.WeChatApps()),
 		pushInbox(cfg),
+		messages(cfg.App.Push),
 	)
 }

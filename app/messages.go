@@ -1,0 +1,277 @@
+package app
+
+// Messages sends subscribe messages without losing them: Send checks a
+// message, spends the user's consent (see Subscriptions) and stores it in
+// the outbox before answering; a Worker (see Worker) with Handle as its
+// handler sends it through cgi-bin/message/subscribe/send with the app's
+// shared access token (refreshed and tried once more on 40001/42001/40014),
+// retrying what may pass later and giving up on what never will; WeChat's
+// subscribe_msg_sent_event, pushed later, is matched by msgid (Reconcile).
+//
+// WeChat's send has no idempotency key: a call whose answer was lost (a
+// timeout after sending) may have sent the message, and is tried again,
+// so a message is sent at least once; such attempts are counted on the
+// message (Unknown) and its status is "unknown" until an answer arrives.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"wxbackend/domain"
+	"wxbackend/ports"
+)
+
+// sendPath is WeChat's API of subscribe messages.
+const sendPath = "cgi-bin/message/subscribe/send"
+
+// MessageObserver is told what becomes of messages, for metrics; nil: none.
+type MessageObserver interface {
+	// Queued counts a message accepted and stored.
+	Queued(appID string)
+	// Attempt counts an attempt's result: sent, retry, unknown, failed,
+	// with WeChat's errcode (0 when it did not answer one).
+	Attempt(appID, result string, errcode int)
+}
+
+// Attempt results.
+const (
+	AttemptSent    = "sent"
+	AttemptRetry   = "retry"
+	AttemptUnknown = "unknown"
+	AttemptFailed  = "failed"
+)
+
+// Messages accepts, sends and reconciles subscribe messages.
+type Messages struct {
+	apps     apps
+	outbox   ports.Outbox
+	consents ports.Consents
+	wx       weChatAPI
+	clock    ports.Clock
+	observe  MessageObserver
+}
+
+// SendInput is a message as a service asks for it.
+type SendInput struct {
+	AppID, OpenID, TemplateID string
+	Page, MiniprogramState    string
+	Lang                      string
+	Data                      map[string]string
+	// IdempotencyKey names the message: the same key again (same app)
+	// answers the message first stored, and stores nothing. "": a key of
+	// its own (no retry of the request is recognised).
+	IdempotencyKey string
+}
+
+// Send checks in, spends one of the user's allowances for its template
+// and stores it to be sent. added is false when in's idempotency key names
+// a message already stored: that one is returned, and nothing is spent or
+// stored. A user without an allowance is KindForbidden, before anything
+// is stored.
+func (s *Messages) Send(ctx context.Context, in SendInput) (job ports.Job[domain.Message], added bool, err error) {
+	wc, err := s.apps.lookup(in.AppID)
+	if err != nil {
+		return job, false, err
+	}
+	m := domain.Message{AppID: wc.AppID(), OpenID: in.OpenID, TemplateID: in.TemplateID, Page: in.Page,
+		MiniprogramState: in.MiniprogramState, Lang: in.Lang, Data: in.Data, IdempotencyKey: in.IdempotencyKey}
+	if err := m.Validate(); err != nil {
+		return job, false, err
+	}
+	if m.IdempotencyKey == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		m.IdempotencyKey = "auto:" + hex.EncodeToString(b[:])
+	} else if j, err := s.outbox.ByKey(ctx, m.AppID, m.IdempotencyKey); err == nil {
+		return j, false, nil
+	} else if domain.KindOf(err) != domain.KindNotFound {
+		return job, false, fmt.Errorf("look up message: %w", err)
+	}
+	now := s.clock.Now()
+	if _, err := s.consents.Update(ctx, m.Consent(), func(c domain.Consent) (domain.Consent, error) { return c.Debit(now) }); err != nil {
+		return job, false, err
+	}
+	job, added, err = s.outbox.Add(ctx, m, now)
+	if err != nil || !added {
+		// Not stored, or stored already by a request of the same key at
+		// the same moment: the allowance is not spent.
+		s.restore(ctx, m)
+	}
+	if err != nil {
+		return job, false, fmt.Errorf("store message: %w", err)
+	}
+	if added && s.observe != nil {
+		s.observe.Queued(m.AppID)
+	}
+	return job, added, nil
+}
+
+// restore gives back an allowance; a failure leaves the user one message
+// short, which is no reason to fail what called it.
+func (s *Messages) restore(ctx context.Context, m domain.Message) {
+	now := s.clock.Now()
+	_, _ = s.consents.Update(context.WithoutCancel(ctx), m.Consent(), func(c domain.Consent) (domain.Consent, error) {
+		return c.Restore(now), nil
+	})
+}
+
+// Get returns message id of app appID ("" the only app), or KindNotFound
+// (for another app's too).
+func (s *Messages) Get(ctx context.Context, appID string, id int64) (ports.Job[domain.Message], error) {
+	wc, err := s.apps.lookup(appID)
+	if err != nil {
+		return ports.Job[domain.Message]{}, err
+	}
+	j, err := s.outbox.Get(ctx, id)
+	if err != nil {
+		return j, err
+	}
+	if j.Item.AppID != wc.AppID() {
+		return ports.Job[domain.Message]{}, domain.ErrNotFound
+	}
+	return j, nil
+}
+
+// sendAnswer is WeChat's answer to subscribe/send; msgid is a 64-bit
+// integer, read exactly (json.Number), never through a float64.
+type sendAnswer struct {
+	ErrCode int         `json:"errcode"`
+	ErrMsg  string      `json:"errmsg"`
+	MsgID   json.Number `json:"msgid"`
+}
+
+// Errcodes of subscribe/send.
+const (
+	errcodeBusy        = -1    // system busy: try again
+	errcodeOpenID      = 40003 // touser invalid
+	errcodeTemplate    = 40037 // template_id invalid
+	errcodePage        = 41030 // page not in the released mini-program
+	errcodeNoConsent   = 43101 // the user has not subscribed (or unsubscribed)
+	errcodeQuota       = 45009 // the day's quota is spent: try again later
+	errcodeInvalidData = 47003 // data breaks a keyword's rule
+	errcodeDataFormat  = 47001 // the body is not what WeChat reads
+)
+
+// Handle sends job's message: the Worker's handler. nil: sent (the job is
+// done); a Permanent error: refused for good (dead); another error: tried
+// again with backoff.
+func (s *Messages) Handle(ctx context.Context, job ports.Job[domain.Message]) error {
+	m := job.Item
+	switch m.Status {
+	case domain.MessageSent, domain.MessageDelivered:
+		return nil // sent by an attempt whose Done was not recorded (a crash): not again
+	case domain.MessageFailed:
+		return Permanent(fmt.Errorf("message %d failed with errcode %d", job.ID, m.ErrCode))
+	}
+	var resp ports.APIResponse
+	err := s.wx.call(ctx, m.AppID, func(wc ports.WeChat, tok domain.AccessToken) error {
+		var err error
+		resp, err = wc.Forward(ctx, tok, ports.APIRequest{Method: http.MethodPost, Path: sendPath,
+			ContentType: "application/json", Accept: "application/json", Body: m.SendBody()})
+		return err
+	})
+	if err != nil {
+		if domain.KindOf(err) == domain.KindUpstreamTimeout {
+			// The request may have reached WeChat: unknown, tried again.
+			m.Unknown++
+			m.Status = domain.MessageUnknown
+			s.attempt(m.AppID, AttemptUnknown, 0)
+			if serr := s.outbox.SetOutcome(ctx, job.ID, m.MessageOutcome); serr != nil {
+				return errors.Join(err, serr)
+			}
+			return err
+		}
+		s.attempt(m.AppID, AttemptRetry, 0)
+		return err
+	}
+	var a sendAnswer
+	dec := json.NewDecoder(bytes.NewReader(resp.Body))
+	dec.UseNumber()
+	if err := dec.Decode(&a); err != nil {
+		s.attempt(m.AppID, AttemptRetry, 0)
+		return domain.Wrap(domain.KindUpstream, fmt.Errorf("subscribe/send: HTTP %d, not JSON", resp.Status))
+	}
+	m.ErrCode = a.ErrCode
+	switch a.ErrCode {
+	case 0:
+		id, err := strconv.ParseInt(a.MsgID.String(), 10, 64)
+		if err != nil {
+			// Sent, but its number unreadable: recorded as sent all the
+			// same (sending again would send it twice).
+			id = 0
+		}
+		m.Status, m.MsgID = domain.MessageSent, id
+		s.attempt(m.AppID, AttemptSent, 0)
+		return s.outbox.SetOutcome(ctx, job.ID, m.MessageOutcome)
+	case errcodeNoConsent:
+		now := s.clock.Now()
+		if _, err := s.consents.Update(ctx, m.Consent(), func(c domain.Consent) (domain.Consent, error) { return c.Refused(now), nil }); err != nil {
+			return err // tried again: the ledger must learn it
+		}
+		return s.fail(ctx, job.ID, m, a)
+	case errcodeOpenID, errcodeTemplate, errcodePage, errcodeInvalidData, errcodeDataFormat:
+		s.restore(ctx, m)
+		return s.fail(ctx, job.ID, m, a)
+	default:
+		// errcodeBusy, errcodeQuota and anything unknown: later (a rejected
+		// token was refreshed and tried again by call already).
+		s.attempt(m.AppID, AttemptRetry, a.ErrCode)
+		return domain.Wrap(domain.KindUpstream, fmt.Errorf("subscribe/send: errcode %d %.100q", a.ErrCode, a.ErrMsg))
+	}
+}
+
+// fail records m failed for good with WeChat's answer a.
+func (s *Messages) fail(ctx context.Context, id int64, m domain.Message, a sendAnswer) error {
+	m.Status = domain.MessageFailed
+	s.attempt(m.AppID, AttemptFailed, a.ErrCode)
+	if err := s.outbox.SetOutcome(ctx, id, m.MessageOutcome); err != nil {
+		return err
+	}
+	return Permanent(fmt.Errorf("subscribe/send: errcode %d %.100q", a.ErrCode, a.ErrMsg))
+}
+
+func (s *Messages) attempt(appID, result string, errcode int) {
+	if s.observe != nil {
+		s.observe.Attempt(appID, result, errcode)
+	}
+}
+
+// Reconcile applies a subscribe_msg_sent_event: each item's message, found
+// by its msgid, is delivered (ErrorCode 0) or failed. A msgid of no
+// message (sent by another system, or forgotten) changes nothing and is no
+// error: the event stays in the inbox for whoever wants it. It is safe to
+// apply an event twice.
+func (s *Messages) Reconcile(ctx context.Context, e domain.PushEvent) error {
+	if e.Kind != domain.PushSubscribeSent {
+		return nil
+	}
+	for _, it := range domain.SubscribeItems(e) {
+		id, err := strconv.ParseInt(it.MsgID, 10, 64)
+		if err != nil || id == 0 {
+			continue
+		}
+		j, err := s.outbox.ByMsgID(ctx, e.AppID, id)
+		if domain.KindOf(err) == domain.KindNotFound {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reconcile msgid: %w", err)
+		}
+		out := j.Item.MessageOutcome
+		out.Status = domain.MessageDelivered
+		if code, _ := strconv.Atoi(it.ErrorCode); code != 0 || it.ErrorCode == "" && it.ErrorStatus != "success" {
+			out.Status, out.ErrCode = domain.MessageFailed, code
+		}
+		if err := s.outbox.SetOutcome(ctx, j.ID, out); err != nil {
+			return fmt.Errorf("reconcile msgid: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package app_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"wxbackend/adapters/aescbc"
+	"wxbackend/adapters/memory"
+	"wxbackend/adapters/wechat"
+	"wxbackend/app"
+	"wxbackend/domain"
+	"wxbackend/internal/sim/sandbox"
+	"wxbackend/ports"
+	"wxbackend/ports/portfake"
+)
+
+const (
+	msgAppID  = "wxmsg000000000001"
+	msgSecret = "msg-secret"
+	sendPath  = "cgi-bin/message/subscribe/send"
+)
+
+// messageWorld is Messages on the memory outbox and ledger, speaking to
+// the sandbox through the real WeChat client, with a worker on a settable
+// clock.
+type messageWorld struct {
+	svc      *app.App
+	sandbox  *sandbox.Sandbox
+	outbox   *memory.Outbox
+	consents *memory.Consents
+	clock    *portfake.Clock
+	worker   *app.Worker[domain.Message]
+}
+
+func newMessageWorld(t *testing.T, timeout time.Duration) *messageWorld {
+	t.Helper()
+	w := &messageWorld{sandbox: sandbox.New(sandbox.Options{AppID: msgAppID, AppSecret: msgSecret}),
+		outbox: memory.NewOutbox(), consents: memory.NewConsents(),
+		clock: portfake.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
+	srv := httptest.NewServer(w.sandbox.Handler())
+	t.Cleanup(srv.Close)
+	wc, err := wechat.NewClient(wechat.Options{AppID: msgAppID, Secret: msgSecret, BaseURL: srv.URL, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(wc.Close)
+	svc, err := app.New(app.Deps{
+		Sessions: memory.NewSessionStore(memory.Options{}, 0, 0, w.clock), Users: portfake.NewUsers(), Decrypter: aescbc.NewDecrypter(),
+		Apps: []ports.WeChat{wc}, Clock: w.clock, Tokens: &portfake.Tokens{}, AccessTokens: memory.NewTokenCache(w.clock),
+		Consents: w.consents, Outbox: w.outbox,
+	}, app.Options{SessionTTL: time.Hour, ForceRefreshPerDay: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.svc = svc
+	// The handler's deadline is the lease's less a margin (at least half
+	// of it): a short timeout gets a short lease, so a hanging WeChat is
+	// given up on soon.
+	lease := time.Minute
+	if timeout < time.Second {
+		lease = 2 * timeout
+	}
+	p := app.WorkerPolicy{Batch: 4, Lease: lease, MaxAttempts: 10, BackoffBase: 10 * time.Second, BackoffMax: time.Minute, PollInterval: time.Second}
+	if w.worker, err = app.NewWorker[domain.Message](w.outbox, svc.Messages.Handle, w.clock, p, "w1", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *messageWorld) accept(t *testing.T, user, tmpl string) {
+	t.Helper()
+	if _, err := w.svc.Subscriptions.Record(context.Background(), domain.Session{AppID: msgAppID, OpenID: user},
+		map[string]string{tmpl: domain.SubscribeAccept}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *messageWorld) consent(t *testing.T, user, tmpl string) domain.Consent {
+	t.Helper()
+	c, _ := w.consents.Get(context.Background(), domain.ConsentKey{AppID: msgAppID, OpenID: user, TemplateID: tmpl})
+	return c
+}
+
+func (w *messageWorld) send(t *testing.T, user, key string) (ports.Job[domain.Message], bool, error) {
+	t.Helper()
+	return w.svc.Messages.Send(context.Background(), app.SendInput{OpenID: user, TemplateID: "tmpl", Page: "pages/index",
+		Data: map[string]string{"thing1": "您的订单已发货", "number2": "2"}, IdempotencyKey: key})
+}
+
+// runDue runs the worker until nothing is due now.
+func (w *messageWorld) runDue(t *testing.T) {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		n, err := w.worker.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("the worker never ran out of due jobs")
+}
+
+func (w *messageWorld) get(t *testing.T, id int64) ports.Job[domain.Message] {
+	t.Helper()
+	j, err := w.svc.Messages.Get(context.Background(), "", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func TestMessages_NoConsentIsRefusedBeforeAnythingIsStored(t *testing.T) {
+	w := newMessageWorld(t, 5*time.Second)
+	if _, _, err := w.send(t, "oNobody", "k1"); domain.KindOf(err) != domain.KindForbidden {
+		t.Fatalf("no consent: %v", err)
+	}
+	if jobs, _ := w.outbox.List(context.Background(), ports.JobFilter{}); len(jobs) != 0 {
+		t.Fatalf("stored %d messages", len(jobs))
+	}
+	// Bad data: refused before the ledger is touched.
+	w.accept(t, "oBad", "tmpl")
+	_, _, err := w.svc.Messages.Send(context.Background(), app.SendInput{OpenID: "oBad", TemplateID: "tmpl",
+		Data: map[string]string{"thing1": "这是一条远远超过二十个字符限制的很长很长的消息内容"}})
+	if domain.KindOf(err) != domain.KindInvalidInput {
+		t.Fatalf("bad data: %v", err)
+	}
+	if c := w.consent(t, "oBad", "tmpl"); c.Remaining != 1 {
+		t.Fatalf("bad data spent the allowance: %+v", c)
+	}
+}
+
+func TestMessages_SentOnceWithItsMsgIDAndDeliveredByTheSentEvent(t *testing.T) {
+	w := newMessageWorld(t, 5*time.Second)
+	w.accept(t, "oUser", "tmpl")
+	j, added, err := w.send(t, "oUser", "order-42")
+	if err != nil || !added || j.Item.Status != domain.MessageQueued {
+		t.Fatalf("send: %+v %v %v", j, added, err)
+	}
+	// The same key again: the first message, nothing spent or stored.
+	again, added, err := w.send(t, "oUser", "order-42")
+	if err != nil || added || again.ID != j.ID {
+		t.Fatalf("the same key again: %+v %v %v", again, added, err)
+	}
+	if c := w.consent(t, "oUser", "tmpl"); c.Remaining != 0 {
+		t.Fatalf("allowance after one message: %+v", c)
+	}
+	// A second message without a second accept: refused.
+	if _, _, err := w.send(t, "oUser", "order-43"); domain.KindOf(err) != domain.KindForbidden {
+		t.Fatalf("a second message on one accept: %v", err)
+	}
+	w.runDue(t)
+	got := w.get(t, j.ID)
+	if got.State != ports.JobDone || got.Item.Status != domain.MessageSent || got.Item.MsgID == 0 {
+		t.Fatalf("after the worker: %+v", got)
+	}
+	if n := w.sandbox.APICalls()[sendPath]; n != 1 {
+		t.Fatalf("WeChat saw %d sends", n)
+	}
+	// WeChat's sent event, then one for a message no one knows.
+	for _, msgID := range []int64{got.Item.MsgID, 987654321987654321} {
+		e := domain.PushEvent{AppID: msgAppID, Kind: domain.PushSubscribeSent, FromUser: "oUser",
+			Payload: []byte(`{"List":[{"TemplateId":"tmpl","MsgID":` + strconv.FormatInt(msgID, 10) + `,"ErrorCode":0,"ErrorStatus":"success"}]}`)}
+		if err := w.svc.Messages.Reconcile(context.Background(), e); err != nil {
+			t.Fatalf("reconcile %d: %v", msgID, err)
+		}
+	}
+	if got := w.get(t, j.ID); got.Item.Status != domain.MessageDelivered {
+		t.Fatalf("after the sent event: %+v", got.Item)
+	}
+}
+
+func TestMessages_BusyWeChatIsRetriedUntilItRecovers(t *testing.T) {
+	w := newMessageWorld(t, 5*time.Second)
+	w.accept(t, "oUser", "tmpl")
+	w.sandbox.InjectAPIFault(sendPath, sandbox.Fault{Errcode: -1, Times: 3})
+	j, _, err := w.send(t, "oUser", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10 && w.get(t, j.ID).State == ports.JobPending; i++ {
+		w.runDue(t)
+		w.clock.Advance(2 * time.Minute) // past any backoff
+	}
+	got := w.get(t, j.ID)
+	if got.State != ports.JobDone || got.Item.Status != domain.MessageSent || got.Attempts != 4 {
+		t.Fatalf("after WeChat recovered: %+v", got)
+	}
+}
+
+func TestMessages_FinalErrcodes(t *testing.T) {
+	for _, c := range []struct {
+		errcode  int
+		restored bool // the allowance is given back
+	}{{47003, true}, {40003, true}, {40037, true}, {41030, true}, {43101, false}} {
+		w := newMessageWorld(t, 5*time.Second)
+		w.accept(t, "oUser", "tmpl")
+		w.accept(t, "oUser", "tmpl")
+		w.sandbox.InjectAPIFault(sendPath, sandbox.Fault{Errcode: c.errcode})
+		j, _, err := w.send(t, "oUser", "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.runDue(t)
+		got := w.get(t, j.ID)
+		if got.State != ports.JobDead || got.Item.Status != domain.MessageFailed || got.Item.ErrCode != c.errcode || got.Attempts != 1 {
+			t.Errorf("%d: %+v", c.errcode, got)
+		}
+		want := 2
+		if !c.restored {
+			want = 0 // 43101: WeChat says no consent, whatever the ledger believed
+		}
+		if cons := w.consent(t, "oUser", "tmpl"); cons.Remaining != want {
+			t.Errorf("%d: %d allowances left, want %d", c.errcode, cons.Remaining, want)
+		}
+	}
+}
