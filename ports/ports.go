@@ -164,6 +164,11 @@ type WeChat interface {
 	// CheckText runs wxa/msg_sec_check (version 2, scene 1: a profile) on a
 	// text the user wrote.
 	CheckText(ctx context.Context, token domain.AccessToken, openID, text string) (domain.Verdict, error)
+	// MediaCheckAsync submits the image at mediaURL, which WeChat fetches
+	// itself, to wxa/media_check_async (version 2, scene 1: a profile) for
+	// the user openID, and returns the trace_id the result will be pushed
+	// with (a wxa_media_check event, within 30 minutes).
+	MediaCheckAsync(ctx context.Context, token domain.AccessToken, openID, mediaURL string) (string, error)
 	// Forward sends req to WeChat's API (the configured base URL, never
 	// another host) with token added to its query, and returns what WeChat
 	// answered, whatever its status: an answer is no error, but one whose

@@ -330,3 +330,10 @@ func (x *weChat) CheckText(ctx context.Context, token domain.AccessToken, openID
 	x.observe("msg_sec_check", start, err)
 	return v, err
 }
+
+func (x *weChat) MediaCheckAsync(ctx context.Context, token domain.AccessToken, openID, mediaURL string) (string, error) {
+	start := time.Now()
+	id, err := x.w.MediaCheckAsync(ctx, token, openID, mediaURL)
+	x.observe("media_check_async", start, err)
+	return id, err
+}
