@@ -23,18 +23,18 @@ type WeChat struct {
 
 	// The server API: access tokens issued and the one in force, phone
 	// codes, and how the content check answers.
-	tokens     int
-	tokenCalls int
-	current    string
-	tokenErr   error
-	TokenHook  func(force bool) // runs at the start of every StableToken
-	rejectAll  bool             // every API call answers 40001, whatever the token
-	phones     map[string]domain.PhoneInfo
-	Verdicts   map[string]domain.Verdict
-	KeyValid   bool
-	checkErr   error
-	checks     int // CheckSession calls with a valid access token
-	forwards   int // Forward calls
+	tokens      int
+	tokenCalls  int
+	current     string
+	tokenErr    error
+	TokenHook   func(force bool) // runs at the start of every StableToken
+	rejectAll   bool             // every API call answers 40001, whatever the token
+	phones      map[string]domain.PhoneInfo
+	Verdicts    map[string]domain.Verdict
+	KeyValid    bool
+	checkErr    error
+	checks      int          // CheckSession calls with a valid access token
+	forwards    int          // Forward calls
 	mediaChecks []MediaCheck // MediaCheckAsync calls
 }
 
