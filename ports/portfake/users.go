@@ -79,6 +79,8 @@ func (r *Users) UpdateUser(_ context.Context, id domain.Identity, update func(*d
 	}
 	// Only what UpdateUser may write.
 	u.Profile, u.UserSet, u.Avatar, u.Phone = next.Profile.Sanitized(), next.UserSet, next.Avatar, next.Phone
+	u.Review = next.Review
+	u.Review.Since = next.Review.Since.UTC().Truncate(time.Microsecond) // as a database keeps it
 	u.UpdatedAt = next.UpdatedAt.UTC().Truncate(time.Microsecond)
 	u.Revision++
 	r.users[id] = u
@@ -147,6 +149,9 @@ func (r *Users) AvatarsInUse(_ context.Context, names []string) (map[string]bool
 	for _, u := range r.users {
 		if u.Avatar != "" && asked[u.Avatar] {
 			inUse[u.Avatar] = true
+		}
+		if p := u.Review.Pending; p != "" && asked[p] { // waiting for WeChat's check
+			inUse[p] = true
 		}
 	}
 	return inUse, nil
