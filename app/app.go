@@ -150,7 +150,7 @@ func New(d Deps, o Options) (*App, error) {
 			contentCheck: o.ContentCheck, acceptUnchecked: o.ContentCheckOnError == "accept"},
 		SetAvatar: &SetAvatar{images: d.Images, avatars: avatars, writer: writer, names: d.Tokens, clock: d.Clock, show: show,
 			checks: mediaChecks{apps: map[string]bool{}, wechat: wx, blobs: d.Blobs}},
-		Avatar:    &Avatar{blobs: d.Blobs},
+		Avatar: &Avatar{blobs: d.Blobs},
 		SetPhone: &SetPhone{decrypter: d.Decrypter, wechat: wx, phones: phoneWriter{writer: writer, clock: d.Clock, show: show},
 			watermarkMaxAge: o.WatermarkMaxAge},
 		RemovePhone:      &RemovePhone{phones: phoneWriter{writer: writer, clock: d.Clock, show: show}},

@@ -36,6 +36,7 @@ func core(o app.Options, m memory.Options) fx.Option {
 					Exchanges:    p.Limits.Exchanges,
 					OpenAPIPaths: p.Config.OpenAPIPaths(), OpenAPILimiter: p.Limits.OpenAPI,
 					Inbox: p.Inbox, PushApps: p.PushApps, Webhook: p.Webhook, PushObserver: p.PushObserver,
+					MediaCheckApps: p.Config.MediaCheckApps(),
 				}, o)
 			},
 		),
