@@ -114,6 +114,8 @@ type App struct {
 	PushEvents       *PushEvents
 	Introspect       *Introspect
 	OpenAPI          *OpenAPI
+	// SweepAvatarChecks is nil when no app has avatars checked.
+	SweepAvatarChecks *SweepAvatarChecks
 
 	apps apps
 }

@@ -166,5 +166,6 @@ func (a *App) checkAvatars(d Deps, o Options, avatars avatarBin) error {
 		a.DeliverPush = &DeliverPush{}
 	}
 	a.DeliverPush.review = review
+	a.SweepAvatarChecks = &SweepAvatarChecks{review: review}
 	return nil
 }

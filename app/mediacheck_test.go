@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/memory"
@@ -148,6 +149,39 @@ func TestMediaCheck_NeedsThePushReceiverAServedAppAndAPolicy(t *testing.T) {
 		c.d(&deps)
 		if _, err := app.New(deps, app.Options{SessionTTL: 3600e9, MediaCheck: c.o}); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestMediaCheck_NoVerdictInTimeIsDecidedByTheSweeper(t *testing.T) {
+	for _, onTimeout := range []string{domain.AvatarDrop, domain.AvatarPublish} {
+		o := app.Options{MediaCheck: app.MediaCheckOptions{Review: domain.AvatarKeep, OnTimeout: onTimeout, Timeout: 30 * time.Minute}}
+		w := newWorld(t, o, func(d *app.Deps) {
+			d.Inbox = memory.NewInbox()
+			d.PushApps = []app.PushApp{{AppID: appID, Token: "push-token"}}
+			d.MediaCheckApps = []string{appID}
+		})
+		alice := w.login(t, "c1", "o1", key1)
+		ctx := context.Background()
+		if _, err := w.svc.SetAvatar(ctx, "", alice, picture(t, 1)); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Advance(29 * time.Minute)
+		if n, err := w.svc.a.SweepAvatarChecks.Handle(ctx); err != nil || n != 0 {
+			t.Fatalf("swept before the timeout: %d, %v", n, err)
+		}
+		w.clock.Advance(time.Minute)
+		if n, err := w.svc.a.SweepAvatarChecks.Handle(ctx); err != nil || n != 1 {
+			t.Fatalf("%s: swept %d, %v; want 1", onTimeout, n, err)
+		}
+		u, _ := w.users.Get(ctx, domain.Identity{AppID: appID, OpenID: "o1"})
+		if published := u.Avatar != ""; published != (onTimeout == domain.AvatarPublish) || u.Review.State == domain.AvatarPending {
+			t.Errorf("%s: after the sweep %+v", onTimeout, u)
+		}
+		// The verdict arriving late changes nothing.
+		w.verdict(t, "o1", w.wechat.MediaChecks()[0].TraceID, "risky", 0)
+		if late, _ := w.users.Get(ctx, domain.Identity{AppID: appID, OpenID: "o1"}); late.Avatar != u.Avatar {
+			t.Errorf("%s: a late verdict applied: %+v", onTimeout, late)
 		}
 	}
 }

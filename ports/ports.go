@@ -69,6 +69,10 @@ type UserRepo interface {
 	// holds those in use, and no others. Any number of names may be asked
 	// at once.
 	AvatarsInUse(ctx context.Context, names []string) (map[string]bool, error)
+	// PendingAvatars returns users whose avatar has waited for WeChat's
+	// check (Review.State pending) since before, or at, before: at most
+	// limit, the longest waiting first.
+	PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }

@@ -387,3 +387,25 @@ func (r *UserRepo) Ping(ctx context.Context) error {
 func (r *UserRepo) fail(op string, err error) error {
 	return domain.Wrap(classify(err), fmt.Errorf("%s %s: %w", r.d.name, op, err))
 }
+
+// PendingAvatars implements ports.UserRepo, by the index on (avatar_review,
+// avatar_review_since).
+func (r *UserRepo) PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error) {
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	var rows []struct {
+		AppID  string `db:"app_id"`
+		OpenID string `db:"open_id"`
+	}
+	err := r.db.SelectContext(ctx, &rows, r.d.rebind(`SELECT app_id, open_id FROM wx_users
+		WHERE avatar_review = ? AND avatar_review_since <= ? ORDER BY avatar_review_since LIMIT ?`),
+		string(domain.AvatarPending), micros(before), limit)
+	if err != nil {
+		return nil, r.fail("pending avatars", err)
+	}
+	out := make([]domain.Identity, len(rows))
+	for i, rw := range rows {
+		out[i] = domain.Identity{AppID: rw.AppID, OpenID: rw.OpenID}
+	}
+	return out, nil
+}

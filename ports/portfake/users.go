@@ -2,6 +2,7 @@ package portfake
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -176,4 +177,25 @@ func (r *Users) WriteCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.writes
+}
+
+// PendingAvatars implements ports.UserRepo.
+func (r *Users) PendingAvatars(_ context.Context, before time.Time, limit int) ([]domain.Identity, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return nil, r.err
+	}
+	var found []domain.User
+	for _, u := range r.users {
+		if u.Review.State == domain.AvatarPending && !u.Review.Since.After(before) {
+			found = append(found, u)
+		}
+	}
+	slices.SortFunc(found, func(a, b domain.User) int { return a.Review.Since.Compare(b.Review.Since) })
+	var out []domain.Identity
+	for _, u := range found[:min(limit, len(found))] {
+		out = append(out, u.Identity())
+	}
+	return out, nil
 }

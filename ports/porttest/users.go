@@ -544,6 +544,13 @@ func userAvatarReviewRoundTripsAndPendingIsInUse(t *testing.T, newRepo func(t *t
 	if inUse, err := r.AvatarsInUse(ctx(t), []string{published, pending}); err != nil || !inUse[published] || !inUse[pending] {
 		t.Fatalf("in use: %v, %v; want both", inUse, err)
 	}
+	has := func(ids []domain.Identity) bool { return slices.Contains(ids, key) }
+	if early, err := r.PendingAvatars(ctx(t), since.Add(-time.Second), 1000); err != nil || has(early) {
+		t.Fatalf("pending before it was submitted: %v, %v", early, err)
+	}
+	if due, err := r.PendingAvatars(ctx(t), since.Add(time.Second), 1000); err != nil || !has(due) {
+		t.Fatalf("pending avatars at its time: %v, %v; want %v among them", due, err, key)
+	}
 	if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
 		_, ok := u.ResolveAvatar("trace-"+pending, false)
 		return ok, nil
@@ -556,5 +563,8 @@ func userAvatarReviewRoundTripsAndPendingIsInUse(t *testing.T, newRepo func(t *t
 	}
 	if inUse, err := r.AvatarsInUse(ctx(t), []string{pending}); err != nil || len(inUse) != 0 {
 		t.Errorf("a dropped avatar is still in use: %v, %v", inUse, err)
+	}
+	if due, err := r.PendingAvatars(ctx(t), since.Add(time.Second), 1000); err != nil || slices.Contains(due, key) {
+		t.Errorf("still pending after the verdict: %v, %v", due, err)
 	}
 }
