@@ -72,9 +72,27 @@ var credentialAPIs = map[string]bool{
 	"cgi-bin/ticket/getticket":               true,
 }
 
+// credentialPrefixes are whole families refused like credentialAPIs: a
+// third-party platform's APIs (component/) mint authorizer tokens
+// (api_query_auth, fastregisterweapp) or answer a session_key
+// (sns/component/jscode2session), and OAuth's answer user tokens; none of
+// them takes an app's access token, so refusing them costs no one.
+var credentialPrefixes = []string{"cgi-bin/component/", "sns/component/", "sns/oauth2/"}
+
 // IsCredentialAPI reports whether path (without its leading slash) is an
 // API that answers a credential or a secret, which no allow-list admits.
-func IsCredentialAPI(path string) bool { return credentialAPIs[strings.ToLower(path)] }
+func IsCredentialAPI(path string) bool {
+	path = strings.ToLower(path)
+	if credentialAPIs[path] {
+		return true
+	}
+	for _, p := range credentialPrefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // MaxOpenAPIPath bounds an API path's length; WeChat's are under 60.
 const MaxOpenAPIPath = 128

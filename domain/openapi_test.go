@@ -52,6 +52,9 @@ func TestCheckOpenAPIPaths_RefusesCredentialAPIsAndRepeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, list := range [][]string{{"cgi-bin/token"}, {"cgi-bin/stable_token"}, {"sns/jscode2session"}, {"CGI-BIN/Token"},
+		// a third-party platform's: session_key, authorizer tokens
+		{"sns/component/jscode2session"}, {"cgi-bin/component/api_query_auth"}, {"cgi-bin/component/fastregisterweapp"},
+		{"SNS/Component/JSCode2Session"}, {"sns/oauth2/component/access_token"},
 		{"wxa/x", "wxa/x"}, {"/wxa/x"}, {"wxa/../x"}} {
 		if err := domain.CheckOpenAPIPaths(list); err == nil {
 			t.Errorf("%q: accepted", list)

@@ -63,11 +63,12 @@ func (c *Client) Forward(ctx context.Context, token domain.AccessToken, req port
 		return ports.APIResponse{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("%s: answer over %d bytes", api, c.maxAnswer))
 	}
 	out := ports.APIResponse{Status: resp.StatusCode, Header: passedOn(resp.Header), Body: raw}
-	if !looksJSON(resp.Header.Get("Content-Type"), raw) {
+	withoutToken(&out, token.Reveal())
+	if !looksJSON(resp.Header.Get("Content-Type"), out.Body) {
 		return out, nil
 	}
 	var r apiReply
-	if json.Unmarshal(raw, &r) != nil {
+	if json.Unmarshal(out.Body, &r) != nil {
 		return out, nil
 	}
 	out.JSON, out.Errcode = true, r.ErrCode
@@ -103,4 +104,36 @@ func passedOn(h http.Header) map[string][]string {
 		}
 	}
 	return out
+}
+
+// redactedToken stands in an answer for the app's access token.
+const redactedToken = "REDACTED"
+
+// withoutToken replaces the app's token (as sent, and query-escaped) in an
+// answer's headers and body: an answer that echoes its request (a
+// redirect to the same URL, an errmsg quoting the query, a proxy's error
+// page) must not hand the token to the caller, who is to call WeChat
+// through wxbackend only. An answer without it, nearly every one, is
+// passed as it came, byte for byte.
+func withoutToken(r *ports.APIResponse, token string) {
+	if token == "" {
+		return
+	}
+	forms := []string{token}
+	if esc := url.QueryEscape(token); esc != token {
+		forms = append(forms, esc)
+	}
+	for _, f := range forms {
+		if bytes.Contains(r.Body, []byte(f)) {
+			r.Body = bytes.ReplaceAll(r.Body, []byte(f), []byte(redactedToken))
+		}
+		for k, vs := range r.Header {
+			for i, v := range vs {
+				if strings.Contains(v, f) {
+					vs[i] = strings.ReplaceAll(v, f, redactedToken)
+				}
+			}
+			r.Header[k] = vs
+		}
+	}
 }

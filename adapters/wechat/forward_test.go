@@ -115,3 +115,53 @@ func TestForward_RedirectsHeadersAndBounds(t *testing.T) {
 		t.Fatalf("an answer over the bound: %v", err)
 	}
 }
+
+// An answer that echoes the request (a redirect to the same URL, an error
+// quoting its query) never hands the app's token to the caller: only
+// wxbackend holds it.
+func TestForward_AnAnswerNeverCarriesTheAppsToken(t *testing.T) {
+	const token = "AppToken_0123456789-abcdefghijklmnop"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", "got "+r.URL.RawQuery)
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, "https://api.weixin.qq.com/redirect?"+r.URL.RawQuery, http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/rejected" {
+			_, _ = io.WriteString(w, `{"errcode":40001,"errmsg":"invalid credential `+r.URL.RawQuery+`"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"errcode":47001,"errmsg":"data format error hint: [`+r.URL.RawQuery+`] rid: 1"}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := wechat.NewClient(wechat.Options{AppID: appID, Secret: secret, BaseURL: srv.URL, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	for _, path := range []string{"redirect", "wxa/generate_urllink", "rejected"} {
+		resp, err := c.Forward(context.Background(), domain.NewAccessToken(token), ports.APIRequest{Method: http.MethodGet, Path: path, RawQuery: "a=1"})
+		if path == "rejected" {
+			// the error goes to the log: it must not quote the token either
+			if !errors.Is(err, ports.ErrAccessTokenRejected) || strings.Contains(err.Error(), token) {
+				t.Errorf("rejected: %v", err)
+			}
+		} else if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if bytes.Contains(resp.Body, []byte(token)) {
+			t.Errorf("%s: the body holds the token: %s", path, resp.Body)
+		}
+		for k, vs := range resp.Header {
+			for _, v := range vs {
+				if strings.Contains(v, token) {
+					t.Errorf("%s: header %s holds the token: %s", path, k, v)
+				}
+			}
+		}
+		if path == "wxa/generate_urllink" && (resp.Errcode != 47001 || !bytes.Contains(resp.Body, []byte("a=1&access_token="))) {
+			t.Errorf("the rest of WeChat's answer should pass: %d %s", resp.Errcode, resp.Body)
+		}
+	}
+}
