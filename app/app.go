@@ -40,6 +40,8 @@ type Options struct {
 	OpenAPIPerMinute int `setting:"openapi-per-minute" default:"1000" usage:"most calls per minute, app and API path passed on to WeChat for your services when WeChat documents no limit of its own (0: none)"`
 	// Push tunes WeChat's message push: its receiver and delivery worker.
 	Push PushOptions
+	// MediaCheck is the rule of WeChat's avatar check (mediacheck.go).
+	MediaCheck MediaCheckOptions
 }
 
 // Deps are the ports the use cases need.
@@ -91,6 +93,10 @@ type Deps struct {
 	// Messages is nil), observed by MessageObserver (nil: none).
 	Outbox          ports.Outbox
 	MessageObserver MessageObserver
+	// MediaCheckApps are the apps whose uploaded avatars WeChat checks
+	// before they are published (wxa/media_check_async; the verdict comes
+	// by push, so each needs the push receiver and a public avatar URL).
+	MediaCheckApps []string
 }
 
 // App is every use case, each safe for concurrent use. The HTTP adapter
@@ -119,6 +125,8 @@ type App struct {
 	OpenAPI          *OpenAPI
 	Subscriptions    *Subscriptions
 	Messages         *Messages
+	// SweepAvatarChecks is nil when no app has avatars checked.
+	SweepAvatarChecks *SweepAvatarChecks
 
 	apps apps
 }
@@ -153,8 +161,9 @@ func New(d Deps, o Options) (*App, error) {
 		Me: &Me{users: d.Users, writer: writer, show: show},
 		EditProfile: &EditProfile{writer: writer, wechat: wx, clock: d.Clock, log: d.Log, show: show,
 			contentCheck: o.ContentCheck, acceptUnchecked: o.ContentCheckOnError == "accept"},
-		SetAvatar: &SetAvatar{images: d.Images, avatars: avatars, writer: writer, names: d.Tokens, clock: d.Clock, show: show},
-		Avatar:    &Avatar{blobs: d.Blobs},
+		SetAvatar: &SetAvatar{images: d.Images, avatars: avatars, writer: writer, names: d.Tokens, clock: d.Clock, show: show,
+			checks: mediaChecks{apps: map[string]bool{}, wechat: wx, blobs: d.Blobs}},
+		Avatar: &Avatar{blobs: d.Blobs},
 		SetPhone: &SetPhone{decrypter: d.Decrypter, wechat: wx, phones: phoneWriter{writer: writer, clock: d.Clock, show: show},
 			watermarkMaxAge: o.WatermarkMaxAge},
 		RemovePhone:      &RemovePhone{phones: phoneWriter{writer: writer, clock: d.Clock, show: show}},
@@ -189,6 +198,9 @@ func New(d Deps, o Options) (*App, error) {
 		if d.Webhook != nil {
 			a.DeliverPush = &DeliverPush{webhook: d.Webhook}
 		}
+	}
+	if err := a.checkAvatars(d, o, avatars); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

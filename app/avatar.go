@@ -30,6 +30,7 @@ type SetAvatar struct {
 	names   ports.TokenSource
 	clock   ports.Clock
 	show    presenter
+	checks  mediaChecks // the apps whose avatars WeChat checks first (mediacheck.go)
 }
 
 // Handle stores image as the session's user's avatar, and deletes the
@@ -56,10 +57,21 @@ func (s *SetAvatar) Handle(ctx context.Context, sess domain.Session, image []byt
 		s.avatars.release(ctx, name, "abandoned") // a Put cut short may have stored it
 		return domain.User{}, fmt.Errorf("store avatar: %w", err)
 	}
+	var trace string // the check's, when WeChat checks the app's avatars: the new one is pending
+	if s.checks.on(sess.AppID) {
+		if trace, err = s.checks.submit(ctx, sess, name); err != nil {
+			s.avatars.release(ctx, name, "abandoned")
+			return domain.User{}, err
+		}
+	}
 	now := s.clock.Now()
 	var replaced string
 	u, err := s.writer.update(ctx, sess, "set avatar", func(u *domain.User) (bool, error) {
-		replaced = u.SetAvatar(name)
+		if trace != "" {
+			replaced = u.SubmitAvatar(name, trace, now) // a pending one it replaces
+		} else {
+			replaced = u.SetAvatar(name)
+		}
 		u.UpdatedAt = now
 		return true, nil
 	})

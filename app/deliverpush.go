@@ -15,9 +15,21 @@ import (
 // DeliverPush delivers push events.
 type DeliverPush struct {
 	webhook ports.Webhook
+	// review, when not nil, applies a media check's verdict to the pending
+	// avatar first (mediacheck.go); the event is delivered to the webhook
+	// all the same. Applying it twice (a retry) changes nothing.
+	review *ReviewAvatar
 }
 
 // Handle delivers job's event.
 func (d *DeliverPush) Handle(ctx context.Context, job ports.Job[domain.PushEvent]) error {
+	if d.review != nil && job.Item.Kind == domain.PushKindMediaCheck {
+		if err := d.review.Handle(ctx, job.Item); err != nil {
+			return err
+		}
+	}
+	if d.webhook == nil {
+		return nil
+	}
 	return d.webhook.Deliver(ctx, job.ID, job.Item)
 }

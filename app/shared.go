@@ -43,10 +43,11 @@ type presenter struct {
 // present returns u as a client sees it: the avatar the user uploaded, when
 // there is one, in place of WeChat's.
 func (p presenter) present(ctx context.Context, u domain.User) domain.User {
-	if u.Avatar == "" || p.blobs == nil {
+	shown := u.ShownAvatar() // the user's own view: a pending avatar too
+	if shown == "" || p.blobs == nil {
 		return u
 	}
-	url, err := p.blobs.URL(ctx, u.Avatar)
+	url, err := p.blobs.URL(ctx, shown)
 	if err != nil {
 		p.log.LogAttrs(ctx, slog.LevelWarn, "avatar URL", slog.String("error", err.Error()))
 		return u

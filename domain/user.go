@@ -38,6 +38,9 @@ type User struct {
 	Avatar string
 	// Phone is the number the user shared (getPhoneNumber), zero for none.
 	Phone Phone
+	// Review is where the user's last uploaded avatar stands in WeChat's
+	// image check, for an app that checks them (see AvatarReview).
+	Review AvatarReview
 	// Linked are the user's accounts in the other apps served, found by
 	// the unionid WeChat gave (never a payload's); filled in by the use
 	// cases that show a profile, not stored.

@@ -69,6 +69,10 @@ type UserRepo interface {
 	// holds those in use, and no others. Any number of names may be asked
 	// at once.
 	AvatarsInUse(ctx context.Context, names []string) (map[string]bool, error)
+	// PendingAvatars returns users whose avatar has waited for WeChat's
+	// check (Review.State pending) since before, or at, before: at most
+	// limit, the longest waiting first.
+	PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }
@@ -164,6 +168,11 @@ type WeChat interface {
 	// CheckText runs wxa/msg_sec_check (version 2, scene 1: a profile) on a
 	// text the user wrote.
 	CheckText(ctx context.Context, token domain.AccessToken, openID, text string) (domain.Verdict, error)
+	// MediaCheckAsync submits the image at mediaURL, which WeChat fetches
+	// itself, to wxa/media_check_async (version 2, scene 1: a profile) for
+	// the user openID, and returns the trace_id the result will be pushed
+	// with (a wxa_media_check event, within 30 minutes).
+	MediaCheckAsync(ctx context.Context, token domain.AccessToken, openID, mediaURL string) (string, error)
 	// Forward sends req to WeChat's API (the configured base URL, never
 	// another host) with token added to its query, and returns what WeChat
 	// answered, whatever its status: an answer is no error, but one whose

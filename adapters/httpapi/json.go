@@ -12,7 +12,7 @@ func profileOf(u domain.User) apiclient.Profile {
 		OpenID: u.OpenID, UnionID: u.UnionID, NickName: p.NickName, AvatarURL: p.AvatarURL,
 		Gender: p.Gender, Language: p.Language, City: p.City, Province: p.Province, Country: p.Country,
 		PhoneNumber: u.Phone.Number, PurePhoneNumber: u.Phone.PureNumber, CountryCode: u.Phone.CountryCode,
-		LinkedAccounts: accountsOf(u.Linked), UpdatedAt: u.UpdatedAt,
+		LinkedAccounts: accountsOf(u.Linked), UpdatedAt: u.UpdatedAt, AvatarReview: string(u.Review.State),
 	}
 }
 

@@ -136,6 +136,10 @@ func (x *users) AvatarsInUse(ctx context.Context, names []string) (map[string]bo
 	return call(x.m, storeUsers, "avatars_in_use", nil, func() (map[string]bool, error) { return x.r.AvatarsInUse(ctx, names) })
 }
 
+func (x *users) PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error) {
+	return call(x.m, storeUsers, "pending_avatars", nil, func() ([]domain.Identity, error) { return x.r.PendingAvatars(ctx, before, limit) })
+}
+
 func (x *users) Ping(ctx context.Context) error {
 	return call0(x.m, storeUsers, "ping", func() error { return x.r.Ping(ctx) })
 }
@@ -329,4 +333,11 @@ func (x *weChat) CheckText(ctx context.Context, token domain.AccessToken, openID
 	v, err := x.w.CheckText(ctx, token, openID, text)
 	x.observe("msg_sec_check", start, err)
 	return v, err
+}
+
+func (x *weChat) MediaCheckAsync(ctx context.Context, token domain.AccessToken, openID, mediaURL string) (string, error) {
+	start := time.Now()
+	id, err := x.w.MediaCheckAsync(ctx, token, openID, mediaURL)
+	x.observe("media_check_async", start, err)
+	return id, err
 }

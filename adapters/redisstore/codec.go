@@ -92,15 +92,16 @@ func readString(b []byte) (string, []byte, bool) {
 // and the gender (varints), then its texts, each prefixed by its length (a
 // uvarint). A copy of another version, or one that does not decode, reads
 // as none: it is a cache.
-const userVersion = 3
+const userVersion = 4 // 4: the avatar review (state, pending, trace_id, since)
 
 // userHeader is the length of the version byte, revision and id.
 const userHeader = 1 + 8 + 8
 
 func encodeUser(u domain.User) []byte {
 	texts := [...]string{u.UnionID, u.Profile.NickName, u.Profile.AvatarURL, u.Profile.Language, u.Profile.City,
-		u.Profile.Province, u.Profile.Country, u.Avatar, u.Phone.Number, u.Phone.PureNumber, u.Phone.CountryCode}
-	n := userHeader + 4*binary.MaxVarintLen64
+		u.Profile.Province, u.Profile.Country, u.Avatar, u.Phone.Number, u.Phone.PureNumber, u.Phone.CountryCode,
+		string(u.Review.State), u.Review.Pending, u.Review.TraceID}
+	n := userHeader + 5*binary.MaxVarintLen64
 	for _, t := range texts {
 		n += binary.MaxVarintLen64 + len(t)
 	}
@@ -112,6 +113,11 @@ func encodeUser(u domain.User) []byte {
 	b = binary.AppendVarint(b, u.UpdatedAt.UnixMicro())
 	b = binary.AppendUvarint(b, uint64(u.UserSet))
 	b = binary.AppendVarint(b, int64(u.Profile.Gender))
+	var since int64 // 0: the zero time
+	if !u.Review.Since.IsZero() {
+		since = u.Review.Since.UnixMicro()
+	}
+	b = binary.AppendVarint(b, since)
 	for _, t := range texts {
 		b = binary.AppendUvarint(b, uint64(len(t)))
 		b = append(b, t...)
@@ -132,10 +138,16 @@ func decodeUser(b []byte, id domain.Identity) (domain.User, bool) {
 	u.UpdatedAt = time.UnixMicro(r.varint()).UTC()
 	u.UserSet = domain.Fields(r.uvarint())
 	u.Profile.Gender = int(r.varint())
+	if since := r.varint(); since != 0 {
+		u.Review.Since = time.UnixMicro(since).UTC()
+	}
+	var state string
 	for _, t := range [...]*string{&u.UnionID, &u.Profile.NickName, &u.Profile.AvatarURL, &u.Profile.Language, &u.Profile.City,
-		&u.Profile.Province, &u.Profile.Country, &u.Avatar, &u.Phone.Number, &u.Phone.PureNumber, &u.Phone.CountryCode} {
+		&u.Profile.Province, &u.Profile.Country, &u.Avatar, &u.Phone.Number, &u.Phone.PureNumber, &u.Phone.CountryCode,
+		&state, &u.Review.Pending, &u.Review.TraceID} {
 		*t = r.text()
 	}
+	u.Review.State = domain.AvatarState(state)
 	if r.bad || len(r.b) != 0 {
 		return domain.User{}, false
 	}

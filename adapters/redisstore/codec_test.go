@@ -20,6 +20,11 @@ func TestUserCodec_RoundTripsAndRefusesDamage(t *testing.T) {
 	if got, ok := decodeUser(b, id); !ok || !reflect.DeepEqual(got, u) {
 		t.Fatalf("read back\n%+v\nwant\n%+v", got, u)
 	}
+	pending := u
+	pending.Review = domain.AvatarReview{State: domain.AvatarPending, Pending: "cd.jpg", TraceID: "trace-1", Since: at.Add(time.Minute)}
+	if got, ok := decodeUser(encodeUser(pending), id); !ok || !reflect.DeepEqual(got, pending) {
+		t.Fatalf("a pending avatar read back\n%+v\nwant\n%+v", got, pending)
+	}
 	for name, bad := range map[string][]byte{
 		"empty": nil, "another version": append([]byte{9}, b[1:]...), "cut": b[:len(b)-3], "trailing": append(append([]byte{}, b...), 0),
 	} {

@@ -34,7 +34,8 @@ type queries struct {
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
-	user_fields, avatar_object, phone_number, pure_phone_number, country_code, version, created_at, updated_at`
+	user_fields, avatar_object, phone_number, pure_phone_number, country_code, version, created_at, updated_at,
+	pending_avatar_object, avatar_review, avatar_trace_id, avatar_review_since`
 
 func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 	return &UserRepo{db: db, d: d, timeout: timeout, q: queries{
@@ -44,7 +45,8 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 		setUnion:  d.rebind(`UPDATE wx_users SET union_id = ?, version = version + 1 WHERE app_id = ? AND open_id = ?`),
 		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
 			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
-			updated_at = ?, version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
+			updated_at = ?, pending_avatar_object = ?, avatar_review = ?, avatar_trace_id = ?, avatar_review_since = ?,
+			version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
 		byUnion: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE union_id = ? ORDER BY app_id, open_id LIMIT 100`),
 		byPhone: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE app_id = ? AND pure_phone_number = ? ORDER BY open_id LIMIT 100`),
 		del:     d.rebind(`DELETE FROM wx_users WHERE app_id = ? AND open_id = ?`),
@@ -72,6 +74,11 @@ type row struct {
 	Version   int64     `db:"version"`
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
+	// The avatar waiting for WeChat's check (domain.AvatarReview).
+	Pending     string `db:"pending_avatar_object"`
+	Review      string `db:"avatar_review"`
+	TraceID     string `db:"avatar_trace_id"`
+	ReviewSince int64  `db:"avatar_review_since"` // Unix microseconds, 0 for none
 }
 
 func (r row) user() domain.User {
@@ -84,7 +91,24 @@ func (r row) user() domain.User {
 		UserSet: domain.Fields(r.Fields), Avatar: r.Avatar,
 		Phone:     domain.Phone{Number: r.Phone, PureNumber: r.PurePhone, CountryCode: r.CountryCd},
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Revision: r.Version + 1, // 0 is no revision
+		Review: domain.AvatarReview{State: domain.AvatarState(r.Review), Pending: r.Pending, TraceID: r.TraceID, Since: fromMicros(r.ReviewSince)},
 	}
+}
+
+// micros and fromMicros store a time that may be zero as Unix microseconds,
+// 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
 }
 
 // dbTime is how times are stored: UTC, to the microsecond every database keeps.
@@ -218,12 +242,15 @@ func (r *UserRepo) apply(ctx context.Context, q querier, was domain.User, update
 	id := was.Identity()
 	version := was.Revision - 1 // the row's version column
 	was.Profile, was.UserSet, was.Avatar, was.Phone = u.Profile.Sanitized(), u.UserSet, u.Avatar, u.Phone
+	was.Review = u.Review
+	was.Review.Since = fromMicros(micros(u.Review.Since))
 	was.UpdatedAt = dbTime(u.UpdatedAt)
 	was.Revision++
 	p := was.Profile
 	res, err := q.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
 		int(was.UserSet), was.Avatar, was.Phone.Number, was.Phone.PureNumber, was.Phone.CountryCode,
-		was.UpdatedAt, id.AppID, id.OpenID, version)
+		was.UpdatedAt, was.Review.Pending, string(was.Review.State), was.Review.TraceID, micros(was.Review.Since),
+		id.AppID, id.OpenID, version)
 	if err != nil {
 		if transient(err) {
 			return domain.User{}, false, nil
@@ -313,7 +340,9 @@ func (r *UserRepo) AvatarsInUse(ctx context.Context, names []string) (map[string
 func (r *UserRepo) avatarsInUse(ctx context.Context, names []string, inUse map[string]bool) error {
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
-	query, args, err := sqlx.In(`SELECT DISTINCT avatar_object FROM wx_users WHERE avatar_object IN (?)`, names)
+	// A pending avatar (waiting for WeChat's check) is in use too.
+	query, args, err := sqlx.In(`SELECT avatar_object FROM wx_users WHERE avatar_object IN (?)
+		UNION SELECT pending_avatar_object FROM wx_users WHERE pending_avatar_object IN (?)`, names, names)
 	if err != nil {
 		return r.fail("avatars in use", err)
 	}
@@ -357,4 +386,26 @@ func (r *UserRepo) Ping(ctx context.Context) error {
 // reached or did not answer in time, internal otherwise.
 func (r *UserRepo) fail(op string, err error) error {
 	return domain.Wrap(classify(err), fmt.Errorf("%s %s: %w", r.d.name, op, err))
+}
+
+// PendingAvatars implements ports.UserRepo, by the index on (avatar_review,
+// avatar_review_since).
+func (r *UserRepo) PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error) {
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	var rows []struct {
+		AppID  string `db:"app_id"`
+		OpenID string `db:"open_id"`
+	}
+	err := r.db.SelectContext(ctx, &rows, r.d.rebind(`SELECT app_id, open_id FROM wx_users
+		WHERE avatar_review = ? AND avatar_review_since <= ? ORDER BY avatar_review_since LIMIT ?`),
+		string(domain.AvatarPending), micros(before), limit)
+	if err != nil {
+		return nil, r.fail("pending avatars", err)
+	}
+	out := make([]domain.Identity, len(rows))
+	for i, rw := range rows {
+		out[i] = domain.Identity{AppID: rw.AppID, OpenID: rw.OpenID}
+	}
+	return out, nil
 }

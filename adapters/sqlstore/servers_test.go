@@ -3,6 +3,8 @@ package sqlstore_test
 import (
 	"context"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -220,5 +222,15 @@ func latestVersion(t *testing.T, driver string) int64 {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("migrations of %s: %v", driver, err)
 	}
-	return int64(len(files))
+	// The highest number, not the count: branches number their migrations
+	// apart (00007 may land before 00006).
+	var latest int64
+	for _, f := range files {
+		n, err := strconv.ParseInt(strings.SplitN(filepath.Base(f), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration %s: %v", f, err)
+		}
+		latest = max(latest, n)
+	}
+	return latest
 }

@@ -221,3 +221,8 @@ func (r *Repo) AvatarsInUse(ctx context.Context, names []string) (map[string]boo
 // Ping implements ports.UserRepo: the repo's answer (the cache is a
 // speed-up; the session store's own ping covers where it lives).
 func (r *Repo) Ping(ctx context.Context) error { return r.inner.Ping(ctx) }
+
+// PendingAvatars implements ports.UserRepo, by the repo.
+func (r *Repo) PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error) {
+	return r.inner.PendingAvatars(ctx, before, limit)
+}

@@ -191,3 +191,19 @@ func (c *Client) CheckText(ctx context.Context, token domain.AccessToken, openID
 		return "", domain.Wrap(domain.KindUpstream, fmt.Errorf("msg_sec_check: suggest %q", r.Result.Suggest))
 	}
 }
+
+// MediaCheckAsync implements ports.WeChat with wxa/media_check_async,
+// version 2, scene 1, media_type 2 (an image).
+func (c *Client) MediaCheckAsync(ctx context.Context, token domain.AccessToken, openID, mediaURL string) (string, error) {
+	var r struct {
+		TraceID string `json:"trace_id"`
+	}
+	body := map[string]any{"media_url": mediaURL, "media_type": 2, "version": 2, "scene": 1, "openid": openID}
+	if err := c.call(ctx, http.MethodPost, "wxa/media_check_async", token, nil, body, &r); err != nil {
+		return "", err
+	}
+	if r.TraceID == "" || len(r.TraceID) > domain.MaxPushKeyLen {
+		return "", domain.Wrap(domain.KindUpstream, fmt.Errorf("media_check_async: trace_id of %d bytes", len(r.TraceID)))
+	}
+	return r.TraceID, nil
+}

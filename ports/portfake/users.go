@@ -2,6 +2,7 @@ package portfake
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -79,6 +80,8 @@ func (r *Users) UpdateUser(_ context.Context, id domain.Identity, update func(*d
 	}
 	// Only what UpdateUser may write.
 	u.Profile, u.UserSet, u.Avatar, u.Phone = next.Profile.Sanitized(), next.UserSet, next.Avatar, next.Phone
+	u.Review = next.Review
+	u.Review.Since = next.Review.Since.UTC().Truncate(time.Microsecond) // as a database keeps it
 	u.UpdatedAt = next.UpdatedAt.UTC().Truncate(time.Microsecond)
 	u.Revision++
 	r.users[id] = u
@@ -148,6 +151,9 @@ func (r *Users) AvatarsInUse(_ context.Context, names []string) (map[string]bool
 		if u.Avatar != "" && asked[u.Avatar] {
 			inUse[u.Avatar] = true
 		}
+		if p := u.Review.Pending; p != "" && asked[p] { // waiting for WeChat's check
+			inUse[p] = true
+		}
 	}
 	return inUse, nil
 }
@@ -171,4 +177,25 @@ func (r *Users) WriteCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.writes
+}
+
+// PendingAvatars implements ports.UserRepo.
+func (r *Users) PendingAvatars(_ context.Context, before time.Time, limit int) ([]domain.Identity, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return nil, r.err
+	}
+	var found []domain.User
+	for _, u := range r.users {
+		if u.Review.State == domain.AvatarPending && !u.Review.Since.After(before) {
+			found = append(found, u)
+		}
+	}
+	slices.SortFunc(found, func(a, b domain.User) int { return a.Review.Since.Compare(b.Review.Since) })
+	var out []domain.Identity
+	for _, u := range found[:min(limit, len(found))] {
+		out = append(out, u.Identity())
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package portfake
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -22,18 +23,24 @@ type WeChat struct {
 
 	// The server API: access tokens issued and the one in force, phone
 	// codes, and how the content check answers.
-	tokens     int
-	tokenCalls int
-	current    string
-	tokenErr   error
-	TokenHook  func(force bool) // runs at the start of every StableToken
-	rejectAll  bool             // every API call answers 40001, whatever the token
-	phones     map[string]domain.PhoneInfo
-	Verdicts   map[string]domain.Verdict
-	KeyValid   bool
-	checkErr   error
-	checks     int // CheckSession calls with a valid access token
-	forwards   int // Forward calls
+	tokens      int
+	tokenCalls  int
+	current     string
+	tokenErr    error
+	TokenHook   func(force bool) // runs at the start of every StableToken
+	rejectAll   bool             // every API call answers 40001, whatever the token
+	phones      map[string]domain.PhoneInfo
+	Verdicts    map[string]domain.Verdict
+	KeyValid    bool
+	checkErr    error
+	checks      int          // CheckSession calls with a valid access token
+	forwards    int          // Forward calls
+	mediaChecks []MediaCheck // MediaCheckAsync calls
+}
+
+// MediaCheck is one image submitted to MediaCheckAsync.
+type MediaCheck struct {
+	TraceID, OpenID, URL string
 }
 
 // tokenLife is how long an access token lives, as WeChat answers (7200 s).
@@ -256,4 +263,28 @@ func (w *WeChat) Forwards() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.forwards
+}
+
+// MediaCheckAsync implements ports.WeChat: it records the submission (see
+// MediaChecks) and answers its trace_id, "trace-" and its index from 1;
+// nothing is pushed (a test pushes the result it wants).
+func (w *WeChat) MediaCheckAsync(_ context.Context, t domain.AccessToken, openID, mediaURL string) (string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(t); err != nil {
+		return "", err
+	}
+	if w.checkErr != nil {
+		return "", w.checkErr
+	}
+	id := "trace-" + strconv.Itoa(len(w.mediaChecks)+1)
+	w.mediaChecks = append(w.mediaChecks, MediaCheck{TraceID: id, OpenID: openID, URL: mediaURL})
+	return id, nil
+}
+
+// MediaChecks returns the images submitted to MediaCheckAsync, in order.
+func (w *WeChat) MediaChecks() []MediaCheck {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]MediaCheck(nil), w.mediaChecks...)
 }

@@ -36,6 +36,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		{"ConcurrentReadModifyWritesAllCount", userConcurrentReadModifyWritesAllCount},
 		{"ByUnionIDFindsEveryAppsAccount", userByUnionIDFindsEveryAppsAccount},
 		{"AvatarsInUseAnswersForManyNamesAtOnce", userAvatarsInUseAnswersForManyNamesAtOnce},
+		{"AvatarReviewRoundTripsAndPendingIsInUse", userAvatarReviewRoundTripsAndPendingIsInUse},
 		{"PingAnswers", userPingAnswers},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newRepo) })
@@ -515,4 +516,55 @@ func setProfile(t *testing.T, r ports.UserRepo, key domain.Identity, p domain.Pr
 		return true, nil
 	})
 	return err
+}
+
+// An avatar waiting for WeChat's check is stored beside the published one,
+// reads back as written (its time to the microsecond), counts as in use (the
+// collector must not delete it), and no longer once the verdict dropped it.
+func userAvatarReviewRoundTripsAndPendingIsInUse(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	key := newKey(t)
+	if _, err := r.EnsureUser(ctx(t), key, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	published, pending := randomBlobName(t), randomBlobName(t)
+	since := t0.Add(time.Minute + 1500*time.Nanosecond)
+	if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+		u.Avatar = published
+		u.SubmitAvatar(pending, "trace-"+pending, since)
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	read, err := r.Get(ctx(t), key)
+	want := domain.AvatarReview{State: domain.AvatarPending, Pending: pending, TraceID: "trace-" + pending, Since: since.Truncate(time.Microsecond)}
+	if err != nil || read.Avatar != published || read.Review != want {
+		t.Fatalf("read %+v (%v), want avatar %s and review %+v", read, err, published, want)
+	}
+	if inUse, err := r.AvatarsInUse(ctx(t), []string{published, pending}); err != nil || !inUse[published] || !inUse[pending] {
+		t.Fatalf("in use: %v, %v; want both", inUse, err)
+	}
+	has := func(ids []domain.Identity) bool { return slices.Contains(ids, key) }
+	if early, err := r.PendingAvatars(ctx(t), since.Add(-time.Second), 1000); err != nil || has(early) {
+		t.Fatalf("pending before it was submitted: %v, %v", early, err)
+	}
+	if due, err := r.PendingAvatars(ctx(t), since.Add(time.Second), 1000); err != nil || !has(due) {
+		t.Fatalf("pending avatars at its time: %v, %v; want %v among them", due, err, key)
+	}
+	if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
+		_, ok := u.ResolveAvatar("trace-"+pending, false)
+		return ok, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	read, err = r.Get(ctx(t), key)
+	if err != nil || read.Review != (domain.AvatarReview{State: domain.AvatarRejected}) || read.Avatar != published {
+		t.Fatalf("after the verdict: %+v, %v", read, err)
+	}
+	if inUse, err := r.AvatarsInUse(ctx(t), []string{pending}); err != nil || len(inUse) != 0 {
+		t.Errorf("a dropped avatar is still in use: %v, %v", inUse, err)
+	}
+	if due, err := r.PendingAvatars(ctx(t), since.Add(time.Second), 1000); err != nil || slices.Contains(due, key) {
+		t.Errorf("still pending after the verdict: %v, %v", due, err)
+	}
 }

@@ -47,7 +47,12 @@ type Profile struct {
 	// LinkedAccounts are the user's accounts in the other apps this
 	// server serves, by the unionid WeChat gave (GET /api/v1/me only).
 	LinkedAccounts []Account `json:"linkedAccounts,omitempty"`
-	UpdatedAt      time.Time `json:"updatedAt"`
+	// AvatarReview is where the last uploaded avatar stands in WeChat's
+	// check, for an app that has avatars checked: "pending" (avatarUrl is
+	// it, seen by its user only) or "rejected" (avatarUrl is the previous
+	// one again); "" otherwise.
+	AvatarReview string    `json:"avatarReview,omitempty"`
+	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
 // Account names a user of one app: never more than the appid and openid.

@@ -49,6 +49,8 @@ type App struct {
 	OpenAPIPaths *[]string `toml:"openapi_paths"`
 	// WeChat's message push and the app's webhook (push.go).
 	AppPush
+	// MediaCheck has WeChat check the app's uploaded avatars (mediacheck.go).
+	MediaCheck bool `toml:"media_check"`
 }
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
@@ -65,7 +67,7 @@ func readApps(path string) ([]App, []error) {
 	}
 	var errs []error
 	for _, k := range md.Undecoded() {
-		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name, login_per_minute, session_per_minute, openapi_paths, %s)", path, k.String(), pushKeys))
+		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name, login_per_minute, session_per_minute, openapi_paths, media_check, %s)", path, k.String(), pushKeys))
 	}
 	if len(doc.App) == 0 {
 		errs = append(errs, fmt.Errorf("%s: no [[app]]", path))

@@ -58,6 +58,8 @@ type Config struct {
 	Internal  httpapi.InternalOptions
 	APIKeys   apikeys.Options
 	OpenAPI   httpapi.OpenAPIOptions
+	// MediaCheck: avatars checked by WeChat (mediacheck.go).
+	MediaCheck MediaCheck
 }
 
 // Sessions chooses the session store and how sessions expire.
@@ -206,6 +208,7 @@ func (c *Config) Check(p *setting.Problems) {
 	}
 	c.Apps.check(p)
 	c.Push.check(c, p)
+	c.MediaCheck.check(c, p)
 	pushPolicy := c.App.Push
 	if err := pushPolicy.Policy().Valid(); err != nil {
 		p.Add(&c.App.Push.Batch, "%v", err)

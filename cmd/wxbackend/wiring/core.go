@@ -37,6 +37,7 @@ func core(o app.Options, m memory.Options) fx.Option {
 					OpenAPIPaths: p.Config.OpenAPIPaths(), OpenAPILimiter: p.Limits.OpenAPI,
 					Inbox: p.Inbox, PushApps: p.PushApps, Webhook: p.Webhook, PushObserver: p.PushObserver,
 					Consents: p.Consents, Outbox: p.Outbox,
+					MediaCheckApps: p.Config.MediaCheckApps(),
 				}, o)
 			},
 		),

@@ -46,6 +46,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		stores(cfg, logOut),
 		httpServer(cfg.Server, cfg.HTTP, cfg.Avatars.Store == "local"),
 		avatarCollector(cfg.Avatars),
+		avatarCheckSweeper(), // avatars whose check timed out (mediacheck.go)
 		pushWorker(cfg.App.Push),
 		pprofListener(cfg.Debug),
 		metricsListener(cfg.Metrics),

@@ -154,7 +154,8 @@ type Sandbox struct {
 	lastQuery map[string]url.Values
 	apiFaults map[string][]Fault
 	msgID     int64
-	push      pushState // push.go
+	push      pushState  // push.go
+	media     mediaState // mediacheck.go
 }
 
 // issuedCode is a code in Sandbox.issued.
