@@ -1,7 +1,6 @@
 package wiring
 
 import (
-	"context"
 	"log/slog"
 
 	"go.uber.org/fx"
@@ -39,26 +38,7 @@ func messages(o app.PushOptions) fx.Option {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			lc.Append(fx.Hook{
-				OnStart: func(context.Context) error {
-					go func() {
-						defer close(done)
-						w.Run(ctx)
-					}()
-					return nil
-				},
-				OnStop: func(stop context.Context) error {
-					cancel()
-					select {
-					case <-done:
-						return nil
-					case <-stop.Done():
-						return stop.Err()
-					}
-				},
-			})
+			runInBackground(lc, w.Run)
 			return nil
 		}),
 	)

@@ -22,6 +22,8 @@
 //	operator.go the operator's commands (users, sessions, avatars), on the server's modules
 //	push.go     WeChat's message push: the inbox, the webhooks, the delivery worker
 //	events.go   the operator's commands on pushed events (list, show, replay)
+//	messages.go subscribe messages: the consent ledger, the outbox, its worker and routes
+//	mediacheck.go the sweeper of avatars whose WeChat check never answered
 //	background.go how a background job runs for the server's lifetime, and how
 //	            an operator's command starts the stores
 //
