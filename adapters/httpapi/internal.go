@@ -242,17 +242,7 @@ func (h *internal) accessLog(next http.Handler) http.Handler {
 		note := &keyNote{}
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), keyNoteCtx{}, note)))
-		d := time.Since(start)
-		route := chi.RouteContext(r.Context()).RoutePattern()
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "internal request",
-			slog.String("request_id", requestID(r.Context())),
-			slog.String("method", r.Method),
-			slog.String("route", route),
-			slog.String("key", note.name),
-			slog.Int("status", rec.status),
-			slog.Int("code", rec.code),
-			slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", d))
+		route, d := logAccess(h.log, r, rec, start, "internal request", slog.String("key", note.name))
 		if h.observe != nil {
 			h.observe(route, note.name, rec.status, d)
 		}

@@ -82,16 +82,7 @@ func (h *handler) accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		d := time.Since(start)
-		route := chi.RouteContext(r.Context()).RoutePattern()
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", requestID(r.Context())),
-			slog.String("method", r.Method),
-			slog.String("route", route),
-			slog.Int("status", rec.status),
-			slog.Int("code", rec.code),
-			slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", d))
+		route, d := logAccess(h.log, r, rec, start, "request")
 		if h.observe != nil {
 			h.observe(route, r.Method, rec.code, d)
 		}
@@ -123,3 +114,24 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// logAccess writes a listener's access-log line of r once it is answered
+// (never a body, a query or a header; extra holds what the listener adds,
+// such as an API key's name) and returns its route pattern and duration.
+func logAccess(log *slog.Logger, r *http.Request, rec *recorder, start time.Time, msg string, extra ...slog.Attr) (string, time.Duration) {
+	d := time.Since(start)
+	route := chi.RouteContext(r.Context()).RoutePattern()
+	attrs := make([]slog.Attr, 0, 7+len(extra))
+	attrs = append(attrs,
+		slog.String("request_id", requestID(r.Context())),
+		slog.String("method", r.Method),
+		slog.String("route", route))
+	attrs = append(attrs, extra...)
+	attrs = append(attrs,
+		slog.Int("status", rec.status),
+		slog.Int("code", rec.code),
+		slog.Int("bytes", rec.bytes),
+		slog.Duration("duration", d))
+	log.LogAttrs(r.Context(), slog.LevelInfo, msg, attrs...)
+	return route, d
+}
