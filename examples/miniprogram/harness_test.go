@@ -1,7 +1,9 @@
 // Package miniprogram_test runs the example mini-program (JavaScript, in
 // this directory) against a live backend: it starts wxbackend in sandbox
-// mode, as make run does, then the Node harness in test/, and finally checks
-// that the profile the example shared is in the database, emoji intact.
+// mode, as make run does, then npm test (the pages rendered by WeChat's
+// miniprogram-simulate, and the seed's page code), and finally checks that
+// the profiles the example saved are in the database, emoji intact. It runs
+// npm ci first when node_modules is missing or older than package-lock.json.
 package miniprogram_test
 
 import (
@@ -28,10 +30,14 @@ import (
 )
 
 func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
+	if _, err := exec.LookPath("node"); err != nil {
 		testenv.Unreachable(t, "Node.js (node, 20 or later)", err)
 	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		testenv.Unreachable(t, "npm (Node.js's package manager)", err)
+	}
+	installDeps(t, npm)
 	dbFile := filepath.Join(t.TempDir(), "example.db")
 	// The demo's echo service behind the gateway at /app/, as make run
 	// puts it, for the service page.
@@ -53,14 +59,14 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 
 	user := fmt.Sprintf("example-%d", time.Now().UnixNano())
 	today := fmt.Sprintf("today-%d", time.Now().UnixNano())
-	cmd := exec.CommandContext(ctx, node, "--test", "test/miniprogram.test.js")
+	cmd := exec.CommandContext(ctx, npm, "test")
 	cmd.Env = append(os.Environ(),
 		"WXB_BACKEND_URL="+base, "WXB_SANDBOX_URL="+sb.URL, "WXB_GATEWAY=1", "WXB_EXAMPLE_USER="+user, "WXB_EXAMPLE_PROFILE_USER="+today)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("node --test: %v\n%s", err, out)
+		t.Fatalf("npm test: %v\n%s", err, out)
 	}
-	t.Logf("node --test:\n%s", out)
+	t.Logf("npm test:\n%s", out)
 
 	u, err := sb.Sandbox.User(ctx, user)
 	if err != nil {
@@ -91,5 +97,25 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 	}
 	if nick != "Today 🌅 今天" || len(avatar) != 68 || sources != 3 || phone != sandbox.PhoneOf(today) {
 		t.Fatalf("database holds %q, avatar %q, sources %b, phone %s", nick, avatar, sources, domain.MaskPhone(phone))
+	}
+}
+
+// installDeps runs npm ci, as a fresh clone needs, when node_modules is
+// missing or older than package-lock.json (npm ci writes
+// node_modules/.package-lock.json).
+func installDeps(t *testing.T, npm string) {
+	t.Helper()
+	lock, err := os.Stat("package-lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if installed, err := os.Stat(filepath.Join("node_modules", ".package-lock.json")); err == nil && !installed.ModTime().Before(lock.ModTime()) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in examples/miniprogram (it needs the npm registry once): %v\n%s", err, out)
 	}
 }
