@@ -13,8 +13,12 @@ SANDBOX_ADDR ?= 127.0.0.1:8090
 # The demo's echo service behind the built-in gateway (/app/), started by make run.
 ECHO_ADDR    ?= 127.0.0.1:8070
 
+# In a terminal, scripts/run runs as a job of its own (set -m), so Ctrl-C
+# reaches it and not make: it stops everything and exits 0, and make prints
+# no "*** Error". The trailing exit keeps bash from exec-ing the script in
+# place of itself, which would skip the job control.
 run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the WeChat sandbox beside it and metrics on 127.0.0.1:9464
-	@GO="$(GO)" SANDBOX_ADDR="$(SANDBOX_ADDR)" ECHO_ADDR="$(ECHO_ADDR)" exec bash scripts/run
+	@if [ -t 0 ]; then set -m; fi; GO="$(GO)" SANDBOX_ADDR="$(SANDBOX_ADDR)" ECHO_ADDR="$(ECHO_ADDR)" bash scripts/run; exit $$?
 
 demo: ## a simulated mini-program logs in to `make run`, saves a profile and calls the echo service through the gateway; WeChat pushes an event, delivered to a webhook
 	@export WXSIM_BACKEND="$${WXSIM_BACKEND:-http://$${WXB_HTTP_ADDR:-127.0.0.1:8080}}" WXSIM_SANDBOX="$${WXSIM_SANDBOX:-http://$(SANDBOX_ADDR)}"; \
