@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,8 +49,13 @@ func TestApps_ATokenBelongsToItsApp(t *testing.T) {
 	wantKind(t, err, domain.KindUnauthenticated)
 	_, err = svc.Me(ctx, "", shopLogin.Token.Reveal()) // several apps: which?
 	wantKind(t, err, domain.KindInvalidInput)
+	wantAppDetail(t, err, "this server serves several apps")
+	if msg := domain.ClientMessageOf(err); msg != domain.MsgMissing {
+		t.Errorf("no app named: msg %q, want the contract's %q", msg, domain.MsgMissing)
+	}
 	_, err = svc.Login(ctx, "wxnope", "c3", phone)
 	wantKind(t, err, domain.KindInvalidInput)
+	wantAppDetail(t, err, "name an app this server serves")
 
 	// The same person (one unionid) in both apps: each sees the other's
 	// account, appid and openid only.
@@ -101,5 +107,17 @@ func TestApps_AccessTokensArePerApp(t *testing.T) {
 	}
 	if shop.TokenCalls() != 1 || staff.TokenCalls() != 1 {
 		t.Fatalf("token fetches: shop %d, staff %d, want one each", shop.TokenCalls(), staff.TokenCalls())
+	}
+}
+
+// wantAppDetail checks that err tells the developer how to name the app
+// (Referer or X-WX-AppID) and which apps are served.
+func wantAppDetail(t *testing.T, err error, starts string) {
+	t.Helper()
+	d := domain.DetailOf(err)
+	for _, want := range []string{starts, "https://servicewechat.com/<appid>/<version>/page-frame.html", "X-WX-AppID", "served: wxshop, wxstaff"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("detail %q lacks %q", d, want)
+		}
 	}
 }

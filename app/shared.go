@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -20,18 +23,26 @@ type apps struct {
 // lookup returns the WeChat of the app a request names: appID, or with ""
 // the one app served. Several apps and none named, or an app not served,
 // is invalid input naming the parameter.
+// Both errors carry a Detail naming the two ways to name an app and the
+// apps served (appids are public: every request of an app carries its own).
 func (a apps) lookup(appID string) (ports.WeChat, error) {
 	if appID == "" {
 		if a.only == nil {
-			return nil, domain.Missing("appid")
+			return nil, domain.WithDetail(domain.Missing("appid"), "this server serves several apps: name one "+a.howToName())
 		}
 		return a.only, nil
 	}
 	wc, ok := a.byID[appID]
 	if !ok {
-		return nil, domain.Malformed("appid", "not an app this server serves")
+		return nil, domain.WithDetail(domain.Malformed("appid", "not an app this server serves"), "name an app this server serves "+a.howToName())
 	}
 	return wc, nil
+}
+
+// howToName tells how a request names its app, and which appids it may name.
+func (a apps) howToName() string {
+	return "with the Referer wx.request sends (https://servicewechat.com/<appid>/<version>/page-frame.html) " +
+		"or an X-WX-AppID header; served: " + strings.Join(slices.Sorted(maps.Keys(a.byID)), ", ")
 }
 
 // presenter shows users as a client sees them.

@@ -36,6 +36,27 @@ func TestMissing_UsesTheTutorialsMessage(t *testing.T) {
 	}
 }
 
+func TestWithDetail_KeepsTheErrorAndAddsTheDetail(t *testing.T) {
+	orig := domain.Missing("appid")
+	err := fmt.Errorf("login: %w", domain.WithDetail(orig, "name the app"))
+	if got := domain.DetailOf(err); got != "name the app" {
+		t.Fatalf("detail %q", got)
+	}
+	if domain.KindOf(err) != domain.KindInvalidInput || domain.ClientMessageOf(err) != domain.MsgMissing {
+		t.Fatalf("kind %v, msg %q: the error changed", domain.KindOf(err), domain.ClientMessageOf(err))
+	}
+	if domain.DetailOf(orig) != "" {
+		t.Fatal("WithDetail changed the error it was given")
+	}
+	// An internal error shows no detail, nor does a plain one take one.
+	if got := domain.DetailOf(domain.WithDetail(domain.Wrap(domain.KindInternal, errors.New("db")), "secret cause")); got != "" {
+		t.Fatalf("internal error's detail %q", got)
+	}
+	if plain := errors.New("plain"); domain.WithDetail(plain, "x") != plain || domain.DetailOf(plain) != "" {
+		t.Fatal("a plain error is changed")
+	}
+}
+
 func TestToken_ShapeIsChecked(t *testing.T) {
 	var b [domain.TokenBytes]byte
 	b[0] = 0xfb // makes '-' or '_' likely in the text

@@ -75,6 +75,10 @@ type Error struct {
 	Err error
 	// RetryAfter, for KindRateLimited, is when trying again may succeed.
 	RetryAfter time.Duration
+	// Detail, when set, tells the developer what the request should have
+	// held, in English; clients see it beside the contract's msg. It must
+	// hold no secret.
+	Detail string
 }
 
 // Wrap returns an error of kind k, with the kind's client message and cause
@@ -165,6 +169,28 @@ func RetryAfterOf(err error) time.Duration {
 		return e.RetryAfter
 	}
 	return 0
+}
+
+// WithDetail returns err with detail as its Detail when err is a domain
+// error (a copy: err is left as it was), else err.
+func WithDetail(err error, detail string) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	c := *e
+	c.Detail = detail
+	return &c
+}
+
+// DetailOf returns the Detail of err's domain error, or "". An internal
+// error has none: its cause is for the log only.
+func DetailOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Kind != KindInternal {
+		return e.Detail
+	}
+	return ""
 }
 
 // ClientMessageOf returns what a client is shown for err: its domain error's

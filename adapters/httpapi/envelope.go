@@ -70,7 +70,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if retry := domain.RetryAfterOf(err); retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
 	}
-	writeEnvelope(w, o.status, envelope{Code: o.code, Status: o.code, Msg: msg, Data: nil})
+	writeEnvelope(w, o.status, envelope{Code: o.code, Status: o.code, Msg: msg, Data: nil, Detail: domain.DetailOf(err)})
 }
 
 // kindName names err's kind for the log: a domain kind, or "transport".

@@ -17,6 +17,10 @@ type Envelope[T any] struct {
 	Status int    `json:"status"`
 	Msg    string `json:"msg"`
 	Data   T      `json:"data"`
+	// Detail, on some errors, tells the developer in English what the
+	// request should have held (the app to name, say); Msg stays the
+	// contract's text.
+	Detail string `json:"detail,omitempty"`
 }
 
 // Raw is an envelope as a client reads it, its data still JSON.

@@ -5,11 +5,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/domain"
 	"wxbackend/internal/sim/sandbox"
 )
 
@@ -82,6 +85,23 @@ func TestE2E_TwoAppsOnOneServer(t *testing.T) {
 		if resp.Envelope.Code != 1 {
 			t.Errorf("%s: %+v, want code 1", name, resp.Envelope)
 		}
+	}
+	// The developer is told how to name the app, and which are served: a
+	// login without a Referer (wxsim, curl) and a token route naming
+	// another app.
+	code, _ := ep.Multi.App(shopApp).Login(ctx, "dee")
+	noApp, _ := apiclient.New(s.base, nil).Do(ctx, apiclient.Request{Path: "/api/v1/login", Fields: []apiclient.Field{{Name: "code", Value: code}}})
+	unknown, _ := apiclient.New(s.base, nil).Do(ctx, apiclient.Request{Method: "GET", Path: "/api/v1/me", Token: tokens[shopApp],
+		Header: http.Header{"X-WX-AppID": {"wxnotours"}}})
+	for _, e := range []apiclient.Raw{noApp.Envelope, unknown.Envelope} {
+		served := strings.Join(slices.Sorted(slices.Values([]string{shopApp, staffApp})), ", ")
+		if e.Code != 1 || !strings.Contains(e.Detail, "https://servicewechat.com/<appid>/<version>/page-frame.html") ||
+			!strings.Contains(e.Detail, "X-WX-AppID") || !strings.HasSuffix(e.Detail, "served: "+served) {
+			t.Errorf("the missing or unknown app's answer: %+v", e)
+		}
+	}
+	if noApp.Envelope.Msg != domain.MsgMissing {
+		t.Errorf("no app named: msg %q, want the contract's", noApp.Envelope.Msg)
 	}
 	// The staff app has limits of its own: its third login from this
 	// address is code 7, while the shop's limit is the default.
