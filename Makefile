@@ -20,8 +20,11 @@ ECHO_ADDR    ?= 127.0.0.1:8070
 run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the WeChat sandbox beside it and metrics on 127.0.0.1:9464
 	@if [ -t 0 ]; then set -m; fi; GO="$(GO)" SANDBOX_ADDR="$(SANDBOX_ADDR)" ECHO_ADDR="$(ECHO_ADDR)" bash scripts/run; exit $$?
 
-demo: ## a simulated mini-program logs in to `make run`, saves a profile and calls the echo service through the gateway; WeChat pushes an event, delivered to a webhook
-	@export WXSIM_BACKEND="$${WXSIM_BACKEND:-http://$${WXB_HTTP_ADDR:-127.0.0.1:8080}}" WXSIM_SANDBOX="$${WXSIM_SANDBOX:-http://$(SANDBOX_ADDR)}"; \
+# make demo's app, when make run serves several (WXB_APPS_FILE): APP=<appid>.
+APP ?=
+
+demo: ## a simulated mini-program logs in to `make run`, saves a profile and calls the echo service through the gateway; WeChat pushes an event, delivered to a webhook (APP=<appid> with an apps file)
+	@export WXSIM_BACKEND="$${WXSIM_BACKEND:-http://$${WXB_HTTP_ADDR:-127.0.0.1:8080}}" WXSIM_SANDBOX="$${WXSIM_SANDBOX:-http://$(SANDBOX_ADDR)}" WXSIM_APP="$${WXSIM_APP:-$(APP)}"; \
 	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序' && $(GO) run ./cmd/wxsim -user alice -steps push
 
 build: ## build the server binary into bin/

@@ -6,6 +6,12 @@
 //	wxsim [-backend URL] [-sandbox URL] [-app appid] [-user alice] [-nick 'Alice 🐼'] [-legacy] [-classic] [-form]
 //	      [-steps login,userinfo,avatar,nickname,phone,session,me,service,logout] [-service /app/orders]
 //
+// A step of a logged-in user (all but login and push) run without a login
+// before it in the same run logs in first, and says so: wxsim keeps no
+// token between runs. A failed step prints the answer's code, its name and
+// an English explanation beside the contract's msg, and the server's detail
+// (with several apps: how to name one, and the appids served).
+//
 // Step phone-encrypted sends getPhoneNumber's older encrypted form. Step
 // service calls a business route of the team's own service through the
 // backend's built-in gateway and prints the identity headers it received
@@ -105,9 +111,20 @@ func run(args []string, out io.Writer) error {
 	mp := miniprogram.New(miniprogram.Options{Backend: *backend, WX: phone, User: *user, AppID: *appID, Classic: *classic, Form: *form, Trace: trace})
 
 	for _, step := range strings.Split(*steps, ",") {
+		step = strings.TrimSpace(step)
+		if needsToken[step] && mp.Token() == "" {
+			// wxsim keeps no token between runs: a step of a logged-in user
+			// starts with the login, as the mini-program's ensureLogin does.
+			fmt.Fprintf(out, "# step %s needs a logged-in user, and this run has no token yet: logging in first\n", step)
+			fmt.Fprintf(out, "# wx.login as %q, then send the code\n", *user)
+			e, err := mp.Login(ctx)
+			if err := stepFailed("login", e, err, *appID); err != nil {
+				return err
+			}
+		}
 		var e miniprogram.Envelope
 		var err error
-		switch strings.TrimSpace(step) {
+		switch step {
 		case "login":
 			fmt.Fprintf(out, "# wx.login as %q, then send the code\n", *user)
 			e, err = mp.Login(ctx)
@@ -154,17 +171,30 @@ func run(args []string, out io.Writer) error {
 		default:
 			return fmt.Errorf("unknown step %q (steps: %s)", step, strings.Join(allSteps, ","))
 		}
-		if err != nil {
+		if err := stepFailed(step, e, err, *appID); err != nil {
 			return err
-		}
-		if e.Code == 1 && *appID == "" && step == "login" { // the code is good: the app is what is missing
-			return fmt.Errorf("%s: code 1: %s (a backend that serves several apps needs one named: -app or WXSIM_APP)", step, e.Msg)
-		}
-		if e.Code != 0 {
-			return errors.New(step + ": code " + fmt.Sprint(e.Code) + ": " + e.Msg)
 		}
 	}
 	return nil
+}
+
+// needsToken are the steps of a logged-in user.
+var needsToken = map[string]bool{"userinfo": true, "getinfo": true, "avatar": true, "nickname": true, "phone": true,
+	"phone-encrypted": true, "session": true, "me": true, "service": true, "logout": true}
+
+// stepFailed returns the error of a step that failed, saying what the
+// answer's code means in English beside the contract's msg (often Chinese),
+// and the server's detail; nil for a step that passed.
+func stepFailed(step string, e miniprogram.Envelope, err error, appID string) error {
+	switch {
+	case err != nil:
+		return err
+	case e.Code == 0:
+		return nil
+	case e.Code == 1 && appID == "" && step == "login": // the code is good: the app is what is missing
+		return fmt.Errorf("%s: %s (name the app: wxsim -app <appid>, WXSIM_APP, or make demo APP=<appid>)", step, e.Describe())
+	}
+	return errors.New(step + ": " + e.Describe())
 }
 
 // callService calls a route behind the gateway and prints the identity

@@ -12,6 +12,7 @@ import (
 
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring/wiringtest"
+	"wxbackend/internal/sim/sandbox"
 )
 
 // backend starts wxbackend with a WeChat sandbox, as make run does, on SQLite.
@@ -52,12 +53,35 @@ func TestRun_WholeFlowPrintsEveryStepWithoutTheToken(t *testing.T) {
 	}
 }
 
+// A step of a logged-in user, run alone, logs in first and says so.
+func TestRun_AStepThatNeedsATokenLogsInFirst(t *testing.T) {
+	base, sb := backend(t)
+	var out bytes.Buffer
+	if err := run([]string{"-backend", base, "-sandbox", sb, "-user", "alone", "-steps", "me"}, &out); err != nil {
+		t.Fatalf("me without a login step: %v\n%s", err, &out)
+	}
+	got := out.String()
+	for _, want := range []string{"step me needs a logged-in user, and this run has no token yet: logging in first", "/api/v1/login", "saved profile of o"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// A failed step names its code and what it means in English beside the
+// contract's msg, and the server's detail.
 func TestRun_FailsOnAFailedStep(t *testing.T) {
 	base, sb := backend(t)
 	var out bytes.Buffer
-	err := run([]string{"-backend", base, "-sandbox", sb, "-steps", "me"}, &out)
-	if err == nil || !strings.Contains(err.Error(), "code 2") {
-		t.Fatalf("me without login: %v", err)
+	err := run([]string{"-backend", base, "-sandbox", sb, "-app", "wxnotours", "-steps", "login"}, &out)
+	if err == nil {
+		t.Fatal("a login to an app not served passed")
+	}
+	for _, want := range []string{"login: code 1 invalid_input: invalid parameter appid: not an app this server serves (a parameter is missing",
+		"X-WX-AppID", "served: " + sandbox.DefaultAppID} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
 	}
 	if err := run([]string{"-backend", base, "-sandbox", sb, "-steps", "dance"}, &out); err == nil {
 		t.Fatal("an unknown step passed")
@@ -102,8 +126,10 @@ func TestRun_TwoAppsNeedAnAppNamed(t *testing.T) {
 		}
 	}
 	err = run([]string{"-backend", base, "-sandbox", sb.URL, "-user", "two", "-q"}, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "WXSIM_APP") {
-		t.Fatalf("no app named: %v", err)
+	for _, want := range []string{"code 1 invalid_input: 缺少参数!", "X-WX-AppID", "served: wx57aff00000000002, wx5h0p000000000001", "WXSIM_APP", "make demo APP="} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("no app named: error lacks %q: %v", want, err)
+		}
 	}
 }
 

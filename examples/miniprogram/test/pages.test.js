@@ -1,6 +1,7 @@
 // The example's pages, rendered by WeChat's miniprogram-simulate and tapped as
 // a user would, against a live backend and WeChat sandbox: WXB_BACKEND_URL and
-// WXB_SANDBOX_URL (npm test sets them, see run.js). Each test is a new user of
+// WXB_SANDBOX_URL (npm test sets them, see run.js), as the app WXB_APPID when
+// the backend serves several. Each test is a new user of
 // the sandbox, so the tests do not depend on each other or on what the
 // database already holds.
 'use strict';
@@ -10,7 +11,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { openPage } = require('./simulate.js');
-const { setProfile } = require('./wx-shim.js');
+const { setProfile, appHeaders } = require('./wx-shim.js');
 
 const backendUrl = process.env.WXB_BACKEND_URL;
 const sandboxUrl = process.env.WXB_SANDBOX_URL;
@@ -58,7 +59,7 @@ test('index: login at launch, share the profile, reload it, log out', async () =
   assert.equal(p.text('#status'), 'logged out');
   assert.equal(p.text('#nickname'), '');
   assert.equal(p.device.wx.getStorageSync('token'), '');
-  const res = await fetch(`${backendUrl}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${backendUrl}/api/v1/me`, { headers: { ...appHeaders(), authorization: `Bearer ${token}` } });
   assert.equal((await res.json()).code, 2, 'the old token is revoked');
 });
 
@@ -111,7 +112,7 @@ test('a revoked token (code 2) costs one new login and the tap succeeds', async 
   const p = open('pages/index/index', `revoked-${run}`);
   await p.launch();
   const old = p.device.wx.getStorageSync('token');
-  const res = await fetch(`${backendUrl}/api/v1/logout`, { method: 'POST', headers: { authorization: `Bearer ${old}` } });
+  const res = await fetch(`${backendUrl}/api/v1/logout`, { method: 'POST', headers: { ...appHeaders(), authorization: `Bearer ${old}` } });
   assert.equal((await res.json()).code, 0);
 
   await p.tap('#share');
@@ -128,7 +129,7 @@ test('data sealed under a rotated session_key (code 4) is fetched again after on
   await p.launch();
   // wx.login elsewhere (another page, a plugin) rotates the key without
   // telling the backend: wx.getUserInfo now seals under a key it never saw.
-  const res = await fetch(`${sandboxUrl}/sandbox/wx/login`, { method: 'POST', body: JSON.stringify({ user }) });
+  const res = await fetch(`${sandboxUrl}/sandbox/wx/login`, { method: 'POST', body: JSON.stringify({ user, appid: process.env.WXB_APPID }) });
   assert.ok(res.ok);
 
   await p.tap('#share');
@@ -152,7 +153,7 @@ test("service: the team's own service through the gateway", { skip: !process.env
 
   // A revoked token: the gateway answers code 2, the page logs in once more.
   const old = p.device.wx.getStorageSync('token');
-  await fetch(`${backendUrl}/api/v1/logout`, { method: 'POST', headers: { authorization: `Bearer ${old}` } });
+  await fetch(`${backendUrl}/api/v1/logout`, { method: 'POST', headers: { ...appHeaders(), authorization: `Bearer ${old}` } });
   await p.tap('#call');
   assert.equal(p.text('#status'), 'service answered', p.text('#error'));
   assert.deepEqual(calls(p.device.log, '/app/orders').map((r) => r.statusCode), [200, 401, 200]);

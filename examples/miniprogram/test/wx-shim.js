@@ -8,7 +8,12 @@
 
 const path = require('node:path');
 
-function createWx({ sandboxUrl, user }) {
+// appId, when set, is the mini-program's appid: wx.request and wx.uploadFile
+// send the Referer WeChat sends (https://servicewechat.com/<appid>/<version>/
+// page-frame.html), by which a backend serving several apps knows this one,
+// and the sandbox's client face is asked for that app.
+function createWx({ sandboxUrl, user, appId = process.env.WXB_APPID || '' }) {
+  const referer = appHeaders(appId);
   const storage = new Map();
   const tempFiles = new Map(); // wxfile:// path → bytes, as chooseAvatar leaves them
   const log = []; // every wx.request: {method, url, data, statusCode, body}
@@ -43,7 +48,7 @@ function createWx({ sandboxUrl, user }) {
     const res = await fetch(`${sandboxUrl}/sandbox/wx/${api}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user }),
+      body: JSON.stringify(appId ? { user, appid: appId } : { user }),
     });
     const body = await res.json();
     if (!res.ok) throw new Error(body.errMsg || `${api}:fail`);
@@ -52,7 +57,7 @@ function createWx({ sandboxUrl, user }) {
 
   async function request({ url, method = 'GET', data, header = {} }) {
     method = method.toUpperCase();
-    const headers = {};
+    const headers = { ...referer };
     for (const [k, v] of Object.entries(header)) headers[k.toLowerCase()] = String(v);
     headers['content-type'] = headers['content-type'] || 'application/json';
     let body;
@@ -88,7 +93,7 @@ function createWx({ sandboxUrl, user }) {
     for (const [k, v] of Object.entries(formData)) form.append(k, String(v));
     let res;
     try {
-      res = await fetch(url, { method: 'POST', headers: header, body: form });
+      res = await fetch(url, { method: 'POST', headers: { ...referer, ...header }, body: form });
     } catch (err) {
       throw new Error(`uploadFile:fail ${err.cause ? err.cause.code : err.message}`);
     }
@@ -167,9 +172,17 @@ function launch({ root, page, sandboxUrl, backendUrl, user }) {
   return { app, page: instance, ...shim };
 }
 
-// setProfile sets what wx.getUserInfo returns for a sandbox user.
+// appHeaders are the headers of a request from the mini-program appId on a
+// phone: the Referer wx.request sets ({} without an appid).
+function appHeaders(appId = process.env.WXB_APPID || '') {
+  return appId ? { referer: `https://servicewechat.com/${appId}/devtools/page-frame.html` } : {};
+}
+
+// setProfile sets what wx.getUserInfo returns for a sandbox user (of the app
+// WXB_APPID names, when set).
 async function setProfile(sandboxUrl, user, profile) {
-  const res = await fetch(`${sandboxUrl}/sandbox/users/${encodeURIComponent(user)}/profile`, {
+  const app = process.env.WXB_APPID ? `?appid=${encodeURIComponent(process.env.WXB_APPID)}` : '';
+  const res = await fetch(`${sandboxUrl}/sandbox/users/${encodeURIComponent(user)}/profile${app}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(profile),
@@ -178,4 +191,4 @@ async function setProfile(sandboxUrl, user, profile) {
   return res.json();
 }
 
-module.exports = { createWx, launch, setProfile };
+module.exports = { createWx, launch, setProfile, appHeaders };
