@@ -80,10 +80,10 @@ func (s *Messages) Retry(ctx context.Context, id int64) (ports.Job[domain.Messag
 	}
 	m := j.Item
 	switch {
+	case m.Status == domain.MessageSent || m.Status == domain.MessageDelivered || j.State == ports.JobDone:
+		return j, &domain.Error{Kind: domain.KindInvalidInput, Msg: fmt.Sprintf("message %d was sent (status %s): it is not sent again", id, m.Status)}
 	case j.State == ports.JobPending:
 		return j, &domain.Error{Kind: domain.KindInvalidInput, Msg: fmt.Sprintf("message %d is still being tried (status %s): the worker tries it again on its own", id, m.Status)}
-	case j.State == ports.JobDone:
-		return j, &domain.Error{Kind: domain.KindInvalidInput, Msg: fmt.Sprintf("message %d was sent (status %s): it is not sent again", id, m.Status)}
 	}
 	now := s.clock.Now()
 	if m.Status == domain.MessageFailed {

@@ -129,7 +129,6 @@ func runMessages(ctx context.Context, svc *app.Messages, cmd MessagesCommand) er
 		return fmt.Errorf("messages %s: %s is not a message id", cmd.Verb, printable(cmd.Target))
 	}
 	if cmd.Verb == "retry" {
-		was, _ := svc.Find(ctx, id)
 		j, err := svc.Retry(ctx, id)
 		if err != nil {
 			return messageErr(err, id)
@@ -138,8 +137,8 @@ func runMessages(ctx context.Context, svc *app.Messages, cmd MessagesCommand) er
 			return encodeJSON(cmd.Out, messageRowOf(j, false))
 		}
 		fmt.Fprintf(cmd.Out, "message %d queued again: sent by a running server\n", id)
-		if was.Item.Unknown > 0 {
-			fmt.Fprintf(cmd.Out, "note: %d earlier attempts had no answer: WeChat may have sent it, and the user may receive it twice\n", was.Item.Unknown)
+		if j.Item.Unknown > 0 {
+			fmt.Fprintf(cmd.Out, "note: %d earlier attempts had no answer: WeChat may have sent it, and the user may receive it twice\n", j.Item.Unknown)
 		}
 		return nil
 	}
