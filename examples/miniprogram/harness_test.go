@@ -10,10 +10,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,5 +119,43 @@ func installDeps(t *testing.T, npm string) {
 	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("npm ci in examples/miniprogram (it needs the npm registry once): %v\n%s", err, out)
+	}
+}
+
+// With several apps (make run with an apps file) the example names its app
+// as a phone does, by the Referer wx.request sends (WXB_APPID in the tests'
+// wx): its pages work for the second app of two.
+func TestExampleMiniProgramWithSeveralApps(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		testenv.Unreachable(t, "Node.js (node, 20 or later)", err)
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		testenv.Unreachable(t, "npm (Node.js's package manager)", err)
+	}
+	installDeps(t, npm)
+	const staff = "wx57aff00000000002"
+	file := filepath.Join(t.TempDir(), "apps.toml")
+	apps := "[[app]]\nappid = \"wx5h0p000000000001\"\nsecret = \"shop-secret\"\n\n[[app]]\nappid = \"" + staff + "\"\nsecret = \"staff-secret\"\n"
+	if err := os.WriteFile(file, []byte(apps), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := config.Load([]string{"--apps-file", file}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, sb := wiringtest.StartSandboxed(t, func(c *config.Config) { c.Apps = loaded.Apps })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// Without the Referer a login here is code 1: the pages' tests pass
+	// only if every request names the app.
+	cmd := exec.CommandContext(ctx, npm, "test", "--", "--test-name-pattern=^(index|profile):")
+	cmd.Env = append(os.Environ(), "WXB_BACKEND_URL="+base, "WXB_SANDBOX_URL="+sb.URL, "WXB_APPID="+staff)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("npm test: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "# pass 2") { // the two pages' tests ran, and nothing else
+		t.Fatalf("npm test ran other than the index and profile pages' tests:\n%s", out)
 	}
 }

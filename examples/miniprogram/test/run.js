@@ -28,7 +28,8 @@ if (process.env.WXB_BACKEND_URL && process.env.WXB_SANDBOX_URL) {
   // Only this directory's *.test.js: seed/ holds the seed's page code, which
   // is run by seed.test.js, not a test of its own.
   const files = fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('test', f));
-  exit(spawnSync(process.execPath, ['--test', ...files], { cwd: here, stdio: 'inherit' }));
+  // npm test -- ARGS passes ARGS to node's test runner (--test-name-pattern=…).
+  exit(spawnSync(process.execPath, ['--test', ...process.argv.slice(2), ...files], { cwd: here, stdio: 'inherit' }));
 }
 
 console.error(`npm test: WXB_BACKEND_URL and WXB_SANDBOX_URL are not set, so the Go test starts wxbackend and the
