@@ -43,6 +43,8 @@ test: ## every test, with the race detector, against the local servers
 	    echo "!!! bash .ci/run starts it; or point WXB_TEST_*_DSN at yours."; \
 	  fi; \
 	done
+	@for tool in node npm; do command -v $$tool >/dev/null || \
+	  echo "!!! $$tool is not installed: the example mini-program's tests will be SKIPPED (CI fails instead)."; done
 	$(GO) test -race -count=1 $(PKGS)
 
 lint: ## gofmt, go vet, go.mod tidy, no tracked file over 1 MB, docs' links resolve
