@@ -31,7 +31,8 @@ func pushStep(ctx context.Context, out io.Writer, sbURL, backend, appID, openID 
 	var res sandbox.PushResult
 	if err := call(ctx, http.MethodPost, sbURL+"/sandbox/push", req, &res); err != nil {
 		if errors.Is(err, errNoPushToken) { // make run with an apps file sets up no push
-			fmt.Fprintln(out, "  skipped: the sandbox's app has no push token (make run sets one for its own app)")
+			fmt.Fprintln(out, "  skipped: the sandbox's app has no push token (make run sets one for its own app; in an apps file,"+
+				" give the app push_token, push_encoding_aes_key, webhook_url and webhook_secret)")
 			return nil
 		}
 		return err
