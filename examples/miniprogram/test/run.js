@@ -12,9 +12,10 @@ const path = require('node:path');
 
 const here = path.join(__dirname, '..');
 
-function exit(res) {
+function exit(res, what) {
   if (res.error) {
-    console.error(`npm test: ${res.error.message}`);
+    const missing = res.error.code === 'ENOENT' ? ` (${what} is not installed or not on PATH)` : '';
+    console.error(`npm test: ${res.error.message}${missing}`);
     process.exit(1);
   }
   process.exit(res.status === null ? 1 : res.status);
@@ -29,7 +30,7 @@ if (process.env.WXB_BACKEND_URL && process.env.WXB_SANDBOX_URL) {
   // is run by seed.test.js, not a test of its own.
   const files = fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('test', f));
   // npm test -- ARGS passes ARGS to node's test runner (--test-name-pattern=…).
-  exit(spawnSync(process.execPath, ['--test', ...process.argv.slice(2), ...files], { cwd: here, stdio: 'inherit' }));
+  exit(spawnSync(process.execPath, ['--test', ...process.argv.slice(2), ...files], { cwd: here, stdio: 'inherit' }), 'node');
 }
 
 console.error(`npm test: WXB_BACKEND_URL and WXB_SANDBOX_URL are not set, so the Go test starts wxbackend and the
@@ -40,4 +41,4 @@ Against your own make run instead:
 exit(spawnSync('go', ['test', '-count=1', '-v', '-run', '^TestExampleMiniProgram', './examples/miniprogram/'], {
   cwd: path.join(here, '..', '..'),
   stdio: 'inherit',
-}));
+}), 'Go, which starts the backend for the tests,');
