@@ -76,6 +76,10 @@ func (w *messageWorld) accept(t *testing.T, user, tmpl string) {
 		map[string]string{tmpl: domain.SubscribeAccept}); err != nil {
 		t.Fatal(err)
 	}
+	// The same tap, as WeChat records it: the sandbox enforces consent too.
+	if err := w.sandbox.Subscribe(user, map[string]string{tmpl: domain.SubscribeAccept}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (w *messageWorld) consent(t *testing.T, user, tmpl string) domain.Consent {

@@ -20,6 +20,10 @@ type Fault struct {
 	// up); Arrived, when set, is closed as the call starts waiting.
 	Wait    <-chan struct{}
 	Arrived chan<- struct{}
+	// Lost (server API only, InjectAPIFault) answers the call as usual,
+	// so whatever it does is done (a message sent), then holds the answer
+	// until the caller gives up: an answer lost on its way back.
+	Lost bool
 	// Hang holds the call until the caller gives up: a WeChat that never answers.
 	Hang bool
 	// Reset closes the connection without an answer.
@@ -78,10 +82,11 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.servePhoneNumber)
 	mux.HandleFunc("GET /wxa/checksession", s.serveCheckSession)
 	mux.HandleFunc("POST /wxa/msg_sec_check", s.serveMsgSecCheck)
-	s.pushRoutes(mux)  // WeChat's message push, and a webhook to deliver to (push.go)
-	s.mediaRoutes(mux) // WeChat's asynchronous image check (mediacheck.go)
+	s.pushRoutes(mux)      // WeChat's message push, and a webhook to deliver to (push.go)
+	s.mediaRoutes(mux)     // WeChat's asynchronous image check (mediacheck.go)
+	s.subscribeRoutes(mux) // subscribe messages: consent, send, sent events (subscribe.go)
 	mux.HandleFunc("GET /wxa/resetusersessionkey", s.serveResetSessionKey)
-	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.serveSubscribeSend)
+	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.serveSubscribeSend) // subscribe.go
 	mux.HandleFunc("POST /wxa/getwxacodeunlimit", s.serveCodeUnlimit)
 	mux.HandleFunc("POST /wxa/generate_urllink", s.serveURLLink)
 	mux.HandleFunc("POST /sandbox/access_token/invalidate", s.serveInvalidate)
