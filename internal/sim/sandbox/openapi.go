@@ -43,7 +43,8 @@ func (s *Sandbox) LastQuery(path string) url.Values {
 }
 
 // InjectAPIFault makes the next call of path (without its leading slash)
-// misbehave as f says (Lost, Hang, Status and Body, or Errcode; Times calls).
+// misbehave as f says (Wait, then Lost, Hang, Status and Body, or Errcode;
+// Times calls).
 func (s *Sandbox) InjectAPIFault(path string, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -74,6 +75,16 @@ func (s *Sandbox) counted(next http.Handler) http.Handler {
 			}
 		}
 		s.mu.Unlock()
+		if faulty && f.Wait != nil {
+			if f.Arrived != nil {
+				close(f.Arrived)
+			}
+			select {
+			case <-f.Wait:
+			case <-r.Context().Done():
+				return // the caller gave up (or died): nothing was done
+			}
+		}
 		switch {
 		case !faulty:
 			next.ServeHTTP(w, r)
@@ -87,8 +98,10 @@ func (s *Sandbox) counted(next http.Handler) http.Handler {
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(f.Status)
 			_, _ = io.WriteString(w, f.Body)
-		default:
+		case f.Errcode != 0:
 			writeAPI(w, apiError(f.Errcode, "injected fault"))
+		default: // Wait alone: answered as usual once released
+			next.ServeHTTP(w, r)
 		}
 	})
 }

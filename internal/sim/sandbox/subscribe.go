@@ -47,7 +47,8 @@ type SentMessage struct {
 	// Duplicate tells whether the same message (user, template, page and
 	// data) had been sent before: WeChat has no idempotency key, so a
 	// caller that sends again after a lost answer sends it twice.
-	Duplicate bool `json:"duplicate"`
+	Duplicate bool      `json:"duplicate"`
+	At        time.Time `json:"at"` // when it was sent, on the sandbox's clock
 	pushed    bool
 }
 
@@ -210,7 +211,7 @@ func (s *Sandbox) serveSubscribeSend(w http.ResponseWriter, r *http.Request) {
 	body := req.ToUser + "\x00" + req.TemplateID + "\x00" + req.Page + "\x00" + data.String()
 	id := FirstMsgID + 2*st.n
 	st.n++
-	st.sent = append(st.sent, SentMessage{MsgID: id, OpenID: req.ToUser, TemplateID: req.TemplateID, Duplicate: st.bodies[body]})
+	st.sent = append(st.sent, SentMessage{MsgID: id, OpenID: req.ToUser, TemplateID: req.TemplateID, Duplicate: st.bodies[body], At: s.now()})
 	st.bodies[body] = true
 	writeAPI(w, apiAnswer{"errcode": 0, "errmsg": "ok", "msgid": id})
 }
