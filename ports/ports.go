@@ -73,6 +73,11 @@ type UserRepo interface {
 	// check (Review.State pending) since before, or at, before: at most
 	// limit, the longest waiting first.
 	PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error)
+	// ByAvatarTrace returns the user of appID whose pending avatar waits
+	// for WeChat's check traceID, or KindNotFound (none, or traceID "").
+	// WeChat's result names its check by trace_id only: the push's
+	// FromUserName is the push service's account, not the user.
+	ByAvatarTrace(ctx context.Context, appID, traceID string) (domain.Identity, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }
