@@ -400,3 +400,13 @@ func (s *Sandbox) pushSubscribeEvent(ctx context.Context, url string, mode PushM
 	status, answer, err := p.Send(ctx, http.DefaultClient, url)
 	return PushResult{Status: status, Answer: answer}, err
 }
+
+// RequestSubscribeMessage is wx.requestSubscribeMessage on the phone: the
+// user taps answers (template ID → accept, reject, ban or filter) in the
+// popup. With pushURL set, the sandbox pushes the popup's event there. It
+// returns what the page's success callback receives.
+func (p *Phone) RequestSubscribeMessage(ctx context.Context, user string, answers map[string]string, pushURL string) (map[string]any, error) {
+	var out map[string]any
+	err := p.call(ctx, http.MethodPost, "/sandbox/subscribe", SubscribeRequest{AppID: p.AppID, User: user, Templates: answers, URL: pushURL}, &out)
+	return out, err
+}
