@@ -17,6 +17,10 @@
 //	                                    once, and the [[key]] block of its digest to append
 //	                                    to WXB_INTERNAL_KEYS_FILE
 //	wxbackend keys list                 the names, scopes and apps of the keys file
+//	wxbackend messages list [--status S] [--app A] [--limit N] [--json]
+//	                                    subscribe messages of the outbox, newest first
+//	wxbackend messages show <id> [--json]   one message and what became of it
+//	wxbackend messages retry <id>       a failed or given-up message queued again
 //
 // The users commands take --app <appid>, required when several apps are
 // configured (an apps file).
@@ -62,6 +66,9 @@ func run(args []string) error {
 	}
 	if len(args) > 0 && args[0] == "events" { // WeChat's pushed events (events.go)
 		return events(args)
+	}
+	if len(args) > 0 && args[0] == "messages" { // subscribe messages' outbox (messages.go)
+		return messages(args)
 	}
 	if len(args) > 0 && args[0] == "keys" {
 		return wiring.RunKeys(args[1:], os.LookupEnv, os.Stdout, os.Stderr)

@@ -46,7 +46,7 @@ func benchmarkMessages(b *testing.B, db sqlstore.Options) {
 	cfg.WeChat.AppID, cfg.WeChat.Secret, cfg.WeChat.BaseURL = appID, appSecret, wx
 	cfg.DB = db
 	withMessages(&cfg, path)
-	cfg.App.Push.PollInterval = 50 * time.Millisecond
+	cfg.App.Messages.PollInterval = 50 * time.Millisecond
 	var internal wiring.InternalServer
 	s := launchQuiet(b, cfg, fx.Populate(&internal))
 	svc := &msgServer{server: s, internal: "http://" + internal.Addr(), key: key}

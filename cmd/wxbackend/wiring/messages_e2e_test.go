@@ -57,6 +57,8 @@ func writeMessagesKey(t testing.TB) (path, key string) {
 func withMessages(cfg *config.Config, keysFile string) {
 	cfg.App.Push.PollInterval = 20 * time.Millisecond
 	cfg.App.Push.BackoffBase, cfg.App.Push.BackoffMax = 50*time.Millisecond, 200*time.Millisecond
+	cfg.App.Messages.PollInterval = 20 * time.Millisecond
+	cfg.App.Messages.BackoffBase, cfg.App.Messages.BackoffMax = 50*time.Millisecond, 200*time.Millisecond
 	cfg.Internal.Addr = "127.0.0.1:0"
 	cfg.APIKeys.File = keysFile
 }
@@ -303,7 +305,14 @@ func TestMessageFaults_TwoServersShareTheOutbox(t *testing.T) {
 				}
 				ids[i] = v.ID
 			}
-			eventually(t, "every message sent", func() bool { return sb.SubscribeStats().Sent >= n })
+			eventually(t, "every message sent", func() bool {
+				for _, id := range ids {
+					if servers[1].message(t, id).State == ports.JobPending {
+						return false
+					}
+				}
+				return true
+			})
 			for _, id := range ids {
 				if v := servers[0].message(t, id); v.Status != domain.MessageSent || v.State != ports.JobDone || v.Attempts != 1 {
 					t.Fatalf("message %d: %+v", id, v)

@@ -51,7 +51,7 @@ func TestMessageFaults_ProcessKilledBeforeSending(t *testing.T) {
 			"WXB_HTTP_ADDR="+addr, "WXB_DB_DSN="+string(db.DSN), "WXB_AVATAR_DIR="+filepath.Join(dir, "avatars"),
 			"WXB_WECHAT_APP_ID="+appID, "WXB_WECHAT_APP_SECRET="+appSecret, "WXB_WECHAT_BASE_URL="+wx.URL,
 			"WXB_INTERNAL_ADDR="+internal, "WXB_INTERNAL_KEYS_FILE="+keys,
-			"WXB_PUSH_WORKER_LEASE=4s", "WXB_WEBHOOK_TIMEOUT=3s", "WXB_PUSH_POLL_INTERVAL=50ms", "WXB_LOG_LEVEL=warn")
+			"WXB_MESSAGES_LEASE=4s", "WXB_MESSAGES_POLL_INTERVAL=50ms", "WXB_LOG_LEVEL=warn")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
