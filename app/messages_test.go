@@ -58,6 +58,8 @@ func newMessageWorld(t *testing.T, timeout time.Duration, set ...func(*app.Deps)
 	for _, f := range set {
 		f(&deps)
 	}
+	// WeChat's console knows the app's long-term templates too.
+	w.sandbox.SetLongTerm(deps.LongTermTemplates[msgAppID]...)
 	svc, err := app.New(deps, app.Options{SessionTTL: time.Hour, ForceRefreshPerDay: 5})
 	if err != nil {
 		t.Fatal(err)
