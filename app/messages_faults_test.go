@@ -58,19 +58,26 @@ func TestMessageFaults_WeChatBusyForAWhile(t *testing.T) {
 	}
 }
 
-// WeChat sent the message and its answer was lost (the call timed out):
+// WeChat sent the message and its answer was lost (the call timed out, or
+// the connection dropped once the request was sent):
 // the message is "unknown", counted, tried again, and sent a second time:
 // the duplicate WeChat has no key to catch, visible on the message and in
 // the sandbox. The sent event of the first copy, a msgid we never learnt,
 // is no error; the second's delivers the message.
 func TestMessageFaults_AnswerLostAfterWeChatSent(t *testing.T) {
+	for name, fault := range map[string]sandbox.Fault{"timeout": {Lost: true}, "dropped": {Lost: true, Reset: true}} {
+		t.Run(name, func(t *testing.T) { answerLost(t, fault) })
+	}
+}
+
+func answerLost(t *testing.T, fault sandbox.Fault) {
 	w := newMessageWorld(t, 300*time.Millisecond)
 	w.accept(t, "oUser", "tmpl")
 	// WeChat allows the second copy
 	if err := w.sandbox.Subscribe("oUser", map[string]string{"tmpl": "accept"}); err != nil {
 		t.Fatal(err)
 	}
-	w.sandbox.InjectAPIFault(sendPath, sandbox.Fault{Lost: true})
+	w.sandbox.InjectAPIFault(sendPath, fault)
 	j, _, err := w.send(t, "oUser", "lost")
 	if err != nil {
 		t.Fatal(err)

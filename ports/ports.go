@@ -183,7 +183,8 @@ type WeChat interface {
 	// answered, whatever its status: an answer is no error, but one whose
 	// JSON errcode is 40001, 40014 or 42001 is also returned as an error
 	// matching ErrAccessTokenRejected. An answer over the adapter's bound
-	// is KindUpstream.
+	// is KindUpstream. A failure after the request was written (a timeout,
+	// a connection dropped) also matches ErrAnswerLost.
 	Forward(ctx context.Context, token domain.AccessToken, req APIRequest) (APIResponse, error)
 }
 
@@ -216,6 +217,11 @@ type APIResponse struct {
 	Errcode int
 	JSON    bool
 }
+
+// ErrAnswerLost is in the chain of a forwarded call's error when the
+// request had been written whole and no answer arrived (a timeout, a
+// connection dropped): WeChat may have acted on it.
+var ErrAnswerLost = errors.New("wechat: request sent, answer lost")
 
 // ErrAccessTokenRejected is in the chain of a WeChat error answered 40001,
 // 40014 or 42001: the access token used is invalid or expired.

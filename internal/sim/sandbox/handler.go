@@ -22,7 +22,8 @@ type Fault struct {
 	Arrived chan<- struct{}
 	// Lost (server API only, InjectAPIFault) answers the call as usual,
 	// so whatever it does is done (a message sent), then holds the answer
-	// until the caller gives up: an answer lost on its way back.
+	// until the caller gives up, or with Reset drops the connection: an
+	// answer lost on its way back.
 	Lost bool
 	// Hang holds the call until the caller gives up: a WeChat that never answers.
 	Hang bool
@@ -175,14 +176,7 @@ func (s *Sandbox) serveCode2Session(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			return
 		case f.Reset:
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					if tc, ok := conn.(*net.TCPConn); ok {
-						_ = tc.SetLinger(0) // a RST, not a FIN
-					}
-					_ = conn.Close()
-				}
-			}
+			resetConn(w)
 			return
 		case f.Status != 0:
 			w.Header().Set("Content-Type", "text/plain")
@@ -196,6 +190,18 @@ func (s *Sandbox) serveCode2Session(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	writeWeChat(w, s.exchange(q.Get("appid"), q.Get("secret"), q.Get("js_code"), q.Get("grant_type")))
+}
+
+// resetConn closes the connection of w without an answer, with a RST.
+func resetConn(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // a RST, not a FIN
+			}
+			_ = conn.Close()
+		}
+	}
 }
 
 // writeWeChat answers as WeChat does: HTTP 200 and JSON labelled text/plain.

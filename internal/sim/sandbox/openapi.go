@@ -91,7 +91,11 @@ func (s *Sandbox) counted(next http.Handler) http.Handler {
 		case f.Lost:
 			// Answered (a message is sent), then the answer is lost.
 			next.ServeHTTP(discard{}, r)
-			<-r.Context().Done()
+			if f.Reset {
+				resetConn(w)
+			} else {
+				<-r.Context().Done()
+			}
 		case f.Hang:
 			<-r.Context().Done()
 		case f.Status != 0:
