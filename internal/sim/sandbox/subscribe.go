@@ -90,13 +90,8 @@ func (s *Sandbox) subsLocked() *subscribeState {
 // Subscribe is the tap of the user of openID in a subscription popup:
 // answers maps template IDs to accept, reject, ban or filter.
 func (s *Sandbox) Subscribe(openID string, answers map[string]string) error {
-	if openID == "" || len(answers) == 0 || len(answers) > 20 {
-		return ErrBadSubscribe
-	}
-	for id, a := range answers {
-		if id == "" || !domain.ValidSubscribeStatus(a) {
-			return ErrBadSubscribe
-		}
+	if err := checkTap(openID, answers); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -116,6 +111,19 @@ func (s *Sandbox) Subscribe(openID string, answers map[string]string) error {
 			}
 		case domain.SubscribeReject, domain.SubscribeBan:
 			al.status, al.remaining = a, 0
+		}
+	}
+	return nil
+}
+
+// checkTap checks a tap names a user and 1 to 20 templates, each with an answer.
+func checkTap(openID string, answers map[string]string) error {
+	if openID == "" || len(answers) == 0 || len(answers) > 20 {
+		return ErrBadSubscribe
+	}
+	for id, a := range answers {
+		if id == "" || !domain.ValidSubscribeStatus(a) {
+			return ErrBadSubscribe
 		}
 	}
 	return nil
@@ -265,6 +273,10 @@ func (s *Sandbox) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.URL != "" && s.push.app.Token == "" {
 		http.Error(w, "the sandbox's app has no push token (wxsandbox -push-token)", http.StatusConflict)
+		return
+	}
+	if err := checkTap(openID, req.Templates); err != nil { // before the templates are marked
+		writeClient(w, nil, err)
 		return
 	}
 	s.SetLongTerm(req.LongTerm...)
