@@ -23,9 +23,10 @@ run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the 
 # make demo's app, when make run serves several (WXB_APPS_FILE): APP=<appid>.
 APP ?=
 
-demo: ## a simulated mini-program logs in to `make run`, saves a profile and calls the echo service through the gateway; WeChat pushes an event, delivered to a webhook (APP=<appid> with an apps file)
+demo: ## a simulated mini-program logs in to `make run`, saves a profile and calls the echo service through the gateway; WeChat pushes an event, delivered to a webhook; the user allows a subscribe message, which a service sends and sees delivered (APP=<appid> with an apps file)
 	@export WXSIM_BACKEND="$${WXSIM_BACKEND:-http://$${WXB_HTTP_ADDR:-127.0.0.1:8080}}" WXSIM_SANDBOX="$${WXSIM_SANDBOX:-http://$(SANDBOX_ADDR)}" WXSIM_APP="$${WXSIM_APP:-$(APP)}"; \
-	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序' && $(GO) run ./cmd/wxsim -user alice -steps push
+	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序' && $(GO) run ./cmd/wxsim -user alice -steps push && \
+	  $(GO) run ./cmd/wxsim -user alice -steps login,subscribe -internal "http://$${WXB_INTERNAL_ADDR:-127.0.0.1:8081}"
 
 build: ## build the server binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/wxbackend

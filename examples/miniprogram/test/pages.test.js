@@ -107,6 +107,20 @@ test("profile: avatar, nickname and phone on today's anonymous WeChat", async ()
   assert.ok(!bytes.includes('Exif'), 'no EXIF (the photo carried GPS)');
 });
 
+test('profile: the user allows a subscribe message, and the page reports it to the consent ledger', async () => {
+  const user = process.env.WXB_EXAMPLE_SUBSCRIBE_USER || `subscriber-${run}`;
+  const p = open('pages/profile/profile', user);
+  await p.launch();
+  assert.equal(p.text('#notified'), '', 'nothing promised before the tap');
+  // The tap opens wx.requestSubscribeMessage's popup; the user accepts.
+  await p.tap('#subscribe');
+  assert.equal(p.text('#status'), 'subscription saved', p.text('#error'));
+  assert.equal(p.text('#notified'), 'You will be notified');
+  const [report] = calls(p.device.log, '/api/v1/me/subscriptions');
+  assert.deepEqual(report.data, { wxsimOrderShippedTemplate: 'accept' });
+  assert.equal(report.body.data.subscriptions[0].remaining, 1, 'one message allowed');
+});
+
 test('a revoked token (code 2) costs one new login and the tap succeeds', async () => {
   await setProfile(sandboxUrl, `revoked-${run}`, { nickName: 'Revoked', country: 'CN' });
   const p = open('pages/index/index', `revoked-${run}`);
