@@ -89,7 +89,8 @@ func subscribeStep(ctx context.Context, out io.Writer, mp *miniprogram.MiniProgr
 	var pushed struct{ Pushed []sandbox.SubscribePushed }
 	if err := call(ctx, http.MethodPost, o.sandbox+"/sandbox/subscribe/push?appid="+appID, sandbox.SubscribePushRequest{AppID: appID, URL: pushURL}, &pushed); err != nil {
 		if errors.Is(err, errNoPushToken) {
-			fmt.Fprintln(out, "  skipped: the sandbox's app has no push token (make run sets one for its own app)")
+			fmt.Fprintln(out, "  skipped: the sandbox's app has no push token (make run sets one for its own app; in an apps file,"+
+				" give the app push_token, push_encoding_aes_key, webhook_url and webhook_secret)")
 			return miniprogram.Envelope{}, nil
 		}
 		return miniprogram.Envelope{}, err

@@ -57,3 +57,31 @@ func TestRun_SubscribeStepSendsOneMessage(t *testing.T) {
 		t.Fatalf("without a key: %v", err)
 	}
 }
+
+// An app without push settings (make run with an apps file): step
+// subscribe, run alone, logs in first, sends the message and says the sent
+// event is skipped, as step push does.
+func TestRun_SubscribeStepWithoutPushSkipsTheSentEvent(t *testing.T) {
+	dir := t.TempDir()
+	key, digest, err := apikeys.NewKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keysFile, keyFile := filepath.Join(dir, "keys.toml"), filepath.Join(dir, "demo.key")
+	block := apikeys.Block(apikeys.Entry{Name: "demo", SHA256: digest, Scopes: []string{"messages"}})
+	if os.WriteFile(keysFile, []byte(block), 0o600) != nil || os.WriteFile(keyFile, []byte(key+"\n"), 0o600) != nil {
+		t.Fatal("write the keys")
+	}
+	internal := wiringtest.FreeAddr(t)
+	base, sb := wiringtest.StartSandboxed(t, func(c *config.Config) { c.Internal.Addr, c.APIKeys.File = internal, keysFile })
+	var out bytes.Buffer
+	if err := run([]string{"-backend", base, "-sandbox", sb.URL, "-internal", "http://" + internal, "-messages-key-file", keyFile,
+		"-user", "nopush", "-steps", "subscribe"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, &out)
+	}
+	for _, want := range []string{"step subscribe needs a logged-in user", "is sent: WeChat's msgid", "skipped: the sandbox's app has no push token"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, &out)
+		}
+	}
+}

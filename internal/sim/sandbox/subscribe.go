@@ -329,6 +329,10 @@ func (s *Sandbox) serveSubscribePush(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want {url, mode, format}", http.StatusBadRequest)
 		return
 	}
+	if s.push.app.Token == "" { // 409, as the other push routes answer it
+		http.Error(w, "the sandbox's app has no push token (wxsandbox -push-token)", http.StatusConflict)
+		return
+	}
 	pushed, err := s.PushSent(r.Context(), req)
 	if err != nil {
 		http.Error(w, "push: "+err.Error(), http.StatusBadGateway)
