@@ -92,7 +92,7 @@ func runMatrix(ctx context.Context, args []string) error {
 	fs.StringVar(&m.Server, "server", "bin/wxbackend", "wxbackend binary")
 	fs.StringVar(&m.Baseline, "baseline", "bin/baseline", "baseline server binary")
 	fs.StringVar(&m.Seed, "seed", "", "the seed tutorial's stack, its django/ folder (see ../shared/peer), run on the mysql store; empty: not run")
-	stores := fs.String("stores", "sqlite,mysql,postgres", "stores to run (sqlite+memory, mysql+redis, postgres+redis)")
+	stores := fs.String("stores", "mysql+memory,mysql+redis,postgres+memory,postgres+redis", "stores to run: a database and a session store (sqlite+memory, mysql+memory, mysql+redis, postgres+memory, postgres+redis; a database alone is its usual pairing)")
 	fs.IntVar(&m.Users, "users", 200, "K: users per scenario")
 	fs.IntVar(&m.C, "c", 32, "C: concurrent connections")
 	fs.DurationVar(&m.D, "d", 10*time.Second, "D: measured duration of each run")
@@ -109,6 +109,7 @@ func runMatrix(ctx context.Context, args []string) error {
 	fs.IntVar(&m.NginxWorkers, "nginx-workers", runtime.NumCPU(), "nginx's worker_processes (default: the machine's cores, as wxbackend's GOMAXPROCS)")
 	out := fs.String("out", "docs/benchmarks.md", "Markdown report to write; with -stores '' only the gateway part runs, and replaces its section of this file")
 	micro := fs.String("micro", "", "go test -bench output to include in the report")
+	readme := fs.String("readme", "", "README whose headline (between its bench-headline markers) is rewritten from the run; empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -154,8 +155,33 @@ func runMatrix(ctx context.Context, args []string) error {
 		}
 		report = spliceSection(string(old), gatewayHeading, GatewayReport(m, results))
 	}
+	if len(m.GatewaySessions) == 0 && len(m.Stores) > 0 {
+		// The gateway part did not run (make bench-gateway runs it): the last
+		// report's gateway section is kept.
+		if old, err := os.ReadFile(*out); err == nil {
+			if sec := section(string(old), gatewayHeading); sec != "" {
+				report = spliceSection(report, gatewayHeading, sec)
+			}
+		}
+	}
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		return err
+	}
+	if *readme != "" && len(m.Stores) > 0 {
+		if h := Headline(results, started); h != "" {
+			old, err := os.ReadFile(*readme)
+			if err != nil {
+				return err
+			}
+			doc, err := SpliceHeadline(string(old), h)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(*readme, []byte(doc), 0o644); err != nil {
+				return err
+			}
+			fmt.Println("rewrote the headline of", *readme)
+		}
 	}
 	_ = os.RemoveAll(dir)
 	fmt.Println("wrote", *out)
