@@ -26,8 +26,10 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/internal/sim/sandbox"
 )
 
@@ -80,10 +83,30 @@ func runOne(ctx context.Context, args []string) error {
 	s.UserPrefix = fmt.Sprintf("load-%d", time.Now().Unix())
 	r, err := Run(ctx, s, httpPhone{sandbox.NewPhone(*sbURL, nil)})
 	if err != nil {
+		if rateLimited(err) {
+			return fmt.Errorf("%w\n%s", err, rateLimitHint)
+		}
 		return err
 	}
 	fmt.Printf("%s: %s\n", s.Label(), r)
+	if r.Errors["code 7"] > 0 {
+		fmt.Fprintln(os.Stderr, rateLimitHint)
+	}
 	return nil
+}
+
+// rateLimitHint says what to do when the server's rate limits refuse the
+// load: one client drives it all, from one address, so the per-client and
+// per-session limits (made for real users) refuse most of it.
+const rateLimitHint = `loadgen: the server refused requests as rate limited (code 7, HTTP 429). Its limits are per client
+address and per session, and loadgen is one client: start the server with them off, e.g.
+  WXB_RATE_LOGIN_PER_MINUTE=0 WXB_RATE_SESSION_PER_MINUTE=0 WXB_RATE_WECHAT_LOGINS_PER_SECOND=0 make run
+(make bench sets these itself).`
+
+// rateLimited reports an error that is the server's code 7 (rate limited).
+func rateLimited(err error) bool {
+	var e *apiclient.Error
+	return errors.As(err, &e) && (e.Code == 7 || e.HTTPStatus == http.StatusTooManyRequests) // the contract's code 7
 }
 
 func runMatrix(ctx context.Context, args []string) error {
