@@ -67,7 +67,7 @@ func runOne(ctx context.Context, args []string) error {
 	var s Scenario
 	fs.StringVar(&s.Backend, "backend", "http://127.0.0.1:8080", "the backend's base URL")
 	sbURL := fs.String("sandbox", "http://127.0.0.1:8090", "the WeChat sandbox the backend logs in against")
-	fs.StringVar(&s.Route, "route", "getinfo", "getinfo or login")
+	fs.StringVar(&s.Route, "route", "getinfo", "getinfo, login (a returning user), login-new (a new user each time) or session (a new user's first session: login, getinfo, GET /api/v1/me)")
 	fs.BoolVar(&s.Changing, "changing", false, "getinfo: send a different profile on every request")
 	fs.IntVar(&s.Users, "users", 200, "K: users logged in before the run")
 	fs.IntVar(&s.Concurrency, "c", 32, "C: concurrent connections")
@@ -77,8 +77,10 @@ func runOne(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if s.Route != "getinfo" && s.Route != "login" {
-		return fmt.Errorf("-route %q: getinfo or login", s.Route)
+	switch s.Route {
+	case "getinfo", "login", "login-new", "session":
+	default:
+		return fmt.Errorf("-route %q: getinfo, login, login-new or session", s.Route)
 	}
 	s.UserPrefix = fmt.Sprintf("load-%d", time.Now().Unix())
 	r, err := Run(ctx, s, httpPhone{sandbox.NewPhone(*sbURL, nil)})
