@@ -91,7 +91,7 @@ func Report(m MatrixConfig, results []Result, micro string, started time.Time) s
 		w("\n%s", gw)
 	}
 	if micro != "" {
-		w("\n## Micro benchmarks\n\n`go test -run '^$' -bench . -benchmem` on the same machine:\n\n")
+		w("\n## Micro benchmarks\n\n`go test -run '^$' -bench . -benchmem` (make bench: `-benchtime` `BENCH_MICRO_TIME`) on the same machine. `BenchmarkLogin` and `BenchmarkGetInfo` are whole requests through the router, on the fake repo, MariaDB and PostgreSQL: their B/op and allocs/op are the server's own, in process:\n\n")
 		w("%s\n", microBudget(micro))
 		w("```\n%s```\n", micro)
 	}
