@@ -94,6 +94,32 @@ func (f Field) Value() string {
 // Set parses text into the field.
 func (f Field) Set(text string) error { return set(f.value, text) }
 
+// Type names the kind of value the setting holds, for a flag's help: bool,
+// int, duration, list or string.
+func (f Field) Type() string {
+	switch t := f.value.Type(); {
+	case t == durationType:
+		return "duration"
+	case t.Kind() == reflect.Bool:
+		return "bool"
+	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
+		return "int"
+	case t.Kind() == reflect.Slice:
+		return "list"
+	}
+	return "string"
+}
+
+// Help is the field's usage for a flag: its meaning, its environment
+// variable, and for a secret the advice to prefer the variable.
+func (f Field) Help() string {
+	help := f.Usage + " (env " + f.Env() + ")"
+	if f.Secret {
+		help += "; flags are visible to other users of the machine: prefer " + f.Env() + " or " + f.Env() + FileSuffix
+	}
+	return help
+}
+
 var durationType = reflect.TypeOf(time.Duration(0))
 
 // revealer is what a secret's type has: Secret, or a type of an adapter's
@@ -218,11 +244,7 @@ func Load(name string, cfg any, src Source, usage interface{ Write([]byte) (int,
 	fs.SetOutput(usage)
 	var errs []error
 	for _, f := range Fields(cfg) {
-		help := f.Usage + " (env " + f.Env() + ")"
-		if f.Secret {
-			help += "; flags are visible to other users of the machine: prefer " + f.Env() + " or " + f.Env() + FileSuffix
-		}
-		fs.Var(flagValue{f}, f.Name, help)
+		fs.Var(flagValue{f}, f.Name, f.Help())
 		if err := fromEnv(f, src); err != nil {
 			errs = append(errs, err)
 		}
@@ -244,6 +266,23 @@ func Load(name string, cfg any, src Source, usage interface{ Write([]byte) (int,
 		errs = Check(cfg)
 	}
 	return errors.Join(errs...)
+}
+
+// Prepare sets every setting of the struct cfg points to to its default,
+// then to its environment variable's value (a secret's …_FILE read), as
+// Load does before it parses flags; it returns the environment's problems,
+// each naming its variable, of the settings keep accepts (nil: all). A
+// command line parser of its own then sets the flags (Field.Set), and
+// CheckOnly checks the result.
+func Prepare(cfg any, src Source, keep func(name string) bool) []error {
+	Defaults(cfg)
+	var errs []error
+	for _, f := range Fields(cfg) {
+		if err := fromEnv(f, src); err != nil && (keep == nil || keep(f.Name)) {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 func fromEnv(f Field, src Source) error {
@@ -287,18 +326,31 @@ func (v flagValue) IsBoolFlag() bool   { return v.f.value.Kind() == reflect.Bool
 // Check runs the Check method of every struct in cfg that has one and
 // returns its problems, each naming its setting.
 func Check(cfg any) []error {
+	return CheckOnly(cfg, nil)
+}
+
+// CheckOnly is Check keeping only the problems of the settings keep
+// accepts by name (nil: all), for a command that uses only those.
+func CheckOnly(cfg any, keep func(name string) bool) []error {
 	p := &Problems{names: map[uintptr]string{}}
 	v := reflect.ValueOf(cfg).Elem()
 	walk(v, func(fv reflect.Value, f Field) { p.names[fv.Addr().Pointer()] = f.Name }, func(sv reflect.Value) {
 		sv.Addr().Interface().(Checker).Check(p)
 	})
-	return p.errs
+	var out []error
+	for i, err := range p.errs {
+		if keep == nil || keep(p.of[i]) {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // Problems collects what Check methods find wrong.
 type Problems struct {
 	names map[uintptr]string
 	errs  []error
+	of    []string // the setting of each of errs
 }
 
 // Add records that the setting held at field (a pointer to a setting's
@@ -309,6 +361,7 @@ func (p *Problems) Add(field any, format string, a ...any) {
 		panic(fmt.Sprintf("setting: a problem with a field that is no setting: %T", field))
 	}
 	p.errs = append(p.errs, fmt.Errorf("%s (--%s): %s", EnvName(name), name, fmt.Sprintf(format, a...)))
+	p.of = append(p.of, name)
 }
 
 // Positive adds a problem unless *d > 0.

@@ -105,3 +105,33 @@ func TestMarkdown_OneRowPerSetting(t *testing.T) {
 		t.Fatalf("no row for wait:\n%s", md)
 	}
 }
+
+// Prepare reads defaults and the environment as Load does, leaving flags to
+// another parser; CheckOnly reports only the problems of the settings kept.
+func TestPrepareAndCheckOnly(t *testing.T) {
+	var c outer
+	errs := setting.Prepare(&c, setting.Source{Env: env(map[string]string{"WXB_WAIT": "2m", "WXB_POOL_SIZE": "-1", "WXB_ON": "maybe", "WXB_HOSTS_FILE": "/x"})}, nil)
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "WXB_ON: not true or false") {
+		t.Fatalf("Prepare: %v", errs)
+	}
+	if c.Wait != 2*time.Minute || c.Inner.Size != -1 || strings.Join(c.Inner.Hosts, "|") != "a|b" {
+		t.Fatalf("prepared %+v", c)
+	}
+	if errs := setting.Prepare(&c, setting.Source{Env: env(map[string]string{"WXB_ON": "maybe"})}, func(n string) bool { return n != "on" }); len(errs) != 0 {
+		t.Fatalf("Prepare without on: %v", errs)
+	}
+	c.Wait, c.Inner.Size, c.On = 2*time.Minute, -1, true
+	if got := setting.Check(&c); len(got) != 2 {
+		t.Fatalf("Check: %v", got)
+	}
+	got := setting.CheckOnly(&c, func(name string) bool { return name == "wait" })
+	if len(got) != 1 || !strings.Contains(got[0].Error(), "WXB_WAIT (--wait)") {
+		t.Fatalf("CheckOnly(wait): %v", got)
+	}
+	for _, f := range setting.Fields(&c) {
+		want := map[string]string{"pool-size": "int", "pass": "string", "hosts": "list", "wait": "duration", "on": "bool"}[f.Name]
+		if f.Type() != want {
+			t.Errorf("%s: type %s, want %s", f.Name, f.Type(), want)
+		}
+	}
+}
