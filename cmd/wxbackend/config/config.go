@@ -60,6 +60,11 @@ type Config struct {
 	OpenAPI   httpapi.OpenAPIOptions
 	// MediaCheck: avatars checked by WeChat (mediacheck.go).
 	MediaCheck MediaCheck
+
+	// command is set for an operator's command (flags.go): the rules that
+	// only a serving process needs (WeChat credentials, public addresses)
+	// are not checked.
+	command bool
 }
 
 // Sessions chooses the session store and how sessions expire.
@@ -98,6 +103,9 @@ type Limits struct {
 type Log struct {
 	Level  string `setting:"log-level" default:"info" usage:"debug, info, warn or error"`
 	Format string `setting:"log-format" default:"text" usage:"text or json"`
+	// Debug prints a failed start's whole trace (fx's events and errors),
+	// not only the one line that names what failed.
+	Debug bool `setting:"debug" default:"false" usage:"on a failed start, print the whole trace of what was started and why it failed, not only the one line naming the setting or server"`
 }
 
 // Runtime tunes the Go runtime of the serving process.
@@ -194,7 +202,7 @@ func (c *Config) Check(p *setting.Problems) {
 	if c.Runtime.MemoryLimit != 0 && c.Runtime.MemoryLimit < 32<<20 {
 		p.Add(&c.Runtime.MemoryLimit, "must be 0 (no limit) or at least 32 MiB")
 	}
-	if c.Avatars.Store == "local" && c.Disk.PublicURL == "" && !IsLoopback(c.Server.Addr) {
+	if !c.command && c.Avatars.Store == "local" && c.Disk.PublicURL == "" && !IsLoopback(c.Server.Addr) {
 		p.Add(&c.Disk.PublicURL, "is required when serving %s: this server's public address + /media/avatars, as clients reach it", c.Server.Addr)
 	}
 	if _, _, err := net.SplitHostPort(c.Metrics.Addr); c.Metrics.Addr != "" && err != nil {
@@ -218,7 +226,7 @@ func (c *Config) Check(p *setting.Problems) {
 	if c.Apps.File != "" && (c.WeChat.AppID != "" || c.WeChat.Secret != "") {
 		p.Add(&c.Apps.File, "several apps come from the file: leave WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET unset")
 	}
-	if c.Apps.File == "" {
+	if c.Apps.File == "" && !c.command { // a command needs no secret, and --app names the app
 		if c.WeChat.AppID == "" {
 			p.Add(&c.WeChat.AppID, "is required (or list the apps in WXB_APPS_FILE; make run brings the WeChat sandbox along when neither is set)")
 		}
@@ -229,7 +237,7 @@ func (c *Config) Check(p *setting.Problems) {
 	// WeChat on a loopback address is a stand-in, such as the sandbox make
 	// run brings along, which logs anyone in as anyone: a server trusting it
 	// must not be reachable from a network either.
-	if isLoopbackURL(c.WeChat.BaseURL) && !IsLoopback(c.Server.Addr) {
+	if !c.command && isLoopbackURL(c.WeChat.BaseURL) && !IsLoopback(c.Server.Addr) {
 		p.Add(&c.Server.Addr, "%q is not a loopback address, while WeChat is at %s, a loopback stand-in (such as the sandbox)", c.Server.Addr, c.WeChat.BaseURL)
 	}
 }
