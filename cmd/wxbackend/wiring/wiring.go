@@ -24,6 +24,7 @@
 //	events.go   the operator's commands on pushed events (list, show, replay)
 //	messages.go subscribe messages: the consent ledger, the outbox, its worker and routes
 //	mediacheck.go the sweeper of avatars whose WeChat check never answered
+//	storewatch.go the server's watch on its stores: one log line when one stops answering
 //	background.go how a background job runs for the server's lifetime, and how
 //	            an operator's command starts the stores
 //
@@ -54,6 +55,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		metricsListener(cfg.Metrics),
 		internalListener(cfg.Server, cfg.Internal, cfg.APIKeys),
 		openAPIRoute(cfg.OpenAPI, cfg.WeChat.BaseURL),
+		storeWatch(), // a store that stops answering is logged, once (storewatch.go)
 	)
 }
 
