@@ -42,6 +42,8 @@ type Options struct {
 	Push PushOptions
 	// MediaCheck is the rule of WeChat's avatar check (mediacheck.go).
 	MediaCheck MediaCheckOptions
+	// Messages is the subscribe messages' outbox worker's policy (messages.go).
+	Messages MessageOptions
 }
 
 // Deps are the ports the use cases need.
@@ -181,7 +183,7 @@ func New(d Deps, o Options) (*App, error) {
 	if d.Consents != nil {
 		a.Subscriptions = newSubscriptions(d.Consents, d.Clock, d.LongTermTemplates)
 		if d.Outbox != nil {
-			a.Messages = &Messages{apps: apps, outbox: d.Outbox, consents: d.Consents, wx: wx, clock: d.Clock, observe: d.MessageObserver}
+			a.Messages = &Messages{apps: apps, outbox: d.Outbox, consents: d.Consents, users: d.Users, wx: wx, clock: d.Clock, observe: d.MessageObserver}
 		}
 	}
 	if d.Inbox != nil {

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -48,11 +49,29 @@ const (
 	AttemptFailed  = "failed"
 )
 
+// MessageOptions are the outbox worker's policy (see WorkerPolicy); each
+// tagged field is a setting. The defaults are the push worker's.
+type MessageOptions struct {
+	Batch        int           `setting:"messages-batch" default:"16" usage:"subscribe messages each outbox worker claims at once (each a subscribe/send call in parallel)"`
+	Lease        time.Duration `setting:"messages-lease" default:"1m" usage:"how long a server holds a message it sends; another may take it after (a crashed server's)"`
+	MaxAttempts  int           `setting:"messages-max-attempts" default:"25" usage:"attempts to send a subscribe message before it is given up (dead; wxbackend messages retry brings it back)"`
+	BackoffBase  time.Duration `setting:"messages-backoff-base" default:"10s" usage:"wait after a failed attempt to send a message (-1, 45009, no answer), doubled each attempt, with jitter"`
+	BackoffMax   time.Duration `setting:"messages-backoff-max" default:"15m" usage:"longest wait between attempts to send a message"`
+	PollInterval time.Duration `setting:"messages-poll-interval" default:"1s" usage:"how often an idle outbox worker looks for messages due"`
+}
+
+// Policy returns the worker policy of o.
+func (o MessageOptions) Policy() WorkerPolicy {
+	return WorkerPolicy{Batch: o.Batch, Lease: o.Lease, MaxAttempts: o.MaxAttempts,
+		BackoffBase: o.BackoffBase, BackoffMax: o.BackoffMax, PollInterval: o.PollInterval}
+}
+
 // Messages accepts, sends and reconciles subscribe messages.
 type Messages struct {
 	apps     apps
 	outbox   ports.Outbox
 	consents ports.Consents
+	users    ports.UserRepo
 	wx       weChatAPI
 	clock    ports.Clock
 	observe  MessageObserver
@@ -61,9 +80,14 @@ type Messages struct {
 // SendInput is a message as a service asks for it.
 type SendInput struct {
 	AppID, OpenID, TemplateID string
-	Page, MiniprogramState    string
-	Lang                      string
-	Data                      map[string]string
+	// UserID names the user instead of OpenID (one of them, not both): the
+	// user's unionid, which names one person across the apps of an
+	// account (the X-WX-UNIONID your services see); the message goes to
+	// the openid the user has in AppID.
+	UserID                 string
+	Page, MiniprogramState string
+	Lang                   string
+	Data                   map[string]string
 	// IdempotencyKey names the message: the same key again (same app)
 	// answers the message first stored, and stores nothing. "": a key of
 	// its own (no retry of the request is recognised).
@@ -79,6 +103,14 @@ func (s *Messages) Send(ctx context.Context, in SendInput) (job ports.Job[domain
 	wc, err := s.apps.lookup(in.AppID)
 	if err != nil {
 		return job, false, err
+	}
+	if in.UserID != "" {
+		if in.OpenID != "" {
+			return job, false, domain.Malformed("user_id", "give openid or user_id, not both")
+		}
+		if in.OpenID, err = s.openIDOf(ctx, wc.AppID(), in.UserID); err != nil {
+			return job, false, err
+		}
 	}
 	m := domain.Message{AppID: wc.AppID(), OpenID: in.OpenID, TemplateID: in.TemplateID, Page: in.Page,
 		MiniprogramState: in.MiniprogramState, Lang: in.Lang, Data: in.Data, IdempotencyKey: in.IdempotencyKey}
@@ -111,6 +143,27 @@ func (s *Messages) Send(ctx context.Context, in SendInput) (job ports.Job[domain
 		s.observe.Queued(m.AppID)
 	}
 	return job, added, nil
+}
+
+// ErrNoSuchUser answers a message to a user_id no user of the app has.
+var ErrNoSuchUser = &domain.Error{Kind: domain.KindInvalidInput, Msg: "invalid parameter user_id: no user of the app has it"}
+
+// openIDOf returns the openid in app appID of the user of unionid userID,
+// or ErrNoSuchUser.
+func (s *Messages) openIDOf(ctx context.Context, appID, userID string) (string, error) {
+	if len(userID) > domain.MaxIDLen {
+		return "", domain.Malformed("user_id", fmt.Sprintf("at most %d characters", domain.MaxIDLen))
+	}
+	ids, err := s.users.ByUnionID(ctx, userID)
+	if err != nil {
+		return "", fmt.Errorf("find user: %w", err)
+	}
+	for _, id := range ids {
+		if id.AppID == appID {
+			return id.OpenID, nil
+		}
+	}
+	return "", ErrNoSuchUser
 }
 
 // restore gives back an allowance; a failure leaves the user one message

@@ -31,14 +31,17 @@ type messageWorld struct {
 	sandbox  *sandbox.Sandbox
 	outbox   *memory.Outbox
 	consents *memory.Consents
+	users    *portfake.Users
 	clock    *portfake.Clock
 	worker   *app.Worker[domain.Message]
 }
 
-func newMessageWorld(t *testing.T, timeout time.Duration) *messageWorld {
+// newMessageWorld builds the world; each of set adjusts the use cases'
+// dependencies.
+func newMessageWorld(t *testing.T, timeout time.Duration, set ...func(*app.Deps)) *messageWorld {
 	t.Helper()
 	w := &messageWorld{sandbox: sandbox.New(sandbox.Options{AppID: msgAppID, AppSecret: msgSecret}),
-		outbox: memory.NewOutbox(), consents: memory.NewConsents(),
+		outbox: memory.NewOutbox(), consents: memory.NewConsents(), users: portfake.NewUsers(),
 		clock: portfake.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
 	srv := httptest.NewServer(w.sandbox.Handler())
 	t.Cleanup(srv.Close)
@@ -47,11 +50,15 @@ func newMessageWorld(t *testing.T, timeout time.Duration) *messageWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(wc.Close)
-	svc, err := app.New(app.Deps{
-		Sessions: memory.NewSessionStore(memory.Options{}, 0, 0, w.clock), Users: portfake.NewUsers(), Decrypter: aescbc.NewDecrypter(),
+	deps := app.Deps{
+		Sessions: memory.NewSessionStore(memory.Options{}, 0, 0, w.clock), Users: w.users, Decrypter: aescbc.NewDecrypter(),
 		Apps: []ports.WeChat{wc}, Clock: w.clock, Tokens: &portfake.Tokens{}, AccessTokens: memory.NewTokenCache(w.clock),
 		Consents: w.consents, Outbox: w.outbox,
-	}, app.Options{SessionTTL: time.Hour, ForceRefreshPerDay: 5})
+	}
+	for _, f := range set {
+		f(&deps)
+	}
+	svc, err := app.New(deps, app.Options{SessionTTL: time.Hour, ForceRefreshPerDay: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,7 @@ func (h *messageHandler) send(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		AppID            string         `json:"appid"`
 		OpenID           string         `json:"openid"`
+		UserID           string         `json:"user_id"`
 		TemplateID       string         `json:"template_id"`
 		Page             string         `json:"page"`
 		MiniprogramState string         `json:"miniprogram_state"`
@@ -112,7 +113,7 @@ func (h *messageHandler) send(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, domain.ErrForbidden)
 		return
 	}
-	j, added, err := h.app.Messages.Send(r.Context(), app.SendInput{AppID: appID, OpenID: in.OpenID, TemplateID: in.TemplateID,
+	j, added, err := h.app.Messages.Send(r.Context(), app.SendInput{AppID: appID, OpenID: in.OpenID, UserID: in.UserID, TemplateID: in.TemplateID,
 		Page: in.Page, MiniprogramState: in.MiniprogramState, Lang: in.Lang, Data: data, IdempotencyKey: in.IdempotencyKey})
 	if err != nil {
 		writeError(w, r, h.log, err)

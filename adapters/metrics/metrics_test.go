@@ -105,6 +105,10 @@ func TestDocs_UseOnlyExportedNames(t *testing.T) {
 	push.Refused("wxa", "signature")
 	push.Delivery("wxa", "retry")
 	m.PushBacklog(func() float64 { return 0 })
+	msgs := m.Messages()
+	msgs.Queued("wxa")
+	msgs.Attempt("wxa", "failed", 40037)
+	m.MessageBacklog(func() float64 { return 0 })
 	families, err := m.Gatherer().Gather()
 	if err != nil {
 		t.Fatal(err)

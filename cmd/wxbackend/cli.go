@@ -81,7 +81,7 @@ func newRoot(env func(string) (string, bool), stdout, stderr io.Writer) *cobra.C
 		return nil
 	})
 
-	root.AddCommand(serve, migrate, cfgCmd, settings, c.users(), c.logout(), c.sessions(), c.avatars(), c.events(), c.keys())
+	root.AddCommand(serve, migrate, cfgCmd, settings, c.users(), c.logout(), c.sessions(), c.avatars(), c.events(), c.messages(), c.keys())
 	return root
 }
 
@@ -205,7 +205,7 @@ func (c cli) events() *cobra.Command {
 		if flags != nil {
 			flags(cmd, e)
 		}
-		settings := config.Bind(cmd.Flags(), config.Queues, c.env)
+		settings := config.Bind(cmd.Flags(), config.Events, c.env)
 		cmd.RunE = act(func(_ *cobra.Command, args []string) error {
 			cfg, err := settings.Config()
 			if err != nil {

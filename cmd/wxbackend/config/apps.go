@@ -26,6 +26,7 @@ import (
 //	openapi_paths = ["wxa/getwxacodeunlimit", "cgi-bin/message/subscribe/send"]
 //	                                    # optional: the WeChat API paths your
 //	                                    # services may call (default: domain.DefaultOpenAPIPaths)
+//	long_term_templates = ["TEMPLATE_ID"]  # optional: long-term subscribe message templates
 //
 // Adding or removing an app takes a restart; removing one deletes none of
 // its users.
@@ -51,6 +52,9 @@ type App struct {
 	AppPush
 	// MediaCheck has WeChat check the app's uploaded avatars (mediacheck.go).
 	MediaCheck bool `toml:"media_check"`
+	// LongTermTemplates are the app's long-term subscribe message
+	// templates (messages.go).
+	LongTermTemplates []string `toml:"long_term_templates"`
 }
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
@@ -67,7 +71,7 @@ func readApps(path string) ([]App, []error) {
 	}
 	var errs []error
 	for _, k := range md.Undecoded() {
-		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name, login_per_minute, session_per_minute, openapi_paths, media_check, %s)", path, k.String(), pushKeys))
+		errs = append(errs, fmt.Errorf("%s: unknown key %q (an app has appid, secret, secret_file, name, login_per_minute, session_per_minute, openapi_paths, media_check, long_term_templates, %s)", path, k.String(), pushKeys))
 	}
 	if len(doc.App) == 0 {
 		errs = append(errs, fmt.Errorf("%s: no [[app]]", path))
@@ -93,6 +97,11 @@ func readApps(path string) ([]App, []error) {
 		if a.OpenAPIPaths != nil {
 			if err := domain.CheckOpenAPIPaths(*a.OpenAPIPaths); err != nil {
 				errs = append(errs, fmt.Errorf("%s.openapi_paths: %w", at, err))
+			}
+		}
+		for _, id := range a.LongTermTemplates {
+			if err := checkTemplateID(id); err != nil {
+				errs = append(errs, fmt.Errorf("%s.long_term_templates: %w", at, err))
 			}
 		}
 		if a.Name != "" {

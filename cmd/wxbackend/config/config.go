@@ -60,6 +60,8 @@ type Config struct {
 	OpenAPI   httpapi.OpenAPIOptions
 	// MediaCheck: avatars checked by WeChat (mediacheck.go).
 	MediaCheck MediaCheck
+	// Messages: subscribe messages' long-term templates (messages.go).
+	Messages Messages
 
 	// command is set for an operator's command (flags.go): the rules that
 	// only a serving process needs (WeChat credentials, public addresses)
@@ -217,6 +219,7 @@ func (c *Config) Check(p *setting.Problems) {
 	c.Apps.check(p)
 	c.Push.check(c, p)
 	c.MediaCheck.check(c, p)
+	c.Messages.check(c, p)
 	pushPolicy := c.App.Push
 	if err := pushPolicy.Policy().Valid(); err != nil {
 		p.Add(&c.App.Push.Batch, "%v", err)

@@ -34,9 +34,13 @@ var (
 	// which apps are served (a command's --app names one of them).
 	Users = Use{uses: []string{"Apps", "wechat-app-id", "Sessions", "Memory", "Redis", "DB", "UserCache",
 		"Avatars", "Disk", "S3", "Log"}, command: true}
-	// Queues is the events and messages commands': the user database, which
-	// holds the push inbox and the outbox, and which apps are served.
-	Queues = Use{uses: []string{"Apps", "wechat-app-id", "DB", "Log"}, command: true}
+	// Events is the events commands': the user database, which holds the
+	// push inbox, and which apps are served.
+	Events = Use{uses: []string{"Apps", "wechat-app-id", "DB", "Log"}, command: true}
+	// Outbox is the messages commands': the user database, which holds
+	// the outbox, the apps and their long-term templates (a retried message
+	// spends consent again).
+	Outbox = Use{uses: []string{"Apps", "wechat-app-id", "DB", "Log", "Messages"}, command: true}
 	// Keys is wxbackend keys list's: the API keys file.
 	Keys = Use{uses: []string{"APIKeys", "Log"}, command: true}
 )

@@ -37,6 +37,7 @@ func core(o app.Options, m memory.Options) fx.Option {
 					OpenAPIPaths: p.Config.OpenAPIPaths(), OpenAPILimiter: p.Limits.OpenAPI,
 					Inbox: p.Inbox, PushApps: p.PushApps, Webhook: p.Webhook, PushObserver: p.PushObserver,
 					Consents: p.Consents, Outbox: p.Outbox,
+					MessageObserver: p.MessageObserver, LongTermTemplates: p.Config.LongTermTemplates(),
 					MediaCheckApps: p.Config.MediaCheckApps(),
 				}, o)
 			},
@@ -64,4 +65,6 @@ type serviceParams struct {
 	PushObserver ports.PushObserver
 	Consents     ports.Consents `optional:"true"`
 	Outbox       ports.Outbox   `optional:"true"`
+	// MessageObserver is the metrics' (none without metrics).
+	MessageObserver app.MessageObserver `optional:"true"`
 }

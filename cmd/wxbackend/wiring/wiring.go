@@ -23,6 +23,7 @@
 //	push.go     WeChat's message push: the inbox, the webhooks, the delivery worker
 //	events.go   the operator's commands on pushed events (list, show, replay)
 //	messages.go subscribe messages: the consent ledger, the outbox, its worker and routes
+//	messageops.go the operator's commands on subscribe messages (list, show, retry)
 //	mediacheck.go the sweeper of avatars whose WeChat check never answered
 //	storewatch.go the server's watch on its stores: one log line when one stops answering
 //	background.go how a background job runs for the server's lifetime, and how
@@ -51,6 +52,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		avatarCollector(cfg.Avatars),
 		avatarCheckSweeper(), // avatars whose check timed out (mediacheck.go)
 		pushWorker(cfg.App.Push),
+		messageWorker(cfg.App.Messages), // the outbox's (messages.go)
 		pprofListener(cfg.Debug),
 		metricsListener(cfg.Metrics),
 		internalListener(cfg.Server, cfg.Internal, cfg.APIKeys),
@@ -72,6 +74,6 @@ func stores(cfg config.Config, logOut io.Writer) fx.Option {
 		avatarStore(cfg.Avatars, cfg.Images, cfg.AvatarDisk(), cfg.S3),
 		weChat(cfg.WeChatApps()),
 		pushInbox(cfg),
-		messages(cfg.App.Push),
+		messages(),
 	)
 }
