@@ -15,6 +15,7 @@ import (
 	"wxbackend/adapters/sqlstore"
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/domain"
+	"wxbackend/ports"
 )
 
 // StoreWatchInterval is how often the server checks that its stores
@@ -33,6 +34,7 @@ type storeWatchParams struct {
 	fx.In
 	Lifecycle fx.Lifecycle
 	Log       *slog.Logger
+	Clock     ports.Clock
 	Config    config.Config
 	DB        *sqlstore.Store
 	Redis     *redisstore.SessionStore `optional:"true"`
@@ -43,7 +45,7 @@ type storeWatchParams struct {
 // the server's lifetime. A store that stops answering is logged at ERROR
 // once, naming it, its setting and the error's class (connection_refused,
 // timeout…), then once a minute while it still does not answer, and at INFO
-// when it answers again. Requests meanwhile answer code 9, each logged as
+// when it answers again; every failed check at DEBUG. Requests meanwhile answer code 9, each logged as
 // "request failed"; these lines say which store, without one per request.
 // It pings the stores themselves, not their measured decorators, so the
 // store metrics count only the requests'.
@@ -60,7 +62,7 @@ func storeWatch() fx.Option {
 		runInBackground(p.Lifecycle, func(ctx context.Context) {
 			tick := time.NewTicker(interval)
 			defer tick.Stop()
-			watchStores(ctx, p.Log, stores, tick.C, time.Now)
+			watchStores(ctx, p.Log, stores, tick.C, p.Clock.Now)
 		})
 	})
 }
@@ -93,6 +95,9 @@ func watchStores(ctx context.Context, log *slog.Logger, stores []watchedStore, t
 				return
 			}
 			t := now()
+			if err != nil {
+				log.Debug("store check failed", slog.String("store", s.name), slog.String("error", err.Error()))
+			}
 			switch {
 			case err != nil && !s.down:
 				s.down, s.since, s.lastShown = true, t, t
