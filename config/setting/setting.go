@@ -1,5 +1,7 @@
-// Package setting reads typed configuration structs from flags and the
-// environment. A setting is declared once, on the field that holds it:
+// Package setting reads typed configuration structs from their defaults and
+// the environment, and hands each setting to a command line parser as a
+// Field (Set, Type, Help). A setting is declared once, on the field that
+// holds it:
 //
 //	type Config struct {
 //		PoolSize int           `setting:"redis-pool-size" default:"0" usage:"connections per node (0: 10 per CPU)"`
@@ -15,7 +17,6 @@ package setting
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -227,53 +228,18 @@ func Defaults(cfg any) {
 	}
 }
 
-// Source is where Load reads settings from besides their defaults.
+// Source is where Prepare reads settings from besides their defaults.
 type Source struct {
-	Args []string                      // command-line flags; they win
-	Env  func(string) (string, bool)   // such as os.LookupEnv
-	File func(string) ([]byte, error)  // reads a …_FILE secret; such as os.ReadFile
-	Help func(fs *flag.FlagSet) string // extra text for -help, may be nil
-}
-
-// Load fills cfg: defaults, then the environment, then flags; then each
-// struct's Check. The error names every setting that is wrong, by its
-// environment variable and flag.
-func Load(name string, cfg any, src Source, usage interface{ Write([]byte) (int, error) }) error {
-	Defaults(cfg)
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(usage)
-	var errs []error
-	for _, f := range Fields(cfg) {
-		fs.Var(flagValue{f}, f.Name, f.Help())
-		if err := fromEnv(f, src); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if src.Help != nil {
-		fs.Usage = func() {
-			fmt.Fprintf(fs.Output(), "Usage of %s:\n", name)
-			fs.PrintDefaults()
-			fmt.Fprint(fs.Output(), src.Help(fs))
-		}
-	}
-	if err := fs.Parse(src.Args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
-	}
-	if len(errs) == 0 {
-		errs = Check(cfg)
-	}
-	return errors.Join(errs...)
+	Env  func(string) (string, bool)  // such as os.LookupEnv
+	File func(string) ([]byte, error) // reads a …_FILE secret; such as os.ReadFile
 }
 
 // Prepare sets every setting of the struct cfg points to to its default,
-// then to its environment variable's value (a secret's …_FILE read), as
-// Load does before it parses flags; it returns the environment's problems,
+// then to its environment variable's value (a secret's …_FILE read); it
+// returns the environment's problems,
 // each naming its variable, of the settings keep accepts (nil: all). A
-// command line parser of its own then sets the flags (Field.Set), and
-// CheckOnly checks the result.
+// command line parser then sets the flags (Field.Set: wxbackend's binds
+// each Field as a pflag.Value), and Check or CheckOnly checks the result.
 func Prepare(cfg any, src Source, keep func(name string) bool) []error {
 	Defaults(cfg)
 	var errs []error
@@ -310,18 +276,6 @@ func fromEnv(f Field, src Source) error {
 	}
 	return nil
 }
-
-// flagValue is a Field as a flag.Value.
-type flagValue struct{ f Field }
-
-func (v flagValue) String() string {
-	if !v.f.value.IsValid() {
-		return ""
-	}
-	return v.f.Value()
-}
-func (v flagValue) Set(s string) error { return v.f.Set(s) }
-func (v flagValue) IsBoolFlag() bool   { return v.f.value.Kind() == reflect.Bool }
 
 // Check runs the Check method of every struct in cfg that has one and
 // returns its problems, each naming its setting.

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"wxbackend/adapters/apikeys"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/imaging"
@@ -158,14 +160,19 @@ func Default() Config {
 
 // Load returns the configuration from defaults, then env (a lookup such as
 // os.LookupEnv; a secret's …_FILE names a file to read it from), then args
-// (flags). It fails naming every setting that is wrong.
+// (flags, as the server takes them: Bind with Serving). It fails naming
+// every setting that is wrong; usage receives the flags' help for -h.
 func Load(args []string, env func(string) (string, bool), usage io.Writer) (Config, error) {
-	var c Config
-	err := setting.Load("wxbackend", &c, setting.Source{Args: args, Env: env, File: os.ReadFile}, usage)
-	if err != nil {
+	fs := pflag.NewFlagSet("wxbackend", pflag.ContinueOnError)
+	fs.SetOutput(usage)
+	f := Bind(fs, Serving, env)
+	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
-	return c, nil
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return f.Config()
 }
 
 // Check implements setting.Checker: the rules that span several settings,
