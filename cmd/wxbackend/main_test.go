@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -272,8 +273,23 @@ func TestServe_PortInUseNamesTheSetting(t *testing.T) {
 	r := runWith(serveEnv(t, "WXB_HTTP_ADDR", taken))
 	oneFailureLine(t, r, "cannot listen on "+taken, "(WXB_HTTP_ADDR): address already in use", "set WXB_HTTP_ADDR to another address")
 
-	r = runWith(serveEnv(t, "WXB_METRICS_ADDR", taken))
-	oneFailureLine(t, r, "the metrics listener's address (WXB_METRICS_ADDR)")
+	keys := filepath.Join(t.TempDir(), "keys.toml")
+	if err := os.WriteFile(keys, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(taken)
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"WXB_METRICS_ADDR", ":" + port}, "the metrics listener's address (WXB_METRICS_ADDR)"},
+		{[]string{"WXB_INTERNAL_KEYS_FILE", keys, "WXB_INTERNAL_ADDR", taken}, "the internal listener's address (WXB_INTERNAL_ADDR)"},
+		{[]string{"WXB_HTTP_DEBUG_ADDR", taken}, "the profiling listener's address (WXB_HTTP_DEBUG_ADDR)"},
+		// The internal listener is off without keys: its address is no one's.
+		{[]string{"WXB_INTERNAL_ADDR", "127.0.0.1:" + port, "WXB_METRICS_ADDR", taken}, "(WXB_METRICS_ADDR)"},
+	} {
+		oneFailureLine(t, runWith(serveEnv(t, c.env...)), c.want)
+	}
 
 	r = runWith(serveEnv(t, "WXB_HTTP_ADDR", taken, "WXB_DEBUG", "1"))
 	if r.code != 2 || !strings.Contains(r.stderr, "OnStart hook failed") || !strings.Contains(r.stderr, "address already in use") {

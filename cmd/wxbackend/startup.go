@@ -97,9 +97,13 @@ func explainStore(cfg config.Config, err error) error {
 
 // listenerOf names the listener whose address is addr, and its setting.
 func listenerOf(cfg config.Config, addr net.Addr) (what, setting string) {
+	internal := ""
+	if cfg.APIKeys.File != "" { // the internal listener is off without keys
+		internal = cfg.Internal.Addr
+	}
 	for _, l := range []struct{ what, setting, addr string }{
 		{"server", "WXB_HTTP_ADDR", cfg.Server.Addr},
-		{"internal listener", "WXB_INTERNAL_ADDR", cfg.Internal.Addr},
+		{"internal listener", "WXB_INTERNAL_ADDR", internal},
 		{"metrics listener", "WXB_METRICS_ADDR", cfg.Metrics.ListenAddr()},
 		{"profiling listener", "WXB_HTTP_DEBUG_ADDR", cfg.Debug.Addr},
 	} {
