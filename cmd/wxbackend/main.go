@@ -30,6 +30,9 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"wxbackend/cmd/wxbackend/wiring"
 )
 
@@ -48,7 +51,7 @@ const (
 // exit status; errors are written to stderr, one line each.
 func run(args []string, env func(string) (string, bool), stdout, stderr io.Writer) int {
 	root := newRoot(env, stdout, stderr)
-	root.SetArgs(longFlags(args))
+	root.SetArgs(longFlags(args, flagNames(root)))
 	cmd, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
@@ -74,25 +77,36 @@ func (e commandError) Unwrap() error { return e.err }
 
 // longFlags rewrites the single-dash long flags wxbackend took before
 // (-json, -name orders, -readme=README.md) as the double-dash ones
-// spf13/pflag reads; -h, -- and what follows it, and values such as -1 are
-// left alone.
-func longFlags(args []string) []string {
-	out := make([]string, len(args))
+// spf13/pflag reads, when names has the flag: -h, values such as -1 or
+// -x, and everything after -- are left alone.
+func longFlags(args []string, names map[string]bool) []string {
+	out := append([]string(nil), args...)
 	for i, a := range args {
-		out[i] = a
 		if a == "--" {
-			copy(out[i:], args[i:])
 			break
 		}
 		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
-		if len(a) > 2 && a[0] == '-' && a[1] != '-' && len(name) > 1 && isLetter(name[0]) {
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && names[name] {
 			out[i] = "-" + a
 		}
 	}
 	return out
 }
 
-func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
+// flagNames returns the long flags of every command under root (-h's
+// help included).
+func flagNames(root *cobra.Command) map[string]bool {
+	names := map[string]bool{"help": true}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return names
+}
 
 // limitMemory sets the Go runtime's soft memory limit to limit bytes
 // (WXB_MEMORY_LIMIT) and reports whether it did: not when limit is 0, nor

@@ -207,9 +207,12 @@ func TestRun_Completion(t *testing.T) {
 	}
 }
 
+// The single-dash spellings of known flags become double-dash ones; -h,
+// values and what follows -- stay as they are.
 func TestLongFlags(t *testing.T) {
-	got := longFlags([]string{"-json", "-h", "-app=wx1", "--reveal", "-1", "x", "--", "-json"})
-	want := []string{"--json", "-h", "--app=wx1", "--reveal", "-1", "x", "--", "-json"}
+	names := flagNames(newRoot(nil, nil, nil))
+	got := longFlags([]string{"-json", "-h", "-app=wx1", "--reveal", "-1", "-oddvalue", "-db-dsn", "x", "--", "-json"}, names)
+	want := []string{"--json", "-h", "--app=wx1", "--reveal", "-1", "-oddvalue", "--db-dsn", "x", "--", "-json"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("got %q, want %q", got, want)
 	}
