@@ -77,14 +77,17 @@ type watchedStore struct {
 	lastShown time.Time // when that was last logged
 }
 
-// watchStores pings each store at every tick until ctx ends, and logs what
-// changed (storeWatch).
+// watchStores pings each store at once, then at every tick until ctx ends,
+// and logs what changed (storeWatch): a store down when the server starts
+// (Redis is not dialed before a request needs it) is logged at once.
 func watchStores(ctx context.Context, log *slog.Logger, stores []watchedStore, tick <-chan time.Time, now func() time.Time) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick:
+			}
 		}
 		for i := range stores {
 			s := &stores[i]

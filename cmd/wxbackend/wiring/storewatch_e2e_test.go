@@ -62,3 +62,23 @@ func TestStoreWatch_LogsAStoreThatStopsAnsweringOnce(t *testing.T) {
 		}
 	}
 }
+
+// A server started while Redis is down (nothing dials it before a request
+// needs it) says so at once, not at the first request.
+func TestStoreWatch_RedisDownAtStartIsLoggedAtOnce(t *testing.T) {
+	sess, rc := redisSessions(t)
+	down := tcpproxy.Start(t, rc.Addrs[0])
+	down.Down()
+	rc.Addrs, rc.Timeout = []string{down.Addr()}, 300*time.Millisecond
+	cfg := config.Default()
+	cfg.WeChat.AppID, cfg.WeChat.Secret = appID, appSecret
+	cfg.DB, cfg.Sessions, cfg.Redis = sqliteDB(t), sess, rc
+	wiringtest.StartSandbox(t, &cfg)
+	s := launch(t, cfg, fx.Supply(wiring.StoreWatchInterval(time.Hour))) // no tick: the line comes from the check at start
+	waitFor(t, 15*time.Second, "Redis logged down", func() bool {
+		return strings.Contains(s.logs.String(), `msg="store not answering: requests that need it answer code 9" store="Redis (sessions)" setting=WXB_REDIS_ADDRS`)
+	})
+	if strings.Contains(s.logs.String(), `store="user database (sqlite)"`) {
+		t.Fatalf("the database, which answers, is logged:\n%s", s.logs)
+	}
+}

@@ -36,6 +36,7 @@ func TestWatchStores_LogsTheChangesOnly(t *testing.T) {
 		watchStores(ctx, log, []watchedStore{{name: "user database (postgres)", setting: "WXB_DB_DSN", ping: db},
 			{name: "Redis (sessions)", setting: "WXB_REDIS_ADDRS", ping: func(context.Context) error { pinged <- struct{}{}; return nil }}}, tick, clock)
 	}()
+	<-pinged // the check at start
 	step := func(d time.Duration, err error) {
 		mu.Lock()
 		now, failure = now.Add(d), err
