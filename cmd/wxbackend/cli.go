@@ -86,9 +86,9 @@ func newRoot(env func(string) (string, bool), stdout, stderr io.Writer) *cobra.C
 }
 
 // storeFailure is err, or the line naming the store that failed and what
-// to do about it (explainStore).
+// to do about it (explainStore); with WXB_DEBUG, err whole.
 func storeFailure(cfg config.Config, err error) error {
-	if err == nil || errors.Is(err, wiring.ErrNotFound) {
+	if err == nil || errors.Is(err, wiring.ErrNotFound) || cfg.Log.Debug {
 		return err
 	}
 	if explained := explainStore(cfg, err); explained != nil {

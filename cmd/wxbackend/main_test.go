@@ -322,6 +322,11 @@ func TestServe_StoreDownNamesTheSetting(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "wxbackend: Redis at "+redis+" (WXB_REDIS_ADDRS) does not answer") || !strings.Contains(r.stderr, "is it running?") {
 		t.Fatalf("sessions count with Redis down: %+v", r)
 	}
+	r = runWith(map[string]string{"WXB_SESSION_STORE": "redis", "WXB_REDIS_ADDRS": redis, "WXB_REDIS_TIMEOUT": "200ms",
+		"WXB_DB_DSN": "file:" + filepath.Join(t.TempDir(), "r.db")}, "sessions", "count", "--debug")
+	if r.code != 2 || strings.Contains(r.stderr, "is it running?") || !strings.Contains(r.stderr, "wxbackend: storage unavailable") {
+		t.Fatalf("sessions count --debug with Redis down: %+v", r)
+	}
 }
 
 // WXB_MEMORY_LIMIT becomes the runtime's soft memory limit, unless it is 0

@@ -107,9 +107,10 @@ type Limits struct {
 type Log struct {
 	Level  string `setting:"log-level" default:"info" usage:"debug, info, warn or error"`
 	Format string `setting:"log-format" default:"text" usage:"text or json"`
-	// Debug prints a failed start's whole trace (fx's events and errors),
-	// not only the one line that names what failed.
-	Debug bool `setting:"debug" default:"false" usage:"on a failed start, print the whole trace of what was started and why it failed, not only the one line naming the setting or server"`
+	// Debug prints failures whole: a failed start's trace (fx's events and
+	// errors), a command's whole error, not only the one line that names
+	// what failed.
+	Debug bool `setting:"debug" default:"false" usage:"print failures whole: a failed start's trace (what was started, each failed hook, the rollback) and a command's whole error, not only the one line naming the setting or server"`
 }
 
 // Runtime tunes the Go runtime of the serving process.
