@@ -18,7 +18,7 @@
 //	pprof.go    the optional profiling listener
 //	metrics.go  the optional Prometheus listener, and the decorators that measure
 //	logger.go   the process's logger
-//	commands.go the one-shot command migrate
+//	commands.go the one-shot command migrate, and the commands' ErrNotFound (exit status 1)
 //	operator.go the operator's commands (users, sessions, avatars), on the server's modules
 //	push.go     WeChat's message push: the inbox, the webhooks, the delivery worker
 //	events.go   the operator's commands on pushed events (list, show, replay)
