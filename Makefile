@@ -16,9 +16,10 @@ ECHO_ADDR    ?= 127.0.0.1:8070
 run: ## serve on embedded defaults (SQLite file + in-memory sessions), with the WeChat sandbox beside it and metrics on 127.0.0.1:9464
 	@GO="$(GO)" SANDBOX_ADDR="$(SANDBOX_ADDR)" ECHO_ADDR="$(ECHO_ADDR)" exec bash scripts/run
 
-demo: ## a simulated mini-program logs in to `make run`, saves a profile and calls the echo service through the gateway; WeChat pushes an event, delivered to a webhook
+demo: ## a simulated mini-program logs in to `make run`, saves a profile and calls the echo service through the gateway; WeChat pushes an event, delivered to a webhook; the user allows a subscribe message, which a service sends and sees delivered
 	@export WXSIM_BACKEND="$${WXSIM_BACKEND:-http://$${WXB_HTTP_ADDR:-127.0.0.1:8080}}" WXSIM_SANDBOX="$${WXSIM_SANDBOX:-http://$(SANDBOX_ADDR)}"; \
-	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序' && $(GO) run ./cmd/wxsim -user alice -steps push
+	  set -x; $(GO) run ./cmd/wxsim -user alice -nick 'Alice 🐼👩‍💻 小程序' && $(GO) run ./cmd/wxsim -user alice -steps push && \
+	  $(GO) run ./cmd/wxsim -user alice -steps login,subscribe -internal "http://$${WXB_INTERNAL_ADDR:-127.0.0.1:8081}"
 
 build: ## build the server binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/wxbackend

@@ -91,8 +91,10 @@ type ReviewAvatar struct {
 }
 
 // Handle applies the verdict e carries (a wxa_media_check event) to the
-// avatar of the check's trace_id: its user is the event's FromUserName
-// (the openid the check was submitted for). An event it cannot read, or
+// avatar of the check's trace_id, whose user is found by that trace_id:
+// WeChat's documentation gives the push's FromUserName as its push
+// service's account (平台推送服务UserName), not the user the check was
+// submitted for, so it is not relied on. An event it cannot read, or
 // whose trace_id is no pending avatar's (replaced by a newer upload,
 // decided already, or not this server's), is recorded in the log and is no
 // error: the inbox keeps the event itself. Only a store that fails is an
@@ -108,7 +110,15 @@ func (r *ReviewAvatar) Handle(ctx context.Context, e domain.PushEvent) error {
 		r.log.LogAttrs(ctx, slog.LevelInfo, "avatar left pending for review", slog.String("app", e.AppID), slog.String("trace_id", check.TraceID))
 		return nil
 	}
-	return r.resolve(ctx, domain.Identity{AppID: e.AppID, OpenID: e.FromUser}, check.TraceID, publish, string(check.Verdict))
+	id, err := r.users.ByAvatarTrace(ctx, e.AppID, check.TraceID)
+	if domain.KindOf(err) == domain.KindNotFound {
+		r.log.LogAttrs(ctx, slog.LevelInfo, "media check of no pending avatar", slog.String("app", e.AppID), slog.String("trace_id", check.TraceID))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return r.resolve(ctx, id, check.TraceID, publish, string(check.Verdict))
 }
 
 // resolve publishes or drops the pending avatar of id's check traceID.

@@ -231,8 +231,9 @@ func (s *Messages) Handle(ctx context.Context, job ports.Job[domain.Message]) er
 		return err
 	})
 	if err != nil {
-		if domain.KindOf(err) == domain.KindUpstreamTimeout {
-			// The request may have reached WeChat: unknown, tried again.
+		if domain.KindOf(err) == domain.KindUpstreamTimeout || errors.Is(err, ports.ErrAnswerLost) {
+			// The request may have reached WeChat (it timed out, or the
+			// connection dropped once it was sent): unknown, tried again.
 			m.Unknown++
 			m.Status = domain.MessageUnknown
 			s.attempt(m.AppID, AttemptUnknown, 0)

@@ -58,6 +58,8 @@ func newMessageWorld(t *testing.T, timeout time.Duration, set ...func(*app.Deps)
 	for _, f := range set {
 		f(&deps)
 	}
+	// WeChat's console knows the app's long-term templates too.
+	w.sandbox.SetLongTerm(deps.LongTermTemplates[msgAppID]...)
 	svc, err := app.New(deps, app.Options{SessionTTL: time.Hour, ForceRefreshPerDay: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +83,10 @@ func (w *messageWorld) accept(t *testing.T, user, tmpl string) {
 	t.Helper()
 	if _, err := w.svc.Subscriptions.Record(context.Background(), domain.Session{AppID: msgAppID, OpenID: user},
 		map[string]string{tmpl: domain.SubscribeAccept}); err != nil {
+		t.Fatal(err)
+	}
+	// The same tap, as WeChat records it: the sandbox enforces consent too.
+	if err := w.sandbox.Subscribe(user, map[string]string{tmpl: domain.SubscribeAccept}); err != nil {
 		t.Fatal(err)
 	}
 }

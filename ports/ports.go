@@ -73,6 +73,11 @@ type UserRepo interface {
 	// check (Review.State pending) since before, or at, before: at most
 	// limit, the longest waiting first.
 	PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error)
+	// ByAvatarTrace returns the user of appID whose pending avatar waits
+	// for WeChat's check traceID, or KindNotFound (none, or traceID "").
+	// WeChat's result names its check by trace_id only: the push's
+	// FromUserName is the push service's account, not the user.
+	ByAvatarTrace(ctx context.Context, appID, traceID string) (domain.Identity, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }
@@ -178,7 +183,8 @@ type WeChat interface {
 	// answered, whatever its status: an answer is no error, but one whose
 	// JSON errcode is 40001, 40014 or 42001 is also returned as an error
 	// matching ErrAccessTokenRejected. An answer over the adapter's bound
-	// is KindUpstream.
+	// is KindUpstream. A failure after the request was written (a timeout,
+	// a connection dropped) also matches ErrAnswerLost.
 	Forward(ctx context.Context, token domain.AccessToken, req APIRequest) (APIResponse, error)
 }
 
@@ -211,6 +217,11 @@ type APIResponse struct {
 	Errcode int
 	JSON    bool
 }
+
+// ErrAnswerLost is in the chain of a forwarded call's error when the
+// request had been written whole and no answer arrived (a timeout, a
+// connection dropped): WeChat may have acted on it.
+var ErrAnswerLost = errors.New("wechat: request sent, answer lost")
 
 // ErrAccessTokenRejected is in the chain of a WeChat error answered 40001,
 // 40014 or 42001: the access token used is invalid or expired.

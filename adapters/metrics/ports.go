@@ -140,6 +140,10 @@ func (x *users) PendingAvatars(ctx context.Context, before time.Time, limit int)
 	return call(x.m, storeUsers, "pending_avatars", nil, func() ([]domain.Identity, error) { return x.r.PendingAvatars(ctx, before, limit) })
 }
 
+func (x *users) ByAvatarTrace(ctx context.Context, appID, traceID string) (domain.Identity, error) {
+	return call(x.m, storeUsers, "by_avatar_trace", nil, func() (domain.Identity, error) { return x.r.ByAvatarTrace(ctx, appID, traceID) })
+}
+
 func (x *users) Ping(ctx context.Context) error {
 	return call0(x.m, storeUsers, "ping", func() error { return x.r.Ping(ctx) })
 }

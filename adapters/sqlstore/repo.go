@@ -388,6 +388,25 @@ func (r *UserRepo) fail(op string, err error) error {
 	return domain.Wrap(classify(err), fmt.Errorf("%s %s: %w", r.d.name, op, err))
 }
 
+// ByAvatarTrace implements ports.UserRepo, by the index on (app_id,
+// avatar_trace_id).
+func (r *UserRepo) ByAvatarTrace(ctx context.Context, appID, traceID string) (domain.Identity, error) {
+	if traceID == "" {
+		return domain.Identity{}, domain.ErrNotFound
+	}
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	var openID string
+	err := r.db.GetContext(ctx, &openID, r.d.rebind(`SELECT open_id FROM wx_users WHERE app_id = ? AND avatar_trace_id = ? LIMIT 1`), appID, traceID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Identity{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return domain.Identity{}, r.fail("user by avatar trace", err)
+	}
+	return domain.Identity{AppID: appID, OpenID: openID}, nil
+}
+
 // PendingAvatars implements ports.UserRepo, by the index on (avatar_review,
 // avatar_review_since).
 func (r *UserRepo) PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error) {

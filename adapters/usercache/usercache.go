@@ -222,6 +222,11 @@ func (r *Repo) AvatarsInUse(ctx context.Context, names []string) (map[string]boo
 // speed-up; the session store's own ping covers where it lives).
 func (r *Repo) Ping(ctx context.Context) error { return r.inner.Ping(ctx) }
 
+// ByAvatarTrace implements ports.UserRepo, by the repo.
+func (r *Repo) ByAvatarTrace(ctx context.Context, appID, traceID string) (domain.Identity, error) {
+	return r.inner.ByAvatarTrace(ctx, appID, traceID)
+}
+
 // PendingAvatars implements ports.UserRepo, by the repo.
 func (r *Repo) PendingAvatars(ctx context.Context, before time.Time, limit int) ([]domain.Identity, error) {
 	return r.inner.PendingAvatars(ctx, before, limit)

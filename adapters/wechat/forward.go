@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -24,6 +26,14 @@ var hopByHop = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Authorization": true,
 	"Proxy-Connection": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 	"Set-Cookie": true, "Content-Length": true,
+}
+
+// lostAnswer adds ports.ErrAnswerLost to err when the request was written.
+func lostAnswer(err error, written bool) error {
+	if !written {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, ports.ErrAnswerLost)
 }
 
 // Forward implements ports.WeChat: req goes to the configured base URL,
@@ -50,14 +60,20 @@ func (c *Client) Forward(ctx context.Context, token domain.AccessToken, req port
 	if req.Accept != "" {
 		hreq.Header.Set("Accept", req.Accept)
 	}
+	// Whether the request was written whole: a failure after it may have
+	// been acted on (ports.ErrAnswerLost).
+	var wrote atomic.Bool
+	hreq = hreq.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+	}))
 	resp, err := c.forward.Do(hreq)
 	if err != nil {
-		return ports.APIResponse{}, apiTransportError(api, err)
+		return ports.APIResponse{}, lostAnswer(apiTransportError(api, err), wrote.Load())
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswer+1))
 	if err != nil {
-		return ports.APIResponse{}, apiTransportError(api, err)
+		return ports.APIResponse{}, lostAnswer(apiTransportError(api, err), true)
 	}
 	if int64(len(raw)) > c.maxAnswer {
 		return ports.APIResponse{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("%s: answer over %d bytes", api, c.maxAnswer))

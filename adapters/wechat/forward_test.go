@@ -165,3 +165,40 @@ func TestForward_AnAnswerNeverCarriesTheAppsToken(t *testing.T) {
 		}
 	}
 }
+
+// A call whose request was sent and whose answer never came (dropped, or
+// timed out) is marked ErrAnswerLost: WeChat may have acted on it. One
+// that never reached WeChat, or that was answered, is not.
+func TestForward_AnAnswerLostAfterTheRequestIsMarked(t *testing.T) {
+	c, sb, tok := sandboxClient(t, 0)
+	ctx := context.Background()
+	send := ports.APIRequest{Method: http.MethodPost, Path: "cgi-bin/message/subscribe/send", ContentType: "application/json",
+		Body: []byte(`{"touser":"oUser","template_id":"t","data":{}}`)}
+	if err := sb.Subscribe("oUser", map[string]string{"t": "accept"}); err != nil {
+		t.Fatal(err)
+	}
+	sb.InjectAPIFault(send.Path, sandbox.Fault{Lost: true, Reset: true})
+	if _, err := c.Forward(ctx, tok, send); !errors.Is(err, ports.ErrAnswerLost) || domain.KindOf(err) != domain.KindUpstream {
+		t.Fatalf("dropped after the send: %v", err)
+	}
+	sb.InjectAPIFault(send.Path, sandbox.Fault{Lost: true})
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := c.Forward(short, tok, send); !errors.Is(err, ports.ErrAnswerLost) {
+		t.Fatalf("timed out after the send: %v", err)
+	}
+	if st := sb.SubscribeStats(); st.Sent != 1 || st.Refused != 1 {
+		t.Fatalf("the sandbox saw %+v (the second had no allowance left)", st)
+	}
+	if _, err := c.Forward(ctx, tok, send); err != nil {
+		t.Fatalf("answered (43101): %v", err)
+	}
+	nowhere, err := wechat.NewClient(wechat.Options{AppID: appID, Secret: secret, BaseURL: "http://127.0.0.1:1", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nowhere.Close)
+	if _, err := nowhere.Forward(ctx, tok, send); err == nil || errors.Is(err, ports.ErrAnswerLost) {
+		t.Fatalf("connection refused: %v", err)
+	}
+}

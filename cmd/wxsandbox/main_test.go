@@ -61,6 +61,7 @@ func TestMakeRun_BringsTheSandboxAlongAndStopsBoth(t *testing.T) {
 	}
 	dir := t.TempDir()
 	serverAddr, sandboxAddr := freeAddr(t), freeAddr(t)
+	internalAddr := freeAddr(t) // make demo's service: the internal listener
 	cmd := exec.Command("bash", filepath.Join(root, "scripts/run"))
 	cmd.Dir = root
 	for _, kv := range os.Environ() {
@@ -69,6 +70,7 @@ func TestMakeRun_BringsTheSandboxAlongAndStopsBoth(t *testing.T) {
 		}
 	}
 	cmd.Env = append(cmd.Env, "BIN_DIR="+dir, "SANDBOX_ADDR="+sandboxAddr, "WXB_HTTP_ADDR="+serverAddr,
+		"WXB_INTERNAL_ADDR="+internalAddr, "ECHO_ADDR="+freeAddr(t),
 		"WXB_METRICS_ADDR=", "WXB_DB_DSN=file:"+filepath.Join(dir, "wxbackend.db"), "WXB_AVATAR_DIR="+filepath.Join(dir, "avatars"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to end what it started, should the test fail
 	out, err := cmd.StdoutPipe()
@@ -143,6 +145,22 @@ func TestMakeRun_BringsTheSandboxAlongAndStopsBoth(t *testing.T) {
 	}
 	if strings.Contains(got, "sandbox-app-secret") {
 		t.Errorf("the output shows the app secret:\n%s", got)
+	}
+	// make demo's API key (scope messages): in BIN_DIR for the demo only,
+	// its digest in the server's keys file, the key itself never printed.
+	key, err := os.ReadFile(filepath.Join(dir, "demo-messages.key"))
+	if err != nil || !strings.HasPrefix(string(key), "wxk_") {
+		t.Fatalf("the demo's key: %q %v", key, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "demo-messages.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the demo's key file: %v %v", fi.Mode(), err)
+	}
+	if keys, err := os.ReadFile(filepath.Join(dir, "internal-keys.toml")); err != nil || !strings.Contains(string(keys), `scopes = ["messages"]`) ||
+		strings.Contains(string(keys), strings.TrimSpace(string(key))) {
+		t.Errorf("the keys file: %s %v", keys, err)
+	}
+	if strings.Contains(got, strings.TrimSpace(string(key))) || !strings.Contains(got, "listener=internal addr="+internalAddr) {
+		t.Errorf("the output shows the demo's key, or no internal listener:\n%s", got)
 	}
 }
 

@@ -5,11 +5,15 @@
 //
 //	wxsim [-backend URL] [-sandbox URL] [-app appid] [-user alice] [-nick 'Alice 🐼'] [-legacy] [-classic] [-form]
 //	      [-steps login,userinfo,avatar,nickname,phone,session,me,service,logout] [-service /app/orders]
+//	wxsim -steps login,subscribe [-internal URL] [-messages-key-file bin/demo-messages.key] [-template id]
 //
 // Step phone-encrypted sends getPhoneNumber's older encrypted form. Step
 // service calls a business route of the team's own service through the
 // backend's built-in gateway and prints the identity headers it received
-// (make run puts the demo's echo service at /app/).
+// (make run puts the demo's echo service at /app/). Step subscribe has the
+// user allow a subscribe message, which a team's service then sends
+// through the backend's internal listener (POST /v1/messages, with an API
+// key of scope messages) and sees reconciled.
 //
 // By default it runs today's flow: wx.getUserInfo is anonymous, so the user
 // fills in an avatar (chooseAvatar, uploaded with wx.uploadFile) and a
@@ -60,10 +64,14 @@ func run(args []string, out io.Writer) error {
 	legacy := fs.Bool("legacy", false, "the user's WeChat answers getUserInfo with the real profile, as before 2021")
 	classic := fs.Bool("classic", false, "use the tutorial's routes (/login/, /getinfo/, encrypedData, token in the body)")
 	form := fs.Bool("form", false, "send form bodies instead of JSON")
-	steps := fs.String("steps", strings.Join(allSteps, ","), "steps to run, in order: "+strings.Join(allSteps, ",")+" (and push: WeChat pushes an event, the backend delivers it to the sandbox's webhook)")
+	steps := fs.String("steps", strings.Join(allSteps, ","), "steps to run, in order: "+strings.Join(allSteps, ",")+" (and push: WeChat pushes an event, the backend delivers it to the sandbox's webhook; subscribe: the user allows a subscribe message, your service sends it)")
 	quiet := fs.Bool("q", false, "print only failures and the saved profile")
 	service := fs.String("service", env("WXSIM_SERVICE", "/app/orders"), "a business route of the service behind the backend's built-in gateway, for step service (env WXSIM_SERVICE)")
 	timeout := fs.Duration("timeout", 30*time.Second, "limit for the whole run")
+	// Step subscribe (subscribe.go): a team's service on the internal listener.
+	internal := fs.String("internal", env("WXSIM_INTERNAL", "http://127.0.0.1:8081"), "the backend's internal listener, for step subscribe (env WXSIM_INTERNAL)")
+	keyFile := fs.String("messages-key-file", env("WXSIM_MESSAGES_KEY_FILE", "bin/demo-messages.key"), "a file holding an API key of scope messages, for step subscribe (env WXSIM_MESSAGES_KEY_FILE; make run writes this one)")
+	template := fs.String("template", "wxsimOrderShippedTemplate", "the subscribe message template of step subscribe")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -149,6 +157,9 @@ func run(args []string, out io.Writer) error {
 		case "logout":
 			fmt.Fprintln(out, "# log out: the token stops working")
 			e, err = mp.Logout(ctx)
+		case "subscribe": // the user allows a message, your service sends it (subscribe.go)
+			e, err = subscribeStep(ctx, out, mp, subscribeOptions{sandbox: *sbURL, backend: *backend, internal: *internal,
+				keyFile: *keyFile, appID: *appID, user: *user, template: *template})
 		case "push": // not a step of the client: WeChat's push to the backend (push.go)
 			err = pushStep(ctx, out, *sbURL, *backend, *appID, u.OpenID)
 		default:

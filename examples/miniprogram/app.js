@@ -8,6 +8,9 @@ App({
     // mini-program's settings; `make run` serves http://127.0.0.1:8080, which
     // the developer tools accept with "do not verify domain names" ticked.
     baseUrl: 'http://127.0.0.1:8080',
+    // Your subscribe message template (the console's 订阅消息 list), which
+    // your service sends through the backend's POST /v1/messages.
+    orderShippedTemplate: 'wxsimOrderShippedTemplate',
   },
 
   onLaunch() {

@@ -53,9 +53,10 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 
 	user := fmt.Sprintf("example-%d", time.Now().UnixNano())
 	today := fmt.Sprintf("today-%d", time.Now().UnixNano())
+	subscriber := fmt.Sprintf("subscriber-%d", time.Now().UnixNano())
 	cmd := exec.CommandContext(ctx, node, "--test", "test/miniprogram.test.js")
 	cmd.Env = append(os.Environ(),
-		"WXB_BACKEND_URL="+base, "WXB_SANDBOX_URL="+sb.URL, "WXB_GATEWAY=1", "WXB_EXAMPLE_USER="+user, "WXB_EXAMPLE_PROFILE_USER="+today)
+		"WXB_BACKEND_URL="+base, "WXB_SANDBOX_URL="+sb.URL, "WXB_GATEWAY=1", "WXB_EXAMPLE_USER="+user, "WXB_EXAMPLE_PROFILE_USER="+today, "WXB_EXAMPLE_SUBSCRIBE_USER="+subscriber)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)
@@ -91,5 +92,20 @@ func TestExampleMiniProgramAgainstALiveBackend(t *testing.T) {
 	}
 	if nick != "Today 🌅 今天" || len(avatar) != 68 || sources != 3 || phone != sandbox.PhoneOf(today) {
 		t.Fatalf("database holds %q, avatar %q, sources %b, phone %s", nick, avatar, sources, domain.MaskPhone(phone))
+	}
+	// The subscription the profile page asked for: in the ledger, and
+	// WeChat (the sandbox) allows the one message too.
+	su, err := sb.Sandbox.User(ctx, subscriber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	var remaining int
+	if err := db.QueryRow("SELECT status, remaining FROM wx_subscriptions WHERE app_id = ? AND open_id = ? AND template_id = ?",
+		sb.Sandbox.AppID(), su.OpenID, "wxsimOrderShippedTemplate").Scan(&status, &remaining); err != nil {
+		t.Fatalf("the subscription in the database: %v", err)
+	}
+	if status != domain.SubscribeAccept || remaining != 1 || sb.Sandbox.Allowed(su.OpenID, "wxsimOrderShippedTemplate") != 1 {
+		t.Fatalf("the ledger holds %s with %d left; the sandbox allows %d", status, remaining, sb.Sandbox.Allowed(su.OpenID, "wxsimOrderShippedTemplate"))
 	}
 }

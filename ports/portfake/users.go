@@ -179,6 +179,21 @@ func (r *Users) WriteCount() int {
 	return r.writes
 }
 
+// ByAvatarTrace implements ports.UserRepo.
+func (r *Users) ByAvatarTrace(_ context.Context, appID, traceID string) (domain.Identity, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return domain.Identity{}, r.err
+	}
+	for _, u := range r.users {
+		if traceID != "" && u.AppID == appID && u.Review.TraceID == traceID {
+			return u.Identity(), nil
+		}
+	}
+	return domain.Identity{}, domain.ErrNotFound
+}
+
 // PendingAvatars implements ports.UserRepo.
 func (r *Users) PendingAvatars(_ context.Context, before time.Time, limit int) ([]domain.Identity, error) {
 	r.mu.Lock()

@@ -551,6 +551,14 @@ func userAvatarReviewRoundTripsAndPendingIsInUse(t *testing.T, newRepo func(t *t
 	if due, err := r.PendingAvatars(ctx(t), since.Add(time.Second), 1000); err != nil || !has(due) {
 		t.Fatalf("pending avatars at its time: %v, %v; want %v among them", due, err, key)
 	}
+	if id, err := r.ByAvatarTrace(ctx(t), key.AppID, "trace-"+pending); err != nil || id != key {
+		t.Fatalf("by its trace: %v, %v; want %v", id, err, key)
+	}
+	for _, q := range [][2]string{{key.AppID, "trace-other"}, {"wxotherapp", "trace-" + pending}, {key.AppID, ""}} {
+		if id, err := r.ByAvatarTrace(ctx(t), q[0], q[1]); domain.KindOf(err) != domain.KindNotFound {
+			t.Fatalf("by trace %q of %s: %v, %v; want not found", q[1], q[0], id, err)
+		}
+	}
 	if _, err := r.UpdateUser(ctx(t), key, func(u *domain.User) (bool, error) {
 		_, ok := u.ResolveAvatar("trace-"+pending, false)
 		return ok, nil
@@ -566,5 +574,8 @@ func userAvatarReviewRoundTripsAndPendingIsInUse(t *testing.T, newRepo func(t *t
 	}
 	if due, err := r.PendingAvatars(ctx(t), since.Add(time.Second), 1000); err != nil || slices.Contains(due, key) {
 		t.Errorf("still pending after the verdict: %v, %v", due, err)
+	}
+	if _, err := r.ByAvatarTrace(ctx(t), key.AppID, "trace-"+pending); domain.KindOf(err) != domain.KindNotFound {
+		t.Errorf("found by its trace after the verdict: %v", err)
 	}
 }

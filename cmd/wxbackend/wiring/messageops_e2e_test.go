@@ -120,6 +120,9 @@ func TestE2E_MessagesMetricsAndOperatorCommands(t *testing.T) {
 			if u.UnionID == "" {
 				t.Fatal("the sandbox gave no unionid")
 			}
+			if err := sb.Subscribe(u.OpenID, map[string]string{"tmpl": "accept"}); err != nil { // WeChat's side of the tap
+				t.Fatal(err)
+			}
 			// By user_id: the unionid, sent to the app's openid.
 			first := a.sendMessage(t, `{"user_id":"`+u.UnionID+`","template_id":"tmpl","data":{"thing1":"已发货"}}`)
 			m := scrape(t, a.metrics)
@@ -176,6 +179,9 @@ func TestE2E_MessagesMetricsAndOperatorCommands(t *testing.T) {
 			}
 			sb.InjectAPIFault("cgi-bin/message/subscribe/send", sandbox.Fault{Errcode: 40037, Times: 1})
 			if _, _, err := api.Subscribe(ctx, login.Token, map[string]string{"tmpl": "accept"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := sb.Subscribe(u.OpenID, map[string]string{"tmpl": "accept"}); err != nil {
 				t.Fatal(err)
 			}
 			second := b.sendMessage(t, `{"openid":"`+u.OpenID+`","template_id":"tmpl","data":{"thing1":"再发"}}`)

@@ -183,9 +183,17 @@ func TestE2E_OpenAPI_BothFormsPassWeChatsAnswersOn(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(body, &link) != nil || link.ErrCode != 0 || !strings.HasPrefix(link.URLLink, "https://wxaurl.cn/") {
 		t.Fatalf("generate_urllink: %d %s", resp.StatusCode, body)
 	}
-	resp, body = s.call(t, s.key, http.MethodPost, "/cgi-bin/message/subscribe/send",
-		[]byte(`{"touser":"o-user","template_id":"tpl","data":{"thing1":{"value":"hi"}}}`))
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"msgid":1`)) {
+	// WeChat's answers pass on as they are: a refusal (no consent), then a
+	// msgid beyond float64's exact range.
+	send := []byte(`{"touser":"o-user","template_id":"tpl","data":{"thing1":{"value":"hi"}}}`)
+	if resp, body = s.call(t, s.key, http.MethodPost, "/cgi-bin/message/subscribe/send", send); resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"errcode":43101`)) {
+		t.Fatalf("subscribe/send without consent: %d %s", resp.StatusCode, body)
+	}
+	if err := s.sb.Subscribe("o-user", map[string]string{"tpl": "accept"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = s.call(t, s.key, http.MethodPost, "/cgi-bin/message/subscribe/send", send)
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"msgid":9007199254740993`)) {
 		t.Fatalf("subscribe/send: %d %s", resp.StatusCode, body)
 	}
 

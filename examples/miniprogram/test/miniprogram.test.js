@@ -158,3 +158,15 @@ test("the seed tutorial's page code works unchanged", async () => {
   assert.equal(getinfo.body.data.name, nick);
   assert.equal(getinfo.body.data.province, 'Guangdong');
 });
+
+test('the profile page asks for a subscription and reports it', async () => {
+  const user = process.env.WXB_EXAMPLE_SUBSCRIBE_USER || `subscriber-${run}`;
+  const mp = launch({ root, page: 'pages/profile/profile.js', sandboxUrl, backendUrl, user });
+  await mp.app.onLaunch();
+  await mp.page.onSubscribe();
+  assert.equal(mp.page.data.status, 'subscription saved', mp.page.data.error);
+  assert.equal(mp.page.data.notify, true);
+  const [report] = calls(mp.log, '/api/v1/me/subscriptions');
+  assert.deepEqual(report.data, { wxsimOrderShippedTemplate: 'accept' });
+  assert.equal(report.body.data.subscriptions[0].remaining, 1);
+});

@@ -118,7 +118,22 @@ function createWx({ sandboxUrl, user }) {
     return { detail: { code, encryptedData, iv, errMsg: 'getPhoneNumber:ok' } };
   }
 
+  // requestSubscribeMessage is the popup, the user tapping accept for
+  // every template: the sandbox records the answers as WeChat does.
+  async function requestSubscribeMessage({ tmplIds }) {
+    const templates = Object.fromEntries(tmplIds.map((id) => [id, 'accept']));
+    const res = await fetch(`${sandboxUrl}/sandbox/subscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user, templates }),
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.errMsg || 'requestSubscribeMessage:fail');
+    return body;
+  }
+
   const wx = {
+    requestSubscribeMessage: (opts) => settle(opts, requestSubscribeMessage(opts)),
     request: (opts) => settle(opts, request(opts)),
     uploadFile: (opts) => settle(opts, uploadFile(opts)),
     login: (opts = {}) => settle(opts, phone('login')),

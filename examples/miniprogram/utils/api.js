@@ -9,6 +9,9 @@
 //   setNickName(nick)  what <input type="nickname"> gave, to POST /api/v1/me/profile
 //   sharePhone(detail) what <button open-type="getPhoneNumber"> gave (its code), to
 //                      POST /api/v1/me/phone
+//   subscribe(tmplIds) wx.requestSubscribeMessage (must follow a tap), then the
+//                      answers to POST /api/v1/me/subscriptions, so the backend
+//                      may send that many subscribe messages
 //   me(), logout()
 //   callService(path)  a business route of the team's own service, behind the
 //                      backend's built-in gateway (e.g. /app/orders): same token,
@@ -152,6 +155,19 @@ function sharePhone(detail) {
   return authed('/api/v1/me/phone', { makeData: async () => ({ code: detail.code }) });
 }
 
+// subscribe asks the user to allow subscribe messages of tmplIds (at most
+// 3; WeChat shows the popup only in a tap's handler) and reports every
+// answer, accepted or not, to the consent ledger: each accept of a one-time
+// template lets the backend send one message. A dismissed popup (the fail
+// callback) reports nothing.
+async function subscribe(tmplIds) {
+  const res = await wxCall('requestSubscribeMessage', { tmplIds });
+  const answers = {};
+  for (const id of tmplIds) if (typeof res[id] === 'string') answers[id] = res[id];
+  if (Object.keys(answers).length === 0) return { subscriptions: [] };
+  return authed('/api/v1/me/subscriptions', { makeData: async () => answers });
+}
+
 function me() {
   return authed('/api/v1/me', { method: 'GET' });
 }
@@ -189,4 +205,4 @@ async function callService(path, { method = 'GET', data } = {}) {
   }
 }
 
-module.exports = { ApiError, ensureLogin, login, uploadUserInfo, uploadAvatar, setNickName, sharePhone, me, logout, callService };
+module.exports = { ApiError, ensureLogin, login, uploadUserInfo, uploadAvatar, setNickName, sharePhone, subscribe, me, logout, callService };

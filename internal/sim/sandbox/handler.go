@@ -20,6 +20,11 @@ type Fault struct {
 	// up); Arrived, when set, is closed as the call starts waiting.
 	Wait    <-chan struct{}
 	Arrived chan<- struct{}
+	// Lost (server API only, InjectAPIFault) answers the call as usual,
+	// so whatever it does is done (a message sent), then holds the answer
+	// until the caller gives up, or with Reset drops the connection: an
+	// answer lost on its way back.
+	Lost bool
 	// Hang holds the call until the caller gives up: a WeChat that never answers.
 	Hang bool
 	// Reset closes the connection without an answer.
@@ -78,10 +83,11 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.servePhoneNumber)
 	mux.HandleFunc("GET /wxa/checksession", s.serveCheckSession)
 	mux.HandleFunc("POST /wxa/msg_sec_check", s.serveMsgSecCheck)
-	s.pushRoutes(mux)  // WeChat's message push, and a webhook to deliver to (push.go)
-	s.mediaRoutes(mux) // WeChat's asynchronous image check (mediacheck.go)
+	s.pushRoutes(mux)      // WeChat's message push, and a webhook to deliver to (push.go)
+	s.mediaRoutes(mux)     // WeChat's asynchronous image check (mediacheck.go)
+	s.subscribeRoutes(mux) // subscribe messages: consent, send, sent events (subscribe.go)
 	mux.HandleFunc("GET /wxa/resetusersessionkey", s.serveResetSessionKey)
-	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.serveSubscribeSend)
+	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.serveSubscribeSend) // subscribe.go
 	mux.HandleFunc("POST /wxa/getwxacodeunlimit", s.serveCodeUnlimit)
 	mux.HandleFunc("POST /wxa/generate_urllink", s.serveURLLink)
 	mux.HandleFunc("POST /sandbox/access_token/invalidate", s.serveInvalidate)
@@ -170,14 +176,7 @@ func (s *Sandbox) serveCode2Session(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			return
 		case f.Reset:
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					if tc, ok := conn.(*net.TCPConn); ok {
-						_ = tc.SetLinger(0) // a RST, not a FIN
-					}
-					_ = conn.Close()
-				}
-			}
+			resetConn(w)
 			return
 		case f.Status != 0:
 			w.Header().Set("Content-Type", "text/plain")
@@ -191,6 +190,18 @@ func (s *Sandbox) serveCode2Session(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	writeWeChat(w, s.exchange(q.Get("appid"), q.Get("secret"), q.Get("js_code"), q.Get("grant_type")))
+}
+
+// resetConn closes the connection of w without an answer, with a RST.
+func resetConn(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // a RST, not a FIN
+			}
+			_ = conn.Close()
+		}
+	}
 }
 
 // writeWeChat answers as WeChat does: HTTP 200 and JSON labelled text/plain.

@@ -30,6 +30,11 @@ const (
 	MediaSilent = "silent" // no result is ever pushed
 )
 
+// PushServiceAccount is the FromUserName of the sandbox's media check
+// results for app appID: WeChat's push service, shaped as an openid and
+// never any user's.
+func PushServiceAccount(appID string) string { return derivedID("push-service", appID, "") }
+
 // mediaCheck is a submitted check whose result is not pushed yet.
 type mediaCheck struct {
 	traceID, openID, url, suggest string
@@ -171,8 +176,11 @@ func (s *Sandbox) pushMediaResult(r *http.Request, req MediaCheckPushRequest, c 
 	if c.suggest != MediaPass {
 		label = 20002 // pornography, as good as any
 	}
+	// FromUserName is WeChat's push service (平台推送服务UserName, as the
+	// documentation gives it), not the user the check was submitted for:
+	// a backend must find the check by its trace_id.
 	event := map[string]any{
-		"ToUserName": "gh_sandbox", "FromUserName": c.openID, "CreateTime": now.Unix(),
+		"ToUserName": "gh_sandbox", "FromUserName": PushServiceAccount(s.appID), "CreateTime": now.Unix(),
 		"MsgType": "event", "Event": "wxa_media_check", "appid": s.push.app.AppID, "trace_id": c.traceID, "version": 2,
 		"errcode": 0, "errmsg": "ok",
 		"result": map[string]any{"suggest": c.suggest, "label": label},

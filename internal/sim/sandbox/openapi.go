@@ -43,7 +43,8 @@ func (s *Sandbox) LastQuery(path string) url.Values {
 }
 
 // InjectAPIFault makes the next call of path (without its leading slash)
-// misbehave as f says (Hang, Status and Body, or Errcode; Times calls).
+// misbehave as f says (Wait, then Lost, Hang, Status and Body, or Errcode;
+// Times calls).
 func (s *Sandbox) InjectAPIFault(path string, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -74,47 +75,39 @@ func (s *Sandbox) counted(next http.Handler) http.Handler {
 			}
 		}
 		s.mu.Unlock()
+		if faulty && f.Wait != nil {
+			if f.Arrived != nil {
+				close(f.Arrived)
+			}
+			select {
+			case <-f.Wait:
+			case <-r.Context().Done():
+				return // the caller gave up (or died): nothing was done
+			}
+		}
 		switch {
 		case !faulty:
 			next.ServeHTTP(w, r)
+		case f.Lost:
+			// Answered (a message is sent), then the answer is lost.
+			next.ServeHTTP(discard{}, r)
+			if f.Reset {
+				resetConn(w)
+			} else {
+				<-r.Context().Done()
+			}
 		case f.Hang:
 			<-r.Context().Done()
 		case f.Status != 0:
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(f.Status)
 			_, _ = io.WriteString(w, f.Body)
-		default:
+		case f.Errcode != 0:
 			writeAPI(w, apiError(f.Errcode, "injected fault"))
+		default: // Wait alone: answered as usual once released
+			next.ServeHTTP(w, r)
 		}
 	})
-}
-
-// serveSubscribeSend is POST cgi-bin/message/subscribe/send: a msgid for
-// a message to a user of the app.
-func (s *Sandbox) serveSubscribeSend(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		ToUser     string          `json:"touser"`
-		TemplateID string          `json:"template_id"`
-		Data       json.RawMessage `json:"data"`
-	}
-	err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a, ok := s.authorizeLocked(r); !ok {
-		writeAPI(w, a)
-		return
-	}
-	switch {
-	case err != nil:
-		writeAPI(w, apiError(47001, "data format error"))
-	case req.ToUser == "":
-		writeAPI(w, apiError(40003, "invalid openid"))
-	case req.TemplateID == "":
-		writeAPI(w, apiError(40037, "invalid template_id"))
-	default:
-		s.msgID++
-		writeAPI(w, apiAnswer{"errcode": 0, "errmsg": "ok", "msgid": s.msgID})
-	}
 }
 
 // MaxScene is the longest scene getwxacodeunlimit takes, as on WeChat.
@@ -193,6 +186,13 @@ func (s *Sandbox) serveURLLink(w http.ResponseWriter, r *http.Request) {
 	id := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:9])
 	writeAPI(w, apiAnswer{"errcode": 0, "errmsg": "ok", "url_link": "https://wxaurl.cn/" + id})
 }
+
+// discard is an answer no one reads.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
 
 // serveInvalidate is POST /sandbox/access_token/invalidate: the token in
 // force stops working at once (InvalidateAccessToken), for a demo or a

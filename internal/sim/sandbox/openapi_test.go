@@ -57,7 +57,10 @@ func TestSandbox_ServerAPIsForOtherServices(t *testing.T) {
 			t.Errorf("%s: %s", body, b)
 		}
 	}
-	if _, b := post("/cgi-bin/message/subscribe/send"+q, `{"touser":"o1","template_id":"t"}`); !strings.Contains(string(b), `"msgid":1`) {
+	if err := sb.Subscribe("o1", map[string]string{"t": "accept"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, b := post("/cgi-bin/message/subscribe/send"+q, `{"touser":"o1","template_id":"t"}`); !strings.Contains(string(b), `"msgid":9007199254740993`) {
 		t.Errorf("subscribe/send: %s", b)
 	}
 	if _, b := post("/cgi-bin/message/subscribe/send"+q, `{"template_id":"t"}`); !strings.Contains(string(b), `"errcode":40003`) {

@@ -153,9 +153,9 @@ type Sandbox struct {
 	pathCalls map[string]int
 	lastQuery map[string]url.Values
 	apiFaults map[string][]Fault
-	msgID     int64
-	push      pushState  // push.go
-	media     mediaState // mediacheck.go
+	push      pushState      // push.go
+	media     mediaState     // mediacheck.go
+	subs      subscribeState // subscribe.go
 }
 
 // issuedCode is a code in Sandbox.issued.

@@ -1,7 +1,7 @@
 const api = require('../../utils/api.js');
 
 Page({
-  data: { status: 'starting', profile: null, error: '' },
+  data: { status: 'starting', profile: null, notify: false, error: '' },
 
   onLoad() {
     return this.run('profile loaded', async () => this.setData({ profile: await api.me() }));
@@ -25,6 +25,18 @@ Page({
   // backend with WeChat; a user who declines gives no code.
   onGetPhoneNumber(e) {
     return this.run('phone saved', async () => this.setData({ profile: await api.sharePhone(e.detail) }));
+  },
+
+  // <button bindtap="onSubscribe">: the popup of wx.requestSubscribeMessage
+  // only shows in a tap's handler; the answer goes to the backend, which
+  // then lets your service send one "order shipped" message.
+  onSubscribe() {
+    const tmpl = getApp().globalData.orderShippedTemplate;
+    return this.run('subscription saved', async () => {
+      const { subscriptions } = await api.subscribe([tmpl]);
+      const s = subscriptions.find((x) => x.templateId === tmpl);
+      this.setData({ notify: s ? s.allowed : false });
+    });
   },
 
   async run(done, action) {
