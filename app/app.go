@@ -197,8 +197,8 @@ func New(d Deps, o Options) (*App, error) {
 			return nil, err
 		}
 		a.ReceivePush.subscriptions, a.ReceivePush.messages = a.Subscriptions, a.Messages
-		if d.Webhook != nil {
-			a.DeliverPush = &DeliverPush{webhook: d.Webhook}
+		if d.Webhook != nil || a.Messages != nil {
+			a.DeliverPush = &DeliverPush{webhook: d.Webhook, messages: a.Messages}
 		}
 	}
 	if err := a.checkAvatars(d, o, avatars); err != nil {

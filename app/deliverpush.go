@@ -19,12 +19,21 @@ type DeliverPush struct {
 	// avatar first (mediacheck.go); the event is delivered to the webhook
 	// all the same. Applying it twice (a retry) changes nothing.
 	review *ReviewAvatar
+	// messages, when not nil, matches a subscribe_msg_sent_event to its
+	// message first (Messages.Match), tried again while its msgid may
+	// still be stored.
+	messages *Messages
 }
 
 // Handle delivers job's event.
 func (d *DeliverPush) Handle(ctx context.Context, job ports.Job[domain.PushEvent]) error {
 	if d.review != nil && job.Item.Kind == domain.PushKindMediaCheck {
 		if err := d.review.Handle(ctx, job.Item); err != nil {
+			return err
+		}
+	}
+	if d.messages != nil && job.Item.Kind == domain.PushSubscribeSent {
+		if err := d.messages.Match(ctx, job.Item, job.CreatedAt); err != nil {
 			return err
 		}
 	}

@@ -98,7 +98,8 @@ func (e edge) LogoutEverywhere(ctx context.Context, appID, token string) error {
 
 func (e edge) Ready(ctx context.Context) error { return e.a.Ready.Handle(ctx) }
 
-func (e edge) HeldLogins() int { return e.a.HeldLogins() }
+func (e edge) HeldLogins() int           { return e.a.HeldLogins() }
+func (e edge) LoginSweeperRunning() bool { return e.a.LoginSweeperRunning() }
 
 // The operator's use cases take no token.
 func (e edge) FindUsers(ctx context.Context, appID, query string) ([]domain.User, error) {

@@ -106,12 +106,11 @@ func (l *Login) login(ctx context.Context, wc ports.WeChat, code string) (LoginR
 	if err := l.exchangeRate(ctx, wc.AppID()); err != nil {
 		return LoginResult{}, err
 	}
-	release, err := l.exchangeSlot(ctx)
-	if err != nil {
+	if err := l.exchangeSlot(ctx); err != nil {
 		return LoginResult{}, err
 	}
 	ws, err := wc.Code2Session(ctx, code)
-	release()
+	l.releaseSlot()
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -178,19 +177,33 @@ const exchangeWait = time.Second
 
 // exchangeSlot takes one of the MaxConcurrentExchanges slots of
 // jscode2session calls, so that a flood of junk codes cannot spend WeChat's
-// quota (and this server's connections) for everyone.
-func (l *Login) exchangeSlot(ctx context.Context) (func(), error) {
+// quota (and this server's connections) for everyone. A free slot is taken
+// at once, with no timer; only a login that finds none waits, up to
+// exchangeWait.
+func (l *Login) exchangeSlot(ctx context.Context) error {
 	if l.exchanges == nil {
-		return func() {}, nil
+		return nil
+	}
+	select {
+	case l.exchanges <- struct{}{}:
+		return nil
+	default:
 	}
 	t := time.NewTimer(exchangeWait)
 	defer t.Stop()
 	select {
 	case l.exchanges <- struct{}{}:
-		return func() { <-l.exchanges }, nil
+		return nil
 	case <-t.C:
-		return nil, domain.RateLimited(time.Second)
+		return domain.RateLimited(time.Second)
 	case <-ctx.Done():
-		return nil, domain.Wrap(domain.KindUpstreamTimeout, ctx.Err())
+		return domain.Wrap(domain.KindUpstreamTimeout, ctx.Err())
+	}
+}
+
+// releaseSlot gives back the slot exchangeSlot took.
+func (l *Login) releaseSlot() {
+	if l.exchanges != nil {
+		<-l.exchanges
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -117,6 +118,34 @@ func TestLogin_ReplayWindowDropsTheToken(t *testing.T) {
 			t.Fatal("the result outlived its window")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Logins start no timer or goroutine each: one sweeper drops the results
+// of the replay window, and it stops when none is held.
+func TestLogin_OneSweeperForTheReplayWindow(t *testing.T) {
+	w := newWorld(t, app.Options{LoginReplayWindow: 50 * time.Millisecond, MaxConcurrentExchanges: 4})
+	w.login(t, "warm", "o0", key1) // the sweeper starts with the first result held
+	before := runtime.NumGoroutine()
+	for i := 0; i < 100; i++ {
+		w.login(t, fmt.Sprintf("c%d", i), fmt.Sprintf("o%d", i), key1)
+	}
+	if n := w.svc.HeldLogins(); n != 101 {
+		t.Fatalf("held %d results, want 101", n)
+	}
+	if after := runtime.NumGoroutine(); after > before+2 {
+		t.Fatalf("%d goroutines after 100 logins, %d before", after, before)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for w.svc.HeldLogins() != 0 || w.svc.LoginSweeperRunning() {
+		if time.Now().After(deadline) {
+			t.Fatalf("held %d results, sweeper running %v, long after the window", w.svc.HeldLogins(), w.svc.LoginSweeperRunning())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	w.login(t, "again", "o1", key1) // and starts again
+	if !w.svc.LoginSweeperRunning() || w.svc.HeldLogins() != 1 {
+		t.Fatal("the sweeper did not start again")
 	}
 }
 

@@ -21,14 +21,25 @@ import (
 //
 // Codes are kept only as digests. The raw token of a result is the one secret
 // held here; it is dropped when the window ends, whether or not another login
-// comes by to purge it.
+// comes by to purge it: one sweeper goroutine runs while results are held
+// (none when none are), instead of a timer per login.
 type loginFlights struct {
 	group  singleflight.Group
 	window time.Duration
 	clock  ports.Clock
 
-	mu     sync.Mutex
-	recent map[codeDigest]*recentLogin
+	mu       sync.Mutex
+	recent   map[codeDigest]*recentLogin
+	queue    []heldLogin // what recent holds, in the order it ends (every result lives one window)
+	sweeping bool        // the sweeper runs
+}
+
+// heldLogin is a result in the sweeper's queue: dropped at end (real time),
+// unless the code was remembered again since.
+type heldLogin struct {
+	key codeDigest
+	r   *recentLogin
+	end time.Time
 }
 
 type codeDigest [sha256.Size]byte
@@ -109,21 +120,53 @@ func (f *loginFlights) remember(key codeDigest, client ClientDigest, res LoginRe
 		return
 	}
 	r := &recentLogin{LoginResult: res, client: client, until: f.clock.Now().Add(f.window)}
-	f.mu.Lock()
-	f.recent[key] = r
-	f.mu.Unlock()
-	// Real time, not the injected clock: this bounds how long the raw token
-	// stays in memory. Expiry as the use case sees it is checked in lookup.
-	time.AfterFunc(f.window, func() { f.forget(key, r) })
-}
-
-// forget drops r, unless the code was remembered again since.
-func (f *loginFlights) forget(key codeDigest, r *recentLogin) {
+	// Real time, not the injected clock, for the sweeper: it bounds how long
+	// the raw token stays in memory. Expiry as the use case sees it is
+	// checked in lookup.
+	end := time.Now().Add(f.window)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.recent[key] == r {
-		delete(f.recent, key)
+	f.recent[key] = r
+	f.queue = append(f.queue, heldLogin{key: key, r: r, end: end})
+	if !f.sweeping {
+		f.sweeping = true
+		go f.sweep()
 	}
+}
+
+// sweepTicks is how many times per window the sweeper looks: a result is
+// dropped at most a quarter of a window after it ends.
+const sweepTicks = 4
+
+// sweep drops the results whose window ended, until none is held.
+func (f *loginFlights) sweep() {
+	t := time.NewTicker(max(f.window/sweepTicks, time.Millisecond))
+	defer t.Stop()
+	for now := range t.C {
+		if f.forgetEnded(now) == 0 {
+			return
+		}
+	}
+}
+
+// forgetEnded drops the results whose window ended by now and returns how
+// many are still held; at 0 the sweeper stops (the next result starts one).
+func (f *loginFlights) forgetEnded(now time.Time) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for ; n < len(f.queue) && !now.Before(f.queue[n].end); n++ {
+		h := f.queue[n]
+		if f.recent[h.key] == h.r {
+			delete(f.recent, h.key)
+		}
+		f.queue[n] = heldLogin{} // the token goes with it
+	}
+	f.queue = f.queue[n:]
+	if len(f.queue) == 0 {
+		f.queue, f.sweeping = nil, false
+	}
+	return len(f.queue)
 }
 
 // held returns how many login results are held (for tests).

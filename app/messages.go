@@ -6,7 +6,10 @@ package app
 // handler sends it through cgi-bin/message/subscribe/send with the app's
 // shared access token (refreshed and tried once more on 40001/42001/40014),
 // retrying what may pass later and giving up on what never will; WeChat's
-// subscribe_msg_sent_event, pushed later, is matched by msgid (Reconcile).
+// subscribe_msg_sent_event, pushed later, is matched by msgid (Reconcile
+// when it is received; Match by the push worker, which waits for a msgid
+// not stored yet: WeChat may push the event before the outbox worker has
+// stored the msgid of its send).
 //
 // WeChat's send has no idempotency key: a call whose answer was lost (a
 // timeout after sending) may have sent the message, and is tried again,
@@ -39,6 +42,9 @@ type MessageObserver interface {
 	// Attempt counts an attempt's result: sent, retry, unknown, failed,
 	// with WeChat's errcode (0 when it did not answer one).
 	Attempt(appID, result string, errcode int)
+	// Unmatched counts a sent event's item whose msgid no message had
+	// after SentEventWait (see Messages.Match).
+	Unmatched(appID string)
 }
 
 // Attempt results.
@@ -297,14 +303,53 @@ func (s *Messages) attempt(appID, result string, errcode int) {
 	}
 }
 
-// Reconcile applies a subscribe_msg_sent_event: each item's message, found
-// by its msgid, is delivered (ErrorCode 0) or failed. A msgid of no
-// message (sent by another system, or forgotten) changes nothing and is no
-// error: the event stays in the inbox for whoever wants it. It is safe to
-// apply an event twice.
+// SentEventWait is how long the push worker tries again a
+// subscribe_msg_sent_event naming a msgid no message has (see Match):
+// WeChat may push it before the outbox worker has stored the msgid its
+// send was answered, an instant later (or once the database answers
+// again). Past it, the msgid is not ours: a message sent by another
+// system, or one whose answer was lost (a crash between WeChat's answer and
+// the store; the message is sent again, under another msgid).
+const SentEventWait = 2 * time.Minute
+
+// Reconcile applies a subscribe_msg_sent_event when it is received: each
+// item's message, found by its msgid, is delivered (ErrorCode 0) or
+// failed. A msgid of no message changes nothing and is no error here: the
+// event is stored in the inbox, and the push worker matches it (Match). It
+// is safe to apply an event twice.
 func (s *Messages) Reconcile(ctx context.Context, e domain.PushEvent) error {
+	_, err := s.reconcile(ctx, e)
+	return err
+}
+
+// Match is Reconcile for the push worker (DeliverPush), of an event stored
+// at stored: while the event is younger than SentEventWait, a msgid of no
+// message is an error, so that the worker tries the event again later
+// (the outbox worker may not have stored the msgid yet); after, it is
+// counted unmatched (MessageObserver.Unmatched; once per attempt past the
+// wait: a webhook failing then counts it again) and is no error: the
+// event stays in the inbox for whoever wants it.
+func (s *Messages) Match(ctx context.Context, e domain.PushEvent, stored time.Time) error {
+	unknown, err := s.reconcile(ctx, e)
+	if err != nil || unknown == 0 {
+		return err
+	}
+	if s.clock.Now().Sub(stored) < SentEventWait {
+		return fmt.Errorf("subscribe_msg_sent_event: %d msgid(s) of no message yet, tried again until %s after the event", unknown, SentEventWait)
+	}
+	if s.observe != nil {
+		for range unknown {
+			s.observe.Unmatched(e.AppID)
+		}
+	}
+	return nil
+}
+
+// reconcile applies a sent event and returns how many of its msgids no
+// message has.
+func (s *Messages) reconcile(ctx context.Context, e domain.PushEvent) (unknown int, err error) {
 	if e.Kind != domain.PushSubscribeSent {
-		return nil
+		return 0, nil
 	}
 	for _, it := range domain.SubscribeItems(e) {
 		id, err := strconv.ParseInt(it.MsgID, 10, 64)
@@ -313,10 +358,11 @@ func (s *Messages) Reconcile(ctx context.Context, e domain.PushEvent) error {
 		}
 		j, err := s.outbox.ByMsgID(ctx, e.AppID, id)
 		if domain.KindOf(err) == domain.KindNotFound {
+			unknown++
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("reconcile msgid: %w", err)
+			return unknown, fmt.Errorf("reconcile msgid: %w", err)
 		}
 		out := j.Item.MessageOutcome
 		out.Status = domain.MessageDelivered
@@ -324,8 +370,8 @@ func (s *Messages) Reconcile(ctx context.Context, e domain.PushEvent) error {
 			out.Status, out.ErrCode = domain.MessageFailed, code
 		}
 		if err := s.outbox.SetOutcome(ctx, j.ID, out); err != nil {
-			return fmt.Errorf("reconcile msgid: %w", err)
+			return unknown, fmt.Errorf("reconcile msgid: %w", err)
 		}
 	}
-	return nil
+	return unknown, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,5 +231,137 @@ func TestMessages_FinalErrcodes(t *testing.T) {
 		if cons := w.consent(t, "oUser", "tmpl"); cons.Remaining != want {
 			t.Errorf("%d: %d allowances left, want %d", c.errcode, cons.Remaining, want)
 		}
+	}
+}
+
+// raceOutbox runs before just as the outbox is to store a message's
+// outcome "sent": between WeChat's answer and the msgid stored.
+type raceOutbox struct {
+	*memory.Outbox
+	before func(domain.MessageOutcome)
+}
+
+func (r *raceOutbox) SetOutcome(ctx context.Context, id int64, o domain.MessageOutcome) error {
+	if o.Status == domain.MessageSent && r.before != nil {
+		r.before(o)
+	}
+	return r.Outbox.SetOutcome(ctx, id, o)
+}
+
+// unmatchedCounter counts MessageObserver.Unmatched.
+type unmatchedCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (*unmatchedCounter) Queued(string)               {}
+func (*unmatchedCounter) Attempt(string, string, int) {}
+func (c *unmatchedCounter) Unmatched(string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+}
+
+func (c *unmatchedCounter) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// WeChat may push subscribe_msg_sent_event before the outbox worker has
+// stored the msgid of the send: the push worker tries the event again, and
+// matches it once the msgid is stored. A msgid no message ever has is
+// tried for SentEventWait, then counted unmatched.
+func TestMessages_ASentEventBeforeItsMsgIDIsStoredIsMatchedOnceItIs(t *testing.T) {
+	ctx := context.Background()
+	inbox := memory.NewInbox()
+	race := &raceOutbox{}
+	observe := &unmatchedCounter{}
+	w := newMessageWorld(t, 5*time.Second, func(d *app.Deps) {
+		race.Outbox = d.Outbox.(*memory.Outbox)
+		d.Outbox, d.MessageObserver = race, observe
+		d.Inbox, d.PushApps = inbox, []app.PushApp{{AppID: msgAppID, Token: "push-token"}}
+	})
+	p := app.WorkerPolicy{Batch: 4, Lease: time.Minute, MaxAttempts: 10, BackoffBase: 10 * time.Second, BackoffMax: 30 * time.Second, PollInterval: time.Second}
+	pushWorker, err := app.NewWorker[domain.PushEvent](inbox, w.svc.DeliverPush.Handle, w.clock, p, "p1", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// store stores WeChat's sent event of msgID, as the receiver does
+	// (whose own Reconcile finds no message either), and runs the push
+	// worker on it: it returns the event's job.
+	store := func(msgID int64) ports.Job[domain.PushEvent] {
+		t.Helper()
+		e := domain.PushEvent{AppID: msgAppID, Kind: domain.PushSubscribeSent, FromUser: "oUser", ReceivedAt: w.clock.Now(),
+			DedupKey: "sent:" + strconv.FormatInt(msgID, 10),
+			Payload:  []byte(`{"List":[{"TemplateId":"tmpl","MsgID":` + strconv.FormatInt(msgID, 10) + `,"ErrorCode":0,"ErrorStatus":"success"}]}`)}
+		if stored, err := inbox.Store(ctx, e); err != nil || !stored {
+			t.Fatalf("store: %v %v", stored, err)
+		}
+		if err := w.svc.Messages.Reconcile(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := pushWorker.RunOnce(ctx); err != nil || n != 1 {
+			t.Fatalf("push worker: %d %v", n, err)
+		}
+		jobs, err := inbox.List(ctx, ports.JobFilter{Limit: 1})
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("inbox: %v %v", jobs, err)
+		}
+		return jobs[0]
+	}
+	event := func(id int64) ports.Job[domain.PushEvent] {
+		t.Helper()
+		j, err := inbox.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	var early ports.Job[domain.PushEvent]
+	race.before = func(o domain.MessageOutcome) {
+		race.before = nil
+		early = store(o.MsgID)
+	}
+
+	w.accept(t, "oUser", "tmpl")
+	j, _, err := w.send(t, "oUser", "order-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.runDue(t)
+	got := w.get(t, j.ID)
+	if got.Item.Status != domain.MessageSent || early.ID == 0 {
+		t.Fatalf("after the send: %+v; the event came first: %+v", got.Item, early)
+	}
+	if e := event(early.ID); e.State != ports.JobPending || e.Attempts != 1 {
+		t.Fatalf("the early event: %+v, want tried again", e)
+	}
+	w.clock.Advance(p.BackoffMax)
+	if n, err := pushWorker.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("push worker: %d %v", n, err)
+	}
+	if got := w.get(t, j.ID); got.Item.Status != domain.MessageDelivered {
+		t.Fatalf("after the event tried again: %+v", got.Item)
+	}
+	if e := event(early.ID); e.State != ports.JobDone || observe.get() != 0 {
+		t.Fatalf("the early event: %+v, %d unmatched", e, observe.get())
+	}
+
+	// A msgid of no message: tried again while it may be stored, then
+	// recorded as unmatched.
+	other := store(got.Item.MsgID + 2)
+	if e := event(other.ID); e.State != ports.JobPending || observe.get() != 0 {
+		t.Fatalf("an unknown msgid at once: %+v, %d unmatched", e, observe.get())
+	}
+	w.clock.Advance(app.SentEventWait)
+	if n, err := pushWorker.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("push worker: %d %v", n, err)
+	}
+	if e := event(other.ID); e.State != ports.JobDone || observe.get() != 1 {
+		t.Fatalf("an unknown msgid after the wait: %+v, %d unmatched", e, observe.get())
+	}
+	if got := w.get(t, j.ID); got.Item.Status != domain.MessageDelivered {
+		t.Fatalf("the message after: %+v", got.Item)
 	}
 }

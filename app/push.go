@@ -161,11 +161,12 @@ func (r *ReceivePush) Handle(ctx context.Context, appID string, q PushQuery, bod
 	if err != nil {
 		return false, r.refused(appID, refuse(PushRefusedUnavailable, err))
 	}
-	// A duplicate is applied again too: applying is idempotent, and the
-	// first time may have failed after the event was stored (WeChat
-	// retries on the error below until both are done).
+	// A duplicate is applied again too (but for what counts: see
+	// Subscriptions.Confirm): the first time may have failed after the
+	// event was stored (WeChat retries on the error below until both are
+	// done).
 	if r.subscriptions != nil {
-		if err := r.subscriptions.Confirm(sctx, e); err != nil {
+		if err := r.subscriptions.Confirm(sctx, e, !stored); err != nil {
 			return false, r.refused(appID, refuse(PushRefusedUnavailable, err))
 		}
 	}

@@ -5,11 +5,18 @@ package app
 // answered (POST /api/v1/me/subscriptions), and what WeChat pushes about
 // the same popups and the settings page (subscribe_msg_popup_event,
 // subscribe_msg_change_event; ReceivePush hands them here once stored).
+//
+// One tap in the popup is told both ways, by the client and by WeChat: it
+// allows one message, whichever arrives first, and two taps allow two (see
+// domain.Consent.Credit, which pairs the two sources' accepts within
+// domain.ConsentPairWindow). Either source alone is enough: a report lost
+// on the way is made up for by the other.
 
 import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -59,10 +66,7 @@ func (s *Subscriptions) Record(ctx context.Context, sess domain.Session, answers
 	now := s.clock.Now()
 	out := make([]domain.Consent, 0, len(ids))
 	for _, id := range ids {
-		longTerm := s.longTerm[sess.AppID][id]
-		c, err := s.consents.Update(ctx, s.key(sess.AppID, sess.OpenID, id), func(c domain.Consent) (domain.Consent, error) {
-			return c.Record(answers[id], longTerm, now), nil
-		})
+		c, err := s.answer(ctx, s.key(sess.AppID, sess.OpenID, id), domain.FromClient, answers[id], now)
 		if err != nil {
 			return nil, fmt.Errorf("record consent: %w", err)
 		}
@@ -71,11 +75,24 @@ func (s *Subscriptions) Record(ctx context.Context, sess domain.Session, answers
 	return out, nil
 }
 
+// answer applies one answer of source from.
+func (s *Subscriptions) answer(ctx context.Context, k domain.ConsentKey, from domain.ConsentSource, status string, now time.Time) (domain.Consent, error) {
+	if status == domain.SubscribeAccept {
+		return s.consents.Credit(ctx, k, from, s.longTerm[k.AppID][k.TemplateID], now)
+	}
+	return s.consents.Update(ctx, k, func(c domain.Consent) (domain.Consent, error) {
+		return c.Withdraw(status, now), nil
+	})
+}
+
 // Confirm applies what a pushed event says of the user's consent: the
 // answers of a popup or of the settings page. Other events, and items
-// without a user or with an unknown answer, change nothing. It is safe to
-// apply an event twice (WeChat's retries; see domain.Consent.Confirm).
-func (s *Subscriptions) Confirm(ctx context.Context, e domain.PushEvent) error {
+// without a user or with an unknown answer, change nothing. again marks an
+// event stored before (WeChat's retry): its accepts are not credited again
+// (the first time may have credited them; if it failed half way, the
+// client's report of the tap still counts it), its rejects and bans are
+// applied again (that is safe).
+func (s *Subscriptions) Confirm(ctx context.Context, e domain.PushEvent, again bool) error {
 	if e.Kind != domain.PushSubscribePopup && e.Kind != domain.PushSubscribeChange {
 		return nil
 	}
@@ -91,10 +108,10 @@ func (s *Subscriptions) Confirm(ctx context.Context, e domain.PushEvent) error {
 		if k.Validate() != nil {
 			continue
 		}
-		longTerm := s.longTerm[e.AppID][it.TemplateID]
-		if _, err := s.consents.Update(ctx, k, func(c domain.Consent) (domain.Consent, error) {
-			return c.Confirm(it.Status, longTerm, now), nil
-		}); err != nil {
+		if again && it.Status == domain.SubscribeAccept {
+			continue
+		}
+		if _, err := s.answer(ctx, k, domain.FromWeChat, it.Status, now); err != nil {
 			return fmt.Errorf("confirm consent: %w", err)
 		}
 	}

@@ -102,10 +102,23 @@ func TestSubscriptions_PushedEventsUpdateTheLedgerOnce(t *testing.T) {
 		map[string]string{"t1": "accept"}); err != nil {
 		t.Fatal(err)
 	}
-	if c := w.consent(t, "oUser", "t1"); c.Remaining != 2 {
-		// The report counts as the popup's second acceptance: the
-		// client's word adds one, the push's is "at least one".
+	if c := w.consent(t, "oUser", "t1"); c.Remaining != 1 || c.Unpaired != 0 {
+		// The report is the pushed tap's echo: the same tap.
 		t.Fatalf("after the client's report: %+v", c)
+	}
+	// Another tap, reported by the client first, then pushed: two.
+	w.clock.Advance(time.Minute)
+	if _, err := w.svc.Subscriptions.Record(context.Background(), domain.Session{AppID: plainAppID, OpenID: "oUser"},
+		map[string]string{"t1": "accept"}); err != nil {
+		t.Fatal(err)
+	}
+	again := event("oUser", domain.PushSubscribePopup, w.clock.Now())
+	again["SubscribeMsgPopupEvent"] = map[string]any{"List": []map[string]any{{"TemplateId": "t1", "SubscribeStatusString": "accept", "PopupScene": "0"}}}
+	if _, err := w.push(t, plainAppID, "", sandbox.PushPlain, domain.PushXML, sandbox.EventXML(again)); err != nil {
+		t.Fatal(err)
+	}
+	if c := w.consent(t, "oUser", "t1"); c.Remaining != 2 || c.Unpaired != 0 {
+		t.Fatalf("after a second tap told both ways: %+v", c)
 	}
 	// The settings page turns the long-term template off.
 	change := event("oUser", domain.PushSubscribeChange, w.clock.Now())
@@ -125,22 +138,41 @@ func (failingConsents) Update(context.Context, domain.ConsentKey, func(domain.Co
 	return domain.Consent{}, domain.Wrap(domain.KindUnavailable, errors.New("ledger away"))
 }
 
+func (failingConsents) Credit(context.Context, domain.ConsentKey, domain.ConsentSource, bool, time.Time) (domain.Consent, error) {
+	return domain.Consent{}, domain.Wrap(domain.KindUnavailable, errors.New("ledger away"))
+}
+
 func TestSubscriptions_ALedgerAwayIsAnErrorSoWeChatRetries(t *testing.T) {
 	inbox := memory.NewInbox()
 	w := newSubscribeWorld(t, failingConsents{memory.NewConsents()}, inbox)
 	popup := event("oUser", domain.PushSubscribePopup, w.clock.Now())
-	popup["List"] = map[string]any{"TemplateId": "t1", "SubscribeStatusString": "accept"}
+	popup["List"] = []map[string]any{{"TemplateId": "t1", "SubscribeStatusString": "accept"}, {"TemplateId": "t2", "SubscribeStatusString": "reject"}}
 	msg := sandbox.EventJSON(popup)
 	if _, err := w.push(t, plainAppID, "", sandbox.PushPlain, domain.PushJSON, msg); reasonOf(err) != app.PushRefusedUnavailable {
 		t.Fatalf("ledger away: %v", err)
 	}
-	// WeChat's retry, once the ledger is back, applies it (the event is
-	// stored already: a duplicate, applied all the same).
+	// WeChat's retry, once the ledger is back, applies the reject again
+	// (the event is stored already: a duplicate); its accept is not
+	// credited twice: the first try may have counted it. The client's
+	// report of the tap counts it.
 	back := newSubscribeWorld(t, memory.NewConsents(), inbox)
+	ctx := context.Background()
+	if _, err := back.svc.Subscriptions.Record(ctx, domain.Session{AppID: plainAppID, OpenID: "oUser"}, map[string]string{"t2": "accept"}); err != nil {
+		t.Fatal(err)
+	}
 	if stored, err := back.push(t, plainAppID, "", sandbox.PushPlain, domain.PushJSON, msg); stored || err != nil {
 		t.Fatalf("retry: stored %v, %v", stored, err)
 	}
-	if c := back.consent(t, "oUser", "t1"); !c.Allows() {
-		t.Fatalf("after the retry: %+v", c)
+	if c := back.consent(t, "oUser", "t2"); c.Allows() || c.Status != domain.SubscribeReject {
+		t.Fatalf("reject after the retry: %+v", c)
+	}
+	if c := back.consent(t, "oUser", "t1"); c.Allows() {
+		t.Fatalf("accept after the retry: %+v", c)
+	}
+	if _, err := back.svc.Subscriptions.Record(ctx, domain.Session{AppID: plainAppID, OpenID: "oUser"}, map[string]string{"t1": "accept"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := back.consent(t, "oUser", "t1"); !c.Allows() || c.Remaining != 1 {
+		t.Fatalf("after the client's report: %+v", c)
 	}
 }

@@ -68,6 +68,12 @@ type Consent struct {
 	// Remaining is the one-time allowances left (a one-time template's).
 	Remaining int
 	UpdatedAt time.Time
+	// Unpaired counts the accepts credited that wait for their echo from
+	// the other source (see Credit): > 0 the client's, < 0 WeChat's (one
+	// of the two is always none). UnpairedAt is when the last accept was
+	// told (either source; zero: never).
+	Unpaired   int
+	UnpairedAt time.Time
 }
 
 // Allows reports whether a message may be sent under c.
@@ -75,35 +81,70 @@ func (c Consent) Allows() bool {
 	return c.Status == SubscribeAccept && (c.LongTerm || c.Remaining > 0)
 }
 
-// Record applies an answer the user's client reported: an accept of a
-// one-time template adds one allowance (each popup accepted is one
-// message); reject and ban take every allowance away; filter changes
-// nothing (the user was not asked).
-func (c Consent) Record(status string, longTerm bool, now time.Time) Consent {
-	switch status {
-	case SubscribeAccept:
-		c.Status, c.LongTerm, c.UpdatedAt = status, longTerm, now
-		if !longTerm {
-			c.Remaining = min(c.Remaining+1, MaxOneTimeAllowances)
+// ConsentSource says who told the ledger of an accept: the user's client
+// (its report of wx.requestSubscribeMessage's answer) or WeChat (its
+// subscribe_msg_popup_event). Its value is the sign of the credits it
+// leaves unpaired (see Consent.Unpaired).
+type ConsentSource int
+
+// The sources of an accept.
+const (
+	FromClient ConsentSource = 1
+	FromWeChat ConsentSource = -1
+)
+
+// ConsentPairWindow is how close an accept of one source must be to the
+// last accept credited for it to be the same tap as an unpaired accept of
+// the other source. One tap is usually reported both ways within seconds
+// (the page's report right after the popup closes, WeChat's push as
+// quickly); five minutes leaves room for a slow network and WeChat's
+// retries, and is short enough that a tap a user makes later is not taken
+// for the echo of an earlier one.
+const ConsentPairWindow = 5 * time.Minute
+
+// Credit applies an accept of source from at now. One tap is told of twice,
+// by the client and by WeChat, and counts once: an accept pairs with an
+// unpaired accept of the other source credited within ConsentPairWindow
+// (it is the same tap, which changes nothing else); any other accept is a
+// tap of its own, which allows one message more (a one-time template's)
+// and waits, unpaired, for its echo. Two taps count twice, whichever way
+// each is told. Unpaired credits older than the window are forgotten (the
+// echo was lost). The SQL ledger does the same in one statement.
+func (c Consent) Credit(from ConsentSource, longTerm bool, now time.Time) Consent {
+	s := int(from)
+	fresh := !c.UnpairedAt.IsZero() && !c.UnpairedAt.Before(now.Add(-ConsentPairWindow))
+	switch {
+	case fresh && c.Unpaired*s < 0:
+		// The echo of a tap counted already.
+		c.Unpaired += s
+	case fresh:
+		c = c.credit(longTerm, now)
+		if c.Unpaired*s < MaxOneTimeAllowances {
+			c.Unpaired += s
 		}
-	case SubscribeReject, SubscribeBan:
-		c.Status, c.Remaining, c.UpdatedAt = status, 0, now
+	default:
+		c = c.credit(longTerm, now)
+		c.Unpaired = s
+	}
+	c.UnpairedAt = now
+	return c
+}
+
+// credit counts a tap.
+func (c Consent) credit(longTerm bool, now time.Time) Consent {
+	c.Status, c.LongTerm, c.UpdatedAt = SubscribeAccept, longTerm, now
+	if !longTerm {
+		c.Remaining = min(c.Remaining+1, MaxOneTimeAllowances)
 	}
 	return c
 }
 
-// Confirm applies an answer WeChat pushed (subscribe_msg_popup_event or
-// subscribe_msg_change_event). The client usually reports the same popup
-// too, and WeChat may push an event twice, so an accept here grants at
-// least one allowance rather than one more: the same acceptance reported
-// both ways, or pushed again, is counted once. Reject and ban zero it.
-func (c Consent) Confirm(status string, longTerm bool, now time.Time) Consent {
-	if status != SubscribeAccept {
-		return c.Record(status, longTerm, now)
-	}
-	c.Status, c.LongTerm, c.UpdatedAt = status, longTerm, now
-	if !longTerm {
-		c.Remaining = max(c.Remaining, 1)
+// Withdraw applies a reject or a ban, from either source: nothing is
+// allowed until the user accepts again. Any other status (filter: the user
+// was not asked) changes nothing; an accept is a Credit.
+func (c Consent) Withdraw(status string, now time.Time) Consent {
+	if status == SubscribeReject || status == SubscribeBan {
+		c.Status, c.Remaining, c.UpdatedAt = status, 0, now
 	}
 	return c
 }

@@ -17,6 +17,11 @@ type Consents interface {
 	// Update of k, by any server, comes between the read and the write.
 	// An error of f is returned as it is, and nothing is stored.
 	Update(ctx context.Context, k domain.ConsentKey, f func(domain.Consent) (domain.Consent, error)) (domain.Consent, error)
+	// Credit applies domain.Consent.Credit(from, longTerm, now) to k's
+	// consent and returns the result: atomically, in one statement on a
+	// database (two servers crediting a tap's client report and WeChat's
+	// event at once pair them as one server would).
+	Credit(ctx context.Context, k domain.ConsentKey, from domain.ConsentSource, longTerm bool, now time.Time) (domain.Consent, error)
 }
 
 // Outbox is the queue of subscribe messages to send (ports.Queue of

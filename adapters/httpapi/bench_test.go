@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"wxbackend/adapters/aescbc"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/memory"
+	"wxbackend/adapters/sqlstore"
+	"wxbackend/adapters/sqlstore/sqltest"
 	"wxbackend/adapters/system"
 	"wxbackend/adapters/usercache"
 	"wxbackend/app"
@@ -24,56 +27,157 @@ import (
 	"wxbackend/ports/portfake"
 )
 
-// BenchmarkGetInfo is a whole classic /getinfo/ request through the router and
-// the use case, in process: body parsing, session lookup (memory store), the
-// real decrypter and checks, the profile update (an in-memory fake repo) and
-// the JSON answer. The access log is on, at info level, to io.Discard.
-func BenchmarkGetInfo(b *testing.B) {
-	key, _ := domain.ParseSessionKey(key1)
-	wx := portfake.NewWeChat(appID)
-	wx.AddCode("bench-code", "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "", key1)
-	// The user repo is behind the user cache, as the server wires it with
-	// memory sessions.
+// benchServer is the app and router of the in-process benchmarks, wired as
+// the server is with memory sessions: the user repo (an in-memory fake)
+// behind the user cache, the default replay window and exchange cap, the
+// access log on at info level, to io.Discard.
+func benchServer(b *testing.B, wx *portfake.WeChat, repo ports.UserRepo) http.Handler {
+	b.Helper()
 	mo := memory.Options{CleanupInterval: time.Minute}
-	users, err := usercache.New(portfake.NewUsers(), memory.NewUserCache(mo), time.Hour, nil, nil)
+	users, err := usercache.New(repo, memory.NewUserCache(mo), time.Hour, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	svc, err := app.New(app.Deps{Sessions: memory.NewSessionStore(mo, 0, 0, system.Clock{}), Users: users,
 		Decrypter: aescbc.NewDecrypter(), Apps: []ports.WeChat{wx}, Clock: system.Clock{}, Tokens: system.TokenSource{}},
-		app.Options{SessionTTL: time.Hour})
+		app.Options{SessionTTL: time.Hour, LoginReplayWindow: 10 * time.Second, MaxConcurrentExchanges: 64})
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := newRouter(b, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{MaxBodyBytes: 64 << 10, ReadyTimeout: time.Second})
+	return newRouter(b, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{MaxBodyBytes: 64 << 10, ReadyTimeout: time.Second})
+}
 
+// benchRepos are the user repos of the benchmarks: the in-memory fake (the
+// server's own cost), and MariaDB and PostgreSQL (with their drivers').
+func benchRepos(b *testing.B, run func(b *testing.B, repo func() ports.UserRepo)) {
+	b.Run("fake", func(b *testing.B) { run(b, func() ports.UserRepo { return portfake.NewUsers() }) })
+	for _, driver := range []string{"mysql", "postgres"} {
+		b.Run(driver, func(b *testing.B) {
+			dsn := sqltest.Postgres
+			if driver == "mysql" {
+				dsn = sqltest.MySQL
+			}
+			st, err := sqlstore.Open(sqlstore.Options{Driver: driver, DSN: sqlstore.DSN(dsn(b)), QueryTimeout: 10 * time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			if _, err := st.Migrate(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			run(b, func() ports.UserRepo { return st.Users })
+		})
+	}
+}
+
+// BenchmarkLogin is a whole classic /login/ through the router and the use
+// case, in process, with WeChat a fake (its round trip is not counted):
+// new, a user never seen before each time (the repo creates one); returning,
+// the same user with a new code each time (the user cache answers).
+func BenchmarkLogin(b *testing.B) { benchRepos(b, benchLogin) }
+
+func benchLogin(b *testing.B, repo func() ports.UserRepo) {
+	run := fmt.Sprint(time.Now().UnixNano()) // users of this run only
+	for _, returning := range []bool{false, true} {
+		name := "new"
+		if returning {
+			name = "returning"
+		}
+		b.Run(name, func(b *testing.B) {
+			wx := portfake.NewWeChat(appID)
+			h := benchServer(b, wx, repo())
+			bodies := make([]string, b.N+1)
+			for i := range bodies {
+				code, openID := fmt.Sprintf("code-%d", i), fmt.Sprintf("oBench%s-%d-%d", run, b.N, i)
+				if returning {
+					openID = "oBench" + run + "-returning"
+				}
+				wx.AddCode(code, openID, "", key1)
+				bodies[i] = `{"code":"` + code + `"}`
+			}
+			send := func(body string) {
+				req := benchRequest("/login/", strings.NewReader(body))
+				w := &discardWriter{h: http.Header{}}
+				h.ServeHTTP(w, req)
+				if w.status != http.StatusOK {
+					b.Fatalf("HTTP %d", w.status)
+				}
+			}
+			send(bodies[b.N]) // the returning user exists
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				send(bodies[i])
+			}
+		})
+	}
+}
+
+// BenchmarkGetInfo is a whole classic /getinfo/ request through the router and
+// the use case, in process: body parsing, session lookup (memory store), the
+// real decrypter and checks, the profile update (an in-memory fake repo
+// behind the user cache) and the JSON answer. same re-sends one profile;
+// changing alternates two, so every request writes.
+func BenchmarkGetInfo(b *testing.B) { benchRepos(b, benchGetInfo) }
+
+func benchGetInfo(b *testing.B, repo func() ports.UserRepo) {
+	key, _ := domain.ParseSessionKey(key1)
+	openID := fmt.Sprintf("oBench%d-getinfo", time.Now().UnixNano())
+	wx := portfake.NewWeChat(appID)
+	wx.AddCode("bench-code", openID, "", key1)
+	h := benchServer(b, wx, repo())
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/login/", strings.NewReader(`{"code":"bench-code"}`)))
 	var login struct{ Data struct{ Token string } }
 	if err := json.Unmarshal(rec.Body.Bytes(), &login); err != nil || login.Data.Token == "" {
 		b.Fatalf("login: %s", rec.Body)
 	}
-	info, err := sandbox.Seal(key, appID, "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "", sandbox.Profile{NickName: "Band 🎸", Gender: 1,
-		Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN",
-		AvatarURL: "https://thirdwx.qlogo.cn/mmopen/vi_32/Q0j4TwGTfTLhKbkZ7q6jicpBd0cGbMGB3bL2jGbcKtG0/132"}, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	body, _ := json.Marshal(map[string]string{"iv": info.IV, "encrypedData": info.EncryptedData, "token": login.Data.Token})
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		rd := strings.NewReader("")
-		for pb.Next() {
-			rd.Reset(string(body))
-			req := httptest.NewRequest("POST", "/getinfo/", rd)
-			req.Header.Set("Content-Type", "application/json")
-			w := &discardWriter{h: http.Header{}}
-			h.ServeHTTP(w, req)
-			if w.status != http.StatusOK {
-				b.Fatalf("HTTP %d", w.status)
-			}
+	var bodies [2][]byte
+	for i, nick := range []string{"Band 🎸", "Band 🎸 v2"} {
+		info, err := sandbox.Seal(key, appID, openID, "", sandbox.Profile{NickName: nick, Gender: 1,
+			Language: "zh_CN", City: "Guangzhou", Province: "Guangdong", Country: "CN",
+			AvatarURL: "https://thirdwx.qlogo.cn/mmopen/vi_32/Q0j4TwGTfTLhKbkZ7q6jicpBd0cGbMGB3bL2jGbcKtG0/132"}, time.Now())
+		if err != nil {
+			b.Fatal(err)
 		}
-	})
+		bodies[i], _ = json.Marshal(map[string]string{"iv": info.IV, "encrypedData": info.EncryptedData, "token": login.Data.Token})
+	}
+	for _, changing := range []bool{false, true} {
+		name := "same"
+		if changing {
+			name = "changing"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			rd := strings.NewReader("")
+			i := 0
+			for b.Loop() {
+				if changing {
+					i++
+				}
+				rd.Reset(string(bodies[i%2]))
+				req := benchRequest("/getinfo/", rd)
+				w := &discardWriter{h: http.Header{}}
+				h.ServeHTTP(w, req)
+				if w.status != http.StatusOK {
+					b.Fatalf("HTTP %d", w.status)
+				}
+			}
+		})
+	}
+}
+
+// benchRequest is a JSON POST to path as the server hands it to the
+// router, built without parsing its text (httptest.NewRequest's 4 KB
+// reader would count as the server's).
+func benchRequest(path string, body io.Reader) *http.Request {
+	req, err := http.NewRequest("POST", path, body)
+	if err != nil {
+		panic(err)
+	}
+	req.Header = http.Header{"Content-Type": {"application/json"}}
+	req.RemoteAddr, req.RequestURI = "192.0.2.1:1234", path
+	return req
 }
 
 // discardWriter is a ResponseWriter that keeps only the status.

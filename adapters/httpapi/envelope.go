@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"wxbackend/adapters/httpapi/apiclient"
@@ -82,11 +83,41 @@ func kindName(err error) string {
 	return domain.KindOf(err).String()
 }
 
+// envelopeWriter is a buffer and its encoder, reused across answers.
+type envelopeWriter struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// envelopeWriters keeps writers between answers: an answer allocated a
+// buffer, its growth and an encoder each time.
+var envelopeWriters = sync.Pool{New: func() any {
+	ew := &envelopeWriter{}
+	ew.enc = json.NewEncoder(&ew.buf)
+	ew.enc.SetEscapeHTML(false) // keep avatar URLs' '&' readable
+	return ew
+}}
+
+// maxPooledEnvelope is the largest buffer kept for reuse: a rare large
+// answer does not pin its buffer.
+const maxPooledEnvelope = 16 << 10
+
+// The answer's fixed header values, shared (net/http only reads them).
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	noStore         = []string{"no-store"}
+)
+
 func writeEnvelope(w http.ResponseWriter, status int, e envelope) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // keep avatar URLs' '&' readable
-	if err := enc.Encode(e); err != nil {
+	ew := envelopeWriters.Get().(*envelopeWriter)
+	defer func() {
+		if ew.buf.Cap() <= maxPooledEnvelope {
+			ew.buf.Reset()
+			envelopeWriters.Put(ew)
+		}
+	}()
+	buf := &ew.buf
+	if err := ew.enc.Encode(e); err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
 		buf.WriteString(`{"code":10,"status":10,"msg":"internal error","data":null}` + "\n")
@@ -95,9 +126,9 @@ func writeEnvelope(w http.ResponseWriter, status int, e envelope) {
 		rec.code = e.Code
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	h["Content-Type"] = jsonContentType
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

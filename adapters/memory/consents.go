@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"sync"
+	"time"
 
 	"wxbackend/domain"
 	"wxbackend/ports"
@@ -46,4 +47,11 @@ func (c *Consents) Update(_ context.Context, k domain.ConsentKey, f func(domain.
 	next.ConsentKey = k
 	c.m[k] = next
 	return next, nil
+}
+
+// Credit implements ports.Consents.
+func (c *Consents) Credit(ctx context.Context, k domain.ConsentKey, from domain.ConsentSource, longTerm bool, now time.Time) (domain.Consent, error) {
+	return c.Update(ctx, k, func(old domain.Consent) (domain.Consent, error) {
+		return old.Credit(from, longTerm, now), nil
+	})
 }

@@ -10,8 +10,9 @@ import (
 // those accepted into the outbox, and each attempt to send one by result
 // (sent, retry, unknown: the answer was lost, failed) and WeChat's errcode.
 type Messages struct {
-	queued   *prometheus.CounterVec
-	attempts *prometheus.CounterVec
+	queued    *prometheus.CounterVec
+	attempts  *prometheus.CounterVec
+	unmatched *prometheus.CounterVec
 }
 
 // messageErrcodes are the errcodes of subscribe/send a label may carry; any
@@ -29,8 +30,10 @@ func (m *Metrics) Messages() *Messages {
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "message_attempts_total",
 			Help: "Attempts to send subscribe messages, by app, result (sent; retry: tried again later; unknown: no answer, the message may have been sent, tried again; failed: for good) and WeChat's errcode (0: none or success; other: a code not listed)."},
 			[]string{"app", "result", "errcode"}),
+		unmatched: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "message_sent_events_unmatched_total",
+			Help: "Items of subscribe_msg_sent_event whose msgid no message of the outbox had once the push worker stopped waiting for it, by app (messages sent by another system, or whose answer was lost)."}, []string{"app"}),
 	}
-	m.reg.MustRegister(o.queued, o.attempts)
+	m.reg.MustRegister(o.queued, o.attempts, o.unmatched)
 	return o
 }
 
@@ -45,6 +48,9 @@ func (o *Messages) Attempt(appID, result string, errcode int) {
 	}
 	o.attempts.WithLabelValues(appID, result, code).Inc()
 }
+
+// Unmatched implements app.MessageObserver.
+func (o *Messages) Unmatched(appID string) { o.unmatched.WithLabelValues(appID).Inc() }
 
 // MessageBacklog registers the age in seconds of the oldest subscribe
 // message waiting in the outbox to be sent (0: none), read at scrape time.

@@ -14,10 +14,16 @@ var migrations embed.FS
 // dialect is what differs between databases: the driver, the migrations, and
 // the one statement that has no common SQL (insert unless present).
 type dialect struct {
-	name       string // the config's name for it
-	driver     string // database/sql driver name
-	goose      goose.Dialect
-	insertUser string // inserts a user, doing nothing if (app_id, open_id) exists
+	name   string // the config's name for it
+	driver string // database/sql driver name
+	goose  goose.Dialect
+	// createUser inserts a user: with returning, a statement that answers
+	// the new row's id, and no row when (app_id, open_id) exists; without,
+	// a plain INSERT whose duplicate-key error means the user exists (MySQL
+	// has no RETURNING, and its affected-rows count cannot tell an insert
+	// from a duplicate with CLIENT_FOUND_ROWS set).
+	createUser string
+	returning  bool
 	lockRow    string // appended to a SELECT in a transaction to lock its row
 
 	prepareDSN     func(string) (string, error) // adds the settings the adapter relies on
@@ -41,11 +47,16 @@ func (d dialect) migrations() fs.FS {
 
 const insertColumns = `INSERT INTO wx_users (app_id, open_id, union_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`
 
+// insertReturning is createUser where the database has INSERT … RETURNING
+// (PostgreSQL, SQLite ≥ 3.35).
+const insertReturning = insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING RETURNING id`
+
 var sqliteDialect = dialect{
 	name:       "sqlite",
 	driver:     "sqlite",
 	goose:      goose.DialectSQLite3,
-	insertUser: insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
+	createUser: insertReturning,
+	returning:  true,
 	prepareDSN: prepareSQLiteDSN,
 	// One writer at a time is SQLite's rule. With one connection, requests
 	// queue in the pool instead of sleeping in SQLite's busy handler (1 to
@@ -70,7 +81,7 @@ var mysqlDialect = dialect{
 	name:           "mysql",
 	driver:         "mysql",
 	goose:          goose.DialectMySQL,
-	insertUser:     insertColumns + ` ON DUPLICATE KEY UPDATE id = id`,
+	createUser:     insertColumns,
 	lockRow:        ` FOR UPDATE`,
 	prepareDSN:     prepareMySQLDSN,
 	defaultMaxOpen: serverPoolSize,
@@ -80,7 +91,8 @@ var postgresDialect = dialect{
 	name:           "postgres",
 	driver:         "postgres",
 	goose:          goose.DialectPostgres,
-	insertUser:     insertColumns + ` ON CONFLICT (app_id, open_id) DO NOTHING`,
+	createUser:     insertReturning,
+	returning:      true,
 	lockRow:        ` FOR UPDATE`,
 	prepareDSN:     preparePostgresDSN,
 	defaultMaxOpen: serverPoolSize,

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
 	"wxbackend/domain"
@@ -30,7 +31,7 @@ var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {
-	get, getLocked, insert, setUnion, update, byUnion, byPhone, del string
+	get, getLocked, create, setUnion, update, byUnion, byPhone, del string
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
@@ -41,7 +42,7 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 	return &UserRepo{db: db, d: d, timeout: timeout, q: queries{
 		get:       d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
 		getLocked: d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?` + d.lockRow),
-		insert:    d.rebind(d.insertUser),
+		create:    d.rebind(d.createUser),
 		setUnion:  d.rebind(`UPDATE wx_users SET union_id = ?, version = version + 1 WHERE app_id = ? AND open_id = ?`),
 		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
 			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
@@ -141,21 +142,35 @@ func (r *UserRepo) get(ctx context.Context, id domain.Identity) (domain.User, er
 	return rw.user(), nil
 }
 
-// EnsureUser implements ports.UserRepo. A returning user costs one SELECT.
+// EnsureUser implements ports.UserRepo, insert first: a new user costs one
+// INSERT and is not read back (every column but the id is known: the
+// others start at their defaults); a user that exists (the INSERT meets the
+// unique key) costs the INSERT and one SELECT, and an UPDATE when WeChat
+// sent a unionid other than the stored one. Returning users rarely get
+// here: the user cache answers them (adapters/usercache).
 func (r *UserRepo) EnsureUser(ctx context.Context, id domain.Identity, unionID string, now time.Time) (domain.User, error) {
 	unionID = domain.CleanID(unionID)
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
-	u, err := r.get(ctx, id)
-	if domain.KindOf(err) == domain.KindNotFound {
-		t := dbTime(now)
-		if err := r.exec(ctx, "insert user", r.q.insert, id.AppID, id.OpenID, unionID, t, t); err != nil {
+	t := dbTime(now)
+	var u domain.User
+	for attempt := 0; ; attempt++ {
+		newID, created, err := r.create(ctx, id, unionID, t)
+		if err != nil {
 			return domain.User{}, err
 		}
+		if created {
+			rw := row{ID: newID, AppID: id.AppID, OpenID: id.OpenID, UnionID: unionID, CreatedAt: t, UpdatedAt: t}
+			return rw.user(), nil
+		}
 		u, err = r.get(ctx, id)
-	}
-	if err != nil {
-		return domain.User{}, err
+		if err == nil {
+			break
+		}
+		// Deleted between the INSERT and the SELECT: insert again.
+		if domain.KindOf(err) != domain.KindNotFound || attempt == 2 {
+			return domain.User{}, err
+		}
 	}
 	if unionID != "" && u.UnionID != unionID {
 		if err := r.exec(ctx, "set unionid", r.q.setUnion, unionID, id.AppID, id.OpenID); err != nil {
@@ -165,6 +180,35 @@ func (r *UserRepo) EnsureUser(ctx context.Context, id domain.Identity, unionID s
 		u.Revision++ // as the UPDATE moved it (a concurrent write moved it further: a copy's write then falls back)
 	}
 	return u, nil
+}
+
+// create inserts id's user, unless it exists: created reports which, and
+// newID is the new row's id. A deadlock or a busy lock (concurrent first
+// logins of one user on MySQL's unique index) is met by trying again.
+func (r *UserRepo) create(ctx context.Context, id domain.Identity, unionID string, t time.Time) (newID int64, created bool, err error) {
+	for attempt := 0; attempt < 4; attempt++ {
+		if r.d.returning {
+			err = r.db.QueryRowContext(ctx, r.q.create, id.AppID, id.OpenID, unionID, t, t).Scan(&newID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return 0, false, nil // the conflict was skipped: the user exists
+			}
+		} else {
+			var res sql.Result
+			if res, err = r.db.ExecContext(ctx, r.q.create, id.AppID, id.OpenID, unionID, t, t); err == nil {
+				newID, err = res.LastInsertId()
+			}
+			if me := (*mysql.MySQLError)(nil); errors.As(err, &me) && me.Number == 1062 {
+				return 0, false, nil // duplicate key: the user exists
+			}
+		}
+		if err == nil {
+			return newID, true, nil
+		}
+		if !transient(err) {
+			break
+		}
+	}
+	return 0, false, r.fail("insert user", err)
 }
 
 // UpdateUser implements ports.UserRepo optimistically first: the row is

@@ -43,6 +43,17 @@ func TestPostgres_UserRepoContract(t *testing.T) {
 	porttest.TestUserRepo(t, func(*testing.T) ports.UserRepo { return st.Users })
 }
 
+// Two servers, each with its own pool, create the same users at once.
+func TestMariaDB_UserRepoOnTwoServers(t *testing.T) {
+	dsn := sqltest.MySQL(t)
+	porttest.TestUserRepoServers(t, openStore(t, "mysql", dsn).Users, openStore(t, "mysql", dsn).Users)
+}
+
+func TestPostgres_UserRepoOnTwoServers(t *testing.T) {
+	dsn := sqltest.Postgres(t)
+	porttest.TestUserRepoServers(t, openStore(t, "postgres", dsn).Users, openStore(t, "postgres", dsn).Users)
+}
+
 func TestMariaDB_ForcesUTF8MB4WhateverTheDSNSays(t *testing.T) {
 	dsn := sqltest.MySQL(t) + "?charset=latin1&parseTime=false"
 	st := openStore(t, "mysql", dsn)

@@ -128,9 +128,13 @@ func TestCache_UnchangedNeedsNoDatabaseAndAChangeWritesOnce(t *testing.T) {
 		}
 	}
 	before, _ := repo.UserRepo.Get(ctx, id)
-	u, err := c.UpdateUser(ctx, id, nick("Bea"))
+	runs := 0
+	u, err := c.UpdateUser(ctx, id, func(u *domain.User) (bool, error) { runs++; return nick("Bea")(u) })
 	if err != nil || u.Profile.NickName != "Bea" {
 		t.Fatalf("changed: %+v, %v", u, err)
+	}
+	if runs != 1 {
+		t.Fatalf("the update ran %d times, want once (on the copy; its result is written)", runs)
 	}
 	if n := repo.calls.Load() - calls; n != 1 {
 		t.Fatalf("a change took %d database calls, want 1 (the compare-and-set write)", n)

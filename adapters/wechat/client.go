@@ -141,12 +141,12 @@ func (c *Client) Code2Session(ctx context.Context, code string) (ports.WeChatSes
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return ports.WeChatSession{}, transportError(err)
+		return ports.WeChatSession{}, transportError("jscode2session", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
 	if err != nil {
-		return ports.WeChatSession{}, transportError(err)
+		return ports.WeChatSession{}, transportError("jscode2session", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return ports.WeChatSession{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("jscode2session: HTTP %d", resp.StatusCode))
@@ -180,10 +180,10 @@ func errcodeError(code int, msg string) error {
 	}
 }
 
-// transportError classifies a failed exchange; a timeout is told apart so the
-// client can get 504.
-func transportError(err error) error {
-	err = fmt.Errorf("jscode2session: %w", redact(err))
+// transportError classifies a failed exchange with api (the path called,
+// its label in the error); a timeout is told apart so the client can get 504.
+func transportError(api string, err error) error {
+	err = fmt.Errorf("%s: %w", api, redact(err))
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return domain.Wrap(domain.KindUpstreamTimeout, err)

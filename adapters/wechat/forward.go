@@ -68,12 +68,12 @@ func (c *Client) Forward(ctx context.Context, token domain.AccessToken, req port
 	}))
 	resp, err := c.forward.Do(hreq)
 	if err != nil {
-		return ports.APIResponse{}, lostAnswer(apiTransportError(api, err), wrote.Load())
+		return ports.APIResponse{}, lostAnswer(transportError(api, err), wrote.Load())
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswer+1))
 	if err != nil {
-		return ports.APIResponse{}, lostAnswer(apiTransportError(api, err), true)
+		return ports.APIResponse{}, lostAnswer(transportError(api, err), true)
 	}
 	if int64(len(raw)) > c.maxAnswer {
 		return ports.APIResponse{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("%s: answer over %d bytes", api, c.maxAnswer))

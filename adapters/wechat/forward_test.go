@@ -202,3 +202,19 @@ func TestForward_AnAnswerLostAfterTheRequestIsMarked(t *testing.T) {
 		t.Fatalf("connection refused: %v", err)
 	}
 }
+
+func TestForward_AFailedCallIsLabelledWithItsPath(t *testing.T) {
+	nowhere, err := wechat.NewClient(wechat.Options{AppID: appID, Secret: secret, BaseURL: "http://127.0.0.1:1", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nowhere.Close)
+	tok := domain.NewAccessToken("tok-" + secret)
+	_, err = nowhere.Forward(context.Background(), tok, ports.APIRequest{Method: http.MethodPost, Path: "cgi-bin/message/subscribe/send"})
+	if err == nil || !strings.Contains(err.Error(), "cgi-bin/message/subscribe/send: Post: ") || strings.Contains(err.Error(), "jscode2session") {
+		t.Fatalf("error %q: want it labelled with the path called only", err)
+	}
+	if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "access_token") {
+		t.Fatalf("error %q shows the URL", err)
+	}
+}

@@ -55,12 +55,12 @@ func (c *Client) call(ctx context.Context, method, api string, token domain.Acce
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return apiTransportError(api, err)
+		return transportError(api, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
 	if err != nil {
-		return apiTransportError(api, err)
+		return transportError(api, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return domain.Wrap(domain.KindUpstream, fmt.Errorf("%s: HTTP %d", api, resp.StatusCode))
@@ -107,11 +107,6 @@ func apiErrcode(api string, code int, msg string) error {
 	default: // -1 busy, 45009 daily quota, 40013 invalid appid, 40125 invalid secret, …
 		return domain.Wrap(domain.KindUpstream, cause)
 	}
-}
-
-func apiTransportError(api string, err error) error {
-	e := transportError(err)
-	return fmt.Errorf("%s: %w", api, e)
 }
 
 // StableToken implements ports.WeChat with cgi-bin/stable_token. The secret

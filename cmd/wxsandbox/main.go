@@ -43,6 +43,7 @@ func run(args []string, out io.Writer) error {
 	pushToken := fs.String("push-token", "", "the app's message push Token, for POST /sandbox/push (the server's WXB_WECHAT_PUSH_TOKEN)")
 	pushKey := fs.String("push-aes-key", "", "the app's EncodingAESKey (the server's WXB_WECHAT_PUSH_ENCODING_AES_KEY); empty: plain mode")
 	webhookSecret := fs.String("webhook-secret", "", "the secret of deliveries to POST /sandbox/webhook (the server's WXB_WECHAT_PUSH_WEBHOOK_SECRET)")
+	pushURL := fs.String("push-url", "", "the server's push URL, {appid} standing for each app's (e.g. http://127.0.0.1:8080/wechat/push/{appid}): each subscribe message sent is pushed there as subscribe_msg_sent_event on its own, as WeChat does; empty: by POST /sandbox/subscribe/push only")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,6 +53,11 @@ func run(args []string, out io.Writer) error {
 		var err error
 		if opts, err = appsOf(*appsFile); err != nil {
 			return err
+		}
+	}
+	if *pushURL != "" {
+		for i := range opts {
+			opts[i].Push.URL = strings.ReplaceAll(*pushURL, "{appid}", opts[i].AppID)
 		}
 	}
 	ln, err := sandbox.Listen(*addr)

@@ -2,6 +2,7 @@ package porttest
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -70,7 +71,7 @@ func TestConsents(t *testing.T, newConsents func(t *testing.T) ports.Consents) {
 		k := key(t)
 		boom := errors.New("boom")
 		if _, err := c.Update(ctx(t), k, func(old domain.Consent) (domain.Consent, error) {
-			return old.Record(domain.SubscribeAccept, false, t0), boom
+			return old.Credit(domain.FromClient, false, t0), boom
 		}); !errors.Is(err, boom) {
 			t.Fatalf("update: %v", err)
 		}
@@ -89,7 +90,7 @@ func TestConsents(t *testing.T, newConsents func(t *testing.T) ports.Consents) {
 			go func() {
 				defer wg.Done()
 				if _, err := c.Update(ctx(t), k, func(old domain.Consent) (domain.Consent, error) {
-					return old.Record(domain.SubscribeAccept, false, t0), nil
+					return old.Credit(domain.FromClient, false, t0), nil
 				}); err != nil {
 					t.Error(err)
 				}
@@ -98,6 +99,123 @@ func TestConsents(t *testing.T, newConsents func(t *testing.T) ports.Consents) {
 		wg.Wait()
 		if got, _ := c.Get(ctx(t), k); got.Remaining != n {
 			t.Fatalf("%d accepts at once: %d allowances", n, got.Remaining)
+		}
+	})
+
+	t.Run("UpdateKeepsTheUnpairedCredits", func(t *testing.T) {
+		c := newConsents(t)
+		k := key(t)
+		want := domain.Consent{ConsentKey: k, Status: domain.SubscribeAccept, Remaining: 1, UpdatedAt: t0, Unpaired: -1, UnpairedAt: t0}
+		if got, err := c.Update(ctx(t), k, func(domain.Consent) (domain.Consent, error) { return want, nil }); err != nil || got != want {
+			t.Fatalf("update: %+v %v", got, err)
+		}
+		if got, _ := c.Get(ctx(t), k); got != want {
+			t.Fatalf("get: %+v, want %+v", got, want)
+		}
+	})
+
+	// Credit is domain.Consent.Credit, in one statement: one tap told by
+	// the client and by WeChat counts once, in either order; two taps
+	// count twice; an echo after the window is a tap of its own.
+	t.Run("CreditPairsATapToldBothWays", func(t *testing.T) {
+		c := newConsents(t)
+		for _, first := range []domain.ConsentSource{domain.FromClient, domain.FromWeChat} {
+			k := key(t)
+			k.TemplateID += fmt.Sprint(first)
+			other := -first
+			credit := func(from domain.ConsentSource, at time.Time) domain.Consent {
+				t.Helper()
+				got, err := c.Credit(ctx(t), k, from, false, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if stored, _ := c.Get(ctx(t), k); stored != got {
+					t.Fatalf("credit returned %+v, stored %+v", got, stored)
+				}
+				return got
+			}
+			want := domain.Consent{ConsentKey: k, Status: domain.SubscribeAccept, Remaining: 1, UpdatedAt: t0, Unpaired: int(first), UnpairedAt: t0}
+			if got := credit(first, t0); got != want {
+				t.Fatalf("first credit: %+v, want %+v", got, want)
+			}
+			// Its echo: the same tap.
+			if got := credit(other, t0.Add(3*time.Second)); got.Remaining != 1 || got.Unpaired != 0 || !got.UpdatedAt.Equal(t0) {
+				t.Fatalf("%d then %d: %+v, want 1 allowance", first, other, got)
+			}
+			// A second tap, told the other way round.
+			credit(other, t0.Add(time.Minute))
+			if got := credit(first, t0.Add(time.Minute+time.Second)); got.Remaining != 2 || got.Unpaired != 0 {
+				t.Fatalf("two taps: %+v, want 2", got)
+			}
+			// Two taps told by one source before the other's echoes.
+			credit(first, t0.Add(2*time.Minute))
+			credit(first, t0.Add(2*time.Minute))
+			credit(other, t0.Add(2*time.Minute+time.Second))
+			if got := credit(other, t0.Add(2*time.Minute+time.Second)); got.Remaining != 4 || got.Unpaired != 0 {
+				t.Fatalf("four taps: %+v, want 4", got)
+			}
+			// An echo after the window: a tap.
+			credit(first, t0.Add(time.Hour))
+			late := t0.Add(time.Hour + domain.ConsentPairWindow + time.Second)
+			want = domain.Consent{ConsentKey: k, Status: domain.SubscribeAccept, Remaining: 6, UpdatedAt: late, Unpaired: int(other), UnpairedAt: late}
+			if got := credit(other, late); got != want {
+				t.Fatalf("late echo: %+v, want %+v", got, want)
+			}
+		}
+	})
+
+	t.Run("CreditOfALongTermTemplateAndAfterAReject", func(t *testing.T) {
+		c := newConsents(t)
+		k := key(t)
+		got, err := c.Credit(ctx(t), k, domain.FromWeChat, true, t0)
+		if err != nil || !got.Allows() || !got.LongTerm || got.Remaining != 0 {
+			t.Fatalf("long-term: %+v %v", got, err)
+		}
+		// The user takes it back; the echo of the tap changes nothing.
+		if _, err := c.Update(ctx(t), k, func(old domain.Consent) (domain.Consent, error) {
+			return old.Withdraw(domain.SubscribeReject, t0.Add(time.Second)), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Credit(ctx(t), k, domain.FromClient, true, t0.Add(2*time.Second)); err != nil || got.Allows() || got.Status != domain.SubscribeReject {
+			t.Fatalf("the echo after a reject: %+v %v", got, err)
+		}
+		// A one-time template's allowances are bounded.
+		k2 := key(t)
+		for i := 0; i < domain.MaxOneTimeAllowances+3; i++ {
+			got, err = c.Credit(ctx(t), k2, domain.FromClient, false, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got.Remaining != domain.MaxOneTimeAllowances || got.Unpaired != domain.MaxOneTimeAllowances {
+			t.Fatalf("a loop of accepts: %+v", got)
+		}
+	})
+
+	// However the two sources' credits interleave, n taps told both ways
+	// count n: a lost update would count another number.
+	t.Run("ConcurrentCreditsPairAsSerialOnes", func(t *testing.T) {
+		c := newConsents(t)
+		k := key(t)
+		const n = 6
+		var wg sync.WaitGroup
+		for i := 0; i < 2*n; i++ {
+			from := domain.FromClient
+			if i%2 == 1 {
+				from = domain.FromWeChat
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := c.Credit(ctx(t), k, from, false, t0); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if got, _ := c.Get(ctx(t), k); got.Remaining != n || got.Unpaired != 0 {
+			t.Fatalf("%d taps told both ways at once: %+v", n, got)
 		}
 	})
 }

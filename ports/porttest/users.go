@@ -2,6 +2,7 @@ package porttest
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ func TestUserRepo(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
 		{"OpenIDIsUniquePerApp", userOpenIDIsUniquePerApp},
 		{"OpenIDsDifferingInCaseAreTwoUsers", userOpenIDsDifferingInCaseAreTwoUsers},
 		{"ConcurrentFirstLoginsMakeOneUser", userConcurrentFirstLoginsMakeOneUser},
+		{"FirstLoginAnswersTheUserAsStored", userFirstLoginAnswersTheUserAsStored},
 		{"UnionIDIsRecordedAndKept", userUnionIDIsRecordedAndKept},
 		{"ConcurrentUpdatesAllLandWhole", userConcurrentUpdatesAllLandWhole},
 		{"ProfileUpdateChangesOnlyProfileAndUpdateTime", userProfileUpdateChangesOnlyProfileAndUpdateTime},
@@ -143,6 +145,106 @@ func userConcurrentFirstLoginsMakeOneUser(t *testing.T, newRepo func(t *testing.
 			t.Fatalf("concurrent first logins made users %d and %d", first, id)
 		}
 	}
+}
+
+// A first login answers the user it created without reading it back: what it
+// answers must be what a read finds, field by field.
+func userFirstLoginAnswersTheUserAsStored(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {
+	r := newRepo(t)
+	for _, unionID := range []string{"", "oUnionFirst"} {
+		key := newKey(t)
+		created, err := r.EnsureUser(ctx(t), key, unionID, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := r.Get(ctx(t), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameUser(t, created, stored)
+		if created.UnionID != unionID || created.Revision == 0 {
+			t.Fatalf("created %+v with unionid %q", created, unionID)
+		}
+		// The first write after it applies to the revision it answered.
+		if err := setProfile(t, r, key, domain.Profile{NickName: "after"}, t0); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := r.Get(ctx(t), key); err != nil || u.Revision <= created.Revision {
+			t.Fatalf("revision after a write: %+v, %v (created at %d)", u, err, created.Revision)
+		}
+	}
+}
+
+// sameUser fails unless got and want are the same user, times compared as
+// instants.
+func sameUser(t *testing.T, got, want domain.User) {
+	t.Helper()
+	if !got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) || !got.Review.Since.Equal(want.Review.Since) {
+		t.Fatalf("times differ: %+v, want %+v", got, want)
+	}
+	got.CreatedAt, got.UpdatedAt, got.Review.Since = want.CreatedAt, want.UpdatedAt, want.Review.Since
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("user %+v, want %+v", got, want)
+	}
+}
+
+// TestUserRepoServers runs the cases of the UserRepo contract that need two
+// servers: a and b are repos of two processes (or two pools) on one
+// database.
+func TestUserRepoServers(t *testing.T, a, b ports.UserRepo) {
+	t.Run("ConcurrentFirstLoginsOnTwoServersMakeOneUser", func(t *testing.T) {
+		for round := 0; round < 5; round++ {
+			key := newKey(t)
+			const n = 20
+			users := make(chan domain.User, n)
+			errs := make(chan error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := 0; i < n; i++ {
+				r := a
+				if i%2 == 1 {
+					r = b
+				}
+				unionID := ""
+				if i%4 == 0 { // some logins carry the unionid, as WeChat sends it
+					unionID = "oUnionTwoServers"
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					u, err := r.EnsureUser(ctx(t), key, unionID, t0)
+					if err != nil {
+						errs <- err
+						return
+					}
+					users <- u
+				}()
+			}
+			close(start)
+			wg.Wait()
+			close(users)
+			close(errs)
+			for err := range errs {
+				t.Fatalf("a concurrent first login failed: %v", err)
+			}
+			stored, err := a.Get(ctx(t), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.UnionID != "oUnionTwoServers" {
+				t.Fatalf("stored unionid %q", stored.UnionID)
+			}
+			for u := range users {
+				if u.ID != stored.ID || !u.CreatedAt.Equal(stored.CreatedAt) || u.Identity() != key {
+					t.Fatalf("a login answered %+v; stored is %+v", u, stored)
+				}
+			}
+			if fromB, err := b.Get(ctx(t), key); err != nil || fromB.ID != stored.ID {
+				t.Fatalf("the other server reads %+v, %v", fromB, err)
+			}
+		}
+	})
 }
 
 func userUnionIDIsRecordedAndKept(t *testing.T, newRepo func(t *testing.T) ports.UserRepo) {

@@ -26,8 +26,10 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	"wxbackend/adapters/httpapi/apiclient"
 	"wxbackend/internal/sim/sandbox"
 )
 
@@ -64,7 +67,7 @@ func runOne(ctx context.Context, args []string) error {
 	var s Scenario
 	fs.StringVar(&s.Backend, "backend", "http://127.0.0.1:8080", "the backend's base URL")
 	sbURL := fs.String("sandbox", "http://127.0.0.1:8090", "the WeChat sandbox the backend logs in against")
-	fs.StringVar(&s.Route, "route", "getinfo", "getinfo or login")
+	fs.StringVar(&s.Route, "route", "getinfo", "getinfo, login (a returning user), login-new (a new user each time) or session (a new user's first session: login, getinfo, GET /api/v1/me)")
 	fs.BoolVar(&s.Changing, "changing", false, "getinfo: send a different profile on every request")
 	fs.IntVar(&s.Users, "users", 200, "K: users logged in before the run")
 	fs.IntVar(&s.Concurrency, "c", 32, "C: concurrent connections")
@@ -74,16 +77,38 @@ func runOne(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if s.Route != "getinfo" && s.Route != "login" {
-		return fmt.Errorf("-route %q: getinfo or login", s.Route)
+	switch s.Route {
+	case "getinfo", "login", "login-new", "session":
+	default:
+		return fmt.Errorf("-route %q: getinfo, login, login-new or session", s.Route)
 	}
 	s.UserPrefix = fmt.Sprintf("load-%d", time.Now().Unix())
 	r, err := Run(ctx, s, httpPhone{sandbox.NewPhone(*sbURL, nil)})
 	if err != nil {
+		if rateLimited(err) {
+			return fmt.Errorf("%w\n%s", err, rateLimitHint)
+		}
 		return err
 	}
 	fmt.Printf("%s: %s\n", s.Label(), r)
+	if r.Errors["code 7"] > 0 {
+		fmt.Fprintln(os.Stderr, rateLimitHint)
+	}
 	return nil
+}
+
+// rateLimitHint says what to do when the server's rate limits refuse the
+// load: one client drives it all, from one address, so the per-client and
+// per-session limits (made for real users) refuse most of it.
+const rateLimitHint = `loadgen: the server refused requests as rate limited (code 7, HTTP 429). Its limits are per client
+address and per session, and loadgen is one client: start the server with them off, e.g.
+  WXB_RATE_LOGIN_PER_MINUTE=0 WXB_RATE_SESSION_PER_MINUTE=0 WXB_RATE_WECHAT_LOGINS_PER_SECOND=0 make run
+(make bench sets these itself).`
+
+// rateLimited reports an error that is the server's code 7 (rate limited).
+func rateLimited(err error) bool {
+	var e *apiclient.Error
+	return errors.As(err, &e) && (e.Code == 7 || e.HTTPStatus == http.StatusTooManyRequests) // the contract's code 7
 }
 
 func runMatrix(ctx context.Context, args []string) error {
@@ -92,7 +117,7 @@ func runMatrix(ctx context.Context, args []string) error {
 	fs.StringVar(&m.Server, "server", "bin/wxbackend", "wxbackend binary")
 	fs.StringVar(&m.Baseline, "baseline", "bin/baseline", "baseline server binary")
 	fs.StringVar(&m.Seed, "seed", "", "the seed tutorial's stack, its django/ folder (see ../shared/peer), run on the mysql store; empty: not run")
-	stores := fs.String("stores", "sqlite,mysql,postgres", "stores to run (sqlite+memory, mysql+redis, postgres+redis)")
+	stores := fs.String("stores", "mysql+memory,mysql+redis,postgres+memory,postgres+redis", "stores to run: a database and a session store (sqlite+memory, mysql+memory, mysql+redis, postgres+memory, postgres+redis; a database alone is its usual pairing)")
 	fs.IntVar(&m.Users, "users", 200, "K: users per scenario")
 	fs.IntVar(&m.C, "c", 32, "C: concurrent connections")
 	fs.DurationVar(&m.D, "d", 10*time.Second, "D: measured duration of each run")
@@ -109,6 +134,7 @@ func runMatrix(ctx context.Context, args []string) error {
 	fs.IntVar(&m.NginxWorkers, "nginx-workers", runtime.NumCPU(), "nginx's worker_processes (default: the machine's cores, as wxbackend's GOMAXPROCS)")
 	out := fs.String("out", "docs/benchmarks.md", "Markdown report to write; with -stores '' only the gateway part runs, and replaces its section of this file")
 	micro := fs.String("micro", "", "go test -bench output to include in the report")
+	readme := fs.String("readme", "", "README whose headline (between its bench-headline markers) is rewritten from the run; empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -154,8 +180,33 @@ func runMatrix(ctx context.Context, args []string) error {
 		}
 		report = spliceSection(string(old), gatewayHeading, GatewayReport(m, results))
 	}
+	if len(m.GatewaySessions) == 0 && len(m.Stores) > 0 {
+		// The gateway part did not run (make bench-gateway runs it): the last
+		// report's gateway section is kept.
+		if old, err := os.ReadFile(*out); err == nil {
+			if sec := section(string(old), gatewayHeading); sec != "" {
+				report = spliceSection(report, gatewayHeading, sec)
+			}
+		}
+	}
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		return err
+	}
+	if *readme != "" && len(m.Stores) > 0 {
+		if h := Headline(results, started); h != "" {
+			old, err := os.ReadFile(*readme)
+			if err != nil {
+				return err
+			}
+			doc, err := SpliceHeadline(string(old), h)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(*readme, []byte(doc), 0o644); err != nil {
+				return err
+			}
+			fmt.Println("rewrote the headline of", *readme)
+		}
 	}
 	_ = os.RemoveAll(dir)
 	fmt.Println("wrote", *out)

@@ -172,3 +172,17 @@ func spliceSection(doc, heading, section string) string {
 	}
 	return doc[:start] + section + doc[end:]
 }
+
+// section returns the section of doc under heading (a "## " line), up to
+// the next such heading; "" when doc has none.
+func section(doc, heading string) string {
+	start := strings.Index(doc, "\n"+heading+"\n")
+	if start < 0 {
+		return ""
+	}
+	rest := doc[start+1:]
+	if i := strings.Index(rest[len(heading):], "\n## "); i >= 0 {
+		rest = rest[:len(heading)+i+1]
+	}
+	return rest
+}

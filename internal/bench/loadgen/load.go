@@ -33,8 +33,13 @@ func (p httpPhone) SetProfile(ctx context.Context, user string, prof sandbox.Pro
 
 // Scenario is one load run.
 type Scenario struct {
-	Backend     string        // base URL
-	Route       string        // "getinfo" or "login"
+	Backend string // base URL
+	// Route: "getinfo"; "login" (a returning user, a fresh code each
+	// time); "login-new" (a user never seen before each time); "session"
+	// (a new user's first session: /login/, /getinfo/, GET /api/v1/me,
+	// counted as one); "floor" and "floor-insert" (the baseline's floor
+	// routes, the second with a new user's INSERT).
+	Route       string
 	Changing    bool          // getinfo: a different profile on every request
 	Users       int           // K
 	Concurrency int           // C
@@ -51,6 +56,9 @@ type Scenario struct {
 	// Procs are the processes on the request's path whose CPU is measured
 	// one by one (Result.ProcCPU), beside PID's.
 	Procs []Proc
+	// Mallocs, when set, reads the server's heap allocations so far, for
+	// Result.Mallocs.
+	Mallocs func() (uint64, error)
 }
 
 // Proc is a process measured during a run, named for the report.
@@ -75,13 +83,31 @@ type Result struct {
 	ProcCPU        []time.Duration // CPU of each of Scenario.Procs during the measured phase
 	ProcSys        []time.Duration // the system (kernel) part of each ProcCPU
 	PeakRSS        int64           // server's peak resident set, bytes
+	Mallocs        uint64          // the server's heap allocations during the measured phase; 0: not measured
+}
+
+// AllocsPerRequest is the server's heap allocations per request (0: not
+// measured).
+func (r Result) AllocsPerRequest() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.Mallocs) / float64(r.Requests)
 }
 
 // Label names the scenario.
 func (s Scenario) Label() string {
 	switch {
 	case s.Route == "login":
-		return "/login/"
+		return "/login/ returning"
+	case s.Route == "login-new":
+		return "/login/ new user"
+	case s.Route == "session":
+		return "first session"
+	case s.Route == "floor":
+		return "floor: envelope"
+	case s.Route == "floor-insert":
+		return "floor: envelope + INSERT"
 	case s.Route == "gateway":
 		return "GET " + GatewayPath
 	case s.Changing:
@@ -156,8 +182,8 @@ func prepare(ctx context.Context, s Scenario, wx phone, client *http.Client) ([]
 }
 
 func prepareUser(ctx context.Context, s Scenario, wx phone, client *http.Client, u *loadUser, n int) error {
-	if s.Route == "gateway" && !s.Bearer {
-		return nil // the upstream called directly: no token
+	if s.Route == "gateway" && !s.Bearer || s.Route == "login-new" || s.Route == "session" || strings.HasPrefix(s.Route, "floor") {
+		return nil // no token needed, or every request logs in a new user
 	}
 	code, err := wx.Login(ctx, u.name)
 	if err != nil {
@@ -200,6 +226,12 @@ func Run(ctx context.Context, s Scenario, wx phone) (Result, error) {
 	if s.Warmup > 0 {
 		drive(ctx, s, wx, client, users, s.Warmup)
 	}
+	var m0 uint64
+	if s.Mallocs != nil {
+		if m0, err = s.Mallocs(); err != nil {
+			return Result{}, fmt.Errorf("mallocs: %w", err)
+		}
+	}
 	procs0, sys0 := procsCPU(s.Procs)
 	cpu0, _ := procCPU(s.PID)
 	start := time.Now()
@@ -208,6 +240,13 @@ func Run(ctx context.Context, s Scenario, wx phone) (Result, error) {
 	cpu1, _ := procCPU(s.PID)
 	procs1, sys1 := procsCPU(s.Procs)
 	r := Result{Scenario: s, Elapsed: elapsed, Errors: errs, CPU: cpu1 - cpu0, Requests: len(lat)}
+	if s.Mallocs != nil {
+		m1, err := s.Mallocs()
+		if err != nil {
+			return Result{}, fmt.Errorf("mallocs: %w", err)
+		}
+		r.Mallocs = m1 - m0
+	}
 	for i := range procs1 {
 		r.ProcCPU = append(r.ProcCPU, procs1[i]-procs0[i])
 		r.ProcSys = append(r.ProcSys, sys1[i]-sys0[i])
@@ -253,16 +292,35 @@ func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users
 					}
 					continue
 				}
+				if s.Route == "session" {
+					name := fmt.Sprintf("%s-s%d", s.UserPrefix, i)
+					d, kind := firstSession(context.WithoutCancel(ctx), wx, api, name, s.TokenLen)
+					if d > 0 {
+						lat = append(lat, d)
+					}
+					if kind != "" {
+						local[kind]++
+					}
+					continue
+				}
 				var body []byte
 				var want string
 				path := "/getinfo/"
-				if s.Route == "login" {
-					code, err := wx.Login(ctx, u.name)
+				switch s.Route {
+				case "login", "login-new":
+					name := u.name
+					if s.Route == "login-new" {
+						name = fmt.Sprintf("%s-n%d", s.UserPrefix, i)
+					}
+					code, err := wx.Login(ctx, name)
 					if err != nil {
 						continue
 					}
 					body, path = []byte(`{"code":"`+code+`"}`), "/login/"
-				} else {
+				case "floor", "floor-insert":
+					path = "/" + strings.ReplaceAll(s.Route, "-", "/") + "/"
+					body = []byte(fmt.Sprintf(`{"code":"%s-f%d"}`, s.UserPrefix, i))
+				default:
 					v := int(i/uint64(len(users))) % len(u.bodies)
 					body, want = u.bodies[v], u.nicks[v]
 				}
@@ -291,10 +349,62 @@ func drive(ctx context.Context, s Scenario, wx phone, client *http.Client, users
 	return all, errs
 }
 
+// firstSession is a new user's first session, as a mini-program's first
+// launch makes it: /login/, /getinfo/ with the profile sealed under the new
+// session's key, GET /api/v1/me. It answers the three requests' latency
+// together, and the kind of the first failure ("" when none).
+func firstSession(ctx context.Context, wx phone, api *apiclient.Client, name string, tokenLen int) (time.Duration, string) {
+	code, err := wx.Login(ctx, name)
+	if err != nil {
+		return 0, "sandbox"
+	}
+	check := func(e apiclient.Raw, err error) string {
+		switch {
+		case err != nil:
+			return "transport"
+		case e.Code != 0:
+			return fmt.Sprintf("code %d", e.Code)
+		}
+		return ""
+	}
+	t0 := time.Now()
+	login, err := post(ctx, api, "/login/", []byte(`{"code":"`+code+`"}`))
+	total := time.Since(t0)
+	if kind := check(login, err); kind != "" {
+		return total, kind
+	}
+	var l apiclient.Login
+	if json.Unmarshal(login.Data, &l) != nil || !answerIsRight("login", login.Data, "", tokenLen) {
+		return total, "wrong answer"
+	}
+	info, err := wx.GetUserInfo(ctx, name) // the sandbox's default profile, under the new key
+	if err != nil {
+		return total, "sandbox"
+	}
+	body, _ := json.Marshal(map[string]string{"iv": info.IV, "encrypedData": info.EncryptedData, "token": l.Token})
+	t0 = time.Now()
+	saved, err := post(ctx, api, "/getinfo/", body)
+	total += time.Since(t0)
+	if kind := check(saved, err); kind != "" {
+		return total, kind
+	}
+	t0 = time.Now()
+	resp, err := api.Do(ctx, apiclient.Request{Method: http.MethodGet, Path: "/api/v1/me", Token: l.Token})
+	total += time.Since(t0)
+	if kind := check(resp.Envelope, err); kind != "" {
+		return total, kind
+	}
+	return total, ""
+}
+
 // answerIsRight checks a successful answer: a token of tokenLen (0: of
-// wxbackend's shape) for a login, the profile just sent for a getinfo.
+// wxbackend's shape) for a login, the profile just sent for a getinfo, code
+// 0 for the floor.
 func answerIsRight(route string, data json.RawMessage, wantNick string, tokenLen int) bool {
-	if route == "login" {
+	if strings.HasPrefix(route, "floor") {
+		return true
+	}
+	if route == "login" || route == "login-new" {
 		var d apiclient.Login
 		if json.Unmarshal(data, &d) != nil {
 			return false

@@ -1,15 +1,18 @@
 package loadgen
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,14 +59,27 @@ const (
 	seedDB  = "wxb_bench_seed"
 )
 
+// storeNames are the matrix's stores: a user database and a session
+// store. The database alone names its usual pairing (sqlite: memory,
+// mysql and postgres: redis).
+var storeNames = map[string]string{"sqlite": "sqlite+memory", "mysql": "mysql+redis", "postgres": "postgres+redis"}
+
 func (m MatrixConfig) store(name string) (store, error) {
-	switch name {
+	if full, ok := storeNames[name]; ok {
+		name = full
+	}
+	driver, sessions, _ := strings.Cut(name, "+")
+	if sessions != "memory" && sessions != "redis" || driver == "sqlite" && sessions != "memory" {
+		return store{}, fmt.Errorf("unknown store %q (sqlite+memory, mysql+memory, mysql+redis, postgres+memory, postgres+redis)", name)
+	}
+	label := driver + " + " + sessions
+	switch driver {
 	case "sqlite":
 		path := filepath.Join(m.Dir, "bench.db")
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			_ = os.Remove(path + suffix)
 		}
-		return store{name: "sqlite + memory", driver: "sqlite", sessions: "memory", dsn: "file:" + path,
+		return store{name: label, driver: "sqlite", sessions: "memory", dsn: "file:" + path,
 			baselineDSN: "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate"}, nil
 	case "mysql":
 		db, err := sql.Open("mysql", m.MySQL)
@@ -78,7 +94,7 @@ func (m MatrixConfig) store(name string) (store, error) {
 			}
 		}
 		dsn := strings.TrimSuffix(m.MySQL, "/") + "/" + benchDB
-		return store{name: "mysql + redis", driver: "mysql", sessions: "redis", dsn: dsn,
+		return store{name: label, driver: "mysql", sessions: sessions, dsn: dsn,
 			baselineDSN: dsn + "?charset=utf8mb4&parseTime=true"}, nil
 	case "postgres":
 		db, err := sql.Open("postgres", m.Postgres)
@@ -93,9 +109,9 @@ func (m MatrixConfig) store(name string) (store, error) {
 			}
 		}
 		dsn := strings.Replace(m.Postgres, "/postgres?", "/"+benchDB+"?", 1)
-		return store{name: "postgres + redis", driver: "postgres", sessions: "redis", dsn: dsn, baselineDSN: dsn}, nil
+		return store{name: label, driver: "postgres", sessions: sessions, dsn: dsn, baselineDSN: dsn}, nil
 	}
-	return store{}, fmt.Errorf("unknown store %q (sqlite, mysql, postgres)", name)
+	return store{}, fmt.Errorf("unknown store %q (sqlite+memory, mysql+memory, mysql+redis, postgres+memory, postgres+redis)", name)
 }
 
 // process is a server under test.
@@ -104,7 +120,8 @@ type process struct {
 	cmd      *exec.Cmd
 	base     string
 	log      *os.File
-	tokenLen int // the length of the tokens it hands out; 0: of wxbackend's shape
+	tokenLen int                    // the length of the tokens it hands out; 0: of wxbackend's shape
+	mallocs  func() (uint64, error) // its heap allocations so far; nil: not known
 }
 
 func freeAddr() (string, error) {
@@ -166,6 +183,7 @@ func Matrix(ctx context.Context, m MatrixConfig, progress func(string)) ([]Resul
 	wx := inProcess{sb}
 
 	var results []Result
+	seedRan, floorRan := false, map[string]bool{}
 	for _, name := range m.Stores {
 		st, err := m.store(name)
 		if err != nil {
@@ -181,9 +199,10 @@ func Matrix(ctx context.Context, m MatrixConfig, progress func(string)) ([]Resul
 			return results, err
 		}
 		servers := []*process{ours, theirs}
-		if m.Seed != "" && st.driver == "mysql" {
-			seed, err := m.startSeed(ctx, sbURL)
-			if err != nil {
+		var seed *process
+		if m.Seed != "" && st.driver == "mysql" && !seedRan { // once: its cache is memcached whatever the store
+			seedRan = true
+			if seed, err = m.startSeed(ctx, sbURL); err != nil {
 				ours.stop()
 				theirs.stop()
 				return results, err
@@ -196,33 +215,55 @@ func Matrix(ctx context.Context, m MatrixConfig, progress func(string)) ([]Resul
 			}
 		}
 		scenarios := []Scenario{
+			{Route: "login-new"},
+			{Route: "login"},
 			{Route: "getinfo", Changing: false},
 			{Route: "getinfo", Changing: true},
-			{Route: "login"},
+			{Route: "session"},
+		}
+		// The floor, on the baseline only: the envelope once, the INSERT
+		// once per database.
+		if !floorRan["floor"] {
+			scenarios = append(scenarios, Scenario{Route: "floor"})
+			floorRan["floor"] = true
+		}
+		if !floorRan[st.driver] {
+			scenarios = append(scenarios, Scenario{Route: "floor-insert"})
+			floorRan[st.driver] = true
 		}
 		for i, sc := range scenarios {
+			on := servers
+			switch {
+			case strings.HasPrefix(sc.Route, "floor"):
+				on = []*process{theirs}
+			case sc.Route == "session" && seed != nil:
+				on = []*process{ours, theirs} // the seed has no GET /api/v1/me
+			}
 			// Several short rounds, alternating who goes first, and the
 			// median round reported: one slow fsync or a neighbour's burst
 			// should not decide a comparison.
 			rounds := map[string][]Result{}
 			for round := 0; round < m.Rounds; round++ {
-				for k := range servers {
-					p := servers[(i+round+k)%len(servers)]
+				for k := range on {
+					p := on[(i+round+k)%len(on)]
 					sc := sc
 					sc.Backend, sc.Users, sc.Concurrency, sc.Duration, sc.Warmup = p.base, m.Users, m.C, m.D, m.Warmup
-					sc.PID, sc.TokenLen = p.cmd.Process.Pid, p.tokenLen
-					sc.UserPrefix = fmt.Sprintf("%s-%s-%s-%d-%d", p.name, name, sc.Route, i, round)
+					sc.PID, sc.TokenLen, sc.Mallocs = p.cmd.Process.Pid, p.tokenLen, p.mallocs
+					sc.UserPrefix = fmt.Sprintf("%s-%s-%s-%d-%d", p.name, strings.ReplaceAll(name, "+", "-"), sc.Route, i, round)
 					r, err := Run(ctx, sc, wx)
 					if err != nil {
 						stopAll()
 						return results, fmt.Errorf("%s on %s: %w", p.name, st.name, err)
 					}
 					r.Store, r.Server = st.name, p.name
-					progress(fmt.Sprintf("%-17s %-9s %-20s round %d: %s", st.name, p.name, r.Label(), round+1, r))
+					if strings.HasPrefix(sc.Route, "floor") {
+						r.Server = "floor"
+					}
+					progress(fmt.Sprintf("%-17s %-9s %-24s round %d: %s", st.name, r.Server, r.Label(), round+1, r))
 					rounds[p.name] = append(rounds[p.name], r)
 				}
 			}
-			for _, p := range servers {
+			for _, p := range on {
 				results = append(results, median(rounds[p.name]))
 			}
 		}
@@ -238,9 +279,17 @@ func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, err
 		return nil, nil, err
 	}
 	env := m.wxbackendEnv(st, addr, sbURL)
-	ours, err := start("wxbackend", exec.Command(m.Server), env, filepath.Join(m.Dir, "wxbackend-"+st.driver+".log"), answersReadyz, addr)
+	metricsAddr, err := freeAddr()
 	if err != nil {
 		return nil, nil, err
+	}
+	env = append(env, "WXB_METRICS_ADDR="+metricsAddr)
+	ours, err := start("wxbackend", exec.Command(m.Server), env, filepath.Join(m.Dir, "wxbackend-"+st.driver+"-"+st.sessions+".log"), answersReadyz, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	ours.mallocs = func() (uint64, error) {
+		return metricValue("http://"+metricsAddr+"/metrics", "go_memstats_mallocs_total")
 	}
 	if addr, err = freeAddr(); err != nil {
 		ours.stop()
@@ -254,13 +303,49 @@ func (m MatrixConfig) startPair(st store, sbURL string) (*process, *process, err
 	if st.sessions == "redis" {
 		benv = append(benv, "BASELINE_REDIS_ADDR="+m.Redis)
 	}
-	theirs, err := start("baseline", exec.Command(m.Baseline), benv, filepath.Join(m.Dir, "baseline-"+st.driver+".log"), answersLogin, addr)
+	theirs, err := start("baseline", exec.Command(m.Baseline), benv, filepath.Join(m.Dir, "baseline-"+st.driver+"-"+st.sessions+".log"), answersLogin, addr)
 	if err != nil {
 		ours.stop()
 		return nil, nil, err
 	}
+	theirs.mallocs = func() (uint64, error) { return plainNumber(theirs.base + "/debug/mallocs") }
 	theirs.tokenLen = 43 // 32 random bytes, base64url: no user tag, which wxbackend's tokens carry
 	return ours, theirs, nil
+}
+
+// metricValue reads one unlabelled metric from a Prometheus text page.
+func metricValue(url, name string) (uint64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return uint64(f), err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("%s: no %s", url, name)
+}
+
+// plainNumber reads a page that is one number.
+func plainNumber(url string) (uint64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 }
 
 // answersLogin reports whether a server at base answers POST /login/.

@@ -43,7 +43,7 @@ func TestScale_DerivesTheEstimateFromTheRuns(t *testing.T) {
 		"a launch costs 704µs",        // 500 + 0.98×200 + 0.02×400 µs
 		"**505 per second without",    // 1% new users + every upload
 		"**15 with it**",              // 1% new users + 2% changed uploads
-		"reads 10 per second",         // 2 SELECTs for each of 1% new users
+		"reads 0 per second",          // a new user's INSERT is not read back
 		"3.02 round trips per launch", // create and cache read, the session read (bringing the copy), and 2% cache writes
 		"2510 per second at peak",     // (2.02 + 2 for the limits) × 500
 		"1000 bytes of `used_memory`", //
@@ -63,5 +63,46 @@ func TestScale_DerivesTheEstimateFromTheRuns(t *testing.T) {
 	}
 	if s := scale(results[:2], micro); s != "" {
 		t.Errorf("without a login run: %q, want nothing", s)
+	}
+}
+
+// The README's headline is rewritten between its markers only, from the
+// MariaDB + memory runs, with the ratio to the baseline.
+func TestHeadline_IsSplicedBetweenTheMarkers(t *testing.T) {
+	run := func(server, route string, ok int) Result {
+		return Result{Scenario: Scenario{Route: route, Concurrency: 32}, Server: server, Store: "mysql + memory",
+			Requests: ok, OK: ok, Elapsed: time.Second, CPU: time.Duration(ok) * 100 * time.Microsecond, Mallocs: uint64(ok) * 150}
+	}
+	results := []Result{run("wxbackend", "login-new", 3000), run("baseline", "login-new", 2000), run("floor", "floor", 9000)}
+	h := Headline(results, time.Date(2026, 12, 2, 17, 50, 0, 0, time.UTC))
+	for _, want := range []string{"2026-12-02 17:50 UTC", "32 connections", "/login/ new user: **3000 req/s, 1.50× the baseline**", "100µs of server CPU and 150 allocations"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("headline lacks %q:\n%s", want, h)
+		}
+	}
+	readme := "# X\n\nbefore\n<!-- bench-headline: written by make bench from its run; do not edit by hand -->\nold numbers\n<!-- /bench-headline -->\nafter\n"
+	got, err := SpliceHeadline(readme, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(got, "old numbers") || !strings.Contains(got, h) || !strings.HasSuffix(got, "<!-- /bench-headline -->\nafter\n") || !strings.HasPrefix(got, "# X\n\nbefore\n") {
+		t.Fatalf("spliced:\n%s", got)
+	}
+	if _, err := SpliceHeadline("# no markers\n", h); err == nil {
+		t.Fatal("a README without markers was accepted")
+	}
+}
+
+// A run without the gateway part keeps the last report's gateway section.
+func TestSection_IsWhatSpliceReplaces(t *testing.T) {
+	doc := "# B\n\n## Load\n\nrows\n\n" + gatewayHeading + "\n\ngateway rows\n\n## Micro\n\nmicro\n"
+	sec := section(doc, gatewayHeading)
+	if sec != gatewayHeading+"\n\ngateway rows\n\n" {
+		t.Fatalf("section %q", sec)
+	}
+	fresh := "# B\n\n## Load\n\nnew rows\n\n" + gatewayHeading + "\n\n\n## Micro\n\nnew micro\n"
+	got := spliceSection(fresh, gatewayHeading, sec)
+	if !strings.Contains(got, "gateway rows") || !strings.Contains(got, "new micro") || !strings.Contains(got, "new rows") {
+		t.Fatalf("spliced:\n%s", got)
 	}
 }

@@ -37,8 +37,8 @@ func PushServiceAccount(appID string) string { return derivedID("push-service", 
 
 // mediaCheck is a submitted check whose result is not pushed yet.
 type mediaCheck struct {
-	traceID, openID, url, suggest string
-	due                           time.Time
+	traceID, url, suggest string
+	due                   time.Time
 }
 
 // mediaState is the sandbox's checks; guarded by Sandbox.mu.
@@ -104,7 +104,7 @@ func (s *Sandbox) serveMediaCheckAsync(w http.ResponseWriter, r *http.Request) {
 		writeAPI(w, apiError(-1, "system error"))
 		return
 	}
-	c := mediaCheck{traceID: id, openID: req.OpenID, url: req.MediaURL, suggest: suggest, due: s.now().Add(MediaCheckDelay)}
+	c := mediaCheck{traceID: id, url: req.MediaURL, suggest: suggest, due: s.now().Add(MediaCheckDelay)}
 	if suggest != MediaSilent {
 		s.media.pending = append(s.media.pending, c)
 	}

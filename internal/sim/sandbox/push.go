@@ -31,6 +31,12 @@ type PushApp struct {
 	AppID          string
 	Token          string
 	EncodingAESKey string // "" for plain mode only
+	// URL is the server's push URL (the console's 服务器地址,
+	// /wechat/push/{appid}): set, the sandbox pushes each message sent's
+	// subscribe_msg_sent_event there on its own, as WeChat does (see
+	// SentEventDelay; Sandbox.SetPushURL sets it later). "": only POST
+	// /sandbox/subscribe/push pushes them.
+	URL string
 }
 
 // PushMode is the console's message encryption mode.

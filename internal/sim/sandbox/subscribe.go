@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"wxbackend/domain"
@@ -23,8 +24,15 @@ import (
 // 2^53 so that a caller reading it through a float64 gets it wrong. The
 // popup's answer is pushed at once (subscribe_msg_popup_event) when the
 // tap names the server's push URL; a sent message's result
-// (subscribe_msg_sent_event) is pushed by POST /sandbox/subscribe/push,
-// as media checks' results are: the sandbox has no timers.
+// (subscribe_msg_sent_event) is pushed SentEventDelay after the send when
+// the sandbox knows the server's push URL (PushApp.URL, SetPushURL), as
+// WeChat pushes it shortly after; otherwise, and for what that push did not
+// deliver, by POST /sandbox/subscribe/push (for tests that want control).
+
+// SentEventDelay is how long after a send the sandbox pushes its sent
+// event on its own: after the send's answer has reached the server, as
+// WeChat's arrives (a server must cope with the event first all the same).
+const SentEventDelay = 50 * time.Millisecond
 
 // FirstMsgID is the msgid of the sandbox's first message; the next ones
 // follow at odd offsets (every one of them beyond float64's exact range).
@@ -60,6 +68,10 @@ type subscribeState struct {
 	bodies   map[string]bool // what was sent, to tell duplicates
 	refused  int             // sends answered 43101
 	n        int64           // messages numbered so far
+	pushURL  string          // where sent events are pushed on their own ("": not)
+	// pushing serializes the pushes of sent events (PushSent), so that
+	// none is pushed twice; not guarded by Sandbox.mu.
+	pushing *sync.Mutex
 }
 
 // SubscribeStats counts the sandbox's subscribe sends.
@@ -83,8 +95,17 @@ func (s *Sandbox) SetLongTerm(templateIDs ...string) {
 func (s *Sandbox) subsLocked() *subscribeState {
 	if s.subs.allow == nil {
 		s.subs.allow, s.subs.longTerm, s.subs.bodies = map[[2]string]*allowance{}, map[string]bool{}, map[string]bool{}
+		s.subs.pushURL, s.subs.pushing = s.push.app.URL, &sync.Mutex{}
 	}
 	return &s.subs
+}
+
+// SetPushURL sets the server's push URL (PushApp.URL), where the sandbox
+// pushes sent events on its own; "" stops it.
+func (s *Sandbox) SetPushURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subsLocked().pushURL = url
 }
 
 // Subscribe is the tap of the user of openID in a subscription popup:
@@ -222,6 +243,11 @@ func (s *Sandbox) serveSubscribeSend(w http.ResponseWriter, r *http.Request) {
 	st.sent = append(st.sent, SentMessage{MsgID: id, OpenID: req.ToUser, TemplateID: req.TemplateID, Duplicate: st.bodies[body], At: s.now()})
 	st.bodies[body] = true
 	writeAPI(w, apiAnswer{"errcode": 0, "errmsg": "ok", "msgid": id})
+	if url := st.pushURL; url != "" && s.push.app.Token != "" {
+		// What this push does not deliver stays for POST
+		// /sandbox/subscribe/push.
+		time.AfterFunc(SentEventDelay, func() { _, _ = s.pushSent(context.Background(), SubscribePushRequest{URL: url}, id) })
+	}
 }
 
 // SubscribeRequest is a tap in wx.requestSubscribeMessage, for POST
@@ -340,13 +366,23 @@ func (s *Sandbox) serveSubscribePush(w http.ResponseWriter, r *http.Request) {
 // PushSent pushes the result of every message sent and not yet pushed,
 // in order, stopping at the first the server does not answer "success".
 func (s *Sandbox) PushSent(ctx context.Context, req SubscribePushRequest) ([]SubscribePushed, error) {
+	return s.pushSent(ctx, req, 0)
+}
+
+// pushSent is PushSent of message msgID only (0: all).
+func (s *Sandbox) pushSent(ctx context.Context, req SubscribePushRequest, msgID int64) ([]SubscribePushed, error) {
 	if s.push.app.Token == "" {
 		return nil, errors.New("the sandbox's app has no push token (wxsandbox -push-token)")
 	}
 	s.mu.Lock()
+	pushing := s.subsLocked().pushing
+	s.mu.Unlock()
+	pushing.Lock()
+	defer pushing.Unlock()
+	s.mu.Lock()
 	var due []SentMessage
 	for _, m := range s.subs.sent {
-		if !m.pushed {
+		if !m.pushed && (msgID == 0 || m.MsgID == msgID) {
 			due = append(due, m)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,11 +33,13 @@ type subWorld struct {
 
 	mu     sync.Mutex
 	events []domain.PushEvent
+	// arrived has a value for each event received.
+	arrived chan struct{}
 }
 
 func newSubWorld(t *testing.T) *subWorld {
 	t.Helper()
-	w := &subWorld{sb: sandbox.New(sandbox.Options{Push: sandbox.PushApp{Token: subToken, EncodingAESKey: subKey}})}
+	w := &subWorld{sb: sandbox.New(sandbox.Options{Push: sandbox.PushApp{Token: subToken, EncodingAESKey: subKey}}), arrived: make(chan struct{}, 64)}
 	w.srv = httptest.NewServer(w.sb.Handler())
 	t.Cleanup(w.srv.Close)
 	w.receiver = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -70,6 +73,7 @@ func newSubWorld(t *testing.T) *subWorld {
 		w.mu.Lock()
 		w.events = append(w.events, e)
 		w.mu.Unlock()
+		w.arrived <- struct{}{}
 		_, _ = io.WriteString(rw, "success")
 	}))
 	t.Cleanup(w.receiver.Close)
@@ -239,6 +243,57 @@ func TestSubscribe_PopupAndSentEventsArePushed(t *testing.T) {
 				t.Fatalf("pushed again: %+v %v", res, err)
 			}
 		})
+	}
+}
+
+// With the server's push URL known, each message sent is pushed as
+// subscribe_msg_sent_event on its own, once, after its answer; POST
+// /sandbox/subscribe/push then has nothing left to push.
+func TestSubscribe_SentEventsArePushedOnTheirOwnToAKnownURL(t *testing.T) {
+	w := newSubWorld(t)
+	w.sb.SetPushURL(w.receiver.URL)
+	w.sb.SetLongTerm("long")
+	if err := w.sb.Subscribe("oUser", map[string]string{"tmpl": "accept", "long": "accept"}); err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	for _, tmpl := range []string{"tmpl", "long"} {
+		a := w.send(t, "oUser", tmpl, "hello")
+		if a.ErrCode != 0 {
+			t.Fatalf("send: %+v", a)
+		}
+		sent = append(sent, a.MsgID.String())
+	}
+	for range sent {
+		select {
+		case <-w.arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no sent event pushed; got %+v", w.pushed())
+		}
+	}
+	var got []string
+	for _, e := range w.pushed() {
+		items := domain.SubscribeItems(e)
+		if e.Kind != domain.PushSubscribeSent || e.FromUser != "oUser" || len(items) != 1 || items[0].ErrorCode != "0" {
+			t.Fatalf("pushed %+v", e)
+		}
+		got = append(got, items[0].MsgID)
+	}
+	slices.Sort(got) // each pushed on its own: in any order
+	if strings.Join(got, ",") != strings.Join(sent, ",") {
+		t.Fatalf("pushed msgids %v, sent %v", got, sent)
+	}
+	var res struct{ Pushed []sandbox.SubscribePushed }
+	if err := json.Unmarshal(w.post(t, "/sandbox/subscribe/push", `{"url":"`+w.receiver.URL+`"}`), &res); err != nil || len(res.Pushed) != 0 {
+		t.Fatalf("pushed again: %+v %v", res, err)
+	}
+	// Without the URL, nothing is pushed until asked.
+	w.sb.SetPushURL("")
+	if a := w.send(t, "oUser", "long", "again"); a.ErrCode != 0 {
+		t.Fatalf("send: %+v", a)
+	}
+	if err := json.Unmarshal(w.post(t, "/sandbox/subscribe/push", `{"url":"`+w.receiver.URL+`"}`), &res); err != nil || len(res.Pushed) != 1 || len(w.pushed()) != 3 {
+		t.Fatalf("asked: %+v %v, %d pushed", res, err, len(w.pushed()))
 	}
 }
 
