@@ -283,6 +283,13 @@ func (r *UserRepo) apply(ctx context.Context, q querier, was domain.User, update
 	if !changed {
 		return was, true, nil
 	}
+	return r.write(ctx, q, was, u)
+}
+
+// write stores u, a change of was, if the stored revision is still was's:
+// it answers the user as stored then, and done is false when another update
+// won.
+func (r *UserRepo) write(ctx context.Context, q querier, was, u domain.User) (domain.User, bool, error) {
 	id := was.Identity()
 	version := was.Revision - 1 // the row's version column
 	was.Profile, was.UserSet, was.Avatar, was.Phone = u.Profile.Sanitized(), u.UserSet, u.Avatar, u.Phone
@@ -306,17 +313,19 @@ func (r *UserRepo) apply(ctx context.Context, q querier, was domain.User, update
 }
 
 // UpdateUserFrom is UpdateUser starting from seen, a copy of the user as
-// stored at seen.Revision (a cache's), without reading it first: update
-// runs on seen; nothing changed is seen, unwritten; a change is one UPDATE
-// that applies only if the stored revision is still seen's, and otherwise
-// (or without a revision) UpdateUserFrom is UpdateUser, update running again
-// on the stored user. The user cache (adapters/usercache) calls it.
-func (r *UserRepo) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
+// stored at seen.Revision (a cache's), and next, update's change of seen
+// (update already ran on the copy and changed it), without reading the user
+// first: next is written by one UPDATE that applies only if the stored
+// revision is still seen's; otherwise (or without a revision) it is
+// UpdateUser, update running on the stored user. The user cache
+// (adapters/usercache) calls it. seen and next come by value: a change
+// from a copy allocates no closure nor copy of the user.
+func (r *UserRepo) UpdateUserFrom(ctx context.Context, seen, next domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
 	if seen.Revision == 0 {
 		return r.UpdateUser(ctx, seen.Identity(), update)
 	}
 	bctx, cancel := r.bound(ctx)
-	u, done, err := r.apply(bctx, r.db, seen, update)
+	u, done, err := r.write(bctx, r.db, seen, next)
 	cancel()
 	if err != nil || done {
 		return u, err
