@@ -31,7 +31,7 @@ var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {
-	get, getLocked, create, setUnion, update, byUnion, byPhone, del string
+	get, getLocked, create, setUnion, update, updateProfile, byUnion, byPhone, del string
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
@@ -48,6 +48,10 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
 			updated_at = ?, pending_avatar_object = ?, avatar_review = ?, avatar_trace_id = ?, avatar_review_since = ?,
 			version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
+		// A change of the profile alone (a /getinfo/, a profile edit)
+		// binds 11 values instead of 20.
+		updateProfile: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
+			updated_at = ?, version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
 		byUnion: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE union_id = ? ORDER BY app_id, open_id LIMIT 100`),
 		byPhone: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE app_id = ? AND pure_phone_number = ? ORDER BY open_id LIMIT 100`),
 		del:     d.rebind(`DELETE FROM wx_users WHERE app_id = ? AND open_id = ?`),
@@ -292,16 +296,26 @@ func (r *UserRepo) apply(ctx context.Context, q querier, was domain.User, update
 func (r *UserRepo) write(ctx context.Context, q querier, was, u domain.User) (domain.User, bool, error) {
 	id := was.Identity()
 	version := was.Revision - 1 // the row's version column
+	profileOnly := u.UserSet == was.UserSet && u.Avatar == was.Avatar && u.Phone == was.Phone &&
+		u.Review.State == was.Review.State && u.Review.Pending == was.Review.Pending &&
+		u.Review.TraceID == was.Review.TraceID && micros(u.Review.Since) == micros(was.Review.Since)
 	was.Profile, was.UserSet, was.Avatar, was.Phone = u.Profile.Sanitized(), u.UserSet, u.Avatar, u.Phone
 	was.Review = u.Review
 	was.Review.Since = fromMicros(micros(u.Review.Since))
 	was.UpdatedAt = dbTime(u.UpdatedAt)
 	was.Revision++
 	p := was.Profile
-	res, err := q.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
-		int(was.UserSet), was.Avatar, was.Phone.Number, was.Phone.PureNumber, was.Phone.CountryCode,
-		was.UpdatedAt, was.Review.Pending, string(was.Review.State), was.Review.TraceID, micros(was.Review.Since),
-		id.AppID, id.OpenID, version)
+	var res sql.Result
+	var err error
+	if profileOnly {
+		res, err = q.ExecContext(ctx, r.q.updateProfile, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+			was.UpdatedAt, id.AppID, id.OpenID, version)
+	} else {
+		res, err = q.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+			int(was.UserSet), was.Avatar, was.Phone.Number, was.Phone.PureNumber, was.Phone.CountryCode,
+			was.UpdatedAt, was.Review.Pending, string(was.Review.State), was.Review.TraceID, micros(was.Review.Since),
+			id.AppID, id.OpenID, version)
+	}
 	if err != nil {
 		if transient(err) {
 			return domain.User{}, false, nil

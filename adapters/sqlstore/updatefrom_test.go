@@ -37,11 +37,15 @@ func testUpdateUserFrom(t *testing.T, r *sqlstore.UserRepo) {
 		if _, err := r.EnsureUser(ctx, key, "", t0); err != nil {
 			t.Fatal(err)
 		}
-		seen, err := r.Get(ctx, key)
+		phone := domain.Phone{Number: "13800138000", PureNumber: "13800138000", CountryCode: "86"}
+		seen, err := r.UpdateUser(ctx, key, func(u *domain.User) (bool, error) {
+			u.Phone, u.Avatar = phone, "avatar-1.jpg"
+			return true, nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		next := seen
+		next := seen // a change of the profile alone: its own statement
 		next.Profile.NickName, next.UpdatedAt = "from the copy", t0.Add(time.Minute)
 		got, err := r.UpdateUserFrom(ctx, seen, next, func(*domain.User) (bool, error) {
 			t.Error("a current copy's change is written as it is, without running update again")
@@ -51,8 +55,20 @@ func testUpdateUserFrom(t *testing.T, r *sqlstore.UserRepo) {
 			t.Fatalf("answered %+v, %v", got, err)
 		}
 		read, err := r.Get(ctx, key)
-		if err != nil || read.Profile.NickName != "from the copy" || read.Revision != got.Revision {
+		if err != nil || read.Profile.NickName != "from the copy" || read.Revision != got.Revision ||
+			read.Phone != phone || read.Avatar != "avatar-1.jpg" || !read.UpdatedAt.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("stored %+v (answered revision %d), %v", read, got.Revision, err)
+		}
+		stale := seen // the revision moved on: the profile's write applies no more
+		stale.Profile.NickName = "stale"
+		if _, err := r.UpdateUserFrom(ctx, seen, stale, func(u *domain.User) (bool, error) {
+			u.Profile.City = "ran on the stored user"
+			return true, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if read, _ := r.Get(ctx, key); read.Profile.NickName != "from the copy" || read.Profile.City != "ran on the stored user" {
+			t.Fatalf("a stale copy's profile was written: %+v", read.Profile)
 		}
 	})
 	t.Run("AStaleCopyAppliesToTheStoredUser", func(t *testing.T) {
