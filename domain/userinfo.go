@@ -85,12 +85,12 @@ func parseUserInfoJSON(plain []byte) (UserInfo, error) {
 // is left to parseUserInfoJSON, so both read every payload alike
 // (TestParseUserInfoPlainAgrees, FuzzParseUserInfo).
 func parseUserInfoPlain(plain []byte) (UserInfo, bool) {
-	s := string(plain)
-	if !ValidJSON(s) {
+	if !json.Valid(plain) {
 		return UserInfo{}, false
 	}
 	var info UserInfo
 	var seen uint16
+	s := string(plain)
 	ok := eachPlainField(s, func(name, raw string) bool {
 		var k int
 		var dst *string
@@ -197,7 +197,7 @@ func plainString(raw string) (string, bool) {
 }
 
 // eachPlainField calls f with each name (escape-free, else !ok) and raw
-// value of the JSON object obj, which ValidJSON accepted, until f answers
+// value of the JSON object obj, which json.Valid accepted, until f answers
 // false; it answers false when obj is not an object or f did.
 func eachPlainField(obj string, f func(name, raw string) bool) bool {
 	i := skipJSONSpace(obj, 0)
@@ -222,7 +222,7 @@ func eachPlainField(obj string, f func(name, raw string) bool) bool {
 	return true
 }
 
-// The walkers below run on text ValidJSON accepted: they do not check its
+// The walkers below run on text json.Valid accepted: they do not check its
 // syntax again.
 
 func skipJSONSpace(s string, i int) int {

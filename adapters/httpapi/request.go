@@ -94,13 +94,13 @@ var scalarFields = map[string]bool{"gender": true, "all": true}
 // given twice is malformed: which of the two a proxy or a log read is
 // anyone's guess.
 //
-// The body is checked whole by domain.ValidJSON first, then walked once: a known
+// The body is checked whole by json.Valid first, then walked once: a known
 // string without escapes is taken as it is (a piece of one copy of the
 // body), anything else goes through json.Unmarshal. A json.Decoder token by
 // token cost about 40 allocations for /getinfo/'s three fields; this costs
 // one for them all.
 func jsonFields(body []byte, known []string) (fields, error) {
-	if !domain.ValidJSON(body) {
+	if !json.Valid(body) {
 		return nil, errNotObject
 	}
 	i := skipSpace(body, 0)
@@ -125,7 +125,7 @@ func jsonFields(body []byte, known []string) (fields, error) {
 		end = valueEnd(body, i)
 		raw := body[i:end]
 		i = skipSpace(body, end)
-		if k < 0 { // unknown fields are ignored (ValidJSON checked them)
+		if k < 0 { // unknown fields are ignored (json.Valid checked them)
 			continue
 		}
 		name := known[k]
@@ -186,7 +186,7 @@ func plainString(raw []byte) bool {
 	return bytes.IndexByte(content, '\\') < 0 && utf8.Valid(content)
 }
 
-// The walkers below run on a body ValidJSON accepted: they do not check
+// The walkers below run on a body json.Valid accepted: they do not check
 // its syntax again.
 
 // skipSpace returns the index of the first byte at or after i that is not
