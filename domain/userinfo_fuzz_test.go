@@ -23,6 +23,12 @@ func FuzzParseUserInfo(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if plain, ok := parseUserInfoPlain(b); ok {
+			want, err := parseUserInfoJSON(b)
+			if err != nil || plain != want {
+				t.Fatalf("%q: the plain reader took %+v, encoding/json %+v, %v", b, plain, want, err)
+			}
+		}
 		info, err := ParseUserInfo(b)
 		if err != nil {
 			if KindOf(err) != KindUndecryptable {
@@ -42,4 +48,39 @@ func FuzzParseUserInfo(f *testing.F) {
 			t.Fatalf("%q:\nparsed %+v\nread back %+v, %v", b, info, back, err)
 		}
 	})
+}
+
+// TestParseUserInfoPlainAgrees: the plain reader takes WeChat's payloads as
+// encoding/json reads them, and leaves every other shape to it.
+func TestParseUserInfoPlainAgrees(t *testing.T) {
+	for _, c := range []struct {
+		payload string
+		plain   bool // the plain reader takes it
+	}{
+		{`{"openId":"oG","nickName":"Band 🎸 微信","gender":1,"language":"zh_CN","city":"Guangzhou","province":"Guangdong","country":"CN","avatarUrl":"http://wx.qlogo.cn/0","unionId":"ocM","watermark":{"timestamp":1477314187,"appid":"wx4f"}}`, true},
+		{` { "nickName" : "x" , "gender" : 7, "extra": {"a":[1,"}"]}, "watermark" : { "appid" : "wx", "other": 1 } } `, true},
+		{`{}`, true},
+		{`{"nickname":"case folds to a known name"}`, false},
+		{`{"watermark":{"APPID":"wx"}}`, false},
+		{`{"nickName":"x","nickName":"y"}`, false},
+		{`{"nickName":"esc\u00e9"}`, false},
+		{`{"nic\u006bName":"escaped name"}`, false},
+		{"{\"city\":\"\xff\"}", false},
+		{`{"gender":"2"}`, false},
+		{`{"gender":12}`, false},
+		{`{"watermark":null}`, false},
+		{`{"watermark":{"timestamp":1.5}}`, false},
+		{`{"nickName":5}`, false},
+		{`null`, false}, {`[]`, false}, {`{"a":1,}`, false}, {``, false},
+	} {
+		got, ok := parseUserInfoPlain([]byte(c.payload))
+		if ok != c.plain {
+			t.Errorf("%q: plain reader took it: %v, want %v", c.payload, ok, c.plain)
+			continue
+		}
+		want, err := parseUserInfoJSON([]byte(c.payload))
+		if ok && (err != nil || got != want) {
+			t.Errorf("%q: plain %+v, encoding/json %+v, %v", c.payload, got, want, err)
+		}
+	}
 }

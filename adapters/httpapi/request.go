@@ -47,8 +47,8 @@ func readFields(r *http.Request, maxBody int64, known ...string) (fields, error)
 		return fields{}, nil
 	}
 	ct := r.Header.Get("Content-Type")
-	mt := ""
-	if ct != "" {
+	mt := ct // the two canonical forms are media types as they are
+	if ct != "" && ct != "application/json" && ct != "application/x-www-form-urlencoded" {
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
 			return nil, errUnsupportedMedia
 		}
@@ -95,9 +95,10 @@ var scalarFields = map[string]bool{"gender": true, "all": true}
 // anyone's guess.
 //
 // The body is checked whole by json.Valid first, then walked once: a known
-// string without escapes is copied out as it is, anything else goes through
-// json.Unmarshal. A json.Decoder token by token cost about 40 allocations
-// for /getinfo/'s three fields; this costs one per field read.
+// string without escapes is taken as it is (a piece of one copy of the
+// body), anything else goes through json.Unmarshal. A json.Decoder token by
+// token cost about 40 allocations for /getinfo/'s three fields; this costs
+// one for them all.
 func jsonFields(body []byte, known []string) (fields, error) {
 	if !json.Valid(body) {
 		return nil, errNotObject
@@ -111,6 +112,7 @@ func jsonFields(body []byte, known []string) (fields, error) {
 	if len(known) > 64 {
 		panic("httpapi: jsonFields reads at most 64 known fields")
 	}
+	var text string // body's text, copied once at the first string read
 	i = skipSpace(body, i+1)
 	for body[i] != '}' {
 		if body[i] == ',' {
@@ -134,8 +136,15 @@ func jsonFields(body []byte, known []string) (fields, error) {
 		switch c := raw[0]; {
 		case c == 'n': // null
 		case c == '"':
-			v, err := jsonString(raw)
-			if err != nil {
+			if plainString(raw) {
+				if text == "" {
+					text = string(body)
+				}
+				f[name] = text[end-len(raw)+1 : end-1]
+				continue
+			}
+			var v string
+			if json.Unmarshal(raw, &v) != nil {
 				return nil, errNotObject
 			}
 			f[name] = v
@@ -169,17 +178,12 @@ func knownIndex(raw []byte, known []string) int {
 	return -1
 }
 
-// jsonString decodes the JSON string raw (quotes included): its content as
-// it is when it has no escape and is valid UTF-8, else as json.Unmarshal
-// reads it (escapes resolved, invalid UTF-8 replaced).
-func jsonString(raw []byte) (string, error) {
+// plainString reports whether the JSON string raw (quotes included) has no
+// escape and is valid UTF-8: its content is then its value as it is (else
+// json.Unmarshal reads it, escapes resolved, invalid UTF-8 replaced).
+func plainString(raw []byte) bool {
 	content := raw[1 : len(raw)-1]
-	if bytes.IndexByte(content, '\\') < 0 && utf8.Valid(content) {
-		return string(content), nil
-	}
-	var v string
-	err := json.Unmarshal(raw, &v)
-	return v, err
+	return bytes.IndexByte(content, '\\') < 0 && utf8.Valid(content)
 }
 
 // The walkers below run on a body json.Valid accepted: they do not check

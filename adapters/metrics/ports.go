@@ -89,7 +89,7 @@ func (m *Metrics) Users(r ports.UserRepo) ports.UserRepo {
 
 // updaterFrom is a repo that updates from a copy of the user.
 type updaterFrom interface {
-	UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error)
+	UpdateUserFrom(ctx context.Context, seen, next domain.User, update func(*domain.User) (bool, error)) (domain.User, error)
 }
 
 type usersFrom struct {
@@ -97,8 +97,8 @@ type usersFrom struct {
 	f updaterFrom
 }
 
-func (x *usersFrom) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
-	return call(x.m, storeUsers, "update_user_from", notFound, func() (domain.User, error) { return x.f.UpdateUserFrom(ctx, seen, update) })
+func (x *usersFrom) UpdateUserFrom(ctx context.Context, seen, next domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
+	return call(x.m, storeUsers, "update_user_from", notFound, func() (domain.User, error) { return x.f.UpdateUserFrom(ctx, seen, next, update) })
 }
 
 type users struct {

@@ -127,3 +127,60 @@ func TestScope_TheSessionReadBringsTheCopyAlong(t *testing.T) {
 		t.Fatalf("outside a scope: %d round trips, %d database calls; want 2, 0", trips, db)
 	}
 }
+
+// Within a request's scope, a returning user's login is one Redis round
+// trip and no database call: the session's write brings the copy of its
+// user along, and the user lookup right after takes it. Without a copy
+// (a new user), the write says so, and the user comes from the database
+// without asking Redis a second time.
+func TestScope_TheSessionWriteBringsTheCopyAlong(t *testing.T) {
+	addr := redisAddr(t)
+	st := newStore(t, redisstore.Options{Addrs: []string{addr}, KeyPrefix: prefix(t, addr)})
+	rt := &roundTrips{}
+	st.Client().AddHook(rt)
+	repo := &countingUsers{UserRepo: portfake.NewUsers()}
+	cache, err := usercache.New(repo, st.UserCache(), time.Hour, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := usercache.NewSessions(st, st)
+	key, _ := domain.ParseSessionKey("tiihtNczf5v6AKRyjwEUhQ==")
+	bg := context.Background()
+	login := func(ctx context.Context) (domain.User, int64, int64) {
+		t.Helper()
+		var raw [domain.TokenBytes]byte
+		_, _ = crand.Read(raw[:])
+		token := domain.NewToken(raw).WithTag(domain.UserTag(id)).Digest()
+		sess := domain.Session{AppID: id.AppID, OpenID: id.OpenID, SessionKey: key, ExpiresAt: time.Now().Add(time.Hour)}
+		rt0, db0 := rt.n.Load(), repo.calls.Load()
+		if err := sessions.Create(ctx, token, sess); err != nil {
+			t.Fatal(err)
+		}
+		u, err := cache.EnsureUser(ctx, id, "", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Get(bg, token); err != nil || got.Identity() != id {
+			t.Fatalf("the login's session: %+v, %v", got, err)
+		}
+		return u, rt.n.Load() - rt0, repo.calls.Load() - db0
+	}
+	login(bg) // the first use of the script loads it
+	if _, err := cache.UpdateUser(bg, id, nick("Ada")); err != nil {
+		t.Fatal(err)
+	}
+	// The counts include the check's read of the session.
+	if u, trips, db := login(usercache.WithScope(bg)); trips != 2 || db != 0 || u.Profile.NickName != "Ada" {
+		t.Fatalf("a returning login in a scope: %d round trips, %d database calls, %q; want 1+1, 0", trips, db, u.Profile.NickName)
+	}
+	if err := st.UserCache().Drop(bg, id); err != nil {
+		t.Fatal(err)
+	}
+	if u, trips, db := login(usercache.WithScope(bg)); trips != 3 || db != 1 || u.Profile.NickName != "Ada" {
+		t.Fatalf("without a copy: %d round trips, %d database calls, %q; want 1 (write), 1 (put) +1, 1", trips, db, u.Profile.NickName)
+	}
+	// Outside a scope, the cache reads its copy itself, as before.
+	if u, trips, db := login(bg); trips != 3 || db != 0 || u.Profile.NickName != "Ada" {
+		t.Fatalf("outside a scope: %d round trips, %d database calls, %q; want 2+1, 0", trips, db, u.Profile.NickName)
+	}
+}

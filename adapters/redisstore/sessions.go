@@ -132,8 +132,11 @@ func (s *SessionStore) bound(ctx context.Context) (context.Context, context.Canc
 // token set S (scored by a per-user sequence, so logins within one
 // millisecond keep their order), both kept at least as long as the token;
 // beyond the cap, the oldest tokens are taken out of the set and deleted.
+// With a fourth key, the user cache's copy of the user, it answers that
+// copy too (false: none), so a login's user lookup needs no round trip of
+// its own.
 //
-//	KEYS: token key, user hash, user token set
+//	KEYS: token key, user hash, user token set[, the user's copy]
 //	ARGV: ttl ms, the token's record, cap (0: none), then field, value pairs
 var sessionCreate = goredis.NewScript(`local T, H, S = KEYS[1], KEYS[2], KEYS[3]
 local ttl = tonumber(ARGV[1])
@@ -154,20 +157,42 @@ if cap > 0 then
     redis.call("DEL", unpack(old))
   end
 end
-return 1`)
+local c = false
+if #KEYS >= 4 then c = redis.call("GET", KEYS[4]) end
+return {1, c}`)
 
 // errUntagged is a token without its user's tag: no login issues one.
 var errUntagged = errors.New("redis: a token without its user's tag")
 
 // Create implements ports.SessionStore: one script in the user's slot.
 func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) error {
+	_, err := s.create(ctx, id, sess, false)
+	return err
+}
+
+// CreateWithCopy is Create that also returns the user cache's copy of the
+// session's user (UserCache), read in the same round trip: the
+// usercache.SessionCreator of adapters/usercache. ok is false when there is
+// none.
+func (s *SessionStore) CreateWithCopy(ctx context.Context, id domain.TokenDigest, sess domain.Session) (domain.User, bool, error) {
+	raw, err := s.create(ctx, id, sess, true)
+	if err != nil || raw == nil {
+		return domain.User{}, false, err
+	}
+	u, ok := decodeUser(raw, sess.Identity())
+	return u, ok, nil
+}
+
+// create runs sessionCreate for sess, reading the user's cached copy too
+// when withCopy (nil when there is none).
+func (s *SessionStore) create(ctx context.Context, id domain.TokenDigest, sess domain.Session, withCopy bool) ([]byte, error) {
 	now := s.clock.Now()
 	ttl := sess.ExpiresAt.Sub(now)
 	if ttl <= 0 {
-		return nil
+		return nil, nil
 	}
 	if id.Tag != domain.UserTag(sess.Identity()) {
-		return domain.Wrap(domain.KindInternal, errors.New("redis: a token untagged or tagged for another user"))
+		return nil, domain.Wrap(domain.KindInternal, errors.New("redis: a token untagged or tagged for another user"))
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -177,10 +202,21 @@ func (s *SessionStore) Create(ctx context.Context, id domain.TokenDigest, sess d
 	if sess.UnionID != "" {
 		args = append(args, fieldUnion, sess.UnionID)
 	}
-	if err := sessionCreate.Run(ctx, s.rdb, []string{s.tokenKey(id), uk, uk + ":t"}, args...).Err(); err != nil {
-		return fail("create session", err)
+	keys := []string{s.tokenKey(id), uk, uk + ":t"}
+	if withCopy {
+		keys = append(keys, s.copyKey(id.Tag))
 	}
-	return nil
+	vals, err := sessionCreate.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, fail("create session", err)
+	}
+	if len(vals) != 2 {
+		return nil, domain.Wrap(domain.KindInternal, errCorrupt)
+	}
+	if c, ok := vals[1].(string); ok {
+		return []byte(c), nil
+	}
+	return nil, nil
 }
 
 // Count implements ports.SessionStore by scanning the token keys (on every

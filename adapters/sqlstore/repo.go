@@ -31,7 +31,7 @@ var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {
-	get, getLocked, create, setUnion, update, byUnion, byPhone, del string
+	get, getLocked, create, setUnion, update, updateProfile, byUnion, byPhone, del string
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
@@ -48,6 +48,10 @@ func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
 			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
 			updated_at = ?, pending_avatar_object = ?, avatar_review = ?, avatar_trace_id = ?, avatar_review_since = ?,
 			version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
+		// A change of the profile alone (a /getinfo/, a profile edit)
+		// binds 11 values instead of 20.
+		updateProfile: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
+			updated_at = ?, version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
 		byUnion: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE union_id = ? ORDER BY app_id, open_id LIMIT 100`),
 		byPhone: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE app_id = ? AND pure_phone_number = ? ORDER BY open_id LIMIT 100`),
 		del:     d.rebind(`DELETE FROM wx_users WHERE app_id = ? AND open_id = ?`),
@@ -283,18 +287,35 @@ func (r *UserRepo) apply(ctx context.Context, q querier, was domain.User, update
 	if !changed {
 		return was, true, nil
 	}
+	return r.write(ctx, q, was, u)
+}
+
+// write stores u, a change of was, if the stored revision is still was's:
+// it answers the user as stored then, and done is false when another update
+// won.
+func (r *UserRepo) write(ctx context.Context, q querier, was, u domain.User) (domain.User, bool, error) {
 	id := was.Identity()
 	version := was.Revision - 1 // the row's version column
+	profileOnly := u.UserSet == was.UserSet && u.Avatar == was.Avatar && u.Phone == was.Phone &&
+		u.Review.State == was.Review.State && u.Review.Pending == was.Review.Pending &&
+		u.Review.TraceID == was.Review.TraceID && micros(u.Review.Since) == micros(was.Review.Since)
 	was.Profile, was.UserSet, was.Avatar, was.Phone = u.Profile.Sanitized(), u.UserSet, u.Avatar, u.Phone
 	was.Review = u.Review
 	was.Review.Since = fromMicros(micros(u.Review.Since))
 	was.UpdatedAt = dbTime(u.UpdatedAt)
 	was.Revision++
 	p := was.Profile
-	res, err := q.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
-		int(was.UserSet), was.Avatar, was.Phone.Number, was.Phone.PureNumber, was.Phone.CountryCode,
-		was.UpdatedAt, was.Review.Pending, string(was.Review.State), was.Review.TraceID, micros(was.Review.Since),
-		id.AppID, id.OpenID, version)
+	var res sql.Result
+	var err error
+	if profileOnly {
+		res, err = q.ExecContext(ctx, r.q.updateProfile, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+			was.UpdatedAt, id.AppID, id.OpenID, version)
+	} else {
+		res, err = q.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+			int(was.UserSet), was.Avatar, was.Phone.Number, was.Phone.PureNumber, was.Phone.CountryCode,
+			was.UpdatedAt, was.Review.Pending, string(was.Review.State), was.Review.TraceID, micros(was.Review.Since),
+			id.AppID, id.OpenID, version)
+	}
 	if err != nil {
 		if transient(err) {
 			return domain.User{}, false, nil
@@ -306,17 +327,19 @@ func (r *UserRepo) apply(ctx context.Context, q querier, was domain.User, update
 }
 
 // UpdateUserFrom is UpdateUser starting from seen, a copy of the user as
-// stored at seen.Revision (a cache's), without reading it first: update
-// runs on seen; nothing changed is seen, unwritten; a change is one UPDATE
-// that applies only if the stored revision is still seen's, and otherwise
-// (or without a revision) UpdateUserFrom is UpdateUser, update running again
-// on the stored user. The user cache (adapters/usercache) calls it.
-func (r *UserRepo) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
+// stored at seen.Revision (a cache's), and next, update's change of seen
+// (update already ran on the copy and changed it), without reading the user
+// first: next is written by one UPDATE that applies only if the stored
+// revision is still seen's; otherwise (or without a revision) it is
+// UpdateUser, update running on the stored user. The user cache
+// (adapters/usercache) calls it. seen and next come by value: a change
+// from a copy allocates no closure nor copy of the user.
+func (r *UserRepo) UpdateUserFrom(ctx context.Context, seen, next domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
 	if seen.Revision == 0 {
 		return r.UpdateUser(ctx, seen.Identity(), update)
 	}
 	bctx, cancel := r.bound(ctx)
-	u, done, err := r.apply(bctx, r.db, seen, update)
+	u, done, err := r.write(bctx, r.db, seen, next)
 	cancel()
 	if err != nil || done {
 		return u, err

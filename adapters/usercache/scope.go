@@ -10,8 +10,9 @@ import (
 
 // A request's scope saves the cache's own read when the session store can
 // bring the copy of the session's user along with the session, in the same
-// round trip (redisstore: both live in the user's Cluster slot). Every
-// authenticated request reads its session first; within a scope, Sessions
+// round trip (redisstore: both live in the user's Cluster slot). A login
+// writes its session before it looks its user up, and every authenticated
+// request reads its session first; within a scope, Sessions
 // keeps the copy that read brought (or that there was none), and the next
 // lookup of that user takes it instead of asking the backend. A scope lives
 // as long as one request: nothing in it can be older than the request.
@@ -22,6 +23,15 @@ type SessionReader interface {
 	// GetWithCopy is SessionStore.Get that also returns the copy of the
 	// session's user the backend holds; ok is false when it holds none.
 	GetWithCopy(ctx context.Context, id domain.TokenDigest) (s domain.Session, u domain.User, ok bool, err error)
+}
+
+// SessionCreator is a session store that writes a session and reads the
+// copy of its user in one step (redisstore.SessionStore): a login's user
+// lookup, right after, then takes that copy.
+type SessionCreator interface {
+	// CreateWithCopy is SessionStore.Create that also returns the copy of
+	// the session's user the backend holds; ok is false when it holds none.
+	CreateWithCopy(ctx context.Context, id domain.TokenDigest, s domain.Session) (u domain.User, ok bool, err error)
 }
 
 type scopeKey struct{}
@@ -92,4 +102,21 @@ func (s *Sessions) Get(ctx context.Context, id domain.TokenDigest) (domain.Sessi
 	}
 	sc.keep(sess.Identity(), u, ok)
 	return sess, nil
+}
+
+// Create implements ports.SessionStore: within a scope, and when the reader
+// is also a SessionCreator, the session's write and the read of the copy of
+// its user in one step.
+func (s *Sessions) Create(ctx context.Context, id domain.TokenDigest, sess domain.Session) error {
+	sc := scopeOf(ctx)
+	c, ok := s.reader.(SessionCreator)
+	if sc == nil || !ok {
+		return s.SessionStore.Create(ctx, id, sess)
+	}
+	u, found, err := c.CreateWithCopy(ctx, id, sess)
+	if err != nil {
+		return err
+	}
+	sc.keep(sess.Identity(), u, found)
+	return nil
 }

@@ -40,9 +40,9 @@ func (c *counting) UpdateUser(ctx context.Context, id domain.Identity, update fu
 	return c.UserRepo.UpdateUser(ctx, id, update)
 }
 
-func (c *counting) UpdateUserFrom(ctx context.Context, seen domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
+func (c *counting) UpdateUserFrom(ctx context.Context, seen, next domain.User, update func(*domain.User) (bool, error)) (domain.User, error) {
 	c.calls.Add(1)
-	return c.UserRepo.UpdateUserFrom(ctx, seen, update)
+	return c.UserRepo.UpdateUserFrom(ctx, seen, next, update)
 }
 
 // failing is a backend whose puts fail on demand.

@@ -1,146 +1,111 @@
-// Command wxbackend serves the WeChat mini-program backend.
+// Command wxbackend serves the WeChat mini-program backend, and holds the
+// operator's commands on the server's own stores:
 //
-//	wxbackend [flags]           serve
-//	wxbackend migrate [flags]   bring the database schema up to date and exit
-//	wxbackend config [flags]    print the configuration, secrets redacted
-//	wxbackend users show <openid|phone|unionid> [--json] [--reveal]   find users (phones masked unless --reveal)
-//	wxbackend users logout <openid>     end every session of a user (Redis sessions)
-//	wxbackend users delete <openid>     erase a user: sessions, avatar, row
-//	wxbackend sessions count            about how many sessions are live (Redis sessions)
-//	wxbackend avatars collect [--json] [--dry-run] [--force]
-//	                                    delete stored avatars no user has, older than
-//	                                    WXB_AVATAR_COLLECT_GRACE (the server also does, hourly);
-//	                                    refuses when most would go, unless --force
-//	wxbackend logout <openid>           the same as users logout
-//	wxbackend keys new -name <name> -scope introspect[,openapi,messages] [-app <appid>]
-//	                                    a fresh API key of the internal listener, printed
-//	                                    once, and the [[key]] block of its digest to append
-//	                                    to WXB_INTERNAL_KEYS_FILE
-//	wxbackend keys list                 the names, scopes and apps of the keys file
-//	wxbackend messages list [--status S] [--app A] [--limit N] [--json]
-//	                                    subscribe messages of the outbox, newest first
-//	wxbackend messages show <id> [--json]   one message and what became of it
-//	wxbackend messages retry <id>       a failed or given-up message queued again
+//	wxbackend [flags]                  serve (wxbackend serve is the same)
+//	wxbackend migrate                  bring the database schema up to date and exit
+//	wxbackend config                   print the configuration, secrets redacted
+//	wxbackend settings [--readme F]    the table of every setting (or rewrite README F's)
+//	wxbackend users show|logout|delete <openid|phone|unionid>
+//	wxbackend sessions count
+//	wxbackend avatars collect
+//	wxbackend events list|show|replay
+//	wxbackend keys new|list
+//	wxbackend completion bash|zsh|fish|powershell
+//	wxbackend help [command]           and --help (-h) on every command
 //
-// The users commands take --app <appid>, required when several apps are
-// configured (an apps file).
-//
-//	wxbackend settings          print the table of every setting (Markdown, as in the README)
-//	wxbackend settings -readme README.md   rewrite that table in the README (make readme)
-//
-// Every flag has an environment variable (WXB_…); see -help. The server is
-// assembled in ./wiring, the composition root.
+// The command line is spf13/cobra's (cli.go): flags go anywhere, before or
+// after arguments, as --name value, --name=value or, as before, -name.
+// Every setting is a flag of the commands that use it and an environment
+// variable (WXB_…); a command checks only the settings it uses. Exit status:
+// 0 done, 1 not found (the user or event asked about), 2 anything else
+// (a wrong command line or setting, a failed start, a store that does not
+// answer). The server is assembled in ./wiring, the composition root.
 package main
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"strings"
-	"time"
 
-	"go.uber.org/fx"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
-	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "wxbackend:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
-func run(args []string) error {
-	cmd := "serve"
-	if len(args) > 0 && (args[0] == "migrate" || args[0] == "config" || args[0] == "serve" || args[0] == "settings") {
-		cmd, args = args[0], args[1:]
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitNotFound = 1
+	exitFailed   = 2
+)
+
+// run runs the command line args with the environment env and returns the
+// exit status; errors are written to stderr, one line each.
+func run(args []string, env func(string) (string, bool), stdout, stderr io.Writer) int {
+	root := newRoot(env, stdout, stderr)
+	root.SetArgs(longFlags(args, flagNames(root)))
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
 	}
-	if len(args) > 0 && args[0] == "logout" { // the older spelling of users logout
-		args = append([]string{"users"}, args...)
+	var failed commandError
+	if !errors.As(err, &failed) { // the command line itself: cobra's own errors
+		fmt.Fprintf(stderr, "wxbackend: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
+		return exitFailed
 	}
-	if len(args) > 0 && (args[0] == "users" || args[0] == "sessions" || args[0] == "avatars") {
-		return operator(args)
+	fmt.Fprintln(stderr, "wxbackend:", strings.TrimSpace(err.Error()))
+	if errors.Is(err, wiring.ErrNotFound) {
+		return exitNotFound
 	}
-	if len(args) > 0 && args[0] == "events" { // WeChat's pushed events (events.go)
-		return events(args)
-	}
-	if len(args) > 0 && args[0] == "messages" { // subscribe messages' outbox (messages.go)
-		return messages(args)
-	}
-	if len(args) > 0 && args[0] == "keys" {
-		return wiring.RunKeys(args[1:], os.LookupEnv, os.Stdout, os.Stderr)
-	}
-	if cmd == "settings" {
-		if len(args) == 2 && args[0] == "-readme" {
-			return config.WriteREADME(args[1])
-		}
-		fmt.Print(config.Markdown())
-		return nil
-	}
-	cfg, err := config.Load(args, os.LookupEnv, os.Stderr)
-	if err != nil {
-		return err
-	}
-	switch cmd {
-	case "config":
-		fmt.Println(cfg)
-		return nil
-	case "migrate":
-		return wiring.Migrate(cfg, os.Stdout)
-	}
-	limitMemory(cfg.Runtime.MemoryLimit, os.LookupEnv)
-	app := fx.New(wiring.Options(cfg, os.Stderr), fx.StopTimeout(cfg.Server.ShutdownTimeout+5*time.Second))
-	app.Run() // until SIGINT or SIGTERM, then a graceful stop
-	return app.Err()
+	return exitFailed
 }
 
-// operator runs "users show|logout|delete <target>", "sessions count" and
-// "avatars collect", with --json and --reveal among the configuration's
-// flags.
-func operator(args []string) error {
-	const usage = "usage: wxbackend users show <openid|phone|unionid> | users logout <openid> | users delete <openid> | sessions count | avatars collect [--dry-run] [--force]  [--app <appid>] [--json] [--reveal] [flags]"
-	cmd := wiring.OperatorCommand{Out: os.Stdout, Log: os.Stderr}
-	switch {
-	case len(args) >= 2 && args[0] == "sessions" && args[1] == "count":
-		cmd.Verb, args = "sessions count", args[2:]
-	case len(args) >= 2 && args[0] == "avatars" && args[1] == "collect":
-		cmd.Verb, args = "avatars collect", args[2:]
-	case len(args) >= 3 && args[0] == "users" && (args[1] == "show" || args[1] == "logout" || args[1] == "delete") && !strings.HasPrefix(args[2], "-"):
-		cmd.Verb, cmd.Target, args = "users "+args[1], args[2], args[3:]
-	default:
-		return errors.New(usage)
-	}
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--json" || a == "-json":
-			cmd.JSON = true
-		case a == "--reveal" || a == "-reveal":
-			cmd.Reveal = true
-		case a == "--dry-run" || a == "-dry-run":
-			cmd.DryRun = true
-		case a == "--force" || a == "-force":
-			cmd.Force = true
-		case a == "--app" || a == "-app":
-			if i+1 == len(args) {
-				return errors.New("--app needs an appid")
-			}
-			i++
-			cmd.App = args[i]
-		case strings.HasPrefix(a, "--app=") || strings.HasPrefix(a, "-app="):
-			cmd.App = a[strings.IndexByte(a, '=')+1:]
-		default:
-			rest = append(rest, a)
+// commandError is a command's own failure, as opposed to a wrong command
+// line (which gets a pointer to --help).
+type commandError struct{ err error }
+
+func (e commandError) Error() string { return e.err.Error() }
+func (e commandError) Unwrap() error { return e.err }
+
+// longFlags rewrites the single-dash long flags wxbackend took before
+// (-json, -name orders, -readme=README.md) as the double-dash ones
+// spf13/pflag reads, when names has the flag: -h, values such as -1 or
+// -x, and everything after -- are left alone.
+func longFlags(args []string, names map[string]bool) []string {
+	out := append([]string(nil), args...)
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && names[name] {
+			out[i] = "-" + a
 		}
 	}
-	cfg, err := config.Load(rest, os.LookupEnv, os.Stderr)
-	if err != nil {
-		return err
+	return out
+}
+
+// flagNames returns the long flags of every command under root (-h's
+// help included).
+func flagNames(root *cobra.Command) map[string]bool {
+	names := map[string]bool{"help": true}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
 	}
-	return wiring.RunOperator(cfg, cmd)
+	walk(root)
+	return names
 }
 
 // limitMemory sets the Go runtime's soft memory limit to limit bytes

@@ -2,63 +2,50 @@ package main
 
 import (
 	"errors"
-	"os"
-	"strconv"
-	"strings"
+
+	"github.com/spf13/cobra"
 
 	"wxbackend/cmd/wxbackend/config"
 	"wxbackend/cmd/wxbackend/wiring"
 )
 
-// messages runs "messages list|show|retry" on the outbox of subscribe
-// messages, with --status, --app, --limit and --json among the
-// configuration's flags. It only parses: wiring.MessagesCommand holds
-// what a command is, and wiring.RunMessages runs it.
-func messages(args []string) error {
-	const usage = "usage: wxbackend messages list [--status queued|unknown|sent|delivered|failed] [--app <appid>] [--limit N] | messages show <id> | messages retry <id>  [--json] [flags]"
-	cmd := wiring.MessagesCommand{Out: os.Stdout, Log: os.Stderr}
-	switch {
-	case len(args) >= 2 && args[1] == "list":
-		cmd.Verb, args = "list", args[2:]
-	case len(args) >= 3 && (args[1] == "show" || args[1] == "retry") && !strings.HasPrefix(args[2], "-"):
-		cmd.Verb, cmd.Target, args = args[1], args[2], args[3:]
-	default:
-		return errors.New(usage)
-	}
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		switch {
-		case a == "--json" || a == "-json":
-			cmd.JSON = true
-		case strings.HasPrefix(a, "-") && (name == "app" || name == "status" || name == "limit"):
-			if !hasValue {
-				if i+1 == len(args) {
-					return errors.New("--" + name + " needs a value")
-				}
-				i++
-				value = args[i]
-			}
-			switch name {
-			case "app":
-				cmd.App = value
-			case "status":
-				cmd.Status = value
-			default:
-				n, err := strconv.Atoi(value)
-				if err != nil || n <= 0 {
-					return errors.New("--limit needs a positive number")
-				}
-				cmd.Limit = n
-			}
-		default:
-			rest = append(rest, a)
+// messages is "messages list|show|retry" on the outbox of subscribe
+// messages. It only parses: wiring.MessagesCommand holds what a command
+// is, and wiring.RunMessages runs it.
+func (c cli) messages() *cobra.Command {
+	message := func(use, short, verb string, args cobra.PositionalArgs, flags func(cmd *cobra.Command, m *wiring.MessagesCommand)) *cobra.Command {
+		cmd := &cobra.Command{Use: use, Short: short, Args: args}
+		m := &wiring.MessagesCommand{Verb: verb}
+		cmd.Flags().BoolVar(&m.JSON, "json", false, "print JSON")
+		if flags != nil {
+			flags(cmd, m)
 		}
+		settings := config.Bind(cmd.Flags(), config.Outbox, c.env)
+		cmd.RunE = act(func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("limit") && m.Limit <= 0 {
+				return errors.New("--limit needs a positive number")
+			}
+			cfg, err := settings.Config()
+			if err != nil {
+				return err
+			}
+			run := *m
+			if len(args) > 0 {
+				run.Target = args[0]
+			}
+			run.Out, run.Log = c.stdout, c.stderr
+			return storeFailure(cfg, wiring.RunMessages(cfg, run))
+		})
+		return cmd
 	}
-	cfg, err := config.Load(rest, os.LookupEnv, os.Stderr)
-	if err != nil {
-		return err
-	}
-	return wiring.RunMessages(cfg, cmd)
+	list := message("list", "subscribe messages of the outbox, newest first", "list", cobra.NoArgs,
+		func(cmd *cobra.Command, m *wiring.MessagesCommand) {
+			cmd.Flags().StringVar(&m.Status, "status", "", "only messages in this status: queued, unknown, sent, delivered or failed")
+			cmd.Flags().StringVar(&m.App, "app", "", "only this app's (appid)")
+			cmd.Flags().IntVar(&m.Limit, "limit", 0, "at most this many (default 100)")
+			_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{"queued", "unknown", "sent", "delivered", "failed"}, cobra.ShellCompDirectiveNoFileComp))
+		})
+	show := message("show <id>", "a message: its data, attempts, errcode, msgid and last error; exit status 1 if no such message", "show", cobra.ExactArgs(1), nil)
+	retry := message("retry <id>", "a failed or given-up message queued again: a running server sends it; exit status 1 if no such message", "retry", cobra.ExactArgs(1), nil)
+	return group(&cobra.Command{Use: "messages", Short: "list, show and retry the subscribe messages of the outbox", GroupID: "operate"}, list, show, retry)
 }

@@ -1,5 +1,7 @@
-// Package setting reads typed configuration structs from flags and the
-// environment. A setting is declared once, on the field that holds it:
+// Package setting reads typed configuration structs from their defaults and
+// the environment, and hands each setting to a command line parser as a
+// Field (Set, Type, Help). A setting is declared once, on the field that
+// holds it:
 //
 //	type Config struct {
 //		PoolSize int           `setting:"redis-pool-size" default:"0" usage:"connections per node (0: 10 per CPU)"`
@@ -15,7 +17,6 @@ package setting
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -93,6 +94,32 @@ func (f Field) Value() string {
 
 // Set parses text into the field.
 func (f Field) Set(text string) error { return set(f.value, text) }
+
+// Type names the kind of value the setting holds, for a flag's help: bool,
+// int, duration, list or string.
+func (f Field) Type() string {
+	switch t := f.value.Type(); {
+	case t == durationType:
+		return "duration"
+	case t.Kind() == reflect.Bool:
+		return "bool"
+	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
+		return "int"
+	case t.Kind() == reflect.Slice:
+		return "list"
+	}
+	return "string"
+}
+
+// Help is the field's usage for a flag: its meaning, its environment
+// variable, and for a secret the advice to prefer the variable.
+func (f Field) Help() string {
+	help := f.Usage + " (env " + f.Env() + ")"
+	if f.Secret {
+		help += "; flags are visible to other users of the machine: prefer " + f.Env() + " or " + f.Env() + FileSuffix
+	}
+	return help
+}
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
@@ -201,49 +228,27 @@ func Defaults(cfg any) {
 	}
 }
 
-// Source is where Load reads settings from besides their defaults.
+// Source is where Prepare reads settings from besides their defaults.
 type Source struct {
-	Args []string                      // command-line flags; they win
-	Env  func(string) (string, bool)   // such as os.LookupEnv
-	File func(string) ([]byte, error)  // reads a …_FILE secret; such as os.ReadFile
-	Help func(fs *flag.FlagSet) string // extra text for -help, may be nil
+	Env  func(string) (string, bool)  // such as os.LookupEnv
+	File func(string) ([]byte, error) // reads a …_FILE secret; such as os.ReadFile
 }
 
-// Load fills cfg: defaults, then the environment, then flags; then each
-// struct's Check. The error names every setting that is wrong, by its
-// environment variable and flag.
-func Load(name string, cfg any, src Source, usage interface{ Write([]byte) (int, error) }) error {
+// Prepare sets every setting of the struct cfg points to to its default,
+// then to its environment variable's value (a secret's …_FILE read); it
+// returns the environment's problems,
+// each naming its variable, of the settings keep accepts (nil: all). A
+// command line parser then sets the flags (Field.Set: wxbackend's binds
+// each Field as a pflag.Value), and Check or CheckOnly checks the result.
+func Prepare(cfg any, src Source, keep func(name string) bool) []error {
 	Defaults(cfg)
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(usage)
 	var errs []error
 	for _, f := range Fields(cfg) {
-		help := f.Usage + " (env " + f.Env() + ")"
-		if f.Secret {
-			help += "; flags are visible to other users of the machine: prefer " + f.Env() + " or " + f.Env() + FileSuffix
-		}
-		fs.Var(flagValue{f}, f.Name, help)
-		if err := fromEnv(f, src); err != nil {
+		if err := fromEnv(f, src); err != nil && (keep == nil || keep(f.Name)) {
 			errs = append(errs, err)
 		}
 	}
-	if src.Help != nil {
-		fs.Usage = func() {
-			fmt.Fprintf(fs.Output(), "Usage of %s:\n", name)
-			fs.PrintDefaults()
-			fmt.Fprint(fs.Output(), src.Help(fs))
-		}
-	}
-	if err := fs.Parse(src.Args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
-	}
-	if len(errs) == 0 {
-		errs = Check(cfg)
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func fromEnv(f Field, src Source) error {
@@ -272,33 +277,34 @@ func fromEnv(f Field, src Source) error {
 	return nil
 }
 
-// flagValue is a Field as a flag.Value.
-type flagValue struct{ f Field }
-
-func (v flagValue) String() string {
-	if !v.f.value.IsValid() {
-		return ""
-	}
-	return v.f.Value()
-}
-func (v flagValue) Set(s string) error { return v.f.Set(s) }
-func (v flagValue) IsBoolFlag() bool   { return v.f.value.Kind() == reflect.Bool }
-
 // Check runs the Check method of every struct in cfg that has one and
 // returns its problems, each naming its setting.
 func Check(cfg any) []error {
+	return CheckOnly(cfg, nil)
+}
+
+// CheckOnly is Check keeping only the problems of the settings keep
+// accepts by name (nil: all), for a command that uses only those.
+func CheckOnly(cfg any, keep func(name string) bool) []error {
 	p := &Problems{names: map[uintptr]string{}}
 	v := reflect.ValueOf(cfg).Elem()
 	walk(v, func(fv reflect.Value, f Field) { p.names[fv.Addr().Pointer()] = f.Name }, func(sv reflect.Value) {
 		sv.Addr().Interface().(Checker).Check(p)
 	})
-	return p.errs
+	var out []error
+	for i, err := range p.errs {
+		if keep == nil || keep(p.of[i]) {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // Problems collects what Check methods find wrong.
 type Problems struct {
 	names map[uintptr]string
 	errs  []error
+	of    []string // the setting of each of errs
 }
 
 // Add records that the setting held at field (a pointer to a setting's
@@ -309,6 +315,7 @@ func (p *Problems) Add(field any, format string, a ...any) {
 		panic(fmt.Sprintf("setting: a problem with a field that is no setting: %T", field))
 	}
 	p.errs = append(p.errs, fmt.Errorf("%s (--%s): %s", EnvName(name), name, fmt.Sprintf(format, a...)))
+	p.of = append(p.of, name)
 }
 
 // Positive adds a problem unless *d > 0.

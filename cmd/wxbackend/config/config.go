@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"wxbackend/adapters/apikeys"
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/imaging"
@@ -62,6 +64,11 @@ type Config struct {
 	MediaCheck MediaCheck
 	// Messages: subscribe messages' long-term templates (messages.go).
 	Messages Messages
+
+	// command is set for an operator's command (flags.go): the rules that
+	// only a serving process needs (WeChat credentials, public addresses)
+	// are not checked.
+	command bool
 }
 
 // Sessions chooses the session store and how sessions expire.
@@ -100,6 +107,10 @@ type Limits struct {
 type Log struct {
 	Level  string `setting:"log-level" default:"info" usage:"debug, info, warn or error"`
 	Format string `setting:"log-format" default:"text" usage:"text or json"`
+	// Debug prints failures whole: a failed start's trace (fx's events and
+	// errors), a command's whole error, not only the one line that names
+	// what failed.
+	Debug bool `setting:"debug" default:"false" usage:"print failures whole: a failed start's trace (what was started, each failed hook, the rollback) and a command's whole error, not only the one line naming the setting or server"`
 }
 
 // Runtime tunes the Go runtime of the serving process.
@@ -150,14 +161,19 @@ func Default() Config {
 
 // Load returns the configuration from defaults, then env (a lookup such as
 // os.LookupEnv; a secret's …_FILE names a file to read it from), then args
-// (flags). It fails naming every setting that is wrong.
+// (flags, as the server takes them: Bind with Serving). It fails naming
+// every setting that is wrong; usage receives the flags' help for -h.
 func Load(args []string, env func(string) (string, bool), usage io.Writer) (Config, error) {
-	var c Config
-	err := setting.Load("wxbackend", &c, setting.Source{Args: args, Env: env, File: os.ReadFile}, usage)
-	if err != nil {
+	fs := pflag.NewFlagSet("wxbackend", pflag.ContinueOnError)
+	fs.SetOutput(usage)
+	f := Bind(fs, Serving, env)
+	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
-	return c, nil
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return f.Config()
 }
 
 // Check implements setting.Checker: the rules that span several settings,
@@ -196,7 +212,7 @@ func (c *Config) Check(p *setting.Problems) {
 	if c.Runtime.MemoryLimit != 0 && c.Runtime.MemoryLimit < 32<<20 {
 		p.Add(&c.Runtime.MemoryLimit, "must be 0 (no limit) or at least 32 MiB")
 	}
-	if c.Avatars.Store == "local" && c.Disk.PublicURL == "" && !IsLoopback(c.Server.Addr) {
+	if !c.command && c.Avatars.Store == "local" && c.Disk.PublicURL == "" && !IsLoopback(c.Server.Addr) {
 		p.Add(&c.Disk.PublicURL, "is required when serving %s: this server's public address + /media/avatars, as clients reach it", c.Server.Addr)
 	}
 	if _, _, err := net.SplitHostPort(c.Metrics.Addr); c.Metrics.Addr != "" && err != nil {
@@ -221,7 +237,7 @@ func (c *Config) Check(p *setting.Problems) {
 	if c.Apps.File != "" && (c.WeChat.AppID != "" || c.WeChat.Secret != "") {
 		p.Add(&c.Apps.File, "several apps come from the file: leave WXB_WECHAT_APP_ID and WXB_WECHAT_APP_SECRET unset")
 	}
-	if c.Apps.File == "" {
+	if c.Apps.File == "" && !c.command { // a command needs no secret, and --app names the app
 		if c.WeChat.AppID == "" {
 			p.Add(&c.WeChat.AppID, "is required (or list the apps in WXB_APPS_FILE; make run brings the WeChat sandbox along when neither is set)")
 		}
@@ -232,7 +248,7 @@ func (c *Config) Check(p *setting.Problems) {
 	// WeChat on a loopback address is a stand-in, such as the sandbox make
 	// run brings along, which logs anyone in as anyone: a server trusting it
 	// must not be reachable from a network either.
-	if isLoopbackURL(c.WeChat.BaseURL) && !IsLoopback(c.Server.Addr) {
+	if !c.command && isLoopbackURL(c.WeChat.BaseURL) && !IsLoopback(c.Server.Addr) {
 		p.Add(&c.Server.Addr, "%q is not a loopback address, while WeChat is at %s, a loopback stand-in (such as the sandbox)", c.Server.Addr, c.WeChat.BaseURL)
 	}
 }

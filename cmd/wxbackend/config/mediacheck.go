@@ -46,7 +46,7 @@ func (m *MediaCheck) check(c *Config, p *setting.Problems) {
 	if err := c.App.MediaCheck.Valid(); err != nil {
 		p.Add(&c.App.MediaCheck.Review, "%v", err)
 	}
-	if c.Avatars.Store == "local" && c.Disk.PublicURL == "" {
+	if c.Avatars.Store == "local" && c.Disk.PublicURL == "" && !c.command {
 		p.Add(&c.Disk.PublicURL, "avatars checked by WeChat need the public URL WeChat fetches them from (the default is this server's listening address)")
 	}
 	push := c.pushOf()

@@ -2,6 +2,7 @@ package wiring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -26,4 +27,19 @@ func Migrate(cfg config.Config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "%s schema at version %d\n", cfg.DB.Driver, v)
 	return nil
+}
+
+// ErrNotFound is what a command's error is when what it was asked about is
+// not there (a user, an event): errors.Is(err, ErrNotFound). wxbackend
+// exits with status 1 for it, and 2 for any other failure.
+var ErrNotFound = errors.New("not found")
+
+type notFoundError struct{ msg string }
+
+func (e notFoundError) Error() string        { return e.msg }
+func (e notFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// notFoundf is an ErrNotFound saying what was not found.
+func notFoundf(format string, a ...any) error {
+	return notFoundError{fmt.Sprintf(format, a...)}
 }

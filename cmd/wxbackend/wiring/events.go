@@ -62,7 +62,7 @@ func rowOf(j ports.Job[domain.PushEvent], payload bool) eventRow {
 // RunEvents runs an events command on the server's inbox, built from cfg as
 // the server builds it, serving nothing.
 func RunEvents(cfg config.Config, cmd EventsCommand) error {
-	a, stop, err := startStores(cfg, cmd.Log)
+	a, stop, err := startStores(commandApps(cfg, cmd.App), cmd.Log)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func RunEvents(cfg config.Config, cmd EventsCommand) error {
 
 func notFound(err error, id int64) error {
 	if domain.KindOf(err) == domain.KindNotFound {
-		return fmt.Errorf("no event %d", id)
+		return notFoundf("no event %d", id)
 	}
 	if domain.KindOf(err) == domain.KindInvalidInput {
 		return fmt.Errorf("event %d: %s", id, domain.ClientMessageOf(err))

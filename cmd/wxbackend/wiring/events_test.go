@@ -2,6 +2,7 @@ package wiring_test
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestEvents_ListShowReplay(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"trace_id": "replay-me"`) && !strings.Contains(out, `"trace_id":"replay-me"`) {
 		t.Fatalf("show: %v\n%s", err, out)
 	}
-	if _, err := run(wiring.EventsCommand{Verb: "events show", Target: "999999"}); err == nil || !strings.Contains(err.Error(), "no event 999999") {
+	if _, err := run(wiring.EventsCommand{Verb: "events show", Target: "999999"}); !errors.Is(err, wiring.ErrNotFound) || !strings.Contains(err.Error(), "no event 999999") {
 		t.Fatalf("show of none: %v", err)
 	}
 	h.mu.Lock()

@@ -189,8 +189,8 @@ func TestE2E_NoKeysFileNoInternalListener(t *testing.T) {
 // keys new prints a key once and the block of its digest; the file of
 // that block lists the key by name, and knows the key.
 func TestKeys_NewThenList(t *testing.T) {
-	var out, errOut strings.Builder
-	if err := wiring.RunKeys([]string{"new", "-name", "orders", "-scope", "introspect,openapi", "-app", "wx1111111111111111"}, noEnv, &out, &errOut); err != nil {
+	var out strings.Builder
+	if err := wiring.NewKey(wiring.NewKeyCommand{Name: "orders", Scopes: "introspect,openapi", Apps: "wx1111111111111111", Out: &out}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -208,8 +208,9 @@ func TestKeys_NewThenList(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	env := func(name string) (string, bool) { return path, name == "WXB_INTERNAL_KEYS_FILE" }
-	if err := wiring.RunKeys([]string{"list"}, env, &out, &errOut); err != nil {
+	var cfg config.Config
+	cfg.APIKeys.File = path
+	if err := wiring.ListKeys(cfg, &out); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Fields(out.String()); strings.Join(got, " ") != "NAME SCOPES APPS orders introspect,openapi wx1111111111111111" {
@@ -225,15 +226,19 @@ func TestKeys_NewThenList(t *testing.T) {
 	if k, err := keys.Lookup(context.Background(), key); err != nil || k.Name != "orders" {
 		t.Fatalf("the new key: %+v, %v", k, err)
 	}
-	for _, bad := range [][]string{{"new", "-name", "orders"}, {"new", "-name", "a b", "-scope", "introspect"},
-		{"new", "-name", "x", "-scope", "admin"}, {"list"}, {"rotate"},
+	for _, bad := range []wiring.NewKeyCommand{{Name: "orders"}, {Name: "a b", Scopes: "introspect"},
+		{Name: "x", Scopes: "admin"},
 		// An app no appid has: the block printed would be refused by the
 		// server that reads it (at start, or on reload, every key with it).
-		{"new", "-name", "x", "-scope", "introspect", "-app", "wx!!"},
-		{"new", "-name", "x", "-scope", "introspect", "-app", "wx1111111111111111,wx-2"}} {
-		if err := wiring.RunKeys(bad, noEnv, &out, &errOut); err == nil {
-			t.Errorf("%q: no error", bad)
+		{Name: "x", Scopes: "introspect", Apps: "wx!!"},
+		{Name: "x", Scopes: "introspect", Apps: "wx1111111111111111,wx-2"}} {
+		bad.Out = &out
+		if err := wiring.NewKey(bad); err == nil {
+			t.Errorf("%+v: no error", bad)
 		}
+	}
+	if err := wiring.ListKeys(config.Config{}, &out); err == nil {
+		t.Error("list without a keys file: no error")
 	}
 }
 

@@ -77,7 +77,7 @@ func messageRowOf(j ports.Job[domain.Message], full bool) messageRow {
 // cfg as the server builds it, sending nothing itself (a retried message
 // is sent by a running server's worker).
 func RunMessages(cfg config.Config, cmd MessagesCommand) error {
-	a, stop, err := startStores(cfg, cmd.Log)
+	a, stop, err := startStores(commandApps(cfg, cmd.App), cmd.Log)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func runMessages(ctx context.Context, svc *app.Messages, cmd MessagesCommand) er
 func messageErr(err error, id int64) error {
 	switch domain.KindOf(err) {
 	case domain.KindNotFound:
-		return fmt.Errorf("no message %d", id)
+		return notFoundf("no message %d", id)
 	case domain.KindInvalidInput, domain.KindForbidden:
 		return fmt.Errorf("message %d: %s", id, domain.ClientMessageOf(err))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,7 +142,7 @@ func TestE2E_MessagesMetricsAndOperatorCommands(t *testing.T) {
 			if _, err := messagesCmd(a.cfg, wiring.MessagesCommand{Verb: "retry", Target: itoa(first)}); err == nil || !strings.Contains(err.Error(), "still being tried") {
 				t.Fatalf("retry of a queued message: %v", err)
 			}
-			if _, err := messagesCmd(a.cfg, wiring.MessagesCommand{Verb: "show", Target: "999999"}); err == nil || err.Error() != "no message 999999" {
+			if _, err := messagesCmd(a.cfg, wiring.MessagesCommand{Verb: "show", Target: "999999"}); !errors.Is(err, wiring.ErrNotFound) || err.Error() != "no message 999999" {
 				t.Fatalf("show of none: %v", err)
 			}
 			if _, err := messagesCmd(a.cfg, wiring.MessagesCommand{Verb: "list", Status: "lost"}); err == nil || !strings.Contains(err.Error(), "--status lost") {

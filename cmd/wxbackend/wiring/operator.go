@@ -55,7 +55,7 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 	if err != nil {
 		return err
 	}
-	a, stop, err := startStores(cfg, cmd.Log)
+	a, stop, err := startStores(commandApps(cfg, appID), cmd.Log)
 	if err != nil {
 		return err
 	}
@@ -71,14 +71,20 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 		if err != nil {
 			return err
 		}
-		return printUsers(cmd, users)
+		if err := printUsers(cmd, users); err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			return notFoundf("no user %s in %s", printable(cmd.Target), appID)
+		}
+		return nil
 	case "users logout":
 		if memorySessions {
 			return errMemorySessions
 		}
 		if err := svc.LogoutUser(ctx, id); err != nil {
 			if domain.KindOf(err) == domain.KindNotFound {
-				return fmt.Errorf("no user %s in %s", printable(id.OpenID), id.AppID)
+				return notFoundf("no user %s in %s", printable(id.OpenID), id.AppID)
 			}
 			return err
 		}
@@ -86,7 +92,7 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 	case "users delete":
 		if err := svc.DeleteUser(ctx, id); err != nil {
 			if domain.KindOf(err) == domain.KindNotFound {
-				return fmt.Errorf("no user %s in %s", printable(id.OpenID), id.AppID)
+				return notFoundf("no user %s in %s", printable(id.OpenID), id.AppID)
 			}
 			return err
 		}
@@ -138,12 +144,22 @@ func RunOperator(cfg config.Config, cmd OperatorCommand) error {
 
 // operatorApp is the app a command acts on: cmd.App, which must be
 // configured, or the one app configured. "sessions count" counts every app's.
+// With no app configured (a command needs no WeChat credentials), cmd.App
+// names it.
 func operatorApp(cfg config.Config, cmd OperatorCommand) (string, error) {
 	var ids []string
 	for _, o := range cfg.WeChatApps() {
-		ids = append(ids, o.AppID)
+		if o.AppID != "" {
+			ids = append(ids, o.AppID)
+		}
 	}
 	switch {
+	case len(ids) == 0 && (cmd.Verb == "sessions count" || cmd.Verb == "avatars collect"):
+		return cmd.App, nil
+	case len(ids) == 0 && cmd.App == "":
+		return "", fmt.Errorf("%s: no app is configured (WXB_WECHAT_APP_ID or WXB_APPS_FILE): name it with --app", cmd.Verb)
+	case len(ids) == 0:
+		return cmd.App, nil
 	case cmd.App != "":
 		if !slices.Contains(ids, cmd.App) {
 			return "", fmt.Errorf("--app %s is not a configured app (configured: %s)", printable(cmd.App), strings.Join(ids, ", "))
@@ -154,6 +170,27 @@ func operatorApp(cfg config.Config, cmd OperatorCommand) (string, error) {
 	default:
 		return "", fmt.Errorf("%s: several apps are configured (%s): name one with --app", cmd.Verb, strings.Join(ids, ", "))
 	}
+}
+
+// commandApps is cfg for a command's stores. A command calls no WeChat API
+// and needs no credentials, but the use cases are built as the server's,
+// with a client per app: the one app configured without its secret gets a
+// stand-in secret, and with no app configured, the app the command names
+// (appID; or a stand-in, for a command of every app) is the one.
+func commandApps(cfg config.Config, appID string) config.Config {
+	if cfg.Apps.File != "" {
+		return cfg // the file's apps each have their secret (config checks)
+	}
+	if cfg.WeChat.AppID == "" {
+		cfg.WeChat.AppID = appID
+		if appID == "" {
+			cfg.WeChat.AppID = "wxoperatorcommand"
+		}
+	}
+	if cfg.WeChat.Secret == "" {
+		cfg.WeChat.Secret = "unused-by-commands"
+	}
+	return cfg
 }
 
 // userRow is a user as the operator commands print it.
@@ -185,8 +222,7 @@ func printUsers(cmd OperatorCommand, users []domain.User) error {
 		return enc.Encode(rows)
 	}
 	if len(rows) == 0 {
-		fmt.Fprintln(cmd.Out, "no user found")
-		return nil
+		return nil // RunOperator says so
 	}
 	tw := tabwriter.NewWriter(cmd.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APPID\tOPENID\tUNIONID\tNICKNAME\tPHONE\tUPDATED")

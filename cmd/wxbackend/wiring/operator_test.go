@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"strings"
@@ -73,8 +74,10 @@ func TestOperator_UsersAndSessionsOnTheRealStores(t *testing.T) {
 				t.Fatalf("the avatar before delete: %v", err)
 			}
 			run(wiring.OperatorCommand{Verb: "users delete", Target: login.User.OpenID})
-			if out := run(wiring.OperatorCommand{Verb: "users show", Target: login.User.OpenID}); !strings.Contains(out, "no user found") {
-				t.Fatalf("show after delete:\n%s", out)
+			var shown bytes.Buffer
+			if err := wiring.RunOperator(cfg, wiring.OperatorCommand{Verb: "users show", Target: login.User.OpenID, Out: &shown}); !errors.Is(err, wiring.ErrNotFound) ||
+				!strings.Contains(err.Error(), "no user "+login.User.OpenID) || shown.Len() != 0 {
+				t.Fatalf("show after delete: %v\n%s", err, shown.String())
 			}
 			if _, err := os.Stat(avatarFile); !os.IsNotExist(err) {
 				t.Fatalf("the avatar after delete: %v", err)
@@ -138,14 +141,14 @@ func TestOperator_TwoAppsActOnTheNamedApp(t *testing.T) {
 	if err != nil || !strings.Contains(out, staffApp) || !strings.Contains(out, staff.openID) {
 		t.Fatalf("show in the staff app: %v\n%s", err, out)
 	}
-	if out, err := run(wiring.OperatorCommand{Verb: "users show", Target: staff.openID, App: shopApp}); err != nil || !strings.Contains(out, "no user found") {
+	if out, err := run(wiring.OperatorCommand{Verb: "users show", Target: staff.openID, App: shopApp}); !errors.Is(err, wiring.ErrNotFound) || out != "" {
 		t.Fatalf("the staff user shown in the shop: %v\n%s", err, out)
 	}
 	if out, err := run(wiring.OperatorCommand{Verb: "sessions count"}); err != nil || !strings.HasPrefix(out, "2 live sessions") {
 		t.Fatalf("sessions count: %v %s", err, out)
 	}
 
-	if _, err := run(wiring.OperatorCommand{Verb: "users logout", Target: "oNobodyAtAll", App: staffApp}); err == nil || !strings.Contains(err.Error(), "no user oNobodyAtAll") {
+	if _, err := run(wiring.OperatorCommand{Verb: "users logout", Target: "oNobodyAtAll", App: staffApp}); !errors.Is(err, wiring.ErrNotFound) || !strings.Contains(err.Error(), "no user oNobodyAtAll") {
 		t.Fatalf("users logout of no user: %v", err)
 	}
 	if _, err := run(wiring.OperatorCommand{Verb: "users logout", Target: staff.openID, App: staffApp}); err != nil {
@@ -164,8 +167,8 @@ func TestOperator_TwoAppsActOnTheNamedApp(t *testing.T) {
 	if _, err := run(wiring.OperatorCommand{Verb: "users delete", Target: shop.openID, App: shopApp}); err != nil {
 		t.Fatal(err)
 	}
-	if out, _ := run(wiring.OperatorCommand{Verb: "users show", Target: shop.openID, App: shopApp}); !strings.Contains(out, "no user found") {
-		t.Fatalf("the shop user after delete:\n%s", out)
+	if out, err := run(wiring.OperatorCommand{Verb: "users show", Target: shop.openID, App: shopApp}); !errors.Is(err, wiring.ErrNotFound) {
+		t.Fatalf("the shop user after delete: %v\n%s", err, out)
 	}
 	if got := meCode(shopApp, shop); got != 2 {
 		t.Fatalf("the deleted shop user's token: code %d, want 2", got)

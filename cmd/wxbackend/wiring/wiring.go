@@ -18,13 +18,14 @@
 //	pprof.go    the optional profiling listener
 //	metrics.go  the optional Prometheus listener, and the decorators that measure
 //	logger.go   the process's logger
-//	commands.go the one-shot command migrate
+//	commands.go the one-shot command migrate, and the commands' ErrNotFound (exit status 1)
 //	operator.go the operator's commands (users, sessions, avatars), on the server's modules
 //	push.go     WeChat's message push: the inbox, the webhooks, the delivery worker
 //	events.go   the operator's commands on pushed events (list, show, replay)
 //	messages.go subscribe messages: the consent ledger, the outbox, its worker and routes
 //	messageops.go the operator's commands on subscribe messages (list, show, retry)
 //	mediacheck.go the sweeper of avatars whose WeChat check never answered
+//	storewatch.go the server's watch on its stores: one log line when one stops answering
 //	background.go how a background job runs for the server's lifetime, and how
 //	            an operator's command starts the stores
 //
@@ -56,6 +57,7 @@ func Options(cfg config.Config, logOut io.Writer) fx.Option {
 		metricsListener(cfg.Metrics),
 		internalListener(cfg.Server, cfg.Internal, cfg.APIKeys),
 		openAPIRoute(cfg.OpenAPI, cfg.WeChat.BaseURL),
+		storeWatch(), // a store that stops answering is logged, once (storewatch.go)
 	)
 }
 
