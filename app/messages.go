@@ -157,8 +157,8 @@ var ErrNoSuchUser = &domain.Error{Kind: domain.KindInvalidInput, Msg: "invalid p
 // openIDOf returns the openid in app appID of the user of unionid userID,
 // or ErrNoSuchUser.
 func (s *Messages) openIDOf(ctx context.Context, appID, userID string) (string, error) {
-	if len(userID) > domain.MaxIDLen {
-		return "", domain.Malformed("user_id", fmt.Sprintf("at most %d characters", domain.MaxIDLen))
+	if len(userID) > domain.MaxIDLen || !domain.WeChatID(userID) {
+		return "", domain.Malformed("user_id", fmt.Sprintf("at most %d characters of A-Z, a-z, 0-9, _ and -", domain.MaxIDLen))
 	}
 	ids, err := s.users.ByUnionID(ctx, userID)
 	if err != nil {

@@ -8,6 +8,8 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -57,14 +59,14 @@ func (m Message) Consent() ConsentKey {
 // Validate checks what the message asks before it is stored.
 func (m Message) Validate() error {
 	switch {
-	case m.OpenID == "" || len(m.OpenID) > maxOpenIDLen:
-		return Malformed("openid", "required, at most 64 characters")
-	case m.TemplateID == "" || len(m.TemplateID) > MaxTemplateIDLen:
-		return Malformed("template_id", fmt.Sprintf("required, at most %d characters", MaxTemplateIDLen))
-	case len(m.Page) > maxMessagePage || !utf8.ValidString(m.Page):
-		return Malformed("page", "at most 1024 characters")
-	case len(m.IdempotencyKey) > MaxIdempotencyKeyLen:
-		return Malformed("idempotency_key", fmt.Sprintf("at most %d characters", MaxIdempotencyKeyLen))
+	case m.OpenID == "" || len(m.OpenID) > maxOpenIDLen || !WeChatID(m.OpenID):
+		return Malformed("openid", "required, at most 64 characters of A-Z, a-z, 0-9, _ and -")
+	case m.TemplateID == "" || len(m.TemplateID) > MaxTemplateIDLen || !WeChatID(m.TemplateID):
+		return Malformed("template_id", fmt.Sprintf("required, at most %d characters of A-Z, a-z, 0-9, _ and -", MaxTemplateIDLen))
+	case len(m.Page) > maxMessagePage || !utf8.ValidString(m.Page) || hasControl(m.Page):
+		return Malformed("page", "at most 1024 characters, none of them control characters")
+	case len(m.IdempotencyKey) > MaxIdempotencyKeyLen || !printableASCII(m.IdempotencyKey):
+		return Malformed("idempotency_key", fmt.Sprintf("at most %d printable ASCII characters", MaxIdempotencyKeyLen))
 	}
 	switch m.MiniprogramState {
 	case "", "developer", "trial", "formal":
@@ -118,3 +120,31 @@ func (m Message) WithRequest(r MessageRequest) Message {
 	m.Page, m.MiniprogramState, m.Lang, m.Data = r.Page, r.MiniprogramState, r.Lang, r.Data
 	return m
 }
+
+// WeChat's identifiers (openids, unionids, template IDs) are base64url
+// text: A-Z, a-z, 0-9, _ and -. WeChatID reports whether s is made of
+// those only, so a NUL, a terminal escape or a byte a database refuses
+// never reaches a store or an operator's screen.
+func WeChatID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// printableASCII reports whether s is made of printable ASCII (no space,
+// no control character): an idempotency key a client sends in a header.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// hasControl reports whether s holds a control character (C0, DEL, C1).
+func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }

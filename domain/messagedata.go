@@ -87,6 +87,9 @@ func ValidateKeyword(key, value string) error {
 	if !utf8.ValidString(value) {
 		return Malformed(param, "not UTF-8")
 	}
+	if hasControl(value) {
+		return Malformed(param, "a control character (WeChat shows text, not terminal codes)")
+	}
 	if problem := keywordProblem(typ, value); problem != "" {
 		return Malformed(param, typ+": "+problem)
 	}

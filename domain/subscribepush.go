@@ -69,7 +69,7 @@ func SubscribeItems(e PushEvent) []SubscribeItem {
 	for _, it := range items {
 		s := SubscribeItem{TemplateID: pushValue(it["TemplateId"]), Status: pushValue(it["SubscribeStatusString"]),
 			MsgID: pushValue(it["MsgID"]), ErrorCode: pushValue(it["ErrorCode"]), ErrorStatus: pushValue(it["ErrorStatus"])}
-		if s.TemplateID == "" || len(s.TemplateID) > MaxTemplateIDLen {
+		if s.TemplateID == "" || len(s.TemplateID) > MaxTemplateIDLen || !WeChatID(s.TemplateID) {
 			continue
 		}
 		out = append(out, s)

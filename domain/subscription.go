@@ -50,8 +50,8 @@ func (k ConsentKey) Validate() error {
 	switch {
 	case k.AppID == "" || k.OpenID == "":
 		return Malformed("openid", "required")
-	case k.TemplateID == "" || len(k.TemplateID) > MaxTemplateIDLen:
-		return Malformed("templateId", fmt.Sprintf("1 to %d characters", MaxTemplateIDLen))
+	case k.TemplateID == "" || len(k.TemplateID) > MaxTemplateIDLen || !WeChatID(k.TemplateID):
+		return Malformed("templateId", fmt.Sprintf("1 to %d characters of A-Z, a-z, 0-9, _ and -", MaxTemplateIDLen))
 	}
 	return nil
 }

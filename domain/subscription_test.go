@@ -124,3 +124,14 @@ func TestConsentKey_Validate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestConsentKey_TemplateIDsAreWeChatsCharacters(t *testing.T) {
+	for _, id := range []string{"t1\x00", "t\x1b[31m", "好", "a b", "a/b"} {
+		if err := (domain.ConsentKey{AppID: "wx1", OpenID: "o1", TemplateID: id}).Validate(); err == nil {
+			t.Errorf("template ID %q accepted", id)
+		}
+	}
+	if err := (domain.ConsentKey{AppID: "wx1", OpenID: "o1", TemplateID: "lXEyJzYdH8BVG2K-8Ku1v5XJ8GhGr_OuXhk8cO7rFso"}).Validate(); err != nil {
+		t.Errorf("a real template ID refused: %v", err)
+	}
+}

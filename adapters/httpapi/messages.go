@@ -68,7 +68,12 @@ func (h *messageHandler) send(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, messageMaxBody))
 	if err != nil {
-		writeError(w, r, h.log, domain.Malformed("body", "at most 64 KiB"))
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) { // code 11, 413, as every other body over its limit
+			writeError(w, r, h.log, errTooLarge)
+			return
+		}
+		writeError(w, r, h.log, readErr(err))
 		return
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
