@@ -199,7 +199,11 @@ func summary(s *set) string {
 			names = append(names, e.key.Name)
 		}
 	}
-	return fmt.Sprintf("%d keys (%s)", len(s.entries), strings.Join(names, ", "))
+	unit := "keys"
+	if len(s.entries) == 1 {
+		unit = "key"
+	}
+	return fmt.Sprintf("%d %s (%s)", len(s.entries), unit, strings.Join(names, ", "))
 }
 
 var (

@@ -101,7 +101,7 @@ func TestRotation_TwoKeysOfOneNameBothWorkUntilTheOldIsRemoved(t *testing.T) {
 	if _, err := lookup(t, k, fresh); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(log.String(), "api keys reloaded: 2 keys (orders)") || !strings.Contains(log.String(), "api keys reloaded: 1 keys (orders)") {
+	if !strings.Contains(log.String(), "api keys reloaded: 2 keys (orders)") || !strings.Contains(log.String(), "api keys reloaded: 1 key (orders)") {
 		t.Errorf("log: %s", log)
 	}
 	noSecrets(t, log.String(), old, fresh)

@@ -316,8 +316,11 @@ func TestServe_StoreDownNamesTheSetting(t *testing.T) {
 			t.Fatalf("the password is printed:\n%s", r.stderr)
 		}
 	}
+	// An SQLite file in a folder that does not exist: advice about the file, not a server.
+	r := runWith(serveEnv(t, "WXB_DB_DRIVER", "sqlite", "WXB_DB_DSN", "file:"+filepath.Join(t.TempDir(), "no", "such", "folder", "x.db")))
+	oneFailureLine(t, r, "the user database (WXB_DB_DRIVER=sqlite", "the file's folder exists and is writable")
 	redis := closedPort(t)
-	r := runWith(map[string]string{"WXB_SESSION_STORE": "redis", "WXB_REDIS_ADDRS": redis, "WXB_REDIS_TIMEOUT": "200ms",
+	r = runWith(map[string]string{"WXB_SESSION_STORE": "redis", "WXB_REDIS_ADDRS": redis, "WXB_REDIS_TIMEOUT": "200ms",
 		"WXB_DB_DSN": "file:" + filepath.Join(t.TempDir(), "r.db")}, "sessions", "count")
 	if r.code != 2 || !strings.Contains(r.stderr, "wxbackend: Redis at "+redis+" (WXB_REDIS_ADDRS) does not answer") || !strings.Contains(r.stderr, "is it running?") {
 		t.Fatalf("sessions count with Redis down: %+v", r)

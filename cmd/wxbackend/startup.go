@@ -87,6 +87,9 @@ func explainStore(cfg config.Config, err error) error {
 		if dialed {
 			return fmt.Errorf("%s does not answer: %v; %s", db, unwrapped(op.Err), hint)
 		}
+		if cfg.DB.Driver == "sqlite" { // a file: no server, user or database to check
+			return fmt.Errorf("%s failed: %v; check WXB_DB_DSN (the file's folder exists and is writable)", db, cause)
+		}
 		return fmt.Errorf("%s failed: %v; check WXB_DB_DSN (its server, user and database)", db, cause)
 	}
 	if dialed && strings.Contains(text, "redis") {

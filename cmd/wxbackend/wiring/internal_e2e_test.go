@@ -115,7 +115,7 @@ func TestE2E_IntrospectionOnTheInternalListener(t *testing.T) {
 		t.Fatalf("/introspect on the public listener: %+v", e)
 	}
 	logs := s.logs.String()
-	if !strings.Contains(logs, "key=orders") || !strings.Contains(logs, "api keys loaded: 1 keys (orders)") {
+	if !strings.Contains(logs, "key=orders") || !strings.Contains(logs, "api keys loaded: 1 key (orders)") {
 		t.Errorf("logs:\n%s", logs)
 	}
 	for _, secret := range []string{key, apikeys.Digest(key), tok} {
