@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -128,7 +129,7 @@ func (s *Messages) Send(ctx context.Context, in SendInput) (job ports.Job[domain
 		_, _ = rand.Read(b[:])
 		m.IdempotencyKey = "auto:" + hex.EncodeToString(b[:])
 	} else if j, err := s.outbox.ByKey(ctx, m.AppID, m.IdempotencyKey); err == nil {
-		return j, false, nil
+		return j, false, sameRequest(j, m)
 	} else if domain.KindOf(err) != domain.KindNotFound {
 		return job, false, fmt.Errorf("look up message: %w", err)
 	}
@@ -148,7 +149,22 @@ func (s *Messages) Send(ctx context.Context, in SendInput) (job ports.Job[domain
 	if added && s.observe != nil {
 		s.observe.Queued(m.AppID)
 	}
+	if !added {
+		return job, false, sameRequest(job, m)
+	}
 	return job, added, nil
+}
+
+// sameRequest refuses a key that already names a different message: a
+// client that reuses a key by mistake would otherwise be told its new
+// message was accepted while only the first one is sent.
+func sameRequest(first ports.Job[domain.Message], m domain.Message) error {
+	f := first.Item
+	if f.OpenID == m.OpenID && f.TemplateID == m.TemplateID && f.Page == m.Page && f.MiniprogramState == m.MiniprogramState &&
+		f.Lang == m.Lang && maps.Equal(f.Data, m.Data) {
+		return nil
+	}
+	return domain.Malformed("idempotency_key", fmt.Sprintf("already names message %d, which differs from this one: use a new key", first.ID))
 }
 
 // ErrNoSuchUser answers a message to a user_id no user of the app has.

@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -363,5 +365,27 @@ func TestMessages_ASentEventBeforeItsMsgIDIsStoredIsMatchedOnceItIs(t *testing.T
 	}
 	if got := w.get(t, j.ID); got.Item.Status != domain.MessageDelivered {
 		t.Fatalf("the message after: %+v", got.Item)
+	}
+}
+
+// A key that already names a different message is refused, rather than
+// answered with the first message as if the new one were accepted.
+func TestMessages_AKeyReusedForAnotherMessageIsRefused(t *testing.T) {
+	w := newMessageWorld(t, 5*time.Second)
+	w.accept(t, "oUser", "tmpl")
+	w.accept(t, "oUser", "tmpl")
+	first, _, err := w.send(t, "oUser", "order-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := app.SendInput{OpenID: "oUser", TemplateID: "tmpl", Page: "pages/index",
+		Data: map[string]string{"thing1": "another text", "number2": "2"}, IdempotencyKey: "order-42"}
+	_, added, err := w.svc.Messages.Send(context.Background(), other)
+	if added || domain.KindOf(err) != domain.KindInvalidInput || !strings.Contains(err.Error(), fmt.Sprint("message ", first.ID)) {
+		t.Fatalf("a reused key: added %v, %v", added, err)
+	}
+	// Nothing spent: the second accept still allows one message.
+	if c := w.consent(t, "oUser", "tmpl"); c.Remaining != 1 {
+		t.Fatalf("allowance after the refusal: %+v", c)
 	}
 }
