@@ -79,39 +79,27 @@ func RunEvents(cfg config.Config, cmd EventsCommand) error {
 		if err != nil {
 			return err
 		}
-		rows := make([]eventRow, len(jobs))
-		for i, j := range jobs {
-			rows[i] = rowOf(j, false)
-		}
-		if cmd.JSON {
-			return encodeJSON(cmd.Out, rows)
-		}
-		if len(rows) == 0 {
-			fmt.Fprintln(cmd.Out, "no event found")
-			return nil
-		}
-		tw := tabwriter.NewWriter(cmd.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tAPPID\tEVENT\tFROM\tSTATE\tATTEMPTS\tRECEIVED\tLAST ERROR")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, printable(r.AppID), printable(r.Event), printable(r.FromUser),
-				r.State, r.Attempts, r.ReceivedAt.Format(time.RFC3339), printable(r.LastError))
-		}
-		return tw.Flush()
+		return printList(cmd.Out, cmd.JSON, jobs, func(j ports.Job[domain.PushEvent]) eventRow { return rowOf(j, false) },
+			"no event found", "ID\tAPPID\tEVENT\tFROM\tSTATE\tATTEMPTS\tRECEIVED\tLAST ERROR",
+			func(r eventRow) string {
+				return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s", r.ID, printable(r.AppID), printable(r.Event), printable(r.FromUser),
+					r.State, r.Attempts, r.ReceivedAt.Format(time.RFC3339), printable(r.LastError))
+			})
 	case "events show", "events replay":
-		id, err := strconv.ParseInt(cmd.Target, 10, 64)
-		if err != nil || id <= 0 {
-			return fmt.Errorf("%s: %s is not an event id", cmd.Verb, printable(cmd.Target))
+		id, err := jobID(cmd.Verb, cmd.Target, "an event id")
+		if err != nil {
+			return err
 		}
 		if cmd.Verb == "events replay" {
 			if err := events.Replay(ctx, id); err != nil {
-				return notFound(err, id)
+				return jobErr(err, "event", id)
 			}
 			fmt.Fprintf(cmd.Out, "event %d pending again: delivered anew by a running server\n", id)
 			return nil
 		}
 		j, err := events.Get(ctx, id)
 		if err != nil {
-			return notFound(err, id)
+			return jobErr(err, "event", id)
 		}
 		r := rowOf(j, true)
 		if cmd.JSON {
@@ -125,12 +113,46 @@ func RunEvents(cfg config.Config, cmd EventsCommand) error {
 	return fmt.Errorf("unknown command %q", cmd.Verb)
 }
 
-func notFound(err error, id int64) error {
-	if domain.KindOf(err) == domain.KindNotFound {
-		return notFoundf("no event %d", id)
+// printList prints jobs as JSON rows, or as a table (header, then a line of
+// tab-separated columns per row), or says none were found.
+func printList[J, R any](out io.Writer, asJSON bool, jobs []J, row func(J) R, none, header string, line func(R) string) error {
+	rows := make([]R, len(jobs))
+	for i, j := range jobs {
+		rows[i] = row(j)
 	}
-	if domain.KindOf(err) == domain.KindInvalidInput {
-		return fmt.Errorf("event %d: %s", id, domain.ClientMessageOf(err))
+	if asJSON {
+		return encodeJSON(out, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(out, none)
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, line(r))
+	}
+	return tw.Flush()
+}
+
+// jobID reads the id a command (verb) names; what says what it must be
+// ("an event id").
+func jobID(verb, target, what string) (int64, error) {
+	id, err := strconv.ParseInt(target, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%s: %s is not %s", verb, printable(target), what)
+	}
+	return id, nil
+}
+
+// jobErr is the operator's message of an error of the event or message
+// (noun) id: not found is ErrNotFound (exit status 1).
+func jobErr(err error, noun string, id int64) error {
+	switch domain.KindOf(err) {
+	case domain.KindNotFound:
+		return notFoundf("no %s %d", noun, id)
+	case domain.KindInvalidInput, domain.KindForbidden:
+		return fmt.Errorf("%s %d: %s", noun, id, domain.ClientMessageOf(err))
 	}
 	return err
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"wxbackend/app"
@@ -102,36 +101,24 @@ func runMessages(ctx context.Context, svc *app.Messages, cmd MessagesCommand) er
 		if err != nil {
 			return err
 		}
-		rows := make([]messageRow, len(jobs))
-		for i, j := range jobs {
-			rows[i] = messageRowOf(j, false)
-		}
-		if cmd.JSON {
-			return encodeJSON(cmd.Out, rows)
-		}
-		if len(rows) == 0 {
-			fmt.Fprintln(cmd.Out, "no message found")
-			return nil
-		}
-		tw := tabwriter.NewWriter(cmd.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tAPPID\tOPENID\tTEMPLATE\tSTATUS\tSTATE\tATTEMPTS\tUNKNOWN\tERRCODE\tCREATED\tLAST ERROR")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.ID, printable(r.AppID), printable(r.OpenID),
-				printable(r.TemplateID), r.Status, r.State, r.Attempts, r.Unknown, r.ErrCode, r.CreatedAt.Format(time.RFC3339), printable(r.LastError))
-		}
-		return tw.Flush()
+		return printList(cmd.Out, cmd.JSON, jobs, func(j ports.Job[domain.Message]) messageRow { return messageRowOf(j, false) },
+			"no message found", "ID\tAPPID\tOPENID\tTEMPLATE\tSTATUS\tSTATE\tATTEMPTS\tUNKNOWN\tERRCODE\tCREATED\tLAST ERROR",
+			func(r messageRow) string {
+				return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s", r.ID, printable(r.AppID), printable(r.OpenID),
+					printable(r.TemplateID), r.Status, r.State, r.Attempts, r.Unknown, r.ErrCode, r.CreatedAt.Format(time.RFC3339), printable(r.LastError))
+			})
 	}
 	if cmd.Verb != "show" && cmd.Verb != "retry" {
 		return fmt.Errorf("unknown command messages %q", cmd.Verb)
 	}
-	id, err := strconv.ParseInt(cmd.Target, 10, 64)
-	if err != nil || id <= 0 {
-		return fmt.Errorf("messages %s: %s is not a message id", cmd.Verb, printable(cmd.Target))
+	id, err := jobID("messages "+cmd.Verb, cmd.Target, "a message id")
+	if err != nil {
+		return err
 	}
 	if cmd.Verb == "retry" {
 		j, err := svc.Retry(ctx, id)
 		if err != nil {
-			return messageErr(err, id)
+			return jobErr(err, "message", id)
 		}
 		if cmd.JSON {
 			return encodeJSON(cmd.Out, messageRowOf(j, false))
@@ -144,7 +131,7 @@ func runMessages(ctx context.Context, svc *app.Messages, cmd MessagesCommand) er
 	}
 	j, err := svc.Find(ctx, id)
 	if err != nil {
-		return messageErr(err, id)
+		return jobErr(err, "message", id)
 	}
 	r := messageRowOf(j, true)
 	if cmd.JSON {
@@ -163,15 +150,4 @@ func runMessages(ctx context.Context, svc *app.Messages, cmd MessagesCommand) er
 		fmt.Fprintf(cmd.Out, "data %s: %s\n", printable(k), printable(r.Data[k]))
 	}
 	return nil
-}
-
-// messageErr is the operator's message of an error of message id.
-func messageErr(err error, id int64) error {
-	switch domain.KindOf(err) {
-	case domain.KindNotFound:
-		return notFoundf("no message %d", id)
-	case domain.KindInvalidInput, domain.KindForbidden:
-		return fmt.Errorf("message %d: %s", id, domain.ClientMessageOf(err))
-	}
-	return err
 }
