@@ -25,6 +25,8 @@ type dialect struct {
 	createUser string
 	returning  bool
 	lockRow    string // appended to a SELECT in a transaction to lock its row
+	// prepares: the statements every request runs are prepared (stmt).
+	prepares bool
 
 	prepareDSN     func(string) (string, error) // adds the settings the adapter relies on
 	defaultMaxOpen int
@@ -94,6 +96,7 @@ var postgresDialect = dialect{
 	createUser:     insertReturning,
 	returning:      true,
 	lockRow:        ` FOR UPDATE`,
+	prepares:       true,
 	prepareDSN:     preparePostgresDSN,
 	defaultMaxOpen: serverPoolSize,
 }

@@ -31,26 +31,30 @@ var _ ports.UserRepo = (*UserRepo)(nil)
 
 // queries are the statements, bound to the dialect's placeholders once.
 type queries struct {
-	get, getLocked, create, setUnion, update, updateProfile, byUnion, byPhone, del string
+	setUnion, byUnion, byPhone, del string
+	// The statements of every request, prepared where the store prepares
+	// (getLocked, in a transaction, never is).
+	get, getLocked, create, update, updateProfile *stmt
 }
 
 const userColumns = `id, app_id, open_id, union_id, nick_name, avatar_url, gender, language, city, province, country,
 	user_fields, avatar_object, phone_number, pure_phone_number, country_code, version, created_at, updated_at,
 	pending_avatar_object, avatar_review, avatar_trace_id, avatar_review_since`
 
-func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration) *UserRepo {
+func newUserRepo(db *sqlx.DB, d dialect, timeout time.Duration, prepare bool) *UserRepo {
+	hot := func(q string) *stmt { return newStmt(db, d.rebind(q), prepare) }
 	return &UserRepo{db: db, d: d, timeout: timeout, q: queries{
-		get:       d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
-		getLocked: d.rebind(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?` + d.lockRow),
-		create:    d.rebind(d.createUser),
+		get:       hot(`SELECT ` + userColumns + ` FROM wx_users WHERE app_id = ? AND open_id = ?`),
+		getLocked: newStmt(db, d.rebind(`SELECT `+userColumns+` FROM wx_users WHERE app_id = ? AND open_id = ?`+d.lockRow), false),
+		create:    hot(d.createUser),
 		setUnion:  d.rebind(`UPDATE wx_users SET union_id = ?, version = version + 1 WHERE app_id = ? AND open_id = ?`),
-		update: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
+		update: hot(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
 			user_fields = ?, avatar_object = ?, phone_number = ?, pure_phone_number = ?, country_code = ?,
 			updated_at = ?, pending_avatar_object = ?, avatar_review = ?, avatar_trace_id = ?, avatar_review_since = ?,
 			version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
 		// A change of the profile alone (a /getinfo/, a profile edit)
 		// binds 11 values instead of 20.
-		updateProfile: d.rebind(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
+		updateProfile: hot(`UPDATE wx_users SET nick_name = ?, avatar_url = ?, gender = ?, language = ?, city = ?, province = ?, country = ?,
 			updated_at = ?, version = version + 1 WHERE app_id = ? AND open_id = ? AND version = ?`),
 		byUnion: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE union_id = ? ORDER BY app_id, open_id LIMIT 100`),
 		byPhone: d.rebind(`SELECT app_id, open_id FROM wx_users WHERE app_id = ? AND pure_phone_number = ? ORDER BY open_id LIMIT 100`),
@@ -136,7 +140,7 @@ func (r *UserRepo) Get(ctx context.Context, id domain.Identity) (domain.User, er
 
 func (r *UserRepo) get(ctx context.Context, id domain.Identity) (domain.User, error) {
 	var rw row
-	err := r.db.GetContext(ctx, &rw, r.q.get, id.AppID, id.OpenID)
+	err := r.q.get.GetContext(ctx, &rw, id.AppID, id.OpenID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.User{}, domain.ErrNotFound
 	}
@@ -192,13 +196,13 @@ func (r *UserRepo) EnsureUser(ctx context.Context, id domain.Identity, unionID s
 func (r *UserRepo) create(ctx context.Context, id domain.Identity, unionID string, t time.Time) (newID int64, created bool, err error) {
 	for attempt := 0; attempt < 4; attempt++ {
 		if r.d.returning {
-			err = r.db.QueryRowContext(ctx, r.q.create, id.AppID, id.OpenID, unionID, t, t).Scan(&newID)
+			err = r.q.create.QueryRowContext(ctx, id.AppID, id.OpenID, unionID, t, t).Scan(&newID)
 			if errors.Is(err, sql.ErrNoRows) {
 				return 0, false, nil // the conflict was skipped: the user exists
 			}
 		} else {
 			var res sql.Result
-			if res, err = r.db.ExecContext(ctx, r.q.create, id.AppID, id.OpenID, unionID, t, t); err == nil {
+			if res, err = r.q.create.ExecContext(ctx, id.AppID, id.OpenID, unionID, t, t); err == nil {
 				newID, err = res.LastInsertId()
 			}
 			if me := (*mysql.MySQLError)(nil); errors.As(err, &me) && me.Number == 1062 {
@@ -263,9 +267,14 @@ type querier interface {
 
 // updateOnce reads the user with get, applies update and writes it back if
 // the version is still the one read. done is false when another update won.
-func (r *UserRepo) updateOnce(ctx context.Context, q querier, get string, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, bool, error) {
+func (r *UserRepo) updateOnce(ctx context.Context, q querier, get *stmt, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, bool, error) {
 	var rw row
-	err := q.GetContext(ctx, &rw, get, id.AppID, id.OpenID)
+	var err error
+	if r.onDB(q) {
+		err = get.GetContext(ctx, &rw, id.AppID, id.OpenID)
+	} else {
+		err = q.GetContext(ctx, &rw, get.query, id.AppID, id.OpenID)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.User{}, false, domain.ErrNotFound
 	}
@@ -308,10 +317,10 @@ func (r *UserRepo) write(ctx context.Context, q querier, was, u domain.User) (do
 	var res sql.Result
 	var err error
 	if profileOnly {
-		res, err = q.ExecContext(ctx, r.q.updateProfile, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+		res, err = r.execOn(ctx, q, r.q.updateProfile, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
 			was.UpdatedAt, id.AppID, id.OpenID, version)
 	} else {
-		res, err = q.ExecContext(ctx, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
+		res, err = r.execOn(ctx, q, r.q.update, p.NickName, p.AvatarURL, p.Gender, p.Language, p.City, p.Province, p.Country,
 			int(was.UserSet), was.Avatar, was.Phone.Number, was.Phone.PureNumber, was.Phone.CountryCode,
 			was.UpdatedAt, was.Review.Pending, string(was.Review.State), was.Review.TraceID, micros(was.Review.Since),
 			id.AppID, id.OpenID, version)
@@ -324,6 +333,27 @@ func (r *UserRepo) write(ctx context.Context, q querier, was, u domain.User) (do
 	}
 	n, err := res.RowsAffected()
 	return was, err == nil && n == 1, nil
+}
+
+// closeStatements releases the prepared statements.
+func (r *UserRepo) closeStatements() {
+	for _, s := range []*stmt{r.q.get, r.q.getLocked, r.q.create, r.q.update, r.q.updateProfile} {
+		_ = s.Close()
+	}
+}
+
+// onDB reports whether q is the repo's database, not a transaction.
+func (r *UserRepo) onDB(q querier) bool {
+	db, ok := q.(*sqlx.DB)
+	return ok && db == r.db
+}
+
+// execOn runs s on q: prepared on the database, as it is in a transaction.
+func (r *UserRepo) execOn(ctx context.Context, q querier, s *stmt, args ...any) (sql.Result, error) {
+	if r.onDB(q) {
+		return s.ExecContext(ctx, args...)
+	}
+	return q.ExecContext(ctx, s.query, args...)
 }
 
 // UpdateUserFrom is UpdateUser starting from seen, a copy of the user as

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,10 +18,18 @@ import (
 	"wxbackend/ports/porttest"
 )
 
-// openStore opens and migrates a store on a throwaway database.
+// openStore opens and migrates a store on a throwaway database, with the
+// server's defaults (statements prepared where the database prepares).
 func openStore(t *testing.T, driver, dsn string) *sqlstore.Store {
 	t.Helper()
-	st, err := sqlstore.Open(sqlstore.Options{Driver: driver, DSN: sqlstore.DSN(dsn), QueryTimeout: 30 * time.Second}) // generous: the contract races 20 writers on one row, under -race, on a shared machine
+	return openStoreWith(t, sqlstore.Options{Driver: driver, DSN: sqlstore.DSN(dsn), QueryTimeout: 30 * time.Second, // generous: the contract races 20 writers on one row, under -race, on a shared machine
+		Prepare: true})
+}
+
+// openStoreWith opens and migrates the store o describes.
+func openStoreWith(t *testing.T, o sqlstore.Options) *sqlstore.Store {
+	t.Helper()
+	st, err := sqlstore.Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +50,52 @@ func TestMariaDB_UserRepoContract(t *testing.T) {
 func TestPostgres_UserRepoContract(t *testing.T) {
 	st := openStore(t, "postgres", sqltest.Postgres(t))
 	porttest.TestUserRepo(t, func(*testing.T) ports.UserRepo { return st.Users })
+}
+
+// Behind a PgBouncer in transaction mode, statements are not prepared: the
+// contract holds that way too.
+func TestPostgres_UserRepoContractUnprepared(t *testing.T) {
+	st := openStoreWith(t, sqlstore.Options{Driver: "postgres", DSN: sqlstore.DSN(sqltest.Postgres(t)), QueryTimeout: 30 * time.Second})
+	porttest.TestUserRepo(t, func(*testing.T) ports.UserRepo { return st.Users })
+	if n := preparedOnConnection(t, st); n != 0 {
+		t.Errorf("%d statements prepared with Prepare off", n)
+	}
+}
+
+// On PostgreSQL, a login's INSERT, the user's SELECT and a profile's UPDATE
+// are prepared once per connection and then only executed.
+func TestPostgres_RequestStatementsArePreparedOncePerConnection(t *testing.T) {
+	st := openStoreWith(t, sqlstore.Options{Driver: "postgres", DSN: sqlstore.DSN(sqltest.Postgres(t)), QueryTimeout: 30 * time.Second,
+		Prepare: true, MaxOpenConns: 1})
+	ctx := context.Background()
+	for i := range 3 {
+		id := domain.Identity{AppID: "wx00000000000000aa", OpenID: fmt.Sprint("oPrepared", i)}
+		if _, err := st.Users.EnsureUser(ctx, id, "", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Users.UpdateUser(ctx, id, func(u *domain.User) (bool, error) {
+			u.Profile.NickName = fmt.Sprint("nick ", i)
+			return true, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// INSERT … RETURNING, SELECT (UpdateUser reads first), the profile's
+	// UPDATE or the whole row's: each once, whatever the number of calls.
+	if n := preparedOnConnection(t, st); n < 3 || n > 4 {
+		t.Errorf("%d statements prepared on the one connection, want 3 or 4", n)
+	}
+}
+
+// preparedOnConnection counts the named prepared statements of the store's
+// connection (the pool's one idle connection, as the tests use it).
+func preparedOnConnection(t *testing.T, st *sqlstore.Store) int {
+	t.Helper()
+	var n int
+	if err := st.DB().Get(&n, `SELECT count(*) FROM pg_prepared_statements WHERE name <> ''`); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // Two servers, each with its own pool, create the same users at once.

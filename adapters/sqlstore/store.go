@@ -27,6 +27,7 @@ type Options struct {
 	ConnMaxLifetime time.Duration `setting:"db-conn-max-lifetime" default:"0s" usage:"longest life of a connection (0: forever)"`
 	ConnMaxIdleTime time.Duration `setting:"db-conn-max-idle-time" default:"0s" usage:"longest idle time of a connection (0: forever)"`
 	QueryTimeout    time.Duration `setting:"db-query-timeout" default:"5s" usage:"longest a database call may take before code 9"`
+	Prepare         bool          `setting:"db-prepare" default:"true" usage:"PostgreSQL: prepare the statements every request runs, once per connection (turn off behind a PgBouncer older than 1.21 in transaction mode)"`
 }
 
 // Check implements setting.Checker.
@@ -87,7 +88,7 @@ func Open(o Options) (*Store, error) {
 	}
 	db.SetConnMaxLifetime(o.ConnMaxLifetime)
 	db.SetConnMaxIdleTime(o.ConnMaxIdleTime)
-	return &Store{db: db, d: d, Users: newUserRepo(db, d, o.QueryTimeout), Inbox: newInbox(db, d, o.QueryTimeout),
+	return &Store{db: db, d: d, Users: newUserRepo(db, d, o.QueryTimeout, o.Prepare && d.prepares), Inbox: newInbox(db, d, o.QueryTimeout),
 		Consents: newConsents(db, d, o.QueryTimeout), Outbox: newOutbox(db, d, o.QueryTimeout)}, nil
 }
 
@@ -143,7 +144,10 @@ func (s *Store) migrator() (*goose.Provider, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.Users.closeStatements()
+	return s.db.Close()
+}
 
 // checkEncoding refuses a PostgreSQL database that does not store UTF-8: it
 // could not hold every nickname.
