@@ -311,12 +311,23 @@ func TestGateway_UpstreamFailuresAreCode8(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	t.Cleanup(func() { close(release) })
+	// An upstream that hangs up on every connection. Closing a listener
+	// instead would free its port for whichever test listens next.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
 	down := "http://" + ln.Addr().String()
-	ln.Close() // nothing listens there now
 	g := newGatewayed(t, httpapi.Limits{},
 		httpapi.Upstream{Name: "slow", Prefix: "/slow/", URL: slow.URL, Timeout: httpapi.Duration{Duration: 200 * time.Millisecond}},
 		httpapi.Upstream{Name: "down", Prefix: "/down/", URL: down})
