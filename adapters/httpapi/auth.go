@@ -45,14 +45,14 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 // the body's token field, authenticated now.
 func (h *handler) authOf(r *http.Request, f fields) (app.Authenticated, error) {
 	if a, ok := r.Context().Value(authKey{}).(app.Authenticated); ok {
-		if body := f["token"]; body != "" {
+		if body := f.val("token"); body != "" {
 			if t, err := domain.ParseToken(body); err != nil || t.Digest() != a.Token {
 				return app.Authenticated{}, domain.Malformed("token", "the Authorization header and the body name different tokens")
 			}
 		}
 		return a, nil
 	}
-	return h.auth(r, f["token"])
+	return h.auth(r, f.val("token"))
 }
 
 // auth authenticates raw for the app the request names and applies the

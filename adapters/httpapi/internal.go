@@ -258,11 +258,11 @@ func (h *internal) introspect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, err)
 		return
 	}
-	if f["token"] == "" {
+	if f.val("token") == "" {
 		writeError(w, r, h.log, domain.Missing("token"))
 		return
 	}
-	res, err := h.app.Introspect.Handle(r.Context(), apiKeyOf(r), f["token"])
+	res, err := h.app.Introspect.Handle(r.Context(), apiKeyOf(r), f.val("token"))
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return

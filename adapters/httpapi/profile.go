@@ -32,7 +32,7 @@ func (h *handler) editProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	var in domain.ProfileInput
 	text := func(name string) *string {
-		v, ok := f[name]
+		v, ok := f.lookup(name)
 		if !ok {
 			return nil
 		}
@@ -40,7 +40,7 @@ func (h *handler) editProfile(w http.ResponseWriter, r *http.Request) {
 		return &v
 	}
 	in.NickName, in.Language, in.City, in.Province, in.Country = text("nickName"), text("language"), text("city"), text("province"), text("country")
-	if v, ok := f["gender"]; ok {
+	if v, ok := f.lookup("gender"); ok {
 		g, err := strconv.Atoi(v)
 		if err != nil {
 			writeError(w, r, h.log, domain.Malformed("gender", "must be 0 (unknown), 1 or 2"))
@@ -123,7 +123,7 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (imag
 		}
 		return bodyErr(err)
 	}
-	f := fields{}
+	var f fields
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF { // the final boundary; a truncated body is an error wrapping io.EOF
@@ -147,7 +147,7 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (imag
 				return nil, a, release, err
 			}
 		case name == "token":
-			if _, dup := f["token"]; dup {
+			if _, dup := f.lookup("token"); dup {
 				return nil, a, release, domain.Malformed("token", "given twice")
 			}
 			v, err := readPart(part, maxTokenField, maxTokenField)
@@ -160,7 +160,7 @@ func (h *handler) readAvatarUpload(w http.ResponseWriter, r *http.Request) (imag
 				}
 				return nil, a, release, domain.Malformed("token", "too long")
 			}
-			f["token"] = strings.TrimSpace(string(v))
+			f = f.with("token", strings.TrimSpace(string(v)))
 			if !authed {
 				if a, err = h.authOf(r, f); err != nil {
 					return nil, a, release, err

@@ -10,29 +10,68 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"wxbackend/domain"
 )
 
-// fields are a request body's string parameters, whatever its encoding.
-type fields map[string]string
+// fields are a request body's string parameters, whatever its encoding:
+// name and value pairs, each name once. A request has a handful, which a
+// slice holds in a third of a map's bytes.
+type fields []field
+
+type field struct{ name, value string }
+
+// lookup returns name's value, and whether the body had it.
+func (f fields) lookup(name string) (string, bool) {
+	for _, x := range f {
+		if x.name == name {
+			return x.value, true
+		}
+	}
+	return "", false
+}
+
+// val returns name's value ("" when the body had none).
+func (f fields) val(name string) string {
+	v, _ := f.lookup(name)
+	return v
+}
 
 // get returns the first non-empty value among names (aliases of one parameter).
 func (f fields) get(names ...string) string {
 	for _, n := range names {
-		if v := f[n]; v != "" {
+		if v := f.val(n); v != "" {
 			return v
 		}
 	}
 	return ""
 }
 
+// with returns f with name's value set to value.
+func (f fields) with(name, value string) fields {
+	for i := range f {
+		if f[i].name == name {
+			f[i].value = value
+			return f
+		}
+	}
+	return append(f, field{name, value})
+}
+
 // readFields reads a POST body: JSON (wx.request's default) or a URL-encoded
 // form (when the page sets that header). Unknown fields are ignored; a known
 // field of another type than string is malformed. An empty body is no fields.
 func readFields(r *http.Request, maxBody int64, known ...string) (fields, error) {
-	body, err := readBody(r, maxBody)
+	buf := bodyBuffers.Get().(*[]byte)
+	body, err := readBody(r, maxBody, *buf)
+	defer func() {
+		if cap(body) <= maxPooledBody {
+			*buf = body[:0]
+			bodyBuffers.Put(buf)
+		}
+	}()
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -44,7 +83,7 @@ func readFields(r *http.Request, maxBody int64, known ...string) (fields, error)
 		return nil, domain.Wrap(domain.KindInvalidInput, err)
 	}
 	if len(body) == 0 {
-		return fields{}, nil
+		return nil, nil
 	}
 	ct := r.Header.Get("Content-Type")
 	mt := ct // the two canonical forms are media types as they are
@@ -63,19 +102,34 @@ func readFields(r *http.Request, maxBody int64, known ...string) (fields, error)
 	}
 }
 
-// readBody reads r's body, up to maxBody bytes: into a buffer of its
-// Content-Length when it has one within the bound (one allocation, where
-// io.ReadAll grows one from 512 bytes), else as it comes.
-func readBody(r *http.Request, maxBody int64) ([]byte, error) {
-	rd := http.MaxBytesReader(nil, r.Body, maxBody)
+// bodyBuffers are readFields's body buffers, reused request after request:
+// nothing it returns points into one (jsonFields and formFields copy what
+// they keep), so a buffer is free again once the fields are read.
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest buffer kept for reuse: a mini-program's
+// bodies are a few KB; a rare large one is not held on to.
+const maxPooledBody = 16 << 10
+
+// readBody reads r's body, up to maxBody bytes, into buf when it fits its
+// Content-Length (else into a buffer of that length), or as it comes
+// without one. It returns the buffer it read into, even with an error.
+func readBody(r *http.Request, maxBody int64, buf []byte) ([]byte, error) {
 	if n := r.ContentLength; n > 0 && n <= maxBody {
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(rd, buf); err != nil {
-			return nil, err
+		// Exactly n bytes are read, within the bound: the server's body
+		// reader ends at its Content-Length, so no MaxBytesReader is needed.
+		if int64(cap(buf)) >= n {
+			buf = buf[:n]
+		} else {
+			buf = make([]byte, n)
+		}
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return buf, err
 		}
 		return buf, nil
 	}
-	return io.ReadAll(rd)
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	return b, err
 }
 
 func looksJSON(body []byte) bool {
@@ -107,8 +161,8 @@ func jsonFields(body []byte, known []string) (fields, error) {
 	if body[i] != '{' {
 		return nil, errNotObject
 	}
-	f := make(fields, len(known))
-	var seen uint64 // by index in known
+	f := make(fields, 0, min(len(known), 4)) // a route's body sends a few of its known fields
+	var seen uint64                          // by index in known
 	if len(known) > 64 {
 		panic("httpapi: jsonFields reads at most 64 known fields")
 	}
@@ -140,19 +194,19 @@ func jsonFields(body []byte, known []string) (fields, error) {
 				if text == "" {
 					text = string(body)
 				}
-				f[name] = text[end-len(raw)+1 : end-1]
+				f = append(f, field{name, text[end-len(raw)+1 : end-1]})
 				continue
 			}
 			var v string
 			if json.Unmarshal(raw, &v) != nil {
 				return nil, errNotObject
 			}
-			f[name] = v
+			f = append(f, field{name, v})
 		case c == 't' || c == 'f' || c == '-' || c >= '0' && c <= '9':
 			if !scalarFields[name] {
 				return nil, domain.Malformed(name, "must be a string")
 			}
-			f[name] = string(raw) // a number's or a boolean's text, as it was sent
+			f = append(f, field{name, string(raw)}) // a number's or a boolean's text, as it was sent
 		default:
 			return nil, domain.Malformed(name, "must be a string")
 		}
@@ -239,13 +293,13 @@ func formFields(body []byte, known []string) (fields, error) {
 	if err != nil {
 		return nil, domain.Malformed("body", "not a URL-encoded form")
 	}
-	f := make(fields, len(known))
+	var f fields
 	for _, name := range known {
 		switch v := q[name]; {
 		case len(v) > 1:
 			return nil, domain.Malformed(name, "given twice")
 		case len(v) == 1:
-			f[name] = v[0]
+			f = append(f, field{name, v[0]})
 		}
 	}
 	return f, nil

@@ -225,7 +225,7 @@ func (h *handler) doLogin(r *http.Request) (app.LoginResult, error) {
 	if err != nil {
 		return app.LoginResult{}, err
 	}
-	return h.app.Login.Handle(r.Context(), appID, f["code"], h.client(r))
+	return h.app.Login.Handle(r.Context(), appID, f.val("code"), h.client(r))
 }
 
 func (h *handler) classicGetInfo(w http.ResponseWriter, r *http.Request) {
@@ -249,14 +249,14 @@ func (h *handler) doUserInfo(r *http.Request) (domain.User, error) {
 	}
 	return h.app.SaveUserInfo.Handle(r.Context(), a.Session, app.EncryptedUserInfo{
 		EncryptedData: f.get("encryptedData", "encrypedData"),
-		IV:            f["iv"],
-		RawData:       f["rawData"],
-		Signature:     f["signature"],
+		IV:            f.val("iv"),
+		RawData:       f.val("rawData"),
+		Signature:     f.val("signature"),
 	})
 }
 
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {
-	a, err := h.authOf(r, fields{})
+	a, err := h.authOf(r, nil)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
@@ -290,7 +290,7 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 
 // boolField reads an optional true/false field ("1"/"0" too).
 func boolField(f fields, name string) (bool, error) {
-	v, ok := f[name]
+	v, ok := f.lookup(name)
 	if !ok || v == "" {
 		return false, nil
 	}

@@ -21,7 +21,7 @@ func (h *handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, err)
 		return
 	}
-	a, err := h.authOf(r, fields{"token": token})
+	a, err := h.authOf(r, fields{{"token", token}})
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return

@@ -19,8 +19,8 @@ func (h *handler) sharePhone(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, err)
 		return
 	}
-	u, err := h.app.SetPhone.Handle(r.Context(), a.Session, app.PhoneInput{Code: f["code"],
-		EncryptedData: f.get("encryptedData", "encrypedData"), IV: f["iv"]})
+	u, err := h.app.SetPhone.Handle(r.Context(), a.Session, app.PhoneInput{Code: f.val("code"),
+		EncryptedData: f.get("encryptedData", "encrypedData"), IV: f.val("iv")})
 	h.replyUser(w, r, u, err)
 }
 
@@ -38,7 +38,7 @@ func (h *handler) removePhone(w http.ResponseWriter, r *http.Request) {
 
 // sessionStatus is GET /api/v1/session.
 func (h *handler) sessionStatus(w http.ResponseWriter, r *http.Request) {
-	a, err := h.authOf(r, fields{})
+	a, err := h.authOf(r, nil)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
