@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"sync"
 
 	"wxbackend/domain"
 
@@ -34,58 +35,80 @@ var (
 
 // DecryptUserInfo implements ports.Decrypter.
 func (d Decrypter) DecryptUserInfo(key domain.SessionKey, encryptedData, iv string) (domain.UserInfo, error) {
-	plain, err := d.Decrypt(key, encryptedData, iv)
-	if err != nil {
-		return domain.UserInfo{}, err
-	}
-	return domain.ParseUserInfo(plain)
+	return open(key, encryptedData, iv, domain.ParseUserInfo)
 }
 
 // DecryptPhone implements ports.Decrypter.
 func (d Decrypter) DecryptPhone(key domain.SessionKey, encryptedData, iv string) (domain.PhoneInfo, error) {
-	plain, err := d.Decrypt(key, encryptedData, iv)
-	if err != nil {
-		return domain.PhoneInfo{}, err
+	return open(key, encryptedData, iv, domain.ParsePhoneInfo)
+}
+
+// buffers hold plaintexts while they are parsed: the parsers copy what
+// they keep, so a buffer is reused by the next payload.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled is the largest buffer kept: user data is well under 1 KB.
+const maxPooled = 8 << 10
+
+// open decrypts encryptedData into a pooled buffer and parses it.
+func open[T any](key domain.SessionKey, encryptedData, iv string, parse func([]byte) (T, error)) (T, error) {
+	buf := buffers.Get().(*[]byte)
+	plain, err := decrypt(*buf, key, encryptedData, iv)
+	var out T
+	if err == nil {
+		out, err = parse(plain)
 	}
-	return domain.ParsePhoneInfo(plain)
+	if cap(plain) <= maxPooled {
+		*buf = plain[:0]
+		buffers.Put(buf)
+	}
+	return out, err
 }
 
 // Decrypt returns the plaintext of encryptedData: the base64 text is decoded,
 // decrypted with AES-128-CBC under key and ivB64, and its padding checked and
 // stripped.
 func (Decrypter) Decrypt(key domain.SessionKey, encryptedData, ivB64 string) ([]byte, error) {
-	iv, err := decodeBase64(ivB64)
+	return decrypt(nil, key, encryptedData, ivB64)
+}
+
+// decrypt is Decrypt into buf when it is large enough (else into a new
+// buffer); the plaintext is a piece of the buffer it used.
+func decrypt(buf []byte, key domain.SessionKey, encryptedData, ivB64 string) ([]byte, error) {
+	var ivBuf [aes.BlockSize]byte
+	iv, err := decodeBase64(ivBuf[:0], ivB64)
 	if err != nil || len(iv) != aes.BlockSize {
-		return nil, errIV
+		return buf, errIV
 	}
-	data, err := decodeBase64(encryptedData)
+	data, err := decodeBase64(buf[:0], encryptedData)
 	if err != nil {
-		return nil, errB64
+		return data, errB64
 	}
 	if len(data) == 0 || len(data)%aes.BlockSize != 0 {
-		return nil, errSize
+		return data, errSize
 	}
 	block, err := aes.NewCipher(key.Bytes())
 	if err != nil { // a key that is not 16 bytes never gets into a session
-		return nil, domain.Wrap(domain.KindInternal, err)
+		return data, domain.Wrap(domain.KindInternal, err)
 	}
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(data, data)
 	plain, ok := unpad(data)
 	if !ok {
-		return nil, errOpen
+		return data, errOpen
 	}
 	return plain, nil
 }
 
-// decodeBase64 decodes s (standard base64, padded or not). Spaces are read
-// as '+': form bodies sent without URL-encoding turn every '+' into a space,
-// and base64 has no spaces of its own.
-func decodeBase64(s string) ([]byte, error) {
+// decodeBase64 appends the bytes of s (standard base64, padded or not) to
+// dst. Spaces are read as '+': form bodies sent without URL-encoding turn
+// every '+' into a space, and base64 has no spaces of its own.
+func decodeBase64(dst []byte, s string) ([]byte, error) {
 	s = strings.ReplaceAll(s, " ", "+")
+	enc := base64.StdEncoding
 	if len(s)%4 != 0 {
-		return base64.RawStdEncoding.DecodeString(s)
+		enc = base64.RawStdEncoding
 	}
-	return base64.StdEncoding.DecodeString(s)
+	return enc.AppendDecode(dst, []byte(s))
 }
 
 // unpad validates and strips PKCS#7 padding of a non-empty multiple of the block

@@ -176,3 +176,44 @@ func TestDecrypt_WrongKeyNeverPanicsOrPasses(t *testing.T) {
 		}
 	}
 }
+
+// Plaintexts are decrypted into reused buffers: what a decryption returns
+// must not change when the next payload (another user's) is decrypted, in
+// WeChat's form (the one-pass parser) or any other (encoding/json), nor
+// when the next one fails.
+func TestDecrypt_ResultsOutliveTheirBuffer(t *testing.T) {
+	k := key(t, "AAECAwQFBgcICQoLDA0ODw==")
+	seal := func(payload string) string {
+		t.Helper()
+		data, err := aescbc.Encrypt(k, [16]byte{}, []byte(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	iv := base64.StdEncoding.EncodeToString(make([]byte, 16))
+	d := aescbc.NewDecrypter()
+	for _, form := range []string{
+		`{"nickName":"%s","city":"%s","watermark":{"appid":"wxA","timestamp":1}}`,         // WeChat's form
+		`{"nickName": "%s", "city": "%s", "watermark": {"appid": "wxA", "timestamp": 1}}`, // spaced: encoding/json
+	} {
+		first, err := d.DecryptUserInfo(k, seal(strings.Replace(strings.Replace(form, "%s", "Ann", 1), "%s", "Paris", 1)), iv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 50 {
+			other := strings.Replace(strings.Replace(form, "%s", strings.Repeat("Z", i%7+3), 1), "%s", "Lyon", 1)
+			if _, err := d.DecryptUserInfo(k, seal(other), iv); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = d.DecryptUserInfo(k, seal("not json at all"), iv)
+			phone, err := d.DecryptPhone(k, seal(`{"phoneNumber":"+86 139","purePhoneNumber":"139","countryCode":"86"}`), iv)
+			if err != nil || phone.Phone.PureNumber != "139" {
+				t.Fatalf("phone %+v, %v", phone, err)
+			}
+		}
+		if first.Profile.NickName != "Ann" || first.Profile.City != "Paris" {
+			t.Fatalf("%s: the first payload now reads %q, %q", form, first.Profile.NickName, first.Profile.City)
+		}
+	}
+}
