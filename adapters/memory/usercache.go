@@ -32,18 +32,22 @@ func (c *UserCache) Get(_ context.Context, id domain.Identity) (domain.User, boo
 	if !ok {
 		return domain.User{}, false, nil
 	}
-	return v.(domain.User), true, nil
+	return *v.(*domain.User), true, nil
 }
 
-// Put keeps u for ttl unless a copy of the same row at a revision at least
-// u's is held.
-func (c *UserCache) Put(_ context.Context, u domain.User, ttl time.Duration) error {
+// Put keeps u (the pointer: the caller never changes it afterwards) for
+// ttl unless a copy of the same row at a revision at least u's is held.
+func (c *UserCache) Put(_ context.Context, u *domain.User, ttl time.Duration) error {
 	k := userKey(u.Identity())
-	u.Linked = nil // not stored: filled in by the use cases
+	if u.Linked != nil { // not stored: filled in by the use cases
+		cp := *u
+		cp.Linked = nil
+		u = &cp
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, ok := c.users.Get(k); ok {
-		if held := v.(domain.User); held.ID == u.ID && held.Revision >= u.Revision {
+		if held := v.(*domain.User); held.ID == u.ID && held.Revision >= u.Revision {
 			return nil
 		}
 	}

@@ -218,12 +218,12 @@ func TestUserCache_OneRoundTripEach(t *testing.T) {
 	ctx := context.Background()
 	c := st.UserCache()
 	u := domain.User{ID: 1, AppID: "wxapp", OpenID: "oCached", Revision: 2, Profile: domain.Profile{NickName: "n"}}
-	_ = c.Put(ctx, u, time.Hour) // the first use of a script loads it
+	_ = c.Put(ctx, &u, time.Hour) // the first use of a script loads it
 	for _, step := range []struct {
 		name string
 		call func() error
 	}{
-		{"put", func() error { u.Revision++; return c.Put(ctx, u, time.Hour) }},
+		{"put", func() error { u.Revision++; return c.Put(ctx, &u, time.Hour) }},
 		{"get", func() error {
 			got, ok, err := c.Get(ctx, u.Identity())
 			if err == nil && (!ok || got.Revision != u.Revision) {

@@ -54,10 +54,10 @@ redis.call("SET", KEYS[1], new, "PX", ARGV[2])
 return 1`)
 
 // Put keeps u for ttl unless a newer copy of the same row is held.
-func (c *UserCache) Put(ctx context.Context, u domain.User, ttl time.Duration) error {
+func (c *UserCache) Put(ctx context.Context, u *domain.User, ttl time.Duration) error {
 	ctx, cancel := c.s.bound(ctx)
 	defer cancel()
-	if err := userPut.Run(ctx, c.s.rdb, []string{c.key(u.Identity())}, encodeUser(u), ttl.Milliseconds()).Err(); err != nil {
+	if err := userPut.Run(ctx, c.s.rdb, []string{c.key(u.Identity())}, encodeUser(*u), ttl.Milliseconds()).Err(); err != nil {
 		return fail("cache user", err)
 	}
 	return nil

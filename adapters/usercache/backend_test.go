@@ -45,7 +45,7 @@ func testBackend(t *testing.T, newBackend func(t *testing.T) usercache.Backend) 
 	}
 	put := func(t *testing.T, b usercache.Backend, u domain.User, ttl time.Duration) {
 		t.Helper()
-		if err := b.Put(ctx, u, ttl); err != nil {
+		if err := b.Put(ctx, &u, ttl); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,7 +110,8 @@ func testBackend(t *testing.T, newBackend func(t *testing.T) usercache.Backend) 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs <- b.Put(ctx, user("oRace", 7, int64(r+1), "rev"), time.Hour)
+				u := user("oRace", 7, int64(r+1), "rev")
+				errs <- b.Put(ctx, &u, time.Hour)
 			}()
 		}
 		wg.Wait()

@@ -51,8 +51,10 @@ type Backend interface {
 	Get(ctx context.Context, id domain.Identity) (u domain.User, ok bool, err error)
 	// Put keeps u as the copy of its user for ttl, atomically unless the
 	// copy held is newer: of the same row (User.ID) at a revision at least
-	// u's.
-	Put(ctx context.Context, u domain.User, ttl time.Duration) error
+	// u's. The backend may keep u itself: the caller never changes it
+	// afterwards (a change's user is written once and kept, not copied
+	// again).
+	Put(ctx context.Context, u *domain.User, ttl time.Duration) error
 	// Drop removes the copy of id's user; dropping none is no error.
 	Drop(ctx context.Context, id domain.Identity) error
 }
@@ -120,7 +122,7 @@ func (r *Repo) copyOf(ctx context.Context, op string, id domain.Identity) (domai
 
 // keep puts u as the copy of its user; when that fails, the copy is
 // dropped (best effort), so no older one outlives the write.
-func (r *Repo) keep(ctx context.Context, u domain.User) {
+func (r *Repo) keep(ctx context.Context, u *domain.User) {
 	err := r.cache.Put(ctx, u, r.ttl)
 	if err == nil {
 		return
@@ -143,7 +145,7 @@ func (r *Repo) drop(ctx context.Context, id domain.Identity) {
 func (r *Repo) settle(ctx context.Context, id domain.Identity, u domain.User, err error) (domain.User, error) {
 	switch {
 	case err == nil:
-		r.keep(ctx, u)
+		r.keep(ctx, &u)
 	case domain.KindOf(err) == domain.KindNotFound:
 		r.drop(ctx, id)
 	}
@@ -174,8 +176,11 @@ func (r *Repo) EnsureUser(ctx context.Context, id domain.Identity, unionID strin
 // its revision) when the repo can, else by the repo's UpdateUser.
 func (r *Repo) UpdateUser(ctx context.Context, id domain.Identity, update func(*domain.User) (bool, error)) (domain.User, error) {
 	if seen, ok := r.copyOf(ctx, "update_user", id); ok {
-		next := seen
-		changed, err := update(&next)
+		// next lives on the heap (update may keep its pointer), and is
+		// what the backend keeps after the write: one copy of the user.
+		next := new(domain.User)
+		*next = seen
+		changed, err := update(next)
 		if err != nil {
 			return domain.User{}, err
 		}
@@ -186,8 +191,13 @@ func (r *Repo) UpdateUser(ctx context.Context, id domain.Identity, update func(*
 			// next is update's result on seen: the repo writes it as it
 			// is when seen is still current (cleaning a profile again
 			// was about 8% of a changed upload's instructions).
-			u, err := r.from.UpdateUserFrom(ctx, seen, next, update)
-			return r.settle(ctx, id, u, err)
+			u, err := r.from.UpdateUserFrom(ctx, seen, *next, update)
+			if err != nil {
+				return r.settle(ctx, id, u, err)
+			}
+			*next = u
+			r.keep(ctx, next)
+			return u, nil
 		}
 	}
 	u, err := r.inner.UpdateUser(ctx, id, update)

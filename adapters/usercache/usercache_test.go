@@ -51,7 +51,7 @@ type failing struct {
 	failPuts atomic.Bool
 }
 
-func (f *failing) Put(ctx context.Context, u domain.User, ttl time.Duration) error {
+func (f *failing) Put(ctx context.Context, u *domain.User, ttl time.Duration) error {
 	if f.failPuts.Load() {
 		return errors.New("cache down")
 	}
