@@ -65,9 +65,11 @@ func (s *SaveUserInfo) Handle(ctx context.Context, sess domain.Session, in Encry
 			slog.String("appid", sess.AppID), slog.Bool("session_has_unionid", sess.UnionID != ""))
 	}
 	// Mini-programs send the same profile at every launch: ApplyWeChat
-	// reports no change then, and nothing is written.
+	// reports no change then, and nothing is written. (The closure holds
+	// the profile itself, not the whole payload: one allocation, not two.)
+	profile := info.Profile
 	u, err := s.users.UpdateUser(ctx, sess.Identity(), func(u *domain.User) (bool, error) {
-		if !u.ApplyWeChat(info.Profile) {
+		if !u.ApplyWeChat(profile) {
 			return false, nil
 		}
 		u.UpdatedAt = now
