@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"wxbackend/adapters/httpapi"
 	"wxbackend/adapters/memory"
 	"wxbackend/adapters/system"
+	"wxbackend/adapters/testenv"
 )
 
 // received is what an upstream got: a request's path, query, headers and
@@ -311,23 +311,8 @@ func TestGateway_UpstreamFailuresAreCode8(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	t.Cleanup(func() { close(release) })
-	// An upstream that hangs up on every connection. Closing a listener
-	// instead would free its port for whichever test listens next.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	down := "http://" + ln.Addr().String()
+	downAddr := testenv.HangUp(t) // an upstream that hangs up on every connection
+	down := "http://" + downAddr
 	g := newGatewayed(t, httpapi.Limits{},
 		httpapi.Upstream{Name: "slow", Prefix: "/slow/", URL: slow.URL, Timeout: httpapi.Duration{Duration: 200 * time.Millisecond}},
 		httpapi.Upstream{Name: "down", Prefix: "/down/", URL: down})
@@ -337,7 +322,7 @@ func TestGateway_UpstreamFailuresAreCode8(t *testing.T) {
 	wantRefusal(t, res, body, 8, 504)
 	res, body = g.send(t, "GET", "/down/x", nil, "Authorization", "Bearer "+tok)
 	wantRefusal(t, res, body, 8, 502)
-	if strings.Contains(string(body), ln.Addr().String()) {
+	if strings.Contains(string(body), downAddr) {
 		t.Fatalf("the upstream's address reached the client: %s", body)
 	}
 	g.mu.Lock()

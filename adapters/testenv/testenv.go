@@ -4,6 +4,7 @@ package testenv
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"testing"
 )
@@ -24,4 +25,27 @@ func Get(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// HangUp returns the address of a listener that accepts every connection and
+// closes it at once: an upstream that cannot be reached, whose port stays
+// taken until the test ends (closing a listener instead would free its port
+// for whichever parallel test listens next).
+func HangUp(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
 }

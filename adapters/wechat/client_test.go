@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"wxbackend/adapters/testenv"
 	"wxbackend/adapters/wechat"
 	"wxbackend/domain"
 )
@@ -130,24 +131,8 @@ func TestCode2Session_Failures(t *testing.T) {
 }
 
 func TestCode2Session_UnreachableHidesTheSecret(t *testing.T) {
-	// A server that hangs up on every connection. Closing a listener instead
-	// would free its port for whichever test listens next.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	addr := ln.Addr().String()
-	_, err = client(t, "http://"+addr, time.Second).Code2Session(context.Background(), "code")
+	addr := testenv.HangUp(t) // a server that hangs up on every connection
+	_, err := client(t, "http://"+addr, time.Second).Code2Session(context.Background(), "code")
 	if domain.KindOf(err) != domain.KindUpstream {
 		t.Fatalf("%v, want upstream", err)
 	}
