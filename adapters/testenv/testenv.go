@@ -1,5 +1,7 @@
-// Package testenv decides what a test does when a server it needs is missing:
-// under CI (CI set in the environment) it fails, elsewhere it skips, loudly.
+// Package testenv holds what tests share about the servers around them: what
+// a test does when a server it needs is missing (under CI, with CI set in the
+// environment, it fails; elsewhere it skips, loudly), and a stand-in for a
+// server that cannot be reached (HangUp).
 package testenv
 
 import (
